@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// `npm test`: sets up what the suites need on a fresh machine, then runs every suite:
+// formatting and lint, type-check, TypeScript (vitest), LWC (sfdx-lwc-jest) and Python (ruff + pytest).
+// Only node built-ins here: this script runs before dependencies are installed.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { ensureNodeModules, ensurePythonVenv, repoRoot as root, run } from './lib/bootstrap.mjs';
+
+const resultsDir = join(root, 'var', 'test-results');
+mkdirSync(resultsDir, { recursive: true });
+
+function redisReachable(url) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: hostname || '127.0.0.1', port: Number(port || 6379) });
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.write('PING\r\n');
+    });
+    socket.once('data', (d) => {
+      socket.destroy();
+      resolve(d.toString().startsWith('+PONG'));
+    });
+    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function readJson(file) {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+async function main() {
+  ensureNodeModules();
+
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  if (!(await redisReachable(redisUrl))) {
+    throw new Error(
+      `Redis is required for the Redis-backed tests and is not answering at ${redisUrl}: ` +
+        'install redis-server (apt-get install -y redis-server && redis-server --daemonize yes) or set REDIS_URL.',
+    );
+  }
+  const env = { REDIS_URL: redisUrl };
+
+  const failures = [];
+  const check = (label, status) => status === 0 || failures.push(label);
+
+  check('prettier', run('formatting', 'npx', ['prettier', '--check', '.']));
+  check('eslint', run('lint', 'npx', ['eslint', '.']));
+  check('typecheck', run('type-check', 'npx', ['tsc', '-p', 'tsconfig.json']));
+  const vitestJson = join(resultsDir, 'vitest.json');
+  check(
+    'vitest',
+    run(
+      'TypeScript tests',
+      'npx',
+      ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestJson}`],
+      { env },
+    ),
+  );
+  const jestJson = join(resultsDir, 'lwc-jest.json');
+  check(
+    'lwc-jest',
+    run('LWC tests', 'npx', [
+      'sfdx-lwc-jest',
+      '--',
+      '--passWithNoTests',
+      '--json',
+      `--outputFile=${jestJson}`,
+    ]),
+  );
+
+  let pyPassed = 0;
+  let pyFailed = 0;
+  const requirements = join(root, 'training', 'requirements.txt');
+  if (existsSync(requirements)) {
+    const python = ensurePythonVenv(requirements);
+    check('ruff', run('Python lint', python, ['-m', 'ruff', 'check', 'training']));
+    const junit = join(resultsDir, 'pytest.xml');
+    const status = run('Python tests', python, ['-m', 'pytest', 'training', '-q', `--junitxml=${junit}`], {
+      env,
+    });
+    check('pytest', status);
+    if (existsSync(junit)) {
+      const xml = readFileSync(junit, 'utf8');
+      const attr = (name) => Number(xml.match(new RegExp(`<testsuite[^>]* ${name}="(\\d+)"`))?.[1] ?? 0);
+      pyFailed = attr('failures') + attr('errors');
+      pyPassed = attr('tests') - pyFailed - attr('skipped');
+    }
+  }
+
+  const vitest = readJson(vitestJson);
+  const jest = readJson(jestJson);
+  const passed = (vitest?.numPassedTests ?? 0) + (jest?.numPassedTests ?? 0) + pyPassed;
+  const failed = (vitest?.numFailedTests ?? 0) + (jest?.numFailedTests ?? 0) + pyFailed;
+  console.log(`\nsuites failed: ${failures.length ? failures.join(', ') : 'none'}`);
+  console.log(`tests: ${passed} passed, ${failed} failed`);
+  process.exit(failures.length ? 1 : 0);
+}
+
+main().catch((err) => {
+  console.error(`\n✖ ${err.message}`);
+  process.exit(1);
+});
