@@ -1,0 +1,47 @@
+// features/: one definition of every model input, computed the same way online and offline.
+export {
+  EVENT_TYPES,
+  type EventType,
+  type EngagementEvent,
+  engagementEventSchema,
+  utcDay,
+} from './events.js';
+export { EventAggregates, type EventAggregatesJson, MAX_WINDOW_DAYS } from './event-aggregates.js';
+export {
+  AsOfHistory,
+  type ErpExtractRow,
+  type MarketingExtractRow,
+  erpExtractRowSchema,
+  marketingExtractRowSchema,
+  knownFromMs,
+} from './extracts.js';
+export {
+  type LeadProfile,
+  leadProfileSchema,
+  LEAD_FIELD_SENSITIVITY,
+  parseSalesforceDateTime,
+} from './lead-profile.js';
+export {
+  LEAD_CONVERSION_FEATURES,
+  type FeatureDefinition,
+  type FeatureInputs,
+  type FeatureValue,
+  computeFeatures,
+  validateFeatureSet,
+  titleSeniority,
+} from './definitions.js';
+export {
+  snapshotsOf,
+  featuresAsOf,
+  type LeadHistory,
+  type LeadFieldChange,
+  type Snapshot,
+} from './point-in-time.js';
+export {
+  type FeatureSpec,
+  buildFeatureSpec,
+  encodeFeatures,
+  featuresForSpec,
+  CategoryCounter,
+  SEGMENT_COLUMNS,
+} from './feature-spec.js';

@@ -1,0 +1,74 @@
+// The Lead fields features may read, and how sensitive each is. PII and free text are never model inputs
+// as they are; a feature may only derive a declared, non-identifying value from them.
+import { z } from 'zod';
+
+export type Sensitivity = 'none' | 'pii' | 'free-text';
+
+export const LEAD_FIELD_SENSITIVITY = {
+  Id: 'none',
+  CreatedDate: 'none',
+  LeadSource: 'none',
+  Industry: 'none',
+  NumberOfEmployees: 'none',
+  AnnualRevenue: 'none',
+  Country: 'none',
+  Lead_Origin__c: 'none',
+  HasOptedOutOfEmail: 'none',
+  DoNotCall: 'none',
+  Data_Region__c: 'none',
+  Matched_Account__c: 'none',
+  Title: 'free-text',
+  Company: 'free-text',
+  Email: 'pii',
+  Phone: 'pii',
+  FirstName: 'pii',
+  LastName: 'pii',
+  Street: 'pii',
+} as const satisfies Record<string, Sensitivity>;
+
+export type LeadField = keyof typeof LEAD_FIELD_SENSITIVITY;
+
+const text = z
+  .string()
+  .nullish()
+  .transform((v) => v ?? null);
+const num = z
+  .number()
+  .nullish()
+  .transform((v) => v ?? null);
+
+/** A lead as features see it: the fields above, as they stood at the scoring instant. */
+export const leadProfileSchema = z.object({
+  Id: z.string().regex(/^00Q[0-9A-Za-z]{12}([0-9A-Za-z]{3})?$/, 'a Salesforce Lead Id (00Q...)'),
+  CreatedDate: z.string().refine((v) => Number.isFinite(Date.parse(v.replace(/\+0000$/, 'Z'))), 'a datetime'),
+  LeadSource: text,
+  Industry: text,
+  NumberOfEmployees: num,
+  AnnualRevenue: num,
+  Country: text,
+  Lead_Origin__c: text,
+  HasOptedOutOfEmail: z
+    .boolean()
+    .nullish()
+    .transform((v) => v ?? false),
+  DoNotCall: z
+    .boolean()
+    .nullish()
+    .transform((v) => v ?? false),
+  Data_Region__c: z.enum(['US', 'EU']),
+  Matched_Account__c: text,
+  Title: text,
+  Company: text,
+  Email: text,
+  Phone: text,
+  FirstName: text,
+  LastName: text,
+  Street: text,
+});
+
+export type LeadProfile = z.output<typeof leadProfileSchema>;
+
+/** Salesforce datetimes ('2026-01-31T09:15:00.000+0000') and ISO strings to epoch ms. */
+export function parseSalesforceDateTime(value: string): number {
+  return Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+}
