@@ -1,0 +1,4 @@
+export { loadOnnxModel } from './onnx-scorer.js';
+export type { OnnxModel } from './onnx-scorer.js';
+export { applyCalibration, calibrationSchema, readCalibration } from './onnx-calibration.js';
+export type { Calibration } from './onnx-calibration.js';
