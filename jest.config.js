@@ -3,6 +3,16 @@ import sfdxLwcJest from '@salesforce/sfdx-lwc-jest/config.js';
 
 export default {
   ...sfdxLwcJest.jestConfig,
+  moduleNameMapper: {
+    '^@salesforce/apex$': '<rootDir>/force-app/test/jest-mocks/apex',
+    '^lightning/navigation$': '<rootDir>/force-app/test/jest-mocks/lightning/navigation',
+  },
+  setupFilesAfterEnv: [
+    ...(sfdxLwcJest.jestConfig.setupFilesAfterEnv ?? []),
+    '<rootDir>/force-app/test/jest-setup/sa11y.js',
+  ],
+  // Only LWC tests: the TypeScript suites (*.test.ts elsewhere) belong to vitest.
+  testMatch: ['<rootDir>/force-app/**/lwc/**/__tests__/**/*.test.js'],
   modulePathIgnorePatterns: ['<rootDir>/.localdevserver'],
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/(org-simulator|crm-generator|scoring-sidecar|bench)/'],
+  testPathIgnorePatterns: ['/node_modules/'],
 };

@@ -23,6 +23,31 @@ describe('the force-app package', () => {
     expect(history).toContain('<externalId>true</externalId>');
   });
 
+  it('converts the Apex, custom metadata, LWCs and people-facing metadata', async () => {
+    const { outputDir } = await convertToMetadataFormat();
+    cleanup.push(outputDir);
+    const manifest = await readFile(join(outputDir, 'package.xml'), 'utf8');
+    for (const type of [
+      'ApexClass',
+      'ApexTrigger',
+      'CustomMetadata',
+      'LightningComponentBundle',
+      'PermissionSet',
+    ]) {
+      expect(manifest).toContain(`<name>${type}</name>`);
+    }
+    for (const member of [
+      'LeadTrigger',
+      'Scoring_Rule.Large_Company',
+      'Leadrank/Stale_Scores',
+      'Leadrank_Sidecar_EU',
+    ]) {
+      expect(manifest).toContain(`<members>${member}</members>`);
+    }
+    const rule = await readFile(join(outputDir, 'objects', 'Scoring_Rule__mdt.object'), 'utf8');
+    expect(rule).toContain('<fullName>Operator__c</fullName>');
+  });
+
   it('fails the conversion on malformed metadata source', async () => {
     const copy = await mkdtemp(join(tmpdir(), 'leadrank-broken-'));
     cleanup.push(copy);

@@ -1,0 +1,182 @@
+import { LightningElement, api, wire } from 'lwc';
+import { getRecord, getFieldValue } from 'lightning/uiRecordApi';
+import { ShowToastEvent } from 'lightning/platformShowToastEvent';
+import getHistory from '@salesforce/apex/ScoreHistoryController.getHistory';
+import logAction from '@salesforce/apex/NextBestActionController.logAction';
+import LEAD_SCORE from '@salesforce/schema/Lead.Lead_Score__c';
+import SCORE_BAND from '@salesforce/schema/Lead.Score_Band__c';
+import SCORE_REASONS from '@salesforce/schema/Lead.Score_Reasons__c';
+import NEXT_BEST_ACTION from '@salesforce/schema/Lead.Next_Best_Action__c';
+import SCORE_SOURCE from '@salesforce/schema/Lead.Score_Source__c';
+import SCORED_AT from '@salesforce/schema/Lead.Scored_At__c';
+import MODEL_VERSION from '@salesforce/schema/Lead.Score_Model_Version__c';
+import {
+  bandClass,
+  errorMessage,
+  isStale,
+  parseReasons,
+  splitNextBestAction,
+  timeAgo,
+  trendPoints,
+} from 'c/leadrankFormat';
+
+const FIELDS = [
+  LEAD_SCORE,
+  SCORE_BAND,
+  SCORE_REASONS,
+  NEXT_BEST_ACTION,
+  SCORE_SOURCE,
+  SCORED_AT,
+  MODEL_VERSION,
+];
+const TOP_REASONS = 3;
+const TREND_POINTS = 10;
+const TREND_WIDTH = 120;
+const TREND_HEIGHT = 32;
+
+/** Leadrank score, reasons, trend and next-best action on the Lead record page. */
+export default class LeadScoreCard extends LightningElement {
+  @api recordId;
+
+  record;
+  recordError;
+  history = [];
+  logging = false;
+  loggedAction;
+
+  @wire(getRecord, { recordId: '$recordId', fields: FIELDS })
+  wiredLead({ data, error }) {
+    this.record = data;
+    this.recordError = error;
+  }
+
+  @wire(getHistory, { leadId: '$recordId', maxRows: TREND_POINTS })
+  wiredHistory({ data }) {
+    // The trend is a nice-to-have: without history the card still shows the score.
+    this.history = data || [];
+  }
+
+  get hasScore() {
+    return Boolean(this.record) && this.score !== null && this.score !== undefined;
+  }
+
+  get notScored() {
+    return Boolean(this.record) && !this.hasScore;
+  }
+
+  get errorText() {
+    return this.recordError ? errorMessage(this.recordError) : null;
+  }
+
+  get score() {
+    return getFieldValue(this.record, LEAD_SCORE);
+  }
+
+  get band() {
+    return getFieldValue(this.record, SCORE_BAND);
+  }
+
+  get bandBadgeClass() {
+    return bandClass(this.band);
+  }
+
+  get isRules() {
+    return getFieldValue(this.record, SCORE_SOURCE) === 'Rules';
+  }
+
+  get modelVersion() {
+    return getFieldValue(this.record, MODEL_VERSION);
+  }
+
+  get freshness() {
+    const scoredAt = getFieldValue(this.record, SCORED_AT);
+    const ago = timeAgo(scoredAt);
+    if (!ago) {
+      return 'Scoring time unknown';
+    }
+    return isStale(scoredAt) ? `Scored ${ago} (stale)` : `Scored ${ago}`;
+  }
+
+  get reasons() {
+    return parseReasons(getFieldValue(this.record, SCORE_REASONS));
+  }
+
+  get positiveReasons() {
+    return this.reasons.positive.slice(0, TOP_REASONS);
+  }
+
+  get negativeReasons() {
+    return this.reasons.negative.slice(0, TOP_REASONS);
+  }
+
+  get hasPositiveReasons() {
+    return this.positiveReasons.length > 0;
+  }
+
+  get hasNegativeReasons() {
+    return this.negativeReasons.length > 0;
+  }
+
+  get nextBestAction() {
+    return splitNextBestAction(getFieldValue(this.record, NEXT_BEST_ACTION));
+  }
+
+  get actionLabel() {
+    const next = this.nextBestAction;
+    return next && next.label ? next.label : 'Next step';
+  }
+
+  get logButtonLabel() {
+    return this.loggedAction ? 'Logged' : `Log "${this.actionLabel}" as done`;
+  }
+
+  get logDisabled() {
+    return this.logging || Boolean(this.loggedAction);
+  }
+
+  /** History comes newest first; the trend reads left (oldest) to right (newest). */
+  get trendScores() {
+    return this.history
+      .map((row) => row.Score__c)
+      .filter((score) => typeof score === 'number')
+      .reverse();
+  }
+
+  get hasTrend() {
+    return this.trendScores.length >= 2;
+  }
+
+  get trendPointsAttr() {
+    return trendPoints(this.trendScores, TREND_WIDTH, TREND_HEIGHT);
+  }
+
+  get trendLabel() {
+    const scores = this.trendScores;
+    return `Score trend over the last ${scores.length} changes: from ${scores[0]} to ${scores[scores.length - 1]}`;
+  }
+
+  async handleLogAction() {
+    this.logging = true;
+    try {
+      await logAction({ leadId: this.recordId, action: this.actionLabel });
+      this.loggedAction = this.actionLabel;
+      this.dispatchEvent(
+        new ShowToastEvent({
+          title: 'Logged',
+          message: `"${this.actionLabel}" was logged as a completed task.`,
+          variant: 'success',
+        }),
+      );
+    } catch (error) {
+      this.dispatchEvent(
+        new ShowToastEvent({
+          title: 'Could not log the action',
+          message: errorMessage(error),
+          variant: 'error',
+        }),
+      );
+    } finally {
+      this.logging = false;
+    }
+  }
+}

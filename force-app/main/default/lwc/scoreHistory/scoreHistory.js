@@ -1,0 +1,32 @@
+import { LightningElement, api, wire } from 'lwc';
+import getHistory from '@salesforce/apex/ScoreHistoryController.getHistory';
+import { historyRows, HISTORY_COLUMNS } from './scoreHistoryRows';
+import { errorMessage } from 'c/leadrankFormat';
+
+const MAX_ROWS = 200;
+
+/** The lead's Score_History__c for auditors, newest first. */
+export default class ScoreHistory extends LightningElement {
+  @api recordId;
+  columns = HISTORY_COLUMNS;
+  rows;
+  error;
+
+  @wire(getHistory, { leadId: '$recordId', maxRows: MAX_ROWS })
+  wiredHistory({ data, error }) {
+    this.rows = data ? historyRows(data) : undefined;
+    this.error = error;
+  }
+
+  get hasRows() {
+    return Array.isArray(this.rows) && this.rows.length > 0;
+  }
+
+  get isEmpty() {
+    return Array.isArray(this.rows) && this.rows.length === 0;
+  }
+
+  get errorText() {
+    return this.error ? errorMessage(this.error) : null;
+  }
+}

@@ -1,0 +1,136 @@
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { apexSourceFiles, checkApexSyntax, formatSyntaxError, parseApex } from '../salesforce/apex-syntax.js';
+import { checkReferences, isTestClass, loadPackageModel } from '../salesforce/references.js';
+
+const repoRoot = join(import.meta.dirname, '..', '..');
+const defaultDir = join(repoRoot, 'force-app', 'main', 'default');
+const configFiles = [
+  join(repoRoot, 'config', 'rules', 'default.json'),
+  join(repoRoot, 'config', 'actions', 'catalogue.json'),
+];
+const cleanup: string[] = [];
+afterAll(async () => Promise.all(cleanup.map((d) => rm(d, { recursive: true, force: true }))));
+
+async function packageCopy(): Promise<string> {
+  const copy = await mkdtemp(join(tmpdir(), 'leadrank-pkg-'));
+  cleanup.push(copy);
+  await cp(defaultDir, copy, { recursive: true });
+  return copy;
+}
+
+describe('Apex source', () => {
+  it('parses every class and trigger', async () => {
+    const files = await apexSourceFiles(join(repoRoot, 'force-app'));
+    expect(files.some((f) => f.endsWith('LeadTrigger.trigger'))).toBe(true);
+    expect(files.filter((f) => f.endsWith('.cls')).length).toBeGreaterThanOrEqual(20);
+    expect((await checkApexSyntax(join(repoRoot, 'force-app'))).map(formatSyntaxError)).toEqual([]);
+  });
+
+  it('reports a syntax error as file:line:column', async () => {
+    const copy = await packageCopy();
+    const file = join(copy, 'classes', 'SidecarClient.cls');
+    const source = await readFile(file, 'utf8');
+    await writeFile(file, source.replace('request.setMethod(method);', 'request.setMethod(method)'));
+
+    const errors = (await checkApexSyntax(copy)).map(formatSyntaxError);
+
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors[0]).toMatch(/SidecarClient\.cls:\d+:\d+: /);
+    expect(parseApex('trigger T on Lead (after insert) { }', 'trigger')).toEqual([]);
+  });
+
+  it('tells test classes from the classes they test', async () => {
+    const model = await loadPackageModel(defaultDir);
+    expect(isTestClass(model.apexClasses.get('LeadRulesScorerTest') ?? '')).toBe(true);
+    expect(isTestClass(model.apexClasses.get('LeadRulesScorer') ?? '')).toBe(false);
+  });
+});
+
+describe('names the package refers to', () => {
+  it('all exist, every class has a test that references it and every test asserts', async () => {
+    const problems = await checkReferences(defaultDir, configFiles);
+    expect(problems.map((p) => `${p.file}: ${p.message}`)).toEqual([]);
+  });
+
+  it('catches a misspelt field in Apex, in an LWC schema import and in a report', async () => {
+    const copy = await packageCopy();
+    const service = join(copy, 'classes', 'LeadScoreWriter.cls');
+    await writeFile(
+      service,
+      (await readFile(service, 'utf8')).replace('Scored_At__c = scoredAt', 'Scored_On__c = scoredAt'),
+    );
+    const card = join(copy, 'lwc', 'leadScoreCard', 'leadScoreCard.js');
+    await writeFile(card, (await readFile(card, 'utf8')).replace('Lead.Score_Band__c', 'Lead.Score_Bnad__c'));
+    const report = join(copy, 'reports', 'Leadrank', 'Stale_Scores.report-meta.xml');
+    await writeFile(
+      report,
+      (await readFile(report, 'utf8')).replace('Lead$Score_Is_Stale__c', 'Lead$Is_Stale__c'),
+    );
+
+    const messages = (await checkReferences(copy, configFiles)).map((p) => `${p.file}: ${p.message}`);
+
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        'classes/LeadScoreWriter.cls: Scored_On__c is neither a custom object nor a custom field in force-app',
+        'lwc/leadScoreCard/leadScoreCard.js: unknown field Lead.Score_Bnad__c',
+        'reports/Leadrank/Stale_Scores.report-meta.xml: unknown field Lead.Is_Stale__c',
+      ]),
+    );
+  });
+
+  it('catches an untested class, a test without assertions and a missing Apex method', async () => {
+    const copy = await packageCopy();
+    await writeFile(join(copy, 'classes', 'Orphan.cls'), 'public with sharing class Orphan { }');
+    const test = join(copy, 'classes', 'ScoreHistoryControllerTest.cls');
+    await writeFile(test, (await readFile(test, 'utf8')).replace(/Assert\.\w+\([^;]*\);/g, ''));
+    const list = join(copy, 'lwc', 'rankedLeadList', 'rankedLeadList.js');
+    await writeFile(
+      list,
+      (await readFile(list, 'utf8')).replace(
+        'WorklistController.getRulesWorklist',
+        'WorklistController.getRules',
+      ),
+    );
+
+    const messages = (await checkReferences(copy, configFiles)).map((p) => `${p.file}: ${p.message}`);
+
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        'classes/Orphan.cls: no test class references Orphan',
+        'classes/ScoreHistoryControllerTest.cls: test class has no assertion',
+        'lwc/rankedLeadList/rankedLeadList.js: WorklistController.getRules is not an @AuraEnabled static method',
+      ]),
+    );
+  });
+
+  it('catches a permission set missing field-level security and a rule on an unknown field', async () => {
+    const copy = await packageCopy();
+    const permissionSet = join(copy, 'permissionsets', 'Leadrank_User.permissionset-meta.xml');
+    const text = await readFile(permissionSet, 'utf8');
+    await writeFile(
+      permissionSet,
+      text.replace(
+        /<fieldPermissions>\s*<editable>false<\/editable>\s*<field>Lead\.Web_Visits__c<\/field>\s*<readable>true<\/readable>\s*<\/fieldPermissions>/,
+        '',
+      ),
+    );
+    const rules = join(copy, 'rules.json');
+    await writeFile(
+      rules,
+      JSON.stringify({ rules: [{ field: 'Web_Visitz__c' }, { field: 'DaysSinceCreated' }] }),
+    );
+
+    const messages = (await checkReferences(copy, [rules])).map((p) => p.message);
+
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        'no field-level security for Lead.Web_Visits__c',
+        'Web_Visitz__c is not a Lead field or pseudo-field',
+      ]),
+    );
+    expect(messages).not.toContain('DaysSinceCreated is not a Lead field or pseudo-field');
+  });
+});
