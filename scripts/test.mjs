@@ -45,7 +45,10 @@ async function main() {
         'install redis-server (apt-get install -y redis-server && redis-server --daemonize yes) or set REDIS_URL.',
     );
   }
-  const env = { REDIS_URL: redisUrl };
+  // The Python venv comes first: TypeScript parity tests call the training code.
+  const requirements = join(root, 'training', 'requirements.txt');
+  const python = existsSync(requirements) ? ensurePythonVenv(requirements) : undefined;
+  const env = { REDIS_URL: redisUrl, ...(python ? { LEADRANK_PYTHON: python } : {}) };
 
   const failures = [];
   const check = (label, status) => status === 0 || failures.push(label);
@@ -77,9 +80,7 @@ async function main() {
 
   let pyPassed = 0;
   let pyFailed = 0;
-  const requirements = join(root, 'training', 'requirements.txt');
-  if (existsSync(requirements)) {
-    const python = ensurePythonVenv(requirements);
+  if (python) {
     check('ruff', run('Python lint', python, ['-m', 'ruff', 'check', 'training']));
     const junit = join(resultsDir, 'pytest.xml');
     const status = run('Python tests', python, ['-m', 'pytest', 'training', '-q', `--junitxml=${junit}`], {

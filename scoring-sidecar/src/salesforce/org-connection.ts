@@ -10,7 +10,15 @@ export const DEFAULT_API_VERSION = '62.0';
 
 export type OrgAuth =
   | { flow: 'client_credentials'; loginUrl: string; clientId: string; clientSecret: string }
-  | { flow: 'jwt_bearer'; loginUrl: string; clientId: string; username: string; privateKeyPem: string };
+  | {
+      flow: 'jwt_bearer';
+      loginUrl: string;
+      clientId: string;
+      username: string;
+      privateKeyPem: string;
+      /** The JWT `aud`: login.salesforce.com or test.salesforce.com even when posting to a My Domain URL. */
+      audience: string;
+    };
 
 const urlField = z.string().url();
 const nonEmpty = z.string().min(1);
@@ -18,7 +26,8 @@ const nonEmpty = z.string().min(1);
 /**
  * Reads the org's credentials from the environment (never from the repository):
  * `<prefix>LOGIN_URL`, `<prefix>CLIENT_ID`, and either `<prefix>CLIENT_SECRET` (client credentials) or
- * `<prefix>USERNAME` with `<prefix>JWT_PRIVATE_KEY` / `<prefix>JWT_PRIVATE_KEY_FILE` (JWT bearer).
+ * `<prefix>USERNAME` with `<prefix>JWT_PRIVATE_KEY` / `<prefix>JWT_PRIVATE_KEY_FILE` (JWT bearer; optional
+ * `<prefix>JWT_AUDIENCE`, by default the login URL's origin).
  */
 export function orgAuthFromEnv(env: NodeJS.ProcessEnv = process.env, prefix = 'SF_'): OrgAuth {
   const read = (name: string) => env[`${prefix}${name}`];
@@ -33,7 +42,17 @@ export function orgAuthFromEnv(env: NodeJS.ProcessEnv = process.env, prefix = 'S
   const clientId = need('CLIENT_ID');
   const keyFile = read('JWT_PRIVATE_KEY_FILE');
   const keyPem = read('JWT_PRIVATE_KEY') ?? (keyFile ? readFileSync(keyFile, 'utf8') : undefined);
-  if (keyPem) return { flow: 'jwt_bearer', loginUrl, clientId, username: need('USERNAME'), privateKeyPem: keyPem };
+  if (keyPem) {
+    const audience = read('JWT_AUDIENCE') ?? new URL(loginUrl).origin;
+    return {
+      flow: 'jwt_bearer',
+      loginUrl,
+      clientId,
+      username: need('USERNAME'),
+      privateKeyPem: keyPem,
+      audience,
+    };
+  }
   return { flow: 'client_credentials', loginUrl, clientId, clientSecret: need('CLIENT_SECRET') };
 }
 
@@ -51,14 +70,17 @@ export async function signJwtAssertion(auth: Extract<OrgAuth, { flow: 'jwt_beare
     .setProtectedHeader({ alg: 'RS256' })
     .setIssuer(auth.clientId)
     .setSubject(auth.username)
-    .setAudience(new URL(auth.loginUrl).origin)
+    .setAudience(auth.audience)
     .setExpirationTime('3m')
     .sign(key);
 }
 
 async function grantParams(auth: OrgAuth): Promise<{ grant_type: string; [name: string]: string }> {
   if (auth.flow === 'client_credentials') return { grant_type: 'client_credentials' };
-  return { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: await signJwtAssertion(auth) };
+  return {
+    grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+    assertion: await signJwtAssertion(auth),
+  };
 }
 
 /**
