@@ -1,27 +1,8 @@
 // A feature spec is a feature set fitted to data: the definitions plus the category lists seen in training.
 // It travels with the model (feature-spec.json beside training-set.parquet and model.onnx), and encodes
 // raw values into the numeric vector the model reads, identically offline and online.
-import { createHash } from 'node:crypto';
-import type { FeatureDefinition, FeatureKind, FeatureValue } from './definitions.js';
-
-export interface FeatureSpecEntry {
-  name: string;
-  kind: FeatureKind;
-  categories?: string[];
-  description: string;
-}
-
-export interface FeatureSpec {
-  specVersion: 1;
-  name: string;
-  hash: string;
-  features: FeatureSpecEntry[];
-  label: { name: 'label'; horizonDays: number };
-  snapshotTime: 'snapshot_at';
-  segments: string[];
-}
-
-export const SEGMENT_COLUMNS = ['seg_region', 'seg_lead_source', 'seg_industry', 'seg_company_size'] as const;
+import type { FeatureDefinition, FeatureValue } from './definitions.js';
+import { makeFeatureSpec, type FeatureSpec } from './training-set-file.js';
 
 /** Counts categorical values while a training set is built, to fix each feature's category list. */
 export class CategoryCounter {
@@ -50,31 +31,23 @@ export class CategoryCounter {
   }
 }
 
+/** The spec of a feature set fitted to training data (category lists fixed from what was seen). */
 export function buildFeatureSpec(
   name: string,
   features: readonly FeatureDefinition[],
   categoriesOf: (feature: string) => string[],
   horizonDays: number,
 ): FeatureSpec {
-  const entries: FeatureSpecEntry[] = features.map((f) => ({
-    name: f.name,
-    kind: f.kind,
-    ...(f.kind === 'categorical' ? { categories: categoriesOf(f.name) } : {}),
-    description: f.description,
-  }));
-  return {
-    specVersion: 1,
+  return makeFeatureSpec(
     name,
-    hash: specHash(entries),
-    features: entries,
-    label: { name: 'label', horizonDays },
-    snapshotTime: 'snapshot_at',
-    segments: [...SEGMENT_COLUMNS],
-  };
-}
-
-export function specHash(entries: readonly FeatureSpecEntry[]): string {
-  return createHash('sha256').update(JSON.stringify(entries)).digest('hex');
+    features.map((f) => ({
+      name: f.name,
+      kind: f.kind,
+      ...(f.kind === 'categorical' ? { categories: categoriesOf(f.name) } : {}),
+      description: f.description,
+    })),
+    { horizonDays },
+  );
 }
 
 /** Raw values → model inputs: numbers stay, booleans become 1/0, categories their index; missing is null. */

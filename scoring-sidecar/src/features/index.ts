@@ -37,11 +37,13 @@ export {
   type LeadFieldChange,
   type Snapshot,
 } from './point-in-time.js';
+export { buildFeatureSpec, encodeFeatures, featuresForSpec, CategoryCounter } from './feature-spec.js';
 export {
   type FeatureSpec,
-  buildFeatureSpec,
-  encodeFeatures,
-  featuresForSpec,
-  CategoryCounter,
+  type TrainingRow,
+  type Segments,
   SEGMENT_COLUMNS,
-} from './feature-spec.js';
+  writeTrainingSet,
+  readFeatureSpec,
+  featureSpecSchema,
+} from './training-set-file.js';
