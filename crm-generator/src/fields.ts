@@ -112,6 +112,17 @@ export const TASK_FIELDS = [
   'CreatedDate',
 ] as const;
 
+/** Field history of Lead.Status: tells point-in-time training sets when a lead was contacted and closed. */
+export const LEAD_HISTORY_FIELDS = [
+  'Id',
+  'LeadId',
+  'Field',
+  'DataType',
+  'OldValue',
+  'NewValue',
+  'CreatedDate',
+] as const;
+
 export const EVENT_FIELDS = [
   'eventId',
   'leadId',

@@ -31,6 +31,7 @@ export const FILES = {
   leadsHistorical: 'leads-historical.ndjson.gz',
   opportunities: 'opportunities.ndjson.gz',
   tasks: 'tasks.ndjson.gz',
+  leadHistory: 'lead-history.ndjson.gz',
   events: 'events.ndjson.gz',
   groundTruth: 'ground-truth.ndjson.gz',
   erpDir: 'extracts/erp',
@@ -397,6 +398,7 @@ export async function generateDataset(opts: GenerateOptions): Promise<Manifest> 
     historical: new GzipLineWriter(out(FILES.leadsHistorical)),
     opportunities: new GzipLineWriter(out(FILES.opportunities)),
     tasks: new GzipLineWriter(out(FILES.tasks)),
+    leadHistory: new GzipLineWriter(out(FILES.leadHistory)),
     events: new GzipLineWriter(out(FILES.events)),
     truth: new GzipLineWriter(out(FILES.groundTruth)),
   };
@@ -442,6 +444,7 @@ export async function generateDataset(opts: GenerateOptions): Promise<Manifest> 
     writers.truth.writeJson(g.truth);
     for (const e of g.events) writers.events.writeJson(e);
     for (const t of g.tasks) writers.tasks.writeJson(t);
+    for (const h of g.history) writers.leadHistory.writeJson(h);
     if (g.opportunity) writers.opportunities.writeJson(g.opportunity);
     if (g.newAccount) {
       accountsOut.writeJson(g.newAccount);
@@ -500,6 +503,7 @@ export async function generateDataset(opts: GenerateOptions): Promise<Manifest> 
   counts[FILES.leadsHistorical] = writers.historical.lines;
   counts[FILES.opportunities] = writers.opportunities.lines;
   counts[FILES.tasks] = writers.tasks.lines;
+  counts[FILES.leadHistory] = writers.leadHistory.lines;
   counts[FILES.events] = writers.events.lines;
   counts[FILES.groundTruth] = writers.truth.lines;
   counts['extracts/marketing:files'] = W + 1;

@@ -9,6 +9,7 @@ export const KEY_PREFIX = {
   Lead: '00Q',
   Opportunity: '006',
   Task: '00T',
+  LeadHistory: '017',
 } as const;
 export type KeyPrefixObject = keyof typeof KEY_PREFIX;
 

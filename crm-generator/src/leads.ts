@@ -14,7 +14,7 @@ import {
   type Region,
   type Seniority,
 } from './catalog.js';
-import { DAY_MS, isoUtc, sfDate, sfDateTime } from './format.js';
+import { DAY_MS, isoUtc, parseDateTime, sfDate, sfDateTime } from './format.js';
 import {
   HazardSchedule,
   computeEta,
@@ -185,6 +185,8 @@ export interface GeneratedLead {
   events: EngagementEvent[];
   simulatedEvents: SimulatedEvent[];
   tasks: SfRecord[];
+  /** LeadHistory rows of Status changes, time-ordered. */
+  history: SfRecord[];
   opportunity: SfRecord | null;
   /** Account created by converting an unmatched lead. */
   newAccount: SfRecord | null;
@@ -297,6 +299,7 @@ export function generateLead(ctx: LeadContext, index: number, createdDay: number
     Matched_Account__c: core.account ? core.account.id : null,
     Lead_Origin__c: core.source.origin,
   };
+  const history = statusHistory(ctx, index, leadId, tasks, outcome, endMs);
   const truth: LeadGroundTruth = {
     leadId,
     createdAt: isoUtc(core.createdMs),
@@ -318,6 +321,7 @@ export function generateLead(ctx: LeadContext, index: number, createdDay: number
     events,
     simulatedEvents,
     tasks,
+    history,
     opportunity,
     newAccount,
     marketingRows: marketingRows(ctx, core, leadId),
@@ -581,4 +585,39 @@ function marketingRows(ctx: LeadContext, core: LeadCore, leadId: string): [numbe
       rows.push([later, [leadId, date(later), count, campaign, intent, core.intentTopic]]);
   }
   return rows;
+}
+
+/**
+ * Status changes as field history tracking records them: contacted at the first completed task, then closed
+ * (converted or not) at the outcome. Reps' activity carries no hidden signal, so neither does this.
+ */
+function statusHistory(
+  ctx: LeadContext,
+  index: number,
+  leadId: string,
+  tasks: SfRecord[],
+  outcome: SimulatedOutcome,
+  endMs: number,
+): SfRecord[] {
+  const changes: { atMs: number; from: string; to: string }[] = [];
+  const firstTouch = tasks.find((t) => t.Status === 'Completed');
+  const touchedMs = firstTouch ? parseDateTime(firstTouch.CreatedDate as string) : null;
+  let status: string = LEAD_STATUS.open;
+  if (touchedMs !== null && touchedMs <= endMs && (outcome.atMs === null || touchedMs < outcome.atMs)) {
+    changes.push({ atMs: touchedMs, from: status, to: LEAD_STATUS.working });
+    status = LEAD_STATUS.working;
+  }
+  if (outcome.atMs !== null && outcome.outcome !== 'open') {
+    const to = outcome.outcome === 'converted' ? LEAD_STATUS.converted : LEAD_STATUS.closed;
+    changes.push({ atMs: outcome.atMs, from: status, to });
+  }
+  return changes.map((c, k) => ({
+    Id: ctx.world.ids('LeadHistory', index * 4 + k + 1),
+    LeadId: leadId,
+    Field: 'Status',
+    DataType: 'Text',
+    OldValue: c.from,
+    NewValue: c.to,
+    CreatedDate: sfDateTime(c.atMs),
+  }));
 }

@@ -10,6 +10,7 @@ import {
   LEAD_FIELDS,
   OPPORTUNITY_FIELDS,
   TASK_FIELDS,
+  LEAD_HISTORY_FIELDS,
   USER_FIELDS,
 } from '../src/fields.js';
 import { DAY_MS, parseDateTime } from '../src/format.js';
@@ -47,6 +48,7 @@ let active: Rec[];
 let historical: Rec[];
 let opps: Rec[];
 let tasks: Rec[];
+let history: Rec[];
 let events: Ev[];
 let truths: LeadGroundTruth[];
 const dataEndMs = Date.parse(base.dataEnd);
@@ -55,7 +57,7 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'crm-gen-'));
   dir = join(root, 'main');
   manifest = await generateDataset({ ...base, outDir: dir, seed: 7, active: 3000, historical: 12000 });
-  [users, accounts, active, historical, opps, tasks, events, truths] = await Promise.all([
+  [users, accounts, active, historical, opps, tasks, events, truths, history] = await Promise.all([
     readAll(join(dir, FILES.users)),
     readAll(join(dir, FILES.accounts)),
     readAll(join(dir, FILES.leads)),
@@ -64,6 +66,7 @@ beforeAll(async () => {
     readAll(join(dir, FILES.tasks)),
     readAll<Ev>(join(dir, FILES.events)),
     readAll<LeadGroundTruth>(join(dir, FILES.groundTruth)),
+    readAll(join(dir, FILES.leadHistory)),
   ]);
 });
 
@@ -109,10 +112,35 @@ describe('Salesforce records', () => {
     check(historical, LEAD_FIELDS, '00Q');
     check(opps, OPPORTUNITY_FIELDS, '006');
     check(tasks, TASK_FIELDS, '00T');
-    const all = [users, accounts, active, historical, opps, tasks]
+    check(history, LEAD_HISTORY_FIELDS, '017');
+    const all = [users, accounts, active, historical, opps, tasks, history]
       .flat()
       .map((r) => (r.Id as string).toLowerCase());
     expect(new Set(all).size).toBe(all.length);
+  });
+
+  it("record each Status change in LeadHistory, ending at the lead's current status when it closed", () => {
+    const byLead = new Map<string, Rec[]>();
+    for (const h of history) byLead.set(h.LeadId as string, [...(byLead.get(h.LeadId as string) ?? []), h]);
+    const truthById = new Map(truths.map((t) => [t.leadId, t]));
+    for (const lead of [...active, ...historical]) {
+      const changes = byLead.get(lead.Id as string) ?? [];
+      const truth = truthById.get(lead.Id as string)!;
+      for (let i = 1; i < changes.length; i++) {
+        expect(changes[i]!.OldValue).toBe(changes[i - 1]!.NewValue);
+        expect(changes[i]!.CreatedDate! >= changes[i - 1]!.CreatedDate!).toBe(true);
+      }
+      if (truth.outcome === 'open') {
+        expect(changes.every((c) => !String(c.NewValue).startsWith('Closed'))).toBe(true);
+        expect(changes.at(-1)?.NewValue ?? 'Open - Not Contacted').toBe(lead.Status);
+      } else {
+        const close = changes.at(-1)!;
+        expect(close.NewValue).toBe(lead.Status);
+        expect(Date.parse((close.CreatedDate as string).replace('+0000', 'Z'))).toBe(
+          Date.parse(truth.outcomeAt!),
+        );
+      }
+    }
   });
 
   it('use the Salesforce datetime and date formats', () => {

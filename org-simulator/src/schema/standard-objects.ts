@@ -337,7 +337,45 @@ const task: StandardObjectDef = {
   ],
 };
 
-export const STANDARD_OBJECTS: readonly StandardObjectDef[] = [lead, account, user, opportunity, task];
+// Field history of tracked Lead fields (Status, Owner): what point-in-time training sets read to know when a
+// lead closed. Real orgs write these rows themselves; here they are seeded. The simulator adds the usual
+// system fields, which the real object lacks (it has CreatedDate and CreatedById only).
+const leadHistory: StandardObjectDef = {
+  name: 'LeadHistory',
+  label: 'Lead History',
+  labelPlural: 'Lead History',
+  keyPrefix: '017',
+  deletable: false,
+  fields: [
+    idField(),
+    isDeletedField(),
+    field('LeadId', 'reference', {
+      label: 'Lead ID',
+      referenceTo: ['Lead'],
+      relationshipName: 'Lead',
+      ...ro,
+    }),
+    field('Field', 'picklist', {
+      label: 'Changed Field',
+      length: 255,
+      picklist: ['Status', 'Owner', 'created', 'leadConverted', 'leadMerged'],
+      ...ro,
+    }),
+    field('DataType', 'string', { label: 'Data Type', length: 40, ...ro }),
+    field('OldValue', 'string', { label: 'Old Value', length: 255, ...ro }),
+    field('NewValue', 'string', { label: 'New Value', length: 255, ...ro }),
+    ...auditFields(),
+  ],
+};
+
+export const STANDARD_OBJECTS: readonly StandardObjectDef[] = [
+  lead,
+  account,
+  user,
+  opportunity,
+  task,
+  leadHistory,
+];
 
 /** Fields whose value the store derives on every write. */
 export const CALCULATED_NAME_OBJECTS = new Set(['Lead', 'User']);

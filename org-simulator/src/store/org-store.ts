@@ -78,6 +78,7 @@ const INDEXED_FIELDS = [
   'Status',
   'WhoId',
   'WhatId',
+  'LeadId',
 ];
 const REGION_FIELD = 'Data_Region__c';
 const STATEMENT_CACHE_SIZE = 500;

@@ -14,6 +14,7 @@ export const SEED_FILES: readonly { file: string; object: string }[] = [
   { file: 'leads-historical.ndjson.gz', object: 'Lead' },
   { file: 'opportunities.ndjson.gz', object: 'Opportunity' },
   { file: 'tasks.ndjson.gz', object: 'Task' },
+  { file: 'lead-history.ndjson.gz', object: 'LeadHistory' },
   { file: 'score-history.ndjson.gz', object: 'Score_History__c' },
 ];
 
