@@ -2,7 +2,7 @@
 // code production uses against a real org. Later stages (train, score, write back, serve) extend it.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
@@ -10,6 +10,7 @@ import { startOrgSimulator } from '@leadrank/org-simulator';
 import { seedFromDirectory } from '@leadrank/org-simulator/seed';
 import { bulkQuery } from '../scoring-sidecar/src/salesforce/bulk-query.js';
 import { connectToOrg } from '../scoring-sidecar/src/salesforce/org-connection.js';
+import { buildFromOrg } from '../scoring-sidecar/src/features/build-training-set.js';
 
 const repoRoot = join(import.meta.dirname, '..');
 const { values: opts } = parseArgs({
@@ -119,6 +120,45 @@ console.table(
 );
 const api = (await conn.limits()).DailyApiRequests;
 if (api) console.log(`API requests used: ${api.Max - api.Remaining} of ${api.Max}`);
+
+step(
+  '4. A point-in-time training set from the org, the events and the daily extracts (one feature definition)',
+);
+const manifest = JSON.parse(readFileSync(join(dataDir, 'manifest.json'), 'utf8')) as { dataEnd: string };
+const trainingDir = join(repoRoot, 'var', 'training', 'demo');
+const started = Date.now();
+const built = await buildFromOrg(conn, {
+  out: trainingDir,
+  events: join(dataDir, 'events.ndjson.gz'),
+  extracts: join(dataDir, 'extracts'),
+  dataEnd: new Date(manifest.dataEnd),
+  leadFilter: 'Source_Record_Id__c = null', // the generated CRM, not the imported x-education leads
+  groundTruth: dataDir,
+});
+console.log(
+  `${built.snapshots} snapshots of ${built.leads - built.skippedLeads} leads (${built.positives} converted within ` +
+    `30 days) in ${((Date.now() - started) / 1000).toFixed(1)} s → ${trainingDir}`,
+);
+
+step('5. Training: LightGBM, calibrated, exported to ONNX (Python)');
+const python = process.env.LEADRANK_PYTHON ?? join(repoRoot, '.venv', 'bin', 'python');
+const modelDir = join(repoRoot, 'var', 'models', 'demo');
+const trained = spawnSync(
+  python,
+  ['-m', 'leadrank_training.train', '--data', trainingDir, '--out', modelDir],
+  {
+    cwd: repoRoot,
+    stdio: 'inherit',
+    env: { ...process.env, PYTHONPATH: join(repoRoot, 'training') },
+  },
+);
+if (trained.status !== 0) throw new Error('training failed (exit ' + trained.status + ')');
+const report = JSON.parse(readFileSync(join(modelDir, 'report.json'), 'utf8'));
+const fmt = (x: number | undefined) => (x === undefined ? 'n/a' : x.toFixed(4));
+console.log(
+  `test ROC-AUC ${fmt(report.overall?.roc_auc)} (Bayes-optimal ceiling on the same rows ` +
+    `${fmt(report.ceiling?.bayes_optimal?.roc_auc)}), ECE ${fmt(report.overall?.ece)}; report: ${join(modelDir, 'report.md')}`,
+);
 
 if (opts.once) {
   await sim.close();

@@ -15,6 +15,8 @@ TRAINING_SET_FILE = "training-set.parquet"
 FEATURE_SPEC_FILE = "feature-spec.json"
 SEGMENT_COLUMNS = ("seg_region", "seg_lead_source", "seg_industry", "seg_company_size")
 BASELINE_COLUMN = "baseline_score"
+# Bayes-optimal probability from a simulator's ground truth: evaluation only, never a feature.
+CEILING_COLUMN = "ceiling_score"
 
 
 def canonical_json(value: object) -> str:
@@ -80,7 +82,7 @@ def load_training_set(directory: Path | str) -> TrainingSet:
         raise ValueError(f"training set lacks columns {missing}")
     frame = table.select(
         ["lead_id", "snapshot_at", "label", *SEGMENT_COLUMNS]
-        + ([BASELINE_COLUMN] if BASELINE_COLUMN in table.column_names else [])
+        + [c for c in (BASELINE_COLUMN, CEILING_COLUMN) if c in table.column_names]
     ).to_pandas()
     frame["snapshot_at"] = pd.to_datetime(frame["snapshot_at"], utc=True)
     if not frame["label"].isin([0, 1]).all():

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # the Agg backend above must be chosen before p
 import numpy as np
 import pandas as pd
 
-from .dataset import BASELINE_COLUMN, SEGMENT_COLUMNS
+from .dataset import BASELINE_COLUMN, CEILING_COLUMN, SEGMENT_COLUMNS
 from .metrics import TOP_FRACTIONS, gains_curve, reliability_bins, score_metrics
 
 MIN_SEGMENT_ROWS = 200
@@ -73,6 +73,15 @@ def evaluate(test_frame: pd.DataFrame, y: np.ndarray, p_calibrated: np.ndarray, 
             "model_same_rows": score_metrics(y[rows], p_calibrated[rows]),
         }
         report["gains"]["baseline"] = gains_curve(y[rows], baseline[rows])
+    report["ceiling"] = None
+    if CEILING_COLUMN in test_frame.columns:
+        ceiling = test_frame[CEILING_COLUMN].to_numpy(dtype=np.float64)
+        rows = ~np.isnan(ceiling)
+        report["ceiling"] = {
+            "rows_scored": int(rows.sum()),
+            "bayes_optimal": score_metrics(y[rows], ceiling[rows]),
+            "model_same_rows": score_metrics(y[rows], p_calibrated[rows]),
+        }
     return report
 
 
@@ -167,6 +176,14 @@ def write_report(out: Path, report: dict, context: dict) -> None:
             "## Rules-only baseline (same rows)",
             "",
             *_table([("rules", b["rules"]), ("model", b["model_same_rows"])], main_keys + lift_keys),
+            "",
+        ]
+    if report.get("ceiling"):
+        c = report["ceiling"]
+        md += [
+            "## Against the Bayes-optimal ceiling (simulated data, same rows)",
+            "",
+            *_table([("Bayes-optimal", c["bayes_optimal"]), ("model", c["model_same_rows"])], main_keys),
             "",
         ]
     md += [

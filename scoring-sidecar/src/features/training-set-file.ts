@@ -61,6 +61,11 @@ export interface TrainingRow {
   values: readonly (number | null)[];
   /** Optional rules-only score for the baseline comparison in the evaluation report. */
   baselineScore?: number | null;
+  /**
+   * Optional Bayes-optimal probability, known only for simulated data (the generator's ground truth): the
+   * ceiling any model can reach on these rows. Evaluation only, never a feature.
+   */
+  ceilingScore?: number | null;
 }
 
 /** Sorted-key JSON without whitespace: the same bytes Python's json.dumps(sort_keys=True, separators=(',', ':'), ensure_ascii=False) gives. */
@@ -103,7 +108,7 @@ export async function readFeatureSpec(dir: string): Promise<FeatureSpec> {
   return featureSpecSchema.parse(raw);
 }
 
-function schemaFor(spec: FeatureSpec, withBaseline: boolean): SchemaElement[] {
+function schemaFor(spec: FeatureSpec, withBaseline: boolean, withCeiling: boolean): SchemaElement[] {
   const optionalString = (name: string): SchemaElement => ({
     name,
     type: 'BYTE_ARRAY',
@@ -128,6 +133,7 @@ function schemaFor(spec: FeatureSpec, withBaseline: boolean): SchemaElement[] {
     ...Object.keys(SEGMENT_COLUMNS).map(optionalString),
     ...spec.features.map((f) => optionalDouble(f.name)),
     ...(withBaseline ? [optionalDouble('baseline_score')] : []),
+    ...(withCeiling ? [optionalDouble('ceiling_score')] : []),
   ];
   return [{ name: 'root', num_children: columns.length }, ...columns];
 }
@@ -153,6 +159,8 @@ export interface WriteTrainingSetOptions {
   rowGroupSize?: number;
   /** Write a `baseline_score` column (from each row's baselineScore). */
   withBaseline?: boolean;
+  /** Write a `ceiling_score` column (from each row's ceilingScore). */
+  withCeiling?: boolean;
 }
 
 /**
@@ -168,9 +176,10 @@ export async function writeTrainingSet(
   const checked = featureSpecSchema.parse(spec);
   const groupSize = options.rowGroupSize ?? 50_000;
   const withBaseline = options.withBaseline ?? false;
+  const withCeiling = options.withCeiling ?? false;
   await mkdir(dir, { recursive: true });
   const partial = join(dir, `${TRAINING_SET_FILE}.partial`);
-  const writer = new ParquetWriter({ writer: fileWriter(partial), schema: schemaFor(checked, withBaseline) });
+  const writer = new ParquetWriter({ writer: fileWriter(partial), schema: schemaFor(checked, withBaseline, withCeiling) });
 
   let buffer: TrainingRow[] = [];
   let count = 0;
@@ -192,6 +201,7 @@ export async function writeTrainingSet(
         data: b.map((r) => nullable(r.values[j])),
       })),
       ...(withBaseline ? [{ name: 'baseline_score', data: b.map((r) => nullable(r.baselineScore)) }] : []),
+      ...(withCeiling ? [{ name: 'ceiling_score', data: b.map((r) => nullable(r.ceilingScore)) }] : []),
     ];
     await writer.write({ columnData, rowGroupSize: b.length });
     buffer = [];

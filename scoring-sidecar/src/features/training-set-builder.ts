@@ -1,0 +1,350 @@
+// Point-in-time training sets from CRM history: leads, their Status history and conversions from Salesforce
+// (a real org or the simulator, through the same client), engagement events and the daily extracts.
+// Every feature value comes from `snapshotsOf` — the same definitions the online path computes.
+import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
+import { parse } from 'csv-parse';
+import type jsforce from 'jsforce';
+import { bulkQuery, type BulkRow } from '../salesforce/bulk-query.js';
+import { LEAD_CONVERSION_FEATURES, type FeatureDefinition, type FeatureValue } from './definitions.js';
+import { DAY_MS, EVENT_TYPES, type EventType } from './events.js';
+import {
+  erpExtractRowSchema,
+  marketingExtractRowSchema,
+  type ErpExtractRow,
+  type MarketingExtractRow,
+} from './extracts.js';
+import { buildFeatureSpec, CategoryCounter, encodeFeatures } from './feature-spec.js';
+import { leadProfileSchema, parseSalesforceDateTime, type LeadProfile } from './lead-profile.js';
+import { snapshotsOf, type LeadHistory } from './point-in-time.js';
+import { writeTrainingSet, type FeatureSpec, type TrainingRow } from './training-set-file.js';
+
+export interface SnapshotDesign {
+  /** Label: converted to an opportunity within this many days after the snapshot. */
+  horizonDays: number;
+  /** First snapshot this long after creation, then one every `intervalDays` while the lead is open. */
+  firstAfterDays: number;
+  intervalDays: number;
+}
+
+export const DEFAULT_SNAPSHOT_DESIGN: SnapshotDesign = {
+  horizonDays: 30,
+  firstAfterDays: 1,
+  intervalDays: 7,
+};
+
+export interface TrainingSetSources {
+  conn: jsforce.Connection;
+  /** Engagement events, NDJSON (optionally gzip). */
+  eventsFile: string;
+  /** Folder with `erp/*.csv[.gz]` and `marketing/*.csv[.gz]` daily extracts. */
+  extractsDir?: string;
+  /** Extra SOQL condition on Lead, e.g. a region or a source. */
+  leadFilter?: string;
+}
+
+/** A lead's life as the builder sees it: when it stopped being open and whether and when it converted. */
+export interface LeadOutcome {
+  closedAtMs: number | null;
+  convertedAtMs: number | null;
+}
+
+export interface SnapshotRow {
+  leadId: string;
+  snapshotAtMs: number;
+  label: 0 | 1;
+  segments: TrainingRow['segments'];
+  values: FeatureValue[];
+}
+
+/**
+ * Snapshot instants of one lead: strictly while it is open, and only where the whole horizon has elapsed by
+ * `dataEndMs` (a younger snapshot's label is not known yet; counting it as negative would bias toward old leads).
+ */
+export function snapshotInstants(
+  createdMs: number,
+  outcome: LeadOutcome,
+  dataEndMs: number,
+  design: SnapshotDesign,
+): number[] {
+  const instants: number[] = [];
+  const lastLabelled = dataEndMs - design.horizonDays * DAY_MS;
+  for (
+    let t = createdMs + design.firstAfterDays * DAY_MS;
+    t <= lastLabelled;
+    t += design.intervalDays * DAY_MS
+  ) {
+    if (outcome.closedAtMs !== null && t >= outcome.closedAtMs) break;
+    instants.push(t);
+  }
+  return instants;
+}
+
+export function labelAt(outcome: LeadOutcome, t: number, horizonDays: number): 0 | 1 {
+  const c = outcome.convertedAtMs;
+  return c !== null && c > t && c <= t + horizonDays * DAY_MS ? 1 : 0;
+}
+
+function companySizeBand(employees: number | null): string | null {
+  if (employees === null) return null;
+  if (employees < 50) return '1-49';
+  if (employees < 200) return '50-199';
+  if (employees < 1000) return '200-999';
+  return '1000+';
+}
+
+const LEAD_FIELDS = [
+  'Id',
+  'CreatedDate',
+  'LeadSource',
+  'Industry',
+  'NumberOfEmployees',
+  'AnnualRevenue',
+  'Country',
+  'Lead_Origin__c',
+  'HasOptedOutOfEmail',
+  'DoNotCall',
+  'Data_Region__c',
+  'Matched_Account__c',
+  'Title',
+  'Email',
+  'ConvertedOpportunityId',
+  'ConvertedDate',
+];
+
+/** A Bulk API CSV row as a lead profile; only the fields features may read are kept. */
+export function leadProfileFromRow(row: BulkRow): LeadProfile {
+  const num = (v: string | null | undefined) => (v === null || v === undefined ? null : Number(v));
+  return leadProfileSchema.parse({
+    ...Object.fromEntries(LEAD_FIELDS.filter((f) => f in leadProfileSchema.shape).map((f) => [f, row[f]])),
+    NumberOfEmployees: num(row.NumberOfEmployees),
+    AnnualRevenue: num(row.AnnualRevenue),
+    HasOptedOutOfEmail: row.HasOptedOutOfEmail === 'true',
+    DoNotCall: row.DoNotCall === 'true',
+  });
+}
+
+async function* ndjsonLines(file: string): AsyncGenerator<{ line: string; lineNo: number }> {
+  const input = createReadStream(file);
+  const lines = createInterface({
+    input: file.endsWith('.gz') ? input.pipe(createGunzip()) : input,
+    crlfDelay: Infinity,
+  });
+  let lineNo = 0;
+  for await (const line of lines) {
+    lineNo++;
+    if (line.trim()) yield { line, lineNo };
+  }
+}
+
+const EVENT_TYPE_SET = new Set<string>(EVENT_TYPES);
+
+/** Events grouped by lead as compact (type, time) pairs; bad lines fail naming file and line. */
+export async function readEventsByLead(
+  file: string,
+): Promise<Map<string, { type: EventType; occurredAtMs: number }[]>> {
+  const byLead = new Map<string, { type: EventType; occurredAtMs: number }[]>();
+  for await (const { line, lineNo } of ndjsonLines(file)) {
+    let e: { leadId?: unknown; type?: unknown; occurredAt?: unknown };
+    try {
+      e = JSON.parse(line);
+    } catch (error) {
+      throw new Error(`${file}:${lineNo}: not JSON: ${(error as Error).message}`);
+    }
+    const occurredAtMs = typeof e.occurredAt === 'string' ? Date.parse(e.occurredAt) : NaN;
+    if (typeof e.leadId !== 'string' || !EVENT_TYPE_SET.has(String(e.type)) || Number.isNaN(occurredAtMs)) {
+      throw new Error(`${file}:${lineNo}: an event needs leadId, a known type and an ISO occurredAt`);
+    }
+    let list = byLead.get(e.leadId);
+    if (!list) byLead.set(e.leadId, (list = []));
+    list.push({ type: e.type as EventType, occurredAtMs });
+  }
+  return byLead;
+}
+
+async function readExtractFolder<Row>(
+  dir: string,
+  schema: {
+    safeParse(
+      v: unknown,
+    ):
+      | { success: true; data: Row }
+      | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+  },
+  keyOf: (row: Row) => string,
+): Promise<Map<string, Row[]>> {
+  const byKey = new Map<string, Row[]>();
+  const files = (await readdir(dir).catch(() => [] as string[]))
+    .filter((f) => /\.csv(\.gz)?$/.test(f))
+    .sort();
+  for (const name of files) {
+    const file = join(dir, name);
+    const input = createReadStream(file);
+    const rows = (name.endsWith('.gz') ? input.pipe(createGunzip()) : input).pipe(parse({ columns: true }));
+    let lineNo = 1;
+    for await (const raw of rows) {
+      lineNo++;
+      const parsed = schema.safeParse(raw);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        throw new Error(`${file}:${lineNo}: ${issue.path.join('.')}: ${issue.message}`);
+      }
+      const key = keyOf(parsed.data);
+      let list = byKey.get(key);
+      if (!list) byKey.set(key, (list = []));
+      list.push(parsed.data);
+    }
+  }
+  return byKey;
+}
+
+export interface BuildResult {
+  spec: FeatureSpec;
+  leads: number;
+  snapshots: number;
+  positives: number;
+  skippedLeads: number;
+}
+
+/**
+ * Builds the training set into `outDir`. `ceiling`, for simulated data only, adds the Bayes-optimal probability
+ * of each snapshot as an evaluation column.
+ */
+export async function buildTrainingSet(
+  sources: TrainingSetSources,
+  outDir: string,
+  opts: {
+    dataEnd: Date;
+    design?: SnapshotDesign;
+    name?: string;
+    features?: readonly FeatureDefinition[];
+    ceiling?: (
+      leadId: string,
+      events: readonly { type: EventType; occurredAtMs: number }[],
+      t: number,
+    ) => number | null;
+    onProgress?: (done: number) => void;
+  },
+): Promise<BuildResult> {
+  const design = opts.design ?? DEFAULT_SNAPSHOT_DESIGN;
+  const features = opts.features ?? LEAD_CONVERSION_FEATURES;
+  const dataEndMs = opts.dataEnd.getTime();
+  const { conn } = sources;
+  const filter = sources.leadFilter ? ` WHERE ${sources.leadFilter}` : '';
+
+  const conversionAt = new Map<string, number>();
+  for await (const o of bulkQuery(conn, 'SELECT Id, CreatedDate FROM Opportunity')) {
+    conversionAt.set(o.Id!, parseSalesforceDateTime(o.CreatedDate!));
+  }
+  const closedAt = new Map<string, number>();
+  for await (const h of bulkQuery(
+    conn,
+    "SELECT LeadId, NewValue, CreatedDate FROM LeadHistory WHERE Field = 'Status'",
+  )) {
+    if (!h.NewValue?.startsWith('Closed')) continue;
+    const at = parseSalesforceDateTime(h.CreatedDate!);
+    const seen = closedAt.get(h.LeadId!);
+    if (seen === undefined || at < seen) closedAt.set(h.LeadId!, at);
+  }
+  const erpNumberOfAccount = new Map<string, string>();
+  for await (const a of bulkQuery(
+    conn,
+    'SELECT Id, ERP_Account_Number__c FROM Account WHERE ERP_Account_Number__c != null',
+  )) {
+    erpNumberOfAccount.set(a.Id!, a.ERP_Account_Number__c!);
+  }
+  const events = await readEventsByLead(sources.eventsFile);
+  const erpRows = sources.extractsDir
+    ? await readExtractFolder<ErpExtractRow>(
+        join(sources.extractsDir, 'erp'),
+        erpExtractRowSchema,
+        (r) => r.erp_account_number,
+      )
+    : new Map<string, ErpExtractRow[]>();
+  const marketingRows = sources.extractsDir
+    ? await readExtractFolder<MarketingExtractRow>(
+        join(sources.extractsDir, 'marketing'),
+        marketingExtractRowSchema,
+        (r) => r.lead_id,
+      )
+    : new Map<string, MarketingExtractRow[]>();
+
+  const categories = new CategoryCounter(features);
+  const rows: (SnapshotRow & { ceiling: number | null })[] = [];
+  let leads = 0;
+  let skippedLeads = 0;
+  for await (const row of bulkQuery(conn, `SELECT ${LEAD_FIELDS.join(', ')} FROM Lead${filter}`)) {
+    const lead = leadProfileFromRow(row);
+    const createdMs = parseSalesforceDateTime(lead.CreatedDate);
+    const opportunityAt = row.ConvertedOpportunityId
+      ? conversionAt.get(row.ConvertedOpportunityId)
+      : undefined;
+    const convertedAtMs =
+      opportunityAt ?? (row.ConvertedDate ? Date.parse(`${row.ConvertedDate}T00:00:00Z`) : null);
+    const outcome: LeadOutcome = {
+      convertedAtMs,
+      closedAtMs: closedAt.get(lead.Id) ?? convertedAtMs,
+    };
+    const instants = snapshotInstants(createdMs, outcome, dataEndMs, design);
+    leads++;
+    if (instants.length === 0) {
+      skippedLeads++;
+      continue;
+    }
+    const leadEvents = events.get(lead.Id) ?? [];
+    const erpNumber = lead.Matched_Account__c ? erpNumberOfAccount.get(lead.Matched_Account__c) : undefined;
+    const history: LeadHistory = {
+      lead,
+      fieldChanges: [],
+      events: leadEvents,
+      erpRows: erpNumber ? (erpRows.get(erpNumber) ?? []) : [],
+      marketingRows: marketingRows.get(lead.Id) ?? [],
+    };
+    const segments = {
+      region: lead.Data_Region__c,
+      leadSource: lead.LeadSource,
+      industry: lead.Industry,
+      companySize: companySizeBand(lead.NumberOfEmployees),
+    };
+    for (const snap of snapshotsOf(features, history, instants)) {
+      categories.add(snap.values);
+      rows.push({
+        leadId: lead.Id,
+        snapshotAtMs: snap.asOfMs,
+        label: labelAt(outcome, snap.asOfMs, design.horizonDays),
+        segments,
+        values: snap.values,
+        ceiling: opts.ceiling ? opts.ceiling(lead.Id, leadEvents, snap.asOfMs) : null,
+      });
+    }
+    opts.onProgress?.(leads);
+  }
+
+  // Categories are fixed from what training saw; the spec carries them to serving.
+  const spec = buildFeatureSpec(
+    opts.name ?? 'lead-conversion',
+    features,
+    (f) => categories.categories(f),
+    design.horizonDays,
+  );
+  rows.sort((a, b) => a.snapshotAtMs - b.snapshotAtMs || (a.leadId < b.leadId ? -1 : 1));
+  let positives = 0;
+  const encoded = function* (): Generator<TrainingRow> {
+    for (const r of rows) {
+      positives += r.label;
+      yield {
+        leadId: r.leadId,
+        snapshotAt: new Date(r.snapshotAtMs),
+        label: r.label,
+        segments: r.segments,
+        values: encodeFeatures(spec, r.values),
+        ceilingScore: r.ceiling,
+      };
+    }
+  };
+  await writeTrainingSet(outDir, spec, encoded(), { withCeiling: opts.ceiling !== undefined });
+  return { spec, leads, snapshots: rows.length, positives, skippedLeads };
+}
