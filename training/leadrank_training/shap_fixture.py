@@ -3,6 +3,7 @@
 Trains a small deterministic LightGBM binary model on synthetic data with NaNs and categorical features, then
 writes into --out:
   model.json    booster.dump_model()
+  model.txt     booster.save_model(), to time LightGBM's own pred_contrib against
   fixture.json  feature names, evaluation rows (NaN as null), LightGBM's raw scores and pred_contrib output
 
 The evaluation rows deliberately hit LightGBM's edge cases: values exactly on split thresholds, exact zeros,
@@ -133,6 +134,7 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "model.json").write_text(json.dumps(dump))
+    booster.save_model(str(args.out / "model.txt"))
     fixture = {
         "featureNames": names,
         "categoricalFeatures": [0, 1],

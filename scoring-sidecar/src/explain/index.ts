@@ -1,0 +1,17 @@
+// explain/: exact TreeSHAP over LightGBM models, and the reason texts account teams read.
+export {
+  loadTreeExplainer,
+  type ExplainAlgorithm,
+  type TreeExplainer,
+  type TreeExplainerOptions,
+} from './tree-explainer.js';
+export {
+  loadReasonCatalogue,
+  parseReasonCatalogue,
+  featuresWithoutReasons,
+  reasonsFor,
+  ReasonCatalogueError,
+  type Reason,
+  type ReasonCatalogue,
+  type ReasonsOptions,
+} from './reasons.js';
