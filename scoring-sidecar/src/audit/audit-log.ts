@@ -1,0 +1,315 @@
+// The writer: region-local, append-only, hash-chained NDJSON segments. Appends are group-committed: every
+// append made while a write is in flight joins the next batch, and a batch is one write (per segment touched)
+// and, with fsync "batch", one fdatasync before any of its appends resolve. One writer process per region dir.
+import { mkdir, open, readFile, rename, rm, truncate, writeFile, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import {
+  GENESIS_HASH,
+  HEAD_FILE,
+  hashOf,
+  listSegments,
+  readHead,
+  sealLine,
+  segmentName,
+  segmentNumber,
+  type AuditRegion,
+  type ChainBody,
+  type ChainLine,
+  type Head,
+  type RecoveryRecord,
+} from './chain.js';
+import { auditEntrySchema, type AuditEntry } from './entry.js';
+
+export interface AuditLog {
+  /** Resolves once the entries are written (and, with fsync "batch", on disk). All or none are taken. */
+  append(entries: AuditEntry[]): Promise<void>;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface AuditLogOptions {
+  dir: string;
+  region: AuditRegion;
+  /** Rotate once a segment would exceed this (default 64 MiB); a segment always takes at least one line. */
+  maxSegmentBytes?: number;
+  /** Segments also rotate at each UTC day of this clock (default: the system clock). */
+  clock?: () => Date;
+  /** "batch" (default): fdatasync each batch before its appends resolve. "none": leave it to the OS. */
+  fsync?: 'batch' | 'none';
+}
+
+export class AuditLogError extends Error {
+  override name = 'AuditLogError';
+}
+
+interface PendingLine {
+  segment: string;
+  text: string;
+  seq: number;
+  hash: string;
+}
+
+const DEFAULT_MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
+
+/** What the last segment holds after dropping a torn tail: the resume point of the chain. */
+interface Tail {
+  segment: string;
+  bytes: number;
+  last: ChainLine;
+  recovery: Omit<RecoveryRecord, 'at'> | null;
+}
+
+function parseLine(text: string): ChainLine | null {
+  try {
+    return JSON.parse(text) as ChainLine;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A crash can leave the last batch half-written: cut everything after the last line that parses. A complete
+ * line that fails its hash is not a crash but tampering, and opening is refused.
+ */
+async function recoverTail(regionDir: string): Promise<Tail | null> {
+  let removedBytes = 0;
+  let removedLines = 0;
+  for (;;) {
+    const segments = await listSegments(regionDir);
+    const segment = segments.at(-1);
+    if (segment === undefined) return null;
+    const file = join(regionDir, segment);
+    const text = await readFile(file, 'utf8');
+    const lines = text.split('\n');
+    let keptLines = lines.length - 1; // the part after the last newline is torn (or empty)
+    let last: ChainLine | null = null;
+    while (keptLines > 0 && (last = parseLine(lines[keptLines - 1]!)) === null) keptLines--;
+    const kept = Buffer.byteLength(lines.slice(0, keptLines).join('\n')) + (keptLines > 0 ? 1 : 0);
+    const total = Buffer.byteLength(text);
+    const dropped = lines.length - 1 - keptLines + (lines.at(-1) === '' ? 0 : 1);
+    if (last === null) {
+      // nothing complete in the last segment: drop the file, resume from the segment before it
+      await rm(file);
+      removedBytes += Buffer.byteLength(text);
+      removedLines += dropped;
+      if (segments.length === 1) return null;
+      continue;
+    }
+    const { hash, ...unsealed } = last;
+    if (hashOf(unsealed) !== hash)
+      throw new AuditLogError(
+        `${segment} line ${keptLines}: last line fails its hash; run "leadrank audit verify"`,
+      );
+    if (kept < total) await truncate(file, kept);
+    const truncatedBytes = total - kept + removedBytes;
+    return {
+      segment,
+      bytes: kept,
+      last,
+      recovery:
+        truncatedBytes > 0
+          ? {
+              reason: 'torn tail from an interrupted write truncated on reopen',
+              segment,
+              truncatedBytes,
+              droppedLines: dropped + removedLines,
+            }
+          : null,
+    };
+  }
+}
+
+class FileAuditLog implements AuditLog {
+  private readonly regionDir: string;
+  private readonly maxSegmentBytes: number;
+  private readonly clock: () => Date;
+  private readonly fsync: boolean;
+  // The chain as appended (ahead of the disk while a batch is pending).
+  private seq = 0;
+  private prev = GENESIS_HASH;
+  private segment: string | null = null;
+  private segmentBytes = 0;
+  private pending: PendingLine[] = [];
+  private scheduled: Promise<void> | null = null;
+  private queue: Promise<void> = Promise.resolve();
+  private handle: { segment: string; file: FileHandle } | null = null;
+  private failure: Error | null = null;
+  private closed = false;
+
+  constructor(private readonly opts: AuditLogOptions) {
+    this.regionDir = join(opts.dir, opts.region);
+    this.maxSegmentBytes = opts.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES;
+    this.clock = opts.clock ?? (() => new Date());
+    this.fsync = (opts.fsync ?? 'batch') === 'batch';
+  }
+
+  async open(): Promise<void> {
+    await mkdir(this.regionDir, { recursive: true });
+    const tail = await recoverTail(this.regionDir);
+    const head = await readHead(this.regionDir);
+    if (head && (tail === null || head.seq > tail.last.seq))
+      throw new AuditLogError(
+        `${this.opts.region} audit log ends at seq ${tail?.last.seq ?? 0} but HEAD says ${head.seq}: lines are missing; run "leadrank audit verify"`,
+      );
+    if (tail === null) return;
+    this.seq = tail.last.seq;
+    this.prev = tail.last.hash;
+    this.segment = tail.segment;
+    this.segmentBytes = tail.bytes;
+    const at = this.clock().toISOString();
+    if (tail.recovery) this.push({ kind: 'recovery', recovery: { ...tail.recovery, at } });
+    else if (head === null)
+      this.push({
+        kind: 'recovery',
+        recovery: {
+          reason: 'HEAD.json missing, rebuilt',
+          segment: tail.segment,
+          truncatedBytes: 0,
+          droppedLines: 0,
+          at,
+        },
+      });
+    if (this.pending.length > 0) await this.schedule();
+  }
+
+  private dayNow(): string {
+    return this.clock().toISOString().slice(0, 10);
+  }
+
+  /** Chains one line, first opening a new segment (with its header line) when the day or size demands it. */
+  private push(body: ChainBody): void {
+    let sealed = sealLine(body, this.seq + 1, this.prev);
+    const day = this.dayNow();
+    const size = Buffer.byteLength(sealed.text);
+    const rotate =
+      this.segment === null ||
+      !this.segment.startsWith(day) ||
+      (this.segmentBytes > 0 && this.segmentBytes + size > this.maxSegmentBytes);
+    if (rotate) {
+      const number = this.segment?.startsWith(day) ? segmentNumber(this.segment) + 1 : 1;
+      const segment = segmentName(day, number);
+      const header = sealLine(
+        { kind: 'segment', region: this.opts.region, segment },
+        this.seq + 1,
+        this.prev,
+      );
+      this.segment = segment;
+      this.segmentBytes = 0;
+      this.take(header);
+      sealed = sealLine(body, this.seq + 1, this.prev);
+    }
+    this.take(sealed);
+  }
+
+  private take(sealed: { text: string; hash: string }): void {
+    this.seq++;
+    this.prev = sealed.hash;
+    this.segmentBytes += Buffer.byteLength(sealed.text);
+    this.pending.push({ segment: this.segment!, text: sealed.text, seq: this.seq, hash: sealed.hash });
+  }
+
+  append(entries: AuditEntry[]): Promise<void> {
+    if (this.closed) return Promise.reject(new AuditLogError('audit log is closed'));
+    if (this.failure) return Promise.reject(this.failure);
+    if (entries.length === 0) return this.flush();
+    const parsed: AuditEntry[] = [];
+    for (const [i, entry] of entries.entries()) {
+      const result = auditEntrySchema.safeParse(entry);
+      if (!result.success) {
+        const issue = result.error.issues[0];
+        const where = issue?.path.join('.') || '(entry)';
+        return Promise.reject(
+          new AuditLogError(`audit entry ${i}: ${where}: ${issue?.message ?? 'invalid'}`),
+        );
+      }
+      parsed.push(result.data);
+    }
+    for (const entry of parsed) this.push({ kind: 'score', entry });
+    return this.schedule();
+  }
+
+  /** The next batch: everything pending when the write in flight (if any) has finished. */
+  private schedule(): Promise<void> {
+    if (this.scheduled) return this.scheduled;
+    const batch = this.queue.then(() => {
+      this.scheduled = null;
+      return this.commit();
+    });
+    this.scheduled = batch;
+    this.queue = batch.catch(() => {});
+    return batch;
+  }
+
+  private async commit(): Promise<void> {
+    if (this.failure) throw this.failure;
+    const lines = this.pending;
+    this.pending = [];
+    if (lines.length === 0) return;
+    try {
+      for (let start = 0; start < lines.length;) {
+        const segment = lines[start]!.segment;
+        let end = start;
+        while (end < lines.length && lines[end]!.segment === segment) end++;
+        const file = await this.fileFor(segment);
+        await file.write(
+          lines
+            .slice(start, end)
+            .map((l) => l.text)
+            .join(''),
+        );
+        if (this.fsync) await file.datasync();
+        start = end;
+      }
+      const last = lines.at(-1)!;
+      await this.writeHead({ seq: last.seq, hash: last.hash, segment: last.segment });
+    } catch (error) {
+      // The chain in memory is now ahead of the disk: refuse further appends rather than fork it.
+      this.failure = new AuditLogError(`audit log write failed: ${(error as Error).message}`);
+      throw this.failure;
+    }
+  }
+
+  private async fileFor(segment: string): Promise<FileHandle> {
+    if (this.handle?.segment === segment) return this.handle.file;
+    await this.closeHandle();
+    const path = join(this.regionDir, segment);
+    await mkdir(dirname(path), { recursive: true });
+    this.handle = { segment, file: await open(path, 'a') };
+    return this.handle.file;
+  }
+
+  private async closeHandle(): Promise<void> {
+    if (!this.handle) return;
+    await this.handle.file.close();
+    this.handle = null;
+  }
+
+  private async writeHead(head: Head): Promise<void> {
+    const tmp = join(this.regionDir, `${HEAD_FILE}.tmp`);
+    await writeFile(tmp, JSON.stringify(head));
+    await rename(tmp, join(this.regionDir, HEAD_FILE)); // atomic: a crash leaves the old or the new HEAD
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.length > 0) await this.schedule();
+    await this.queue;
+    if (this.failure) throw this.failure;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.flush();
+    } finally {
+      this.closed = true;
+      if (this.handle) await this.handle.file.sync().catch(() => {});
+      await this.closeHandle();
+    }
+  }
+}
+
+export async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
+  const log = new FileAuditLog(opts);
+  await log.open();
+  return log;
+}

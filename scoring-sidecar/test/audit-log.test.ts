@@ -1,0 +1,249 @@
+// The audit log writer: chain, rotation, restart safety, history and the CLI.
+import { appendFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  auditHistory,
+  featureHash,
+  openAuditLog,
+  registerAuditCommands,
+  verifyAuditLog,
+  type AuditEntry,
+  type AuditLog,
+} from '../src/audit/index.js';
+
+const dirs: string[] = [];
+const logs: AuditLog[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'leadrank-audit-'));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(async () => {
+  await Promise.all(logs.splice(0).map((l) => l.close().catch(() => {})));
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+  vi.restoreAllMocks();
+});
+
+function auditEntry(n: number, patch: Partial<AuditEntry> = {}): AuditEntry {
+  const featureVector = [n, 0.25, null, 3];
+  return {
+    requestId: `req-${n}`,
+    caller: 'batch-cycle',
+    leadId: `00Q${String(n % 5).padStart(12, '0')}AAA`,
+    region: 'EU',
+    modelVersion: 'lgbm-2026-03-01',
+    source: 'model',
+    featureVector,
+    featureHash: featureHash(featureVector, 'spec-1'),
+    score: 40 + (n % 50),
+    band: 'B',
+    probability: 0.3,
+    reasons: ['+ Visited pricing page 3 times', '- No reply to the last email'],
+    nextBestAction: 'CALL_NOW',
+    scoredAt: new Date(Date.UTC(2026, 2, 10, 12, 0, n % 60)).toISOString(),
+    ...patch,
+  };
+}
+const entries = (from: number, count: number) =>
+  Array.from({ length: count }, (_, i) => auditEntry(from + i));
+
+async function openLog(dir: string, opts: { maxSegmentBytes?: number; clock?: () => Date } = {}) {
+  const log = await openAuditLog({ dir, region: 'EU', ...opts });
+  logs.push(log);
+  return log;
+}
+
+const readLines = async (file: string) =>
+  (await readFile(file, 'utf8'))
+    .split('\n')
+    .filter((l) => l !== '')
+    .map(
+      (l) => JSON.parse(l) as { seq: number; kind: string; prev: string; hash: string; [k: string]: unknown },
+    );
+
+describe('featureHash', () => {
+  it('is stable and changes with any value or the spec', () => {
+    const h = featureHash([1, 0.1, null], 'spec-1');
+    expect(h).toMatch(/^[0-9a-f]{64}$/);
+    expect(featureHash([1, 0.1, null], 'spec-1')).toBe(h);
+    expect(featureHash([1, 0.1, 0], 'spec-1')).not.toBe(h);
+    expect(featureHash([1, 0.1000001, null], 'spec-1')).not.toBe(h);
+    expect(featureHash([1, 0.1, null], 'spec-2')).not.toBe(h);
+  });
+});
+
+describe('appending', () => {
+  it('chains lines across segments rotated by size, and verifies', async () => {
+    const dir = await tempDir();
+    const log = await openLog(dir, { maxSegmentBytes: 4096, clock: () => new Date('2026-03-10T12:00:00Z') });
+    await Promise.all([log.append(entries(0, 20)), log.append(entries(20, 20))]);
+    await log.append(entries(40, 10));
+    await log.close();
+    const files = (await readdir(join(dir, 'EU', '2026-03-10'))).sort();
+    expect(files.length).toBeGreaterThan(3);
+    expect(files[0]).toBe('segment-000001.ndjson');
+    let prev = '0'.repeat(64);
+    let seq = 0;
+    for (const file of files) {
+      const lines = await readLines(join(dir, 'EU', '2026-03-10', file));
+      expect(lines[0]).toMatchObject({ kind: 'segment', region: 'EU', segment: `2026-03-10/${file}` });
+      for (const line of lines) {
+        expect(line.seq).toBe(++seq);
+        expect(line.prev).toBe(prev);
+        prev = line.hash;
+      }
+    }
+    expect(await verifyAuditLog(dir)).toEqual({ ok: true, entries: 50, segments: files.length });
+  });
+
+  it('rotates at each UTC day of its clock', async () => {
+    const dir = await tempDir();
+    let now = new Date('2026-03-10T23:59:59.500Z');
+    const log = await openLog(dir, { clock: () => now });
+    await log.append(entries(0, 3));
+    now = new Date('2026-03-11T00:00:00.100Z');
+    await log.append(entries(3, 2));
+    await log.close();
+    expect(await readdir(join(dir, 'EU', '2026-03-11'))).toEqual(['segment-000001.ndjson']);
+    expect(await verifyAuditLog(dir)).toEqual({ ok: true, entries: 5, segments: 2 });
+  });
+
+  it('refuses an entry with a field it does not know (no PII rides along), writing none of the batch', async () => {
+    const dir = await tempDir();
+    const log = await openLog(dir);
+    const withEmail = { ...auditEntry(1), email: 'someone@example.com' } as AuditEntry;
+    await expect(log.append([auditEntry(0), withEmail])).rejects.toThrow(/audit entry 1/);
+    await expect(log.append([auditEntry(2, { probability: 1.5 })])).rejects.toThrow(/probability/);
+    await log.append([auditEntry(3)]);
+    await log.close();
+    expect(await verifyAuditLog(dir)).toMatchObject({ ok: true, entries: 1 });
+  });
+
+  it('rejects appends after close', async () => {
+    const log = await openLog(await tempDir());
+    await log.close();
+    await expect(log.append([auditEntry(0)])).rejects.toThrow(/closed/);
+  });
+});
+
+describe('restart', () => {
+  it('continues the chain from the last line', async () => {
+    const dir = await tempDir();
+    const first = await openLog(dir);
+    await first.append(entries(0, 5));
+    await first.close();
+    const second = await openLog(dir);
+    await second.append(entries(5, 5));
+    await second.close();
+    expect(await verifyAuditLog(dir)).toMatchObject({ ok: true, entries: 10, segments: 1 });
+  });
+
+  it('truncates a torn last line and records the recovery in the chain', async () => {
+    const dir = await tempDir();
+    const clock = () => new Date('2026-03-10T12:00:00Z');
+    const first = await openLog(dir, { clock });
+    await first.append(entries(0, 4));
+    await first.close();
+    const segment = join(dir, 'EU', '2026-03-10', 'segment-000001.ndjson');
+    await appendFile(segment, '{"seq":6,"kind":"score","entry":{"requestId":"re'); // a crash mid-write
+    expect((await verifyAuditLog(dir)).problem?.reason).toMatch(/torn last line/);
+
+    const second = await openLog(dir, { clock });
+    await second.append(entries(4, 1));
+    await second.close();
+    const lines = await readLines(segment);
+    expect(lines.map((l) => l.kind)).toEqual([
+      'segment',
+      'score',
+      'score',
+      'score',
+      'score',
+      'recovery',
+      'score',
+    ]);
+    expect(lines[5]).toMatchObject({
+      recovery: { segment: '2026-03-10/segment-000001.ndjson', droppedLines: 1, truncatedBytes: 48 },
+    });
+    expect(await verifyAuditLog(dir)).toMatchObject({ ok: true, entries: 5 });
+  });
+
+  it('refuses to open when HEAD is ahead of the data (lines lost)', async () => {
+    const dir = await tempDir();
+    const first = await openLog(dir);
+    await first.append(entries(0, 3));
+    await first.close();
+    const head = JSON.parse(await readFile(join(dir, 'EU', 'HEAD.json'), 'utf8')) as { seq: number };
+    await writeFile(join(dir, 'EU', 'HEAD.json'), JSON.stringify({ ...head, seq: head.seq + 2 }));
+    await expect(openAuditLog({ dir, region: 'EU' })).rejects.toThrow(/HEAD says 6: lines are missing/);
+  });
+});
+
+describe('history and CLI', () => {
+  async function filledLog(): Promise<string> {
+    const dir = await tempDir();
+    const log = await openLog(dir, { maxSegmentBytes: 2048, clock: () => new Date('2026-03-10T12:00:00Z') });
+    await log.append(entries(0, 12)); // leads 0…4, lead 2 at n = 2, 7, 12…
+    await log.append([auditEntry(12, { source: 'rules', fallbackReason: 'model timeout', score: 17 })]);
+    await log.close();
+    return dir;
+  }
+
+  it("yields one lead's entries in log order with their seq", async () => {
+    const dir = await filledLog();
+    const history = [];
+    for await (const e of auditHistory(dir, '00Q000000000002AAA')) history.push(e);
+    expect(history.map((e) => e.requestId)).toEqual(['req-2', 'req-7', 'req-12']);
+    expect(history.map((e) => e.seq)).toEqual([...history.map((e) => e.seq)].sort((a, b) => a - b));
+    expect(history[2]).toMatchObject({ source: 'rules', fallbackReason: 'model timeout', score: 17 });
+  });
+
+  async function run(args: string[]): Promise<{ out: string; err: string; exitCode: number | undefined }> {
+    const out: string[] = [];
+    const err: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+    vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+    const before = process.exitCode;
+    process.exitCode = undefined;
+    const program = new Command('leadrank').exitOverride();
+    registerAuditCommands(program);
+    await program.parseAsync(args, { from: 'user' });
+    const exitCode = process.exitCode as number | undefined;
+    process.exitCode = before;
+    return { out: out.join('\n'), err: err.join('\n'), exitCode };
+  }
+
+  it('audit show prints the history newest first with reasons', async () => {
+    const dir = await filledLog();
+    const { out, exitCode } = await run(['audit', 'show', '00Q000000000002AAA', '--dir', dir]);
+    expect(exitCode).toBeUndefined();
+    const rows = out.split('\n');
+    expect(rows[0]).toMatch(/^SEQ\s+SCORED AT\s+SCORE\s+BAND\s+P\s+SOURCE\s+MODEL\s+NEXT ACTION$/);
+    const dataRows = rows.filter((r) => /^\d/.test(r));
+    expect(dataRows).toHaveLength(3);
+    expect(dataRows[0]).toContain('rules (model timeout)');
+    expect(dataRows[0]).toMatch(/\b17\b/);
+    expect(rows[2]!.trim()).toBe('+ Visited pricing page 3 times');
+  });
+
+  it('audit verify exits 0 on a sound log and 1 naming segment and line on a problem', async () => {
+    const dir = await filledLog();
+    const good = await run(['audit', 'verify', '--dir', dir]);
+    expect(good.exitCode).toBeUndefined();
+    expect(good.out).toMatch(/^ok: 13 entries in \d+ segments/);
+
+    const file = join(dir, 'EU', '2026-03-10');
+    const segments = (await readdir(file)).sort();
+    const target = join(file, segments[0]!);
+    const lines = (await readFile(target, 'utf8')).split('\n');
+    lines[2] = lines[2]!.replace(/"score":\d+/, '"score":99');
+    await writeFile(target, lines.join('\n'));
+    const bad = await run(['audit', 'verify', '--dir', dir]);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.err).toBe(
+      `audit log NOT ok: EU/2026-03-10/${segments[0]} line 3: hash does not match the line: altered`,
+    );
+  });
+});
