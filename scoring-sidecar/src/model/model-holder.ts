@@ -1,0 +1,245 @@
+// Keeps the current champion model and swaps in a new one when the registry alias moves, without dropping a
+// prediction: the new version is fetched, loaded and checked in the background, then replaces the old one in
+// a single assignment. Predictions already running on the old model finish on it (reference count); its
+// onnxruntime session is released once none is left and a grace period has passed.
+import { pino, type Logger } from 'pino';
+import { LEAD_CONVERSION_FEATURES, type FeatureDefinition } from '../features/definitions.js';
+import { featuresForSpec } from '../features/feature-spec.js';
+import type { FeatureSpec } from '../features/training-set-file.js';
+import { loadOnnxModel, type OnnxModel } from './onnx-scorer.js';
+import type { AliasName, ModelRegistry } from './registry.js';
+
+export const DEFAULT_POLL_INTERVAL_MS = 5_000;
+export const DEFAULT_RETIRE_GRACE_MS = 1_000;
+
+/** A loaded model as callers see it. Use it right after `current()`: a retired model closes after its grace. */
+export interface ServingModel {
+  readonly version: string;
+  readonly spec: FeatureSpec;
+  /** The serving code's definitions for the spec's features, in spec order. */
+  readonly definitions: readonly FeatureDefinition[];
+  readonly loadedAt: Date;
+  predict(rows: Float32Array, nRows: number): Promise<Float64Array>;
+}
+
+/** Metric-friendly state: what is served, since when, and the last failure (kept until a later success). */
+export interface ModelHolderStatus {
+  alias: AliasName;
+  version: string | null;
+  loadedAt: string | null;
+  lastCheckAt: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  swaps: number;
+  /** Retired models whose sessions are still open (in-flight predictions or grace period). */
+  retiredOpen: number;
+}
+
+export interface ModelHolderOptions {
+  registry: ModelRegistry;
+  /** Local directory that versions are copied into before loading. */
+  cacheDir: string;
+  alias?: AliasName;
+  pollIntervalMs?: number;
+  retireGraceMs?: number;
+  definitions?: readonly FeatureDefinition[];
+  /** Loads a fetched model directory (tests inject failures); default loadOnnxModel. */
+  load?: (modelDir: string) => Promise<OnnxModel>;
+  logger?: Logger;
+}
+
+interface Entry {
+  model: OnnxModel;
+  serving: ServingModel;
+  inFlight: number;
+  retired: boolean;
+  graceOver: boolean;
+  closed: boolean;
+}
+
+export class ModelHolder {
+  private active: Entry | null = null;
+  private readonly retired = new Set<Entry>();
+  private timer: NodeJS.Timeout | null = null;
+  private polling: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+  private stopped = false;
+  private lastReportedError: string | null = null;
+  private readonly state: Omit<ModelHolderStatus, 'version' | 'loadedAt' | 'retiredOpen'>;
+  private readonly log: Logger;
+  private readonly load: (modelDir: string) => Promise<OnnxModel>;
+  private readonly definitions: readonly FeatureDefinition[];
+  private readonly graceMs: number;
+
+  constructor(private readonly opts: ModelHolderOptions) {
+    this.state = {
+      alias: opts.alias ?? 'champion',
+      lastCheckAt: null,
+      lastError: null,
+      lastErrorAt: null,
+      swaps: 0,
+    };
+    this.log = opts.logger ?? pino({ name: 'model-holder', level: process.env.LOG_LEVEL ?? 'info' });
+    this.load = opts.load ?? loadOnnxModel;
+    this.definitions = opts.definitions ?? LEAD_CONVERSION_FEATURES;
+    this.graceMs = opts.retireGraceMs ?? DEFAULT_RETIRE_GRACE_MS;
+  }
+
+  /** Loads the aliased version (if any), then polls the alias every `pollIntervalMs`. */
+  async start(): Promise<void> {
+    await this.checkNow();
+    if (this.stopped || this.timer) return;
+    this.timer = setInterval(
+      () => void this.checkNow(),
+      this.opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+    );
+    this.timer.unref();
+  }
+
+  /** The model to score with, or null (no champion loaded: the caller falls back to rules). */
+  current(): ServingModel | null {
+    return this.active?.serving ?? null;
+  }
+
+  /** Scores on the current model and says which version answered. */
+  async predict(
+    rows: Float32Array,
+    nRows: number,
+  ): Promise<{ version: string; probabilities: Float64Array }> {
+    const model = this.current();
+    if (!model) throw new Error('no model loaded');
+    return { version: model.version, probabilities: await model.predict(rows, nRows) };
+  }
+
+  status(): ModelHolderStatus {
+    return {
+      ...this.state,
+      version: this.active?.serving.version ?? null,
+      loadedAt: this.active?.serving.loadedAt.toISOString() ?? null,
+      retiredOpen: this.retired.size,
+    };
+  }
+
+  /**
+   * One poll of the alias that starts after this call (polls never overlap: while one runs, one more is queued
+   * and shared by every caller); resolves when any swap it started is done.
+   */
+  checkNow(): Promise<void> {
+    if (this.polling) {
+      this.queued ??= this.polling.then(() => {
+        this.queued = null;
+        return this.checkNow();
+      });
+      return this.queued;
+    }
+    this.polling = this.poll().finally(() => {
+      this.polling = null;
+    });
+    return this.polling;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.queued;
+    await this.polling;
+    if (this.active) this.retire(this.active, 0);
+    this.active = null;
+  }
+
+  private async poll(): Promise<void> {
+    this.state.lastCheckAt = new Date().toISOString();
+    try {
+      const doc = await this.opts.registry.alias(this.state.alias);
+      // No alias: keep whatever is loaded (an alias is never deleted by the registry tools).
+      if (!doc || doc.version === this.active?.serving.version) return;
+      // The cheap spec check first: a model the serving code cannot feed is never fetched or loaded.
+      featuresForSpec(await this.opts.registry.featureSpec(doc.version), this.definitions);
+      const dir = await this.opts.registry.fetchVersion(doc.version, this.opts.cacheDir);
+      const model = await this.load(dir);
+      let definitions: FeatureDefinition[];
+      try {
+        if (model.version !== doc.version)
+          throw new Error(`${dir} holds ${model.version}, not ${doc.version}`);
+        definitions = featuresForSpec(model.spec, this.definitions);
+      } catch (err) {
+        await model.close();
+        throw err;
+      }
+      if (this.stopped) {
+        await model.close();
+        return;
+      }
+      this.swap(model, definitions);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.state.lastError = message;
+      this.state.lastErrorAt = new Date().toISOString();
+      if (message !== this.lastReportedError) {
+        this.log.error(
+          { err: message, alias: this.state.alias, serving: this.active?.serving.version ?? null },
+          'model load failed; keeping the current model',
+        );
+      }
+      this.lastReportedError = message;
+    }
+  }
+
+  private swap(model: OnnxModel, definitions: FeatureDefinition[]): void {
+    // eslint-disable-next-line prefer-const -- the closure below reads it; it is assigned once it exists
+    let entry: Entry;
+    const serving: ServingModel = {
+      version: model.version,
+      spec: model.spec,
+      definitions,
+      loadedAt: new Date(),
+      predict: async (rows, nRows) => {
+        if (entry.closed)
+          throw new Error(`model ${model.version} was retired and closed: call current() again`);
+        entry.inFlight++;
+        try {
+          return await model.predict(rows, nRows);
+        } finally {
+          entry.inFlight--;
+          this.closeIfIdle(entry);
+        }
+      },
+    };
+    entry = { model, serving, inFlight: 0, retired: false, graceOver: false, closed: false };
+    const previous = this.active;
+    this.active = entry; // the swap: every later current() sees the new model
+    this.state.swaps++;
+    this.state.lastError = null;
+    this.state.lastErrorAt = null;
+    this.lastReportedError = null;
+    this.log.info(
+      { alias: this.state.alias, version: model.version, previous: previous?.serving.version ?? null },
+      'model swapped in',
+    );
+    if (previous) this.retire(previous, this.graceMs);
+  }
+
+  private retire(entry: Entry, graceMs: number): void {
+    entry.retired = true;
+    this.retired.add(entry);
+    const over = () => {
+      entry.graceOver = true;
+      this.closeIfIdle(entry);
+    };
+    if (graceMs <= 0) over();
+    else setTimeout(over, graceMs).unref();
+  }
+
+  private closeIfIdle(entry: Entry): void {
+    if (!entry.retired || !entry.graceOver || entry.inFlight > 0 || entry.closed) return;
+    entry.closed = true;
+    this.retired.delete(entry);
+    entry.model.close().catch((err: unknown) => {
+      this.log.warn(
+        { err: err instanceof Error ? err.message : String(err), version: entry.model.version },
+        'closing a retired model failed',
+      );
+    });
+  }
+}
