@@ -179,7 +179,10 @@ export async function writeTrainingSet(
   const withCeiling = options.withCeiling ?? false;
   await mkdir(dir, { recursive: true });
   const partial = join(dir, `${TRAINING_SET_FILE}.partial`);
-  const writer = new ParquetWriter({ writer: fileWriter(partial), schema: schemaFor(checked, withBaseline, withCeiling) });
+  const writer = new ParquetWriter({
+    writer: fileWriter(partial),
+    schema: schemaFor(checked, withBaseline, withCeiling),
+  });
 
   let buffer: TrainingRow[] = [];
   let count = 0;
