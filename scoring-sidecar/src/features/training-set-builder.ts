@@ -9,7 +9,7 @@ import { createGunzip } from 'node:zlib';
 import { parse } from 'csv-parse';
 import type jsforce from 'jsforce';
 import { bulkQuery, type BulkRow } from '../salesforce/bulk-query.js';
-import { LEAD_CONVERSION_FEATURES, type FeatureDefinition, type FeatureValue } from './definitions.js';
+import { LEAD_CONVERSION_FEATURES, type FeatureDefinition } from './definitions.js';
 import { DAY_MS, EVENT_TYPES, type EventType } from './events.js';
 import {
   erpExtractRowSchema,
@@ -50,14 +50,6 @@ export interface TrainingSetSources {
 export interface LeadOutcome {
   closedAtMs: number | null;
   convertedAtMs: number | null;
-}
-
-export interface SnapshotRow {
-  leadId: string;
-  snapshotAtMs: number;
-  label: 0 | 1;
-  segments: TrainingRow['segments'];
-  values: FeatureValue[];
 }
 
 /**
@@ -272,8 +264,12 @@ export async function buildTrainingSet(
       )
     : new Map<string, MarketingExtractRow[]>();
 
-  const categories = new CategoryCounter(features);
-  const rows: (SnapshotRow & { ceiling: number | null })[] = [];
+  // Pass 1: the leads with at least one labelled snapshot, and the category lists. Only the categorical
+  // features are computed here (cheap); full vectors are computed once, in pass 2, and streamed to disk, so
+  // memory holds the inputs but never the training set.
+  const categorical = features.filter((f) => f.kind === 'categorical');
+  const categories = new CategoryCounter(categorical);
+  const pending: { history: LeadHistory; outcome: LeadOutcome; instants: number[] }[] = [];
   let leads = 0;
   let skippedLeads = 0;
   for await (const row of bulkQuery(conn, `SELECT ${LEAD_FIELDS.join(', ')} FROM Lead${filter}`)) {
@@ -294,33 +290,16 @@ export async function buildTrainingSet(
       skippedLeads++;
       continue;
     }
-    const leadEvents = events.get(lead.Id) ?? [];
     const erpNumber = lead.Matched_Account__c ? erpNumberOfAccount.get(lead.Matched_Account__c) : undefined;
     const history: LeadHistory = {
       lead,
       fieldChanges: [],
-      events: leadEvents,
+      events: events.get(lead.Id) ?? [],
       erpRows: erpNumber ? (erpRows.get(erpNumber) ?? []) : [],
       marketingRows: marketingRows.get(lead.Id) ?? [],
     };
-    const segments = {
-      region: lead.Data_Region__c,
-      leadSource: lead.LeadSource,
-      industry: lead.Industry,
-      companySize: companySizeBand(lead.NumberOfEmployees),
-    };
-    for (const snap of snapshotsOf(features, history, instants)) {
-      categories.add(snap.values);
-      rows.push({
-        leadId: lead.Id,
-        snapshotAtMs: snap.asOfMs,
-        label: labelAt(outcome, snap.asOfMs, design.horizonDays),
-        segments,
-        values: snap.values,
-        ceiling: opts.ceiling ? opts.ceiling(lead.Id, leadEvents, snap.asOfMs) : null,
-      });
-    }
-    opts.onProgress?.(leads);
+    for (const snap of snapshotsOf(categorical, history, instants)) categories.add(snap.values);
+    pending.push({ history, outcome, instants });
   }
 
   // Categories are fixed from what training saw; the spec carries them to serving.
@@ -330,21 +309,35 @@ export async function buildTrainingSet(
     (f) => categories.categories(f),
     design.horizonDays,
   );
-  rows.sort((a, b) => a.snapshotAtMs - b.snapshotAtMs || (a.leadId < b.leadId ? -1 : 1));
+  let snapshots = 0;
   let positives = 0;
-  const encoded = function* (): Generator<TrainingRow> {
-    for (const r of rows) {
-      positives += r.label;
-      yield {
-        leadId: r.leadId,
-        snapshotAt: new Date(r.snapshotAtMs),
-        label: r.label,
-        segments: r.segments,
-        values: encodeFeatures(spec, r.values),
-        ceilingScore: r.ceiling,
+  const rows = function* (): Generator<TrainingRow> {
+    for (let i = 0; i < pending.length; i++) {
+      const { history, outcome, instants } = pending[i]!;
+      const { lead } = history;
+      const segments = {
+        region: lead.Data_Region__c,
+        leadSource: lead.LeadSource,
+        industry: lead.Industry,
+        companySize: companySizeBand(lead.NumberOfEmployees),
       };
+      for (const snap of snapshotsOf(features, history, instants)) {
+        const label = labelAt(outcome, snap.asOfMs, design.horizonDays);
+        snapshots++;
+        positives += label;
+        yield {
+          leadId: lead.Id,
+          snapshotAt: new Date(snap.asOfMs),
+          label,
+          segments,
+          values: encodeFeatures(spec, snap.values),
+          ceilingScore: opts.ceiling ? opts.ceiling(lead.Id, history.events, snap.asOfMs) : null,
+        };
+      }
+      pending[i] = undefined as never; // done with this lead's inputs
+      opts.onProgress?.(i + 1);
     }
   };
-  await writeTrainingSet(outDir, spec, encoded(), { withCeiling: opts.ceiling !== undefined });
-  return { spec, leads, snapshots: rows.length, positives, skippedLeads };
+  await writeTrainingSet(outDir, spec, rows(), { withCeiling: opts.ceiling !== undefined });
+  return { spec, leads, snapshots, positives, skippedLeads };
 }
