@@ -85,7 +85,19 @@ t = Date.now();
 const python = process.env.LEADRANK_PYTHON ?? join(repoRoot, '.venv', 'bin', 'python');
 const res = spawnSync(
   '/usr/bin/time',
-  ['-f', '%M', python, '-m', 'leadrank_training.train', '--data', trainingDir, '--out', modelDir],
+  [
+    '-f',
+    '%M',
+    python,
+    '-m',
+    'leadrank_training.train',
+    '--data',
+    trainingDir,
+    '--out',
+    modelDir,
+    '--params',
+    join(repoRoot, 'config', 'training', 'lead-conversion.json'),
+  ],
   {
     cwd: repoRoot,
     env: { ...process.env, PYTHONPATH: join(repoRoot, 'training') },

@@ -145,7 +145,16 @@ const python = process.env.LEADRANK_PYTHON ?? join(repoRoot, '.venv', 'bin', 'py
 const modelDir = join(repoRoot, 'var', 'models', 'demo');
 const trained = spawnSync(
   python,
-  ['-m', 'leadrank_training.train', '--data', trainingDir, '--out', modelDir],
+  [
+    '-m',
+    'leadrank_training.train',
+    '--data',
+    trainingDir,
+    '--out',
+    modelDir,
+    '--params',
+    join(repoRoot, 'config', 'training', 'lead-conversion.json'),
+  ],
   {
     cwd: repoRoot,
     stdio: 'inherit',

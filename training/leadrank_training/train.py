@@ -160,15 +160,30 @@ def parse_fractions(text: str) -> tuple[float, float, float]:
     return parts  # type: ignore[return-value]
 
 
+def read_params(path: Path) -> dict:
+    """LightGBM parameters from a JSON file's "lightgbm" object; unknown top-level keys are an error."""
+    doc = json.loads(path.read_text())
+    unknown = set(doc) - {"description", "lightgbm"}
+    if unknown or not isinstance(doc.get("lightgbm"), dict):
+        raise SystemExit(f"{path}: expected {{'description', 'lightgbm': {{...}}}}, got keys {sorted(doc)}")
+    return doc["lightgbm"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m leadrank_training.train", description=__doc__)
     parser.add_argument("--data", type=Path, required=True, help="training-set directory (contract format)")
     parser.add_argument("--out", type=Path, required=True, help="model directory to write")
     parser.add_argument("--split", choices=["time", "random"], default="time")
     parser.add_argument("--fractions", type=parse_fractions, default=(0.7, 0.15, 0.15))
+    parser.add_argument(
+        "--params",
+        type=Path,
+        help="JSON file of LightGBM parameters, e.g. config/training/lead-conversion.json",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    card = run_training(args.data, args.out, args.split, args.fractions).card
+    params = read_params(args.params) if args.params else None
+    card = run_training(args.data, args.out, args.split, args.fractions, params).card
     m = card["metrics"]["test"]
     log.info(
         json.dumps(

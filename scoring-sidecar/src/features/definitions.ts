@@ -19,7 +19,8 @@ export type FeatureSource =
   | { kind: 'crm'; fields: LeadField[] }
   | { kind: 'events'; eventType: EventType | 'any'; windowDays?: number }
   | { kind: 'erp-extract' }
-  | { kind: 'marketing-extract' };
+  | { kind: 'marketing-extract' }
+  | { kind: 'calendar' };
 
 export interface FeatureInputs {
   lead: LeadProfile;
@@ -107,6 +108,30 @@ function eventFeatures(type: EventType): FeatureDefinition[] {
     },
   ];
 }
+
+/** Buying follows the calendar (quarter-end pushes, holiday dips); features read it from the scoring instant. */
+export const CALENDAR_FEATURES: readonly FeatureDefinition[] = [
+  {
+    name: 'days_to_quarter_end',
+    kind: 'numeric',
+    source: { kind: 'calendar' },
+    description: 'days until the end of the calendar quarter',
+    missing: null,
+    compute: (_i, t) => {
+      const d = new Date(t);
+      const quarterEnd = Date.UTC(d.getUTCFullYear(), Math.floor(d.getUTCMonth() / 3) * 3 + 3, 1);
+      return Math.floor((quarterEnd - t) / DAY_MS);
+    },
+  },
+  {
+    name: 'day_of_year',
+    kind: 'numeric',
+    source: { kind: 'calendar' },
+    description: 'day of the year (UTC)',
+    missing: null,
+    compute: (_i, t) => Math.floor((t - Date.UTC(new Date(t).getUTCFullYear(), 0, 1)) / DAY_MS) + 1,
+  },
+];
 
 export const LEAD_CONVERSION_FEATURES: readonly FeatureDefinition[] = [
   crm('lead_source', 'categorical', 'LeadSource', 'lead source', (l) => l.LeadSource),
@@ -204,6 +229,14 @@ export const LEAD_CONVERSION_FEATURES: readonly FeatureDefinition[] = [
     compute: (i) => i.marketing?.campaign_count ?? null,
   },
   {
+    name: 'last_campaign',
+    kind: 'categorical',
+    source: { kind: 'marketing-extract' },
+    description: 'last marketing campaign the lead was touched by',
+    missing: null,
+    compute: (i) => i.marketing?.last_campaign ?? null,
+  },
+  {
     name: 'intent_score',
     kind: 'numeric',
     source: { kind: 'marketing-extract' },
@@ -219,6 +252,7 @@ export const LEAD_CONVERSION_FEATURES: readonly FeatureDefinition[] = [
     missing: null,
     compute: (i) => i.marketing?.intent_topic ?? null,
   },
+  ...CALENDAR_FEATURES,
 ];
 
 /**
