@@ -85,13 +85,19 @@ program
   .description('load NDJSON(.gz) seed files into a SQLite org database and print counts per file')
   .requiredOption('--from <dir>', 'directory with users.ndjson.gz, leads.ndjson.gz, ...')
   .option('--db <file>', 'SQLite file', 'var/org/org.db')
+  .option(
+    '--active-only',
+    'load the active set only: leave out leads-historical.ndjson.gz and the history of closed leads',
+    false,
+  )
   .addOption(regionOption())
-  .action(async (o: { from: string; db: string; region: OrgRegion }) => {
+  .action(async (o: { from: string; db: string; region: OrgRegion; activeOnly: boolean }) => {
     ensureDir(o.db);
     const store = OrgStore.open({ file: o.db, schema: loadOrgSchema(), region: o.region });
     try {
       const started = Date.now();
-      const counts = await seedFromDirectory(store, o.from);
+      const skip = o.activeOnly ? ['leads-historical.ndjson.gz', 'opportunities.ndjson.gz'] : [];
+      const counts = await seedFromDirectory(store, o.from, { skip });
       console.log(JSON.stringify({ db: o.db, counts, seconds: (Date.now() - started) / 1000 }));
     } finally {
       store.close();

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeId } from '../src/ids.js';
 import { loadOrgSchema } from '../src/schema/index.js';
 import { OrgStore } from '../src/store/org-store.js';
-import { loadNdjson, SeedError } from '../src/store/seed.js';
+import { loadNdjson, SeedError, seedFromDirectory } from '../src/store/seed.js';
 import { startHarness, type Harness } from './sim-harness.js';
 
 const ndjsonGz = (rows: object[]) => gzipSync(rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
@@ -65,6 +65,22 @@ describe('seeding from NDJSON.gz', () => {
       CreatedDate: '2023-01-02T03:04:05.000+0000',
       Data_Region__c: 'EU',
     });
+  });
+
+  it('leaves out the files it is told to skip (the active set only, at full scale)', async () => {
+    writeFileSync(
+      join(dir, 'leads-historical.ndjson.gz'),
+      ndjsonGz([{ Id: makeId('00Q', 5_000_000), LastName: 'Old', Company: 'C', Data_Region__c: 'US' }]),
+    );
+    const store = OrgStore.open({ file: ':memory:', schema: loadOrgSchema() });
+    try {
+      const counts = await seedFromDirectory(store, dir, { skip: ['leads-historical.ndjson.gz'] });
+      expect(counts).toEqual({ 'users.ndjson.gz': 1, 'leads.ndjson.gz': 25_001 });
+      expect(store.countRecords('Lead')).toBe(25_001);
+    } finally {
+      store.close();
+      rmSync(join(dir, 'leads-historical.ndjson.gz'));
+    }
   });
 
   it('names the file, line and field of an unknown field, and rolls back that batch', async () => {

@@ -84,12 +84,19 @@ export async function loadNdjson(store: OrgStore, object: string, file: string):
   return loaded;
 }
 
-/** Loads whichever SEED_FILES exist in `dir`; returns rows loaded per file. */
-export async function seedFromDirectory(store: OrgStore, dir: string): Promise<Record<string, number>> {
+/**
+ * Loads whichever SEED_FILES exist in `dir`; returns rows loaded per file. `skip` names files to leave out,
+ * e.g. the 45M historical leads of a full-scale data set, which stay on disk for training.
+ */
+export async function seedFromDirectory(
+  store: OrgStore,
+  dir: string,
+  opts: { skip?: readonly string[] } = {},
+): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const { file, object } of SEED_FILES) {
     const path = join(dir, file);
-    if (!existsSync(path)) continue;
+    if (!existsSync(path) || opts.skip?.includes(file)) continue;
     counts[file] = await loadNdjson(store, object, path);
   }
   return counts;
