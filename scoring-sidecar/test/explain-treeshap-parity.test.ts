@@ -1,7 +1,7 @@
 // TreeSHAP parity with LightGBM itself: training/leadrank_training/shap_fixture.py trains small models (NaNs,
 // categorical splits, values on thresholds, unseen/negative codes) and records predict(pred_contrib=True).
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -9,21 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTreeExplainer, type TreeExplainer } from '../src/explain/index.js';
+import { leadrankPython } from '../src/model/python.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TOLERANCE = 1e-6;
 const logger = pino({ level: 'silent' });
-
-function leadrankPython(): string {
-  const python = process.env.LEADRANK_PYTHON ?? join(repoRoot, '.venv', 'bin', 'python');
-  if (!existsSync(python)) {
-    throw new Error(
-      `No Python for the training code at ${python}: set LEADRANK_PYTHON, or create the venv ` +
-        '(python3 -m venv .venv && .venv/bin/pip install -r training/requirements.txt; npm test does this).',
-    );
-  }
-  return python;
-}
 
 interface Fixture {
   featureNames: string[];

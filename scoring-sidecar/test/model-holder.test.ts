@@ -1,46 +1,22 @@
 // ModelHolder: hot swap under concurrent load while the alias is promoted and rolled back by the Python CLI;
 // unservable or broken versions never replace the served model; in-flight predictions finish on the old one.
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeFeatureSpec, writeTrainingSet, type TrainingRow } from '../src/features/training-set-file.js';
 import { ModelHolder } from '../src/model/model-holder.js';
 import { loadOnnxModel, type OnnxModel } from '../src/model/onnx-scorer.js';
 import { ModelRegistry } from '../src/model/registry.js';
+import { pythonModuleOutput } from '../src/model/python.js';
+import { seeded } from './support/seeded.js';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const python = process.env.LEADRANK_PYTHON ?? join(repoRoot, '.venv', 'bin', 'python');
-const run = promisify(execFile);
+const py = (module: string, ...args: string[]) => pythonModuleOutput(module, args, {});
 const silent = pino({ level: 'silent' });
 const POLL_MS = 100;
 
 /** Async on purpose: the prediction workers keep running while Python moves the alias. */
-async function py(...args: string[]): Promise<string> {
-  if (!existsSync(python))
-    throw new Error(`no Python at ${python}: set LEADRANK_PYTHON or run npm test once`);
-  const { stdout } = await run(python, ['-m', ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, PYTHONPATH: join(repoRoot, 'training') },
-  });
-  return stdout;
-}
-
-/** Test data only: any seeded generator will do (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SOURCES = ['Web', 'Referral', 'Event'];
 // intent_score, campaign_count and lead_source are computed by the serving code; `visits` is not.

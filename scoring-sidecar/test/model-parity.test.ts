@@ -1,7 +1,6 @@
 // TS/Python parity: the Python trainer writes a model and the LightGBM(+calibration) probabilities for
 // 10,000 held-out rows; the TypeScript loader (onnxruntime-node) must reproduce them within 1e-5.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,33 +11,13 @@ import { makeFeatureSpec, writeTrainingSet } from '../src/features/training-set-
 import type { TrainingRow } from '../src/features/training-set-file.js';
 import { applyCalibration, loadOnnxModel, readCalibration } from '../src/model/index.js';
 import type { OnnxModel } from '../src/model/index.js';
+import { leadrankPython } from '../src/model/python.js';
+import { seeded } from './support/seeded.js';
 
 const TOLERANCE = 1e-5;
 const PARITY_ROWS = 10_000;
 const TRAINING_ROWS = 70_000; // the 15 % test period holds 10,500 rows
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-
-function leadrankPython(): string {
-  const python = process.env.LEADRANK_PYTHON ?? join(repoRoot, '.venv', 'bin', 'python');
-  if (!existsSync(python)) {
-    throw new Error(
-      `No Python for the training code at ${python}: set LEADRANK_PYTHON, or create the venv ` +
-        '(python3 -m venv .venv && .venv/bin/pip install -r training/requirements.txt; npm test does this).',
-    );
-  }
-  return python;
-}
-
-/** Test data only: any seeded generator will do (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INDUSTRIES = ['Tech', 'Finance', 'Health', 'Retail', 'Energy', 'Education'];
 const SOURCES = ['Web', 'Referral', 'Event', 'Paid', 'Partner'];

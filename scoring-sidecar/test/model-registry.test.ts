@@ -1,41 +1,19 @@
 // The TypeScript registry reader and `leadrank model ...` against a registry written by the Python CLI.
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeFeatureSpec, writeTrainingSet, type TrainingRow } from '../src/features/training-set-file.js';
 import { registerModelCommands } from '../src/model/cli.js';
+import { pythonModuleOutput } from '../src/model/python.js';
 import { LocalRegistryStore, ModelRegistry, openRegistryStore } from '../src/model/registry.js';
+import { seeded } from './support/seeded.js';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const python = process.env.LEADRANK_PYTHON ?? join(repoRoot, '.venv', 'bin', 'python');
-const run = promisify(execFile);
-
-async function py(...args: string[]): Promise<string> {
-  if (!existsSync(python))
-    throw new Error(`no Python at ${python}: set LEADRANK_PYTHON or run npm test once`);
-  const { stdout } = await run(python, ['-m', ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, PYTHONPATH: join(repoRoot, 'training'), LEADRANK_ACTOR: 'registry-test' },
-  });
-  return stdout;
-}
-
-/** Test data only: any seeded generator will do (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const py = (module: string, ...args: string[]) =>
+  pythonModuleOutput(module, args, { LEADRANK_ACTOR: 'registry-test' });
 
 const INDUSTRIES = ['Tech', 'Finance', 'Health', 'Retail'];
 const SOURCES = ['Web', 'Referral', 'Event', 'Partner'];

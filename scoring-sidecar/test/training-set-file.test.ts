@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,19 +15,9 @@ import {
   writeTrainingSet,
 } from '../src/features/training-set-file.js';
 import type { FeatureSpec, TrainingRow } from '../src/features/training-set-file.js';
+import { leadrankPython } from '../src/model/python.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-
-function leadrankPython(): string {
-  const python = process.env.LEADRANK_PYTHON ?? join(repoRoot, '.venv', 'bin', 'python');
-  if (!existsSync(python)) {
-    throw new Error(
-      `No Python for the training code at ${python}: set LEADRANK_PYTHON, or create the venv ` +
-        '(python3 -m venv .venv && .venv/bin/pip install -r training/requirements.txt; npm test does this).',
-    );
-  }
-  return python;
-}
 
 const spec: FeatureSpec = makeFeatureSpec('unit', [
   { name: 'visits', kind: 'numeric', description: 'visits' },

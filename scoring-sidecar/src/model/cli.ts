@@ -1,18 +1,14 @@
 // `leadrank model list | show <version> | promote --holdout <dir> | rollback --reason <text> |
 // servable-features`. Promotion is decided by the Python gate (it scores both models on the holdout); this side
 // first checks that the serving code computes every feature the challenger needs, which only it can know.
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { LEAD_CONVERSION_FEATURES, type FeatureDefinition } from '../features/definitions.js';
 import { featuresForSpec } from '../features/feature-spec.js';
+import { leadrankPython, runPythonModule } from './python.js';
 import { ALIASES, ModelRegistry } from './registry.js';
-
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 export interface CliOutput {
   out(line: string): void;
@@ -25,30 +21,7 @@ export function servableFeatures(definitions: readonly FeatureDefinition[] = LEA
   return definitions.map((f) => ({ name: f.name, kind: f.kind }));
 }
 
-/** $LEADRANK_PYTHON, else <repo>/.venv/bin/python (created by `npm test`). */
-export function leadrankPython(): string {
-  const python = process.env.LEADRANK_PYTHON ?? join(repoRoot, '.venv', 'bin', 'python');
-  if (!existsSync(python)) {
-    throw new Error(
-      `no Python for the training code at ${python}: set LEADRANK_PYTHON or create the venv ` +
-        '(python3 -m venv .venv && .venv/bin/pip install -r training/requirements.txt)',
-    );
-  }
-  return python;
-}
-
-/** Runs `python -m <module> ...args` from the repository, output passed through; resolves to its exit code. */
-export function runPythonModule(module: string, args: readonly string[]): Promise<number> {
-  const child = spawn(leadrankPython(), ['-m', module, ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, PYTHONPATH: join(repoRoot, 'training') },
-    stdio: 'inherit',
-  });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-  });
-}
+export { leadrankPython, runPythonModule };
 
 interface PromoteOptions {
   holdout: string;
