@@ -1,0 +1,3 @@
+// dashboard/: the RevOps page served by the sidecar under /dashboard.
+export { createDashboardRouter, type DashboardDeps } from './router.js';
+export { seedDemoHistory, seedDemoExperiments, openDemoExperiments } from './demo-data.js';

@@ -1,0 +1,145 @@
+// Training-side distributions that drift is measured against. The model card has no per-feature
+// distributions, so they are computed here from the training set's Parquet (encoded values, the same vectors
+// the model saw) and stored beside the model as baseline-stats.json.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
+import { quantileSorted } from 'simple-statistics';
+import { z } from 'zod';
+import { readFeatureSpec, type FeatureSpec } from '../features/training-set-file.js';
+
+export const BASELINE_FILE = 'baseline-stats.json';
+
+const binsSchema = z.discriminatedUnion('kind', [
+  /** Numeric: right-closed bins (-∞, e0], (e0, e1], …, (e_last, ∞). */
+  z.object({ kind: z.literal('edges'), edges: z.array(z.number()) }),
+  /** Categorical or boolean: one bin per code, plus a last bin for codes never seen in training. */
+  z.object({ kind: z.literal('codes'), codes: z.array(z.number()) }),
+]);
+export type Bins = z.infer<typeof binsSchema>;
+
+export const featureBaselineSchema = z.object({
+  name: z.string(),
+  kind: z.enum(['numeric', 'boolean', 'categorical']),
+  missingRate: z.number(),
+  bins: binsSchema,
+  /** Share of non-missing rows in each bin. */
+  proportions: z.array(z.number()),
+});
+export type FeatureBaseline = z.infer<typeof featureBaselineSchema>;
+
+export const baselineSchema = z.object({
+  specName: z.string(),
+  specHash: z.string(),
+  rows: z.number(),
+  createdAt: z.string(),
+  features: z.array(featureBaselineSchema),
+  /** Predicted probability on the training rows, when a model scored them. */
+  score: featureBaselineSchema.nullable(),
+});
+export type Baseline = z.infer<typeof baselineSchema>;
+
+/** Index of the bin a value falls in (missing values never reach here). */
+export function binOf(bins: Bins, value: number): number {
+  if (bins.kind === 'codes') {
+    const i = bins.codes.indexOf(value);
+    return i < 0 ? bins.codes.length : i;
+  }
+  let lo = 0;
+  let hi = bins.edges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (value <= bins.edges[mid]!) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+export function binCount(bins: Bins): number {
+  return bins.kind === 'codes' ? bins.codes.length + 1 : bins.edges.length + 1;
+}
+
+/** Histogram of non-missing values over the bins, as shares (empty → all zeros), and the missing rate. */
+export function histogram(
+  bins: Bins,
+  values: Iterable<number | null>,
+): { proportions: number[]; missingRate: number; n: number } {
+  const counts = new Array<number>(binCount(bins)).fill(0);
+  let missing = 0;
+  let n = 0;
+  for (const v of values) {
+    n += 1;
+    if (v === null || Number.isNaN(v)) missing += 1;
+    else counts[binOf(bins, v)]! += 1;
+  }
+  const present = n - missing;
+  return {
+    proportions: counts.map((c) => (present > 0 ? c / present : 0)),
+    missingRate: n > 0 ? missing / n : 0,
+    n,
+  };
+}
+
+/** Decile edges of a numeric column (distinct values only, so a spike at 0 is one bin). */
+export function decileEdges(values: readonly number[]): number[] {
+  if (values.length === 0) return [];
+  const sorted = Float64Array.from(values).sort();
+  const edges = new Set<number>();
+  for (let q = 1; q < 10; q++) edges.add(quantileSorted(sorted as unknown as number[], q / 10));
+  return [...edges].sort((a, b) => a - b);
+}
+
+export function featureBaseline(
+  name: string,
+  kind: FeatureBaseline['kind'],
+  values: readonly (number | null)[],
+): FeatureBaseline {
+  const present = values.filter((v): v is number => v !== null && !Number.isNaN(v));
+  const bins: Bins =
+    kind === 'numeric'
+      ? { kind: 'edges', edges: decileEdges(present) }
+      : { kind: 'codes', codes: [...new Set(present)].sort((a, b) => a - b) };
+  const h = histogram(bins, values);
+  return { name, kind, missingRate: h.missingRate, bins, proportions: h.proportions };
+}
+
+/** Baseline from column-wise encoded values (one array per spec feature, in spec order). */
+export function computeBaseline(
+  spec: FeatureSpec,
+  columns: readonly (readonly (number | null)[])[],
+  scores: readonly number[] | null = null,
+): Baseline {
+  return {
+    specName: spec.name,
+    specHash: spec.hash,
+    rows: columns[0]?.length ?? 0,
+    createdAt: new Date().toISOString(),
+    features: spec.features.map((f, i) => featureBaseline(f.name, f.kind, columns[i] ?? [])),
+    score: scores ? featureBaseline('score', 'numeric', scores) : null,
+  };
+}
+
+/** Reads a training-set directory (training-set.parquet + feature-spec.json) into a baseline. */
+export async function baselineFromTrainingSet(dir: string): Promise<Baseline> {
+  const spec = await readFeatureSpec(dir);
+  const file = await asyncBufferFromFile(join(dir, 'training-set.parquet'));
+  const names = spec.features.map((f) => f.name);
+  const rows = await parquetReadObjects({ file, columns: names });
+  const columns = names.map((n) =>
+    rows.map((r) => {
+      const v = r[n] as number | bigint | null | undefined;
+      return v === null || v === undefined ? null : Number(v);
+    }),
+  );
+  return computeBaseline(spec, columns);
+}
+
+export async function writeBaseline(modelDir: string, baseline: Baseline): Promise<string> {
+  const file = join(modelDir, BASELINE_FILE);
+  await writeFile(file, `${JSON.stringify(baseline)}\n`);
+  return file;
+}
+
+export async function loadBaseline(file: string): Promise<Baseline> {
+  return baselineSchema.parse(JSON.parse(await readFile(file, 'utf8')));
+}

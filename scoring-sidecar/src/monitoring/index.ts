@@ -1,0 +1,22 @@
+// monitoring/: drift against the training baseline, data quality on ingest, Prometheus metrics and history.
+export {
+  computeBaseline,
+  baselineFromTrainingSet,
+  loadBaseline,
+  writeBaseline,
+  BASELINE_FILE,
+  type Baseline,
+} from './baseline.js';
+export { loadMonitoringConfig, type MonitoringConfig } from './config.js';
+export { checkExtract, checkEventStream, type ExtractDelivery, type ExtractCheck } from './data-quality.js';
+export {
+  populationStabilityIndex,
+  driftBySlice,
+  calibrationByDecile,
+  type DriftSlice,
+  type ScoredRow,
+} from './drift.js';
+export { MonitoringHistory, type BatchCycleRecord } from './history.js';
+export { MonitoringMetrics } from './metrics.js';
+export { Monitor, type MonitorDeps } from './monitor.js';
+export { registerMonitoringCommands } from './cli.js';
