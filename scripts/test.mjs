@@ -45,6 +45,13 @@ async function main() {
         'install redis-server (apt-get install -y redis-server && redis-server --daemonize yes) or set REDIS_URL.',
     );
   }
+  const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!existsSync(chromium)) {
+    throw new Error(
+      `Chromium is required for the browser tests and is not at ${chromium}: ` +
+        "install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH.",
+    );
+  }
   // The Python venv comes first: TypeScript parity tests call the training code.
   const requirements = join(root, 'training', 'requirements.txt');
   const python = existsSync(requirements) ? ensurePythonVenv(requirements) : undefined;
