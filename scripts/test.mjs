@@ -63,6 +63,7 @@ async function main() {
   check('prettier', run('formatting', 'npx', ['prettier', '--check', '.']));
   check('eslint', run('lint', 'npx', ['eslint', '.']));
   check('typecheck', run('type-check', 'npx', ['tsc', '-p', 'tsconfig.json']));
+  check('typecheck-preview', run('type-check (preview, DOM)', 'npx', ['tsc', '-p', 'preview/tsconfig.json']));
   const vitestJson = join(resultsDir, 'vitest.json');
   check(
     'vitest',

@@ -1,0 +1,21 @@
+// NextBestActionController.logAction for the preview: a completed Task on the lead in the org.
+import { org } from '../http';
+import { getRunningUserId } from '../session';
+
+export async function logAction({ leadId, action }) {
+  if (!leadId || !action) {
+    throw { body: { message: 'A lead and an action are required.' } };
+  }
+  const task = {
+    WhoId: leadId,
+    Subject: `Leadrank: ${action}`.slice(0, 255),
+    Status: 'Completed',
+    ActivityDate: new Date().toISOString().slice(0, 10),
+  };
+  const ownerId = getRunningUserId();
+  if (ownerId) {
+    task.OwnerId = ownerId;
+  }
+  const created = await org('/sobjects/Task', { method: 'POST', body: task });
+  return created.id;
+}

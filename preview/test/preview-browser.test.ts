@@ -1,0 +1,131 @@
+// The local preview in a real browser (Debian chromium via playwright-core) against the org simulator and
+// the sidecar API: the rep's ranked worklist, then one lead's score card and history; saves the docs screenshot.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../build.js';
+import { sidecarUpstream } from '../upstream.js';
+import { startPreviewStack, type PreviewStack } from './preview-stack.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const SCREENSHOT = join(REPO_ROOT, 'docs', 'img', 'preview-rep-day.png');
+
+interface SidecarItem {
+  leadId: string;
+  rank: number;
+  score: number;
+  band: string;
+}
+
+describe('local preview in chromium', () => {
+  let work: string;
+  let stack: PreviewStack;
+  let context: BrowserContext;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'leadrank-preview-'));
+    stack = await startPreviewStack(work);
+    context = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1440, height: 1000 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${stack.preview.url}?rep=${stack.busiestRepId}`);
+  }, 240_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await stack?.close();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('shows the rep the sidecar ranks, in rank order, each with a band', async () => {
+    const items = page.locator('c-ranked-lead-list li[data-id="item"]');
+    await items.first().waitFor({ timeout: 30_000 });
+    await expect.poll(() => page.locator('[data-id="rep-picker"]').inputValue()).toBe(stack.busiestRepId);
+
+    const shown = await items.evaluateAll((elements) =>
+      elements.map((li) => ({
+        leadId: li.querySelector('a[data-role="lead-link"]')?.getAttribute('data-id') ?? '',
+        rank: Number(li.querySelector('.slds-text-color_weak')?.textContent),
+        name: li.querySelector('a[data-role="lead-link"]')?.textContent ?? '',
+        score: Number(li.querySelector('[data-id="score"]')?.textContent),
+        band: li.querySelector('[data-id="band"]')?.textContent?.trim() ?? '',
+      })),
+    );
+    expect(shown.length).toBeGreaterThan(1);
+    expect(await page.locator('c-ranked-lead-list [data-id="notice"]').count()).toBe(0);
+
+    // The same worklist straight from the sidecar: the page must show exactly its order, ranks and bands.
+    const answer = await sidecarUpstream(stack.sidecarUrl, stack.sidecarClient).send(
+      'GET',
+      `/v1/worklists/${stack.busiestRepId}`,
+    );
+    expect(answer.status).toBe(200);
+    const ranked = (JSON.parse(answer.body) as { items: SidecarItem[] }).items;
+    expect(shown.map((s) => s.leadId)).toEqual(ranked.map((r) => r.leadId));
+    expect(shown.map((s) => s.rank)).toEqual(ranked.map((r) => r.rank));
+    expect(shown.map((s) => s.rank)).toEqual(shown.map((_, i) => i + 1));
+    expect(shown.map((s) => s.band)).toEqual(ranked.map((r) => r.band));
+    expect(shown.map((s) => s.score)).toEqual(ranked.map((r) => r.score));
+    for (const item of shown) {
+      expect(item.band).toMatch(/^[ABCD]$/);
+      expect(item.name.trim().length).toBeGreaterThan(0); // names come from the org, not the sidecar
+    }
+  });
+
+  it('opens a lead: score, band, reasons and next-best action on the card, and its history', async () => {
+    const firstLink = page.locator('c-ranked-lead-list a[data-role="lead-link"]').first();
+    const leadId = await firstLink.getAttribute('data-id');
+    const listedBand = await page.locator('c-ranked-lead-list [data-id="band"]').first().textContent();
+    await firstLink.click();
+
+    const card = page.locator('c-lead-score-card');
+    await card.locator('[data-id="score"]').waitFor({ timeout: 30_000 });
+    const live = await sidecarUpstream(stack.sidecarUrl, stack.sidecarClient).send('POST', '/v1/score', {
+      leads: [{ id: leadId }],
+    });
+    const score = (
+      JSON.parse(live.body) as {
+        scores: { score: number; band: string; nextBestAction: { label: string } | null }[];
+      }
+    ).scores[0]!;
+    expect(Number(await card.locator('[data-id="score"]').textContent())).toBe(score.score);
+    expect((await card.locator('[data-id="band"]').textContent())?.trim()).toBe(`Band ${score.band}`);
+    expect(`Band ${listedBand?.trim()}`).toBe(`Band ${score.band}`);
+
+    const reasons = card.locator('[data-id="positive-reasons"] li, [data-id="negative-reasons"] li');
+    expect(await reasons.count()).toBeGreaterThan(0);
+    for (const text of await reasons.allTextContents()) expect(text.trim().length).toBeGreaterThan(3);
+
+    const action = card.locator('[data-id="next-best-action"]');
+    expect(score.nextBestAction).not.toBeNull();
+    await expect.poll(() => action.locator('h3').textContent()).toBe(score.nextBestAction!.label);
+    expect((await action.locator('[data-id="rationale"]').textContent())?.trim().length).toBeGreaterThan(10);
+
+    const history = page.locator('c-score-history');
+    await history.locator('lightning-datatable, [data-id="empty"]').first().waitFor({ timeout: 30_000 });
+    expect(await history.locator('[data-id="error"]').count()).toBe(0);
+
+    mkdirSync(join(REPO_ROOT, 'docs', 'img'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT });
+    expect(pageErrors).toEqual([]);
+  });
+});
