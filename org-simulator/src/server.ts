@@ -72,6 +72,10 @@ export function createOrgSimulatorApp(ctx: SimulatorContext, auth?: OAuthService
     next(new ApiError(404, 'NOT_FOUND', 'The requested resource does not exist')),
   );
   app.use('/services/data/:version', api);
+  // Outside the API too, Salesforce answers unknown paths with its JSON error, not an HTML page.
+  app.use((_req, _res, next) =>
+    next(new ApiError(404, 'NOT_FOUND', 'The requested resource does not exist')),
+  );
   app.use(restErrorHandler((err) => ctx.logger.error({ err }, 'unhandled error')));
   return app;
 }

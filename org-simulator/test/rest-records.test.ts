@@ -175,3 +175,20 @@ describe('region guard', () => {
     expect(move.errorCode).toBe('FIELD_INTEGRITY_EXCEPTION');
   });
 });
+
+describe('unknown paths', () => {
+  it('answer 404 with Salesforce’s JSON error inside and outside the API', async () => {
+    const h = await startHarness();
+    try {
+      for (const path of ['/', '/nope', `/services/data/v62.0/nope`]) {
+        const res = await apiFetch(h, path);
+        expect(res.status).toBe(404);
+        expect(await res.json()).toEqual([
+          { message: 'The requested resource does not exist', errorCode: 'NOT_FOUND' },
+        ]);
+      }
+    } finally {
+      await h.sim.close();
+    }
+  });
+});
