@@ -18,7 +18,9 @@ export {
 export {
   type LeadProfile,
   leadProfileSchema,
+  leadProfileFromRow,
   LEAD_FIELD_SENSITIVITY,
+  LEAD_PROFILE_FIELDS,
   parseSalesforceDateTime,
 } from './lead-profile.js';
 export {

@@ -72,3 +72,33 @@ export type LeadProfile = z.output<typeof leadProfileSchema>;
 export function parseSalesforceDateTime(value: string): number {
   return Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
 }
+
+/** The Lead fields features read: what an extract or a sync selects (PII is cut before anything is stored). */
+export const LEAD_PROFILE_FIELDS = [
+  'Id',
+  'CreatedDate',
+  'LeadSource',
+  'Industry',
+  'NumberOfEmployees',
+  'AnnualRevenue',
+  'Country',
+  'Lead_Origin__c',
+  'HasOptedOutOfEmail',
+  'DoNotCall',
+  'Data_Region__c',
+  'Matched_Account__c',
+  'Title',
+  'Email',
+] as const;
+
+/** A Bulk API CSV row (strings, empty = null) as a lead profile; only the fields features may read are kept. */
+export function leadProfileFromRow(row: Readonly<Record<string, string | null | undefined>>): LeadProfile {
+  const num = (v: string | null | undefined) => (v === null || v === undefined ? null : Number(v));
+  return leadProfileSchema.parse({
+    ...Object.fromEntries(LEAD_PROFILE_FIELDS.map((f) => [f, row[f] ?? null])),
+    NumberOfEmployees: num(row.NumberOfEmployees),
+    AnnualRevenue: num(row.AnnualRevenue),
+    HasOptedOutOfEmail: row.HasOptedOutOfEmail === 'true',
+    DoNotCall: row.DoNotCall === 'true',
+  });
+}

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { parse } from 'csv-parse';
 import type jsforce from 'jsforce';
-import { bulkQuery, type BulkRow } from '../salesforce/bulk-query.js';
+import { bulkQuery } from '../salesforce/bulk-query.js';
 import { LEAD_CONVERSION_FEATURES, type FeatureDefinition } from './definitions.js';
 import { DAY_MS, EVENT_TYPES, type EventType } from './events.js';
 import {
@@ -18,7 +18,7 @@ import {
   type MarketingExtractRow,
 } from './extracts.js';
 import { buildFeatureSpec, CategoryCounter, encodeFeatures } from './feature-spec.js';
-import { leadProfileSchema, parseSalesforceDateTime, type LeadProfile } from './lead-profile.js';
+import { LEAD_PROFILE_FIELDS, leadProfileFromRow, parseSalesforceDateTime } from './lead-profile.js';
 import { snapshotsOf, type LeadHistory } from './point-in-time.js';
 import { writeTrainingSet, type FeatureSpec, type TrainingRow } from './training-set-file.js';
 
@@ -86,37 +86,6 @@ function companySizeBand(employees: number | null): string | null {
   if (employees < 200) return '50-199';
   if (employees < 1000) return '200-999';
   return '1000+';
-}
-
-const LEAD_FIELDS = [
-  'Id',
-  'CreatedDate',
-  'LeadSource',
-  'Industry',
-  'NumberOfEmployees',
-  'AnnualRevenue',
-  'Country',
-  'Lead_Origin__c',
-  'HasOptedOutOfEmail',
-  'DoNotCall',
-  'Data_Region__c',
-  'Matched_Account__c',
-  'Title',
-  'Email',
-  'ConvertedOpportunityId',
-  'ConvertedDate',
-];
-
-/** A Bulk API CSV row as a lead profile; only the fields features may read are kept. */
-export function leadProfileFromRow(row: BulkRow): LeadProfile {
-  const num = (v: string | null | undefined) => (v === null || v === undefined ? null : Number(v));
-  return leadProfileSchema.parse({
-    ...Object.fromEntries(LEAD_FIELDS.filter((f) => f in leadProfileSchema.shape).map((f) => [f, row[f]])),
-    NumberOfEmployees: num(row.NumberOfEmployees),
-    AnnualRevenue: num(row.AnnualRevenue),
-    HasOptedOutOfEmail: row.HasOptedOutOfEmail === 'true',
-    DoNotCall: row.DoNotCall === 'true',
-  });
 }
 
 async function* ndjsonLines(file: string): AsyncGenerator<{ line: string; lineNo: number }> {
@@ -272,7 +241,10 @@ export async function buildTrainingSet(
   const pending: { history: LeadHistory; outcome: LeadOutcome; instants: number[] }[] = [];
   let leads = 0;
   let skippedLeads = 0;
-  for await (const row of bulkQuery(conn, `SELECT ${LEAD_FIELDS.join(', ')} FROM Lead${filter}`)) {
+  for await (const row of bulkQuery(
+    conn,
+    `SELECT ${[...LEAD_PROFILE_FIELDS, 'ConvertedOpportunityId', 'ConvertedDate'].join(', ')} FROM Lead${filter}`,
+  )) {
     const lead = leadProfileFromRow(row);
     const createdMs = parseSalesforceDateTime(lead.CreatedDate);
     const opportunityAt = row.ConvertedOpportunityId
