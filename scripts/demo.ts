@@ -1,7 +1,7 @@
 // The demo on embedded defaults: a generated CRM in the org simulator, read back through the same client
 // code production uses against a real org. Later stages (train, score, write back, serve) extend it.
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,6 +11,17 @@ import { seedFromDirectory } from '@leadrank/org-simulator/seed';
 import { bulkQuery } from '../scoring-sidecar/src/salesforce/bulk-query.js';
 import { connectToOrg } from '../scoring-sidecar/src/salesforce/org-connection.js';
 import { buildFromOrg } from '../scoring-sidecar/src/features/build-training-set.js';
+import { readNdjsonGz } from '@leadrank/crm-generator';
+import { startPreviewServer } from '../preview/server.js';
+import { syncFromOrg } from '../scoring-sidecar/src/batch/org-sync.js';
+import { summaryLine } from '../scoring-sidecar/src/batch/report.js';
+import { runCycleInProcess } from '../scoring-sidecar/src/batch/runners.js';
+import { createBatchRuntime } from '../scoring-sidecar/src/batch/runtime.js';
+import type { EngagementEvent } from '../scoring-sidecar/src/features/index.js';
+import { createInProcessWorklistIndex, loadRankingConfig } from '../scoring-sidecar/src/ranking/index.js';
+import { startServer } from '../scoring-sidecar/src/server.js';
+import { createInProcessStore } from '../scoring-sidecar/src/store/index.js';
+import { loadExtracts } from './lib/extracts.js';
 
 const repoRoot = join(import.meta.dirname, '..');
 const { values: opts } = parseArgs({
@@ -118,8 +129,8 @@ console.table(
     .slice(0, 10)
     .map(([id, n]) => ({ owner: ownerName.get(id) ?? id, leads: n })),
 );
-const api = (await conn.limits()).DailyApiRequests;
-if (api) console.log(`API requests used: ${api.Max - api.Remaining} of ${api.Max}`);
+const apiUsage = (await conn.limits()).DailyApiRequests;
+if (apiUsage) console.log(`API requests used: ${apiUsage.Max - apiUsage.Remaining} of ${apiUsage.Max}`);
 
 step(
   '4. A point-in-time training set from the org, the events and the daily extracts (one feature definition)',
@@ -168,6 +179,137 @@ console.log(
   `test ROC-AUC ${fmt(report.overall?.roc_auc)} (Bayes-optimal ceiling on the same rows ` +
     `${fmt(report.ceiling?.bayes_optimal?.roc_auc)}), ECE ${fmt(report.overall?.ece)}; report: ${join(modelDir, 'report.md')}`,
 );
+
+step(
+  '6. The scoring sidecar (US deployment): online store and worklists filled from the org and the event stream',
+);
+const region = 'US' as const;
+const ranking = loadRankingConfig(join(repoRoot, 'config', 'ranking.json'));
+const store = createInProcessStore(region);
+const worklistIndex = createInProcessWorklistIndex(region, {
+  closedStatuses: ranking.candidates.closedStatuses,
+});
+const sidecarClient = { clientId: 'leadrank-demo-ui', clientSecret: randomBytes(24).toString('base64url') };
+const quiet = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+const sidecar = await startServer(
+  {
+    REGION: region,
+    PORT: process.env.DEMO_SIDECAR_PORT ?? '8080',
+    HOST: '127.0.0.1',
+    LEADRANK_MODEL_DIR: modelDir,
+    LEADRANK_AUDIT_DIR: join(repoRoot, 'var', 'audit', 'demo'),
+    LEADRANK_TOKEN_SIGNING_KEY: randomBytes(32).toString('base64url'),
+    LEADRANK_CLIENTS: JSON.stringify([
+      {
+        clientId: sidecarClient.clientId,
+        clientSecretSha256: createHash('sha256').update(sidecarClient.clientSecret).digest('hex'),
+        region,
+        name: 'demo',
+      },
+    ]),
+  },
+  { store, worklistIndex, logger: quiet },
+);
+const sidecarUrl = `http://127.0.0.1:${sidecar.port}`;
+const synced = await syncFromOrg(conn, {
+  region,
+  store,
+  worklistIndex,
+  ranking,
+  leadFilter: 'Source_Record_Id__c = null',
+});
+let events = 0;
+let pending: EngagementEvent[] = [];
+for await (const e of readNdjsonGz<EngagementEvent>(join(dataDir, 'events.ndjson.gz'))) {
+  if (e.region !== region) continue; // EU events belong to the EU deployment
+  pending.push(e);
+  if (pending.length === 5_000) {
+    events += (await store.applyEvents(pending)).applied;
+    pending = [];
+  }
+}
+events += (await store.applyEvents(pending)).applied;
+const extractRows = await loadExtracts(store, join(dataDir, 'extracts'), synced);
+console.log(
+  `sidecar at ${sidecarUrl}: ${synced.leads} open ${region} leads and ${synced.accounts} account links from the org, ` +
+    `${events} engagement events, ${extractRows} extract rows`,
+);
+
+step('7. Scores, reasons and a rep’s worklist from the API (OAuth 2.0 client credentials)');
+const tokenRes = await fetch(`${sidecarUrl}/oauth/token`, {
+  method: 'POST',
+  headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: sidecarClient.clientId,
+    client_secret: sidecarClient.clientSecret,
+  }),
+});
+const { access_token: token } = (await tokenRes.json()) as { access_token: string };
+const api = async (path: string, init: RequestInit = {}) => {
+  const res = await fetch(`${sidecarUrl}${path}`, {
+    ...init,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...init.headers },
+  });
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
+  return res.json() as Promise<Record<string, unknown>>;
+};
+const busiestRep = sorted(counts.owner).find(
+  ([id]) => ownerName.has(id) && !ownerName.get(id)!.startsWith('Leadrank'),
+)![0];
+const worklist = (await api(`/v1/worklists/${busiestRep}`)) as {
+  items?: { rank: number; leadId: string; score: number; band: string; why?: string[] }[];
+};
+console.log(`worklist of ${ownerName.get(busiestRep)}:`);
+console.table(
+  (worklist.items ?? []).slice(0, 8).map((item) => ({
+    rank: item.rank,
+    lead: item.leadId,
+    score: item.score,
+    band: item.band,
+    why: item.why?.[0] ?? '',
+  })),
+);
+const top = worklist.items?.[0];
+if (top) {
+  const scored = (await api('/v1/score', {
+    method: 'POST',
+    body: JSON.stringify({ leads: [{ id: top.leadId }] }),
+  })) as { scores: unknown[] };
+  console.log('POST /v1/score for the top lead:', JSON.stringify(scored.scores[0], null, 2));
+}
+
+step(
+  '8. A batch cycle: rescore the region’s open leads and write material changes back through Bulk API 2.0',
+);
+process.env.LEADRANK_MODEL_DIR = modelDir;
+const batch = await createBatchRuntime({
+  region,
+  rootDir: repoRoot,
+  connect: async () => conn,
+  featureStore: store,
+  logger: quiet,
+});
+const cycle = await runCycleInProcess(batch);
+console.log(summaryLine(cycle));
+const written = await conn.query<Record<string, unknown>>(
+  "SELECT Id, Lead_Score__c, Score_Band__c, Score_Source__c, Score_Model_Version__c, Next_Best_Action__c FROM Lead WHERE Lead_Score__c != null AND Data_Region__c = 'US' ORDER BY Lead_Score__c DESC LIMIT 5",
+);
+console.table(written.records.map(({ attributes: _a, ...r }) => r));
+const history = await conn.query('SELECT COUNT() FROM Score_History__c');
+console.log(`Score_History__c rows (material changes only): ${history.totalSize}`);
+await batch.close();
+
+step('9. The rep’s day in the package’s Lightning web components (local preview)');
+const preview = await startPreviewServer({
+  port: Number(process.env.DEMO_PREVIEW_PORT ?? 8790),
+  sidecarUrl,
+  sidecarClient,
+  orgUrl: sim.url,
+  orgClient: demoApp,
+  logger: quiet,
+});
+console.log(`open ${preview.url}?rep=${busiestRep}`);
 
 if (opts.once) {
   await sim.close();

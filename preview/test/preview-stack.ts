@@ -1,7 +1,6 @@
 // What the preview needs, started in-process for its tests: a small generated CRM in the org simulator, the
 // real sidecar API (a small model trained by the training code; online store and worklist index filled from
-// the org's open leads; or, by default for now, a stub with the same shapes: see startStubSidecar), and the
-// preview server in front of both.
+// the org's open leads), and the preview server in front of both.
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -22,7 +21,6 @@ import { REPO_ROOT as SIDECAR_REPO_ROOT, startServer } from '../../scoring-sidec
 import { createInProcessStore, type OnlineFeatureStore } from '../../scoring-sidecar/src/store/index.js';
 import { trainSyntheticModel } from '../../scoring-sidecar/test/api-test-kit.js';
 import { startPreviewServer, type PreviewServer } from '../server.js';
-import { startStubSidecar } from './stub-sidecar.js';
 
 export interface PreviewStack {
   sim: RunningOrgSimulator;
@@ -115,15 +113,7 @@ export async function startPreviewStack(work: string): Promise<PreviewStack> {
   const busiestRepId = [...owned.entries()].sort((a, b) => b[1] - a[1])[0]![0];
 
   const sidecarClient = { clientId: 'leadrank-preview', clientSecret: randomBytes(18).toString('base64url') };
-  const sidecar =
-    // Default: the stub, until the sidecar's /v1 routes answer (its auth guard never calls next(), so they hang).
-    // PREVIEW_SIDECAR=real runs the real sidecar API.
-    process.env.PREVIEW_SIDECAR !== 'real'
-      ? await startStubSidecar(
-          SIDECAR_REPO_ROOT,
-          leads.map((lead) => ({ Id: lead.Id, OwnerId: lead.OwnerId, record: { ...lead } })),
-        )
-      : await startRealSidecar(work, sidecarClient, store, worklistIndex);
+  const sidecar = await startRealSidecar(work, sidecarClient, store, worklistIndex);
 
   const preview = await startPreviewServer({
     port: 0,

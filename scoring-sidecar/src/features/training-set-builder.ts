@@ -126,7 +126,8 @@ export async function readEventsByLead(
   return byLead;
 }
 
-async function readExtractFolder<Row>(
+/** Every row of a folder of daily extract files (dated file names, oldest first), grouped by key. */
+export async function readExtractFolder<Row>(
   dir: string,
   schema: {
     safeParse(

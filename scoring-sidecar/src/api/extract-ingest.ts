@@ -1,0 +1,206 @@
+// POST /v1/extracts/:kind: an ERP or marketing extract streamed (CSV or NDJSON) into the online store.
+// Nothing is half-written: pass 1 validates every row while the body streams in, spooling validated rows
+// to a temporary file (memory stays flat however large the extract); only when the whole body is valid does
+// pass 2 stream the spool into the store, in chunks. A bad row fails the request naming its line and field.
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Transform, type Readable } from 'node:stream';
+import { once } from 'node:events';
+import { parse as parseCsv } from 'csv-parse';
+import { z } from 'zod';
+import {
+  erpExtractRowSchema,
+  marketingExtractRowSchema,
+  type ErpExtractRow,
+  type MarketingExtractRow,
+} from '../features/index.js';
+import type { OnlineFeatureStore, Region } from '../store/index.js';
+import { ApiError, formatPath } from './errors.js';
+
+export type ExtractKind = 'erp' | 'marketing';
+export type ExtractFormat = 'csv' | 'ndjson';
+
+export interface IngestOptions {
+  store: OnlineFeatureStore;
+  region: Region;
+  maxBytes: number;
+  writeChunkRows: number;
+  now: () => number;
+}
+
+export interface IngestResult {
+  rows: number;
+  extractDates: { from: string; to: string } | null;
+}
+
+const SCHEMAS = { erp: erpExtractRowSchema, marketing: marketingExtractRowSchema } as const;
+const rowRegion = z.enum(['US', 'EU']);
+
+export function extractFormatOf(contentType: string | undefined): ExtractFormat | null {
+  const type = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (type === 'text/csv') return 'csv';
+  if (type === 'application/x-ndjson' || type === 'application/ndjson' || type === 'application/jsonl')
+    return 'ndjson';
+  return null;
+}
+
+function byteLimit(maxBytes: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > maxBytes)
+        done(new ApiError(413, 'body_too_large', `the extract is larger than ${maxBytes} bytes`));
+      else done(null, chunk);
+    },
+  });
+}
+
+/** Raw records with their line numbers, from CSV (header row) or NDJSON. */
+async function* records(
+  body: Readable,
+  format: ExtractFormat,
+): AsyncGenerator<{ line: number; raw: unknown }> {
+  if (format === 'csv') {
+    const parser = body.pipe(
+      parseCsv({
+        columns: true,
+        info: true,
+        bom: true,
+        skip_empty_lines: true,
+        trim: true,
+        relax_column_count: false,
+      }),
+    );
+    body.on('error', (error) => parser.destroy(error));
+    try {
+      for await (const rec of parser as AsyncIterable<{
+        record: Record<string, string>;
+        info: { lines: number };
+      }>) {
+        yield { line: rec.info.lines, raw: rec.record };
+      }
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      const e = error as { code?: string; lines?: number };
+      throw new ApiError(
+        400,
+        'invalid_extract',
+        `line ${e.lines ?? '?'}: malformed CSV (${e.code ?? 'parse error'})`,
+      );
+    }
+    return;
+  }
+  // Split by hand over the stream's own async iterator: it rethrows the stream's errors (e.g. the byte limit).
+  let line = 0;
+  let rest = '';
+  const parseLine = (text: string): { line: number; raw: unknown } | null => {
+    line++;
+    if (text.trim() === '') return null;
+    try {
+      return { line, raw: JSON.parse(text) };
+    } catch {
+      throw new ApiError(400, 'invalid_extract', `line ${line}: not a JSON object`);
+    }
+  };
+  body.setEncoding('utf8');
+  for await (const chunk of body as AsyncIterable<string>) {
+    const parts = (rest + chunk).split('\n');
+    rest = parts.pop() ?? '';
+    for (const text of parts) {
+      const rec = parseLine(text);
+      if (rec) yield rec;
+    }
+  }
+  const last = parseLine(rest);
+  if (last) yield last;
+}
+
+async function writeLine(out: WriteStream, text: string): Promise<void> {
+  if (!out.write(text)) await once(out, 'drain');
+}
+
+export async function ingestExtract(
+  body: Readable,
+  kind: ExtractKind,
+  format: ExtractFormat,
+  opts: IngestOptions,
+): Promise<IngestResult> {
+  const schema = SCHEMAS[kind];
+  const today = new Date(opts.now()).toISOString().slice(0, 10);
+  const dir = await mkdtemp(join(tmpdir(), 'leadrank-extract-'));
+  const spoolPath = join(dir, 'rows.ndjson');
+  let rows = 0;
+  let from: string | null = null;
+  let to: string | null = null;
+  try {
+    // Pass 1: validate everything, spool the validated rows.
+    const spool = createWriteStream(spoolPath);
+    try {
+      for await (const { line, raw } of records(body.pipe(byteLimit(opts.maxBytes)), format)) {
+        if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+          throw new ApiError(400, 'invalid_extract', `line ${line}: not an object`);
+        }
+        const tagged = (raw as Record<string, unknown>).region;
+        if (tagged !== undefined && tagged !== '' && tagged !== null) {
+          const region = rowRegion.safeParse(tagged);
+          if (!region.success)
+            throw new ApiError(400, 'invalid_extract', `line ${line}: region: must be US or EU`);
+          if (region.data !== opts.region) {
+            throw new ApiError(
+              403,
+              'region_refused',
+              `line ${line}: the row belongs to region ${region.data}; this is the ${opts.region} deployment and does not accept it`,
+            );
+          }
+        }
+        const parsed = schema.safeParse(raw);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0]!;
+          throw new ApiError(
+            400,
+            'invalid_extract',
+            `line ${line}: ${formatPath(issue.path)}: ${issue.message}`,
+            [{ path: `line ${line}: ${formatPath(issue.path)}`, message: issue.message }],
+          );
+        }
+        const date = parsed.data.extract_date;
+        if (date > today) {
+          throw new ApiError(
+            400,
+            'invalid_extract',
+            `line ${line}: extract_date: is after today (${today}, UTC)`,
+          );
+        }
+        if (from === null || date < from) from = date;
+        if (to === null || date > to) to = date;
+        rows++;
+        await writeLine(spool, `${JSON.stringify(parsed.data)}\n`);
+      }
+    } finally {
+      spool.end();
+      await once(spool, 'close');
+    }
+
+    // Pass 2: the whole extract is valid; write it in chunks (each write is idempotent: newest extract_date wins).
+    let chunk: unknown[] = [];
+    const flush = async () => {
+      if (chunk.length === 0) return;
+      if (kind === 'erp') await opts.store.putErpRows(chunk as ErpExtractRow[]);
+      else await opts.store.putMarketingRows(chunk as MarketingExtractRow[]);
+      chunk = [];
+    };
+    const spooled = createInterface({ input: createReadStream(spoolPath), crlfDelay: Infinity });
+    for await (const text of spooled) {
+      chunk.push(JSON.parse(text));
+      if (chunk.length >= opts.writeChunkRows) await flush();
+    }
+    await flush();
+    return { rows, extractDates: from !== null && to !== null ? { from, to } : null };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

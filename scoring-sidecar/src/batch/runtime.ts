@@ -1,0 +1,279 @@
+// Builds a process's BatchContext: config, cycle state (Redis when REDIS_URL is set, else in memory), the org
+// connection, the scorer for a cycle's model, and where reports and Parquet exports are written.
+import { existsSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ParquetWriter, fileWriter } from 'hyparquet-writer';
+import type jsforce from 'jsforce';
+import { pino, type Logger } from 'pino';
+import { loadRegionsConfig, loadScoringConfig } from '../config/index.js';
+import { loadReasonCatalogue } from '../explain/index.js';
+import { ModelRegistry } from '../model/registry.js';
+import { loadActionCatalogue, loadRuleSet } from '../model/rules/index.js';
+import { connectToOrg, orgAuthFromEnv } from '../salesforce/org-connection.js';
+import { loadServingModel } from '../scoring/model-source.js';
+import { createRedisStore, type OnlineFeatureStore, type Region } from '../store/index.js';
+import { BatchScorer } from './batch-scorer.js';
+import { loadBatchConfig, withOverrides, type BatchConfig, type BatchConfigOverrides } from './config.js';
+import type { BatchContext, CycleMeta, CycleModel, ExportRow } from './cycle.js';
+import { loadExplanationKeyer } from './explanation-key.js';
+import { BatchMetrics } from './metrics.js';
+import { summaryLine, type CycleReport } from './report.js';
+import { SalesforceBulkClient } from './salesforce-client.js';
+import {
+  MemoryCycleStateStore,
+  MemoryExplanationCache,
+  RedisCycleStateStore,
+  RedisExplanationCache,
+  type CycleStateStore,
+  type ExplanationCache,
+} from './state-store.js';
+
+export interface BatchRuntimeOptions {
+  region: Region;
+  /** Repository root: config/, var/ and exports/ are resolved from it. */
+  rootDir: string;
+  configDir?: string;
+  overrides?: BatchConfigOverrides;
+  /** Shared state and queue; absent = embedded (in-memory state, in-process runner only). */
+  redisUrl?: string | null;
+  /** Key and queue namespace (tests use a unique one). */
+  keyPrefix?: string;
+  /** An authorized connection (tests); else one from the SF_* environment. */
+  connect?: () => Promise<jsforce.Connection>;
+  /** The online feature store with events and extracts (default: the Redis store when redisUrl is set). */
+  featureStore?: OnlineFeatureStore | null;
+  logger?: Logger;
+  metrics?: BatchMetrics;
+}
+
+export interface BatchRuntime extends BatchContext {
+  rootDir: string;
+  keyPrefix: string;
+  redisUrl: string | null;
+  explanations: ExplanationCache;
+  metrics: BatchMetrics;
+  ruleSetVersion: string;
+  /** The champion model now (LEADRANK_MODEL_DIR, else the registry's champion alias); null = rules. */
+  resolveModel(): Promise<CycleModel | null>;
+  close(): Promise<void>;
+}
+
+export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchRuntime> {
+  const configDir = o.configDir ?? join(o.rootDir, 'config');
+  const config: BatchConfig = withOverrides(loadBatchConfig(join(configDir, 'batch.json')), o.overrides);
+  const scoring = loadScoringConfig(join(configDir, 'scoring.json'));
+  const regions = loadRegionsConfig(join(configDir, 'regions.json'));
+  const ruleSet = await loadRuleSet(join(configDir, 'rules', 'default.json'));
+  const actions = await loadActionCatalogue(join(configDir, 'actions', 'catalogue.json'));
+  const catalogue = loadReasonCatalogue(join(configDir, 'reasons', 'lead-conversion.json'));
+  const log = (o.logger ?? pino({ name: 'leadrank-batch', level: process.env.LOG_LEVEL ?? 'info' })).child({
+    region: o.region,
+  });
+  const keyPrefix = o.keyPrefix ?? 'lr';
+  const redisUrl = o.redisUrl ?? null;
+  const retentionSeconds = Math.round(config.retention.cycleStateDays * 86_400);
+  const state: CycleStateStore = redisUrl
+    ? new RedisCycleStateStore(redisUrl, { keyPrefix, region: o.region, retentionSeconds })
+    : new MemoryCycleStateStore();
+  const explanations: ExplanationCache = redisUrl
+    ? new RedisExplanationCache(redisUrl, {
+        keyPrefix,
+        region: o.region,
+        buckets: config.explanationCache.buckets,
+      })
+    : new MemoryExplanationCache();
+  const featureStore =
+    o.featureStore !== undefined
+      ? o.featureStore
+      : redisUrl
+        ? createRedisStore(redisUrl, o.region, { keyPrefix, logger: log })
+        : null;
+  const metrics = o.metrics ?? new BatchMetrics();
+
+  let client: Promise<SalesforceBulkClient> | null = null;
+  const salesforce = () => {
+    client ??= (o.connect ?? (() => connectToOrg(orgAuthFromEnv())))().then(
+      (conn) =>
+        new SalesforceBulkClient(conn, config, log, async (paused, usage) => {
+          metrics.allocationPaused(paused);
+          const key = 'paused';
+          if (paused)
+            await state.set([
+              [key, JSON.stringify({ since: new Date().toISOString(), ...usage, pid: process.pid })],
+            ]);
+          else await state.del([key]);
+        }),
+    );
+    client.catch(() => (client = null));
+    return client;
+  };
+
+  const scorers = new Map<string, Promise<BatchScorer>>();
+  const registryCache = join(o.rootDir, 'var', 'batch', 'models');
+  const loadScorer = async (model: CycleModel | null): Promise<BatchScorer> => {
+    let loaded: BatchScorerModel = null;
+    if (model) {
+      // Another machine may hold the recorded directory only: fetch the same version from the registry then.
+      const dir = existsSync(model.dir)
+        ? model.dir
+        : await ModelRegistry.open().fetchVersion(model.version, registryCache);
+      const serving = await loadServingModel(dir);
+      if (serving.version !== model.version)
+        throw new Error(`cycle model ${model.version} loaded as ${serving.version}`);
+      loaded = { serving, keyer: loadExplanationKeyer(join(dir, 'model.json'), serving.version) };
+    }
+    return new BatchScorer({
+      region: o.region,
+      model: loaded,
+      ruleSet,
+      actions,
+      regions,
+      bands: scoring.bands,
+      topReasons: scoring.reasons.top,
+      catalogue,
+      explanations,
+      store: featureStore,
+      batchRows: config.scoring.batchRows,
+      explainYieldRows: config.scoring.explainYieldRows,
+    });
+  };
+  const scorer = (model: CycleModel | null) => {
+    const key = model?.version ?? 'rules';
+    let s = scorers.get(key);
+    if (!s) {
+      s = loadScorer(model);
+      s.catch(() => scorers.delete(key));
+      scorers.set(key, s);
+    }
+    return s;
+  };
+
+  const resolveModel = async (): Promise<CycleModel | null> => {
+    const explicit = process.env.LEADRANK_MODEL_DIR;
+    try {
+      if (explicit) {
+        if (!existsSync(explicit)) throw new Error(`LEADRANK_MODEL_DIR ${explicit} does not exist`);
+        return { version: await loadServingModelVersion(explicit), dir: explicit };
+      }
+      const registry = ModelRegistry.open();
+      const champion = await registry.alias('champion');
+      if (!champion) throw new Error('the registry has no champion');
+      return { version: champion.version, dir: await registry.fetchVersion(champion.version, registryCache) };
+    } catch (error) {
+      log.warn({ err: (error as Error).message }, 'no model at cycle start: the cycle scores with rules');
+      return null;
+    }
+  };
+
+  const publish = async (
+    report: CycleReport,
+    meta: CycleMeta,
+    rows: AsyncIterable<ExportRow[]>,
+  ): Promise<string | null> => {
+    const reportsDir = join(o.rootDir, config.output.reportsDir, o.region);
+    await mkdir(reportsDir, { recursive: true });
+    let exportFile: string | null = null;
+    if (config.output.exportParquet) {
+      const date = meta.asOf.slice(0, 10);
+      const dir = join(o.rootDir, config.output.exportsDir, o.region, date);
+      exportFile = await writeScoresParquet(join(dir, 'scores.parquet'), meta, rows);
+    }
+    await writeFile(
+      join(reportsDir, `${meta.cycleId}.json`),
+      `${JSON.stringify({ ...report, exportFile }, null, 2)}\n`,
+    );
+    metrics.cycleFinished(report);
+    log.info({ cycleId: meta.cycleId }, summaryLine(report));
+    return exportFile;
+  };
+
+  return {
+    region: o.region,
+    config,
+    state,
+    log,
+    rootDir: o.rootDir,
+    keyPrefix,
+    redisUrl,
+    explanations,
+    metrics,
+    ruleSetVersion: ruleSet.version,
+    salesforce,
+    scorer,
+    publish,
+    resolveModel,
+    close: async () => {
+      for (const s of scorers.values()) await s.then((x) => x.close()).catch(() => {});
+      await Promise.allSettled([
+        state.close(),
+        explanations.close(),
+        o.featureStore === undefined ? featureStore?.close() : undefined,
+      ]);
+    },
+  };
+}
+
+type BatchScorerModel = ConstructorParameters<typeof BatchScorer>[0]['model'];
+
+async function loadServingModelVersion(dir: string): Promise<string> {
+  const model = await loadServingModel(dir);
+  const version = model.version;
+  await model.onnx.close();
+  return version;
+}
+
+/** One row group per partition batch, written under a temporary name and renamed when complete. */
+async function writeScoresParquet(
+  file: string,
+  meta: CycleMeta,
+  batches: AsyncIterable<ExportRow[]>,
+): Promise<string> {
+  await mkdir(join(file, '..'), { recursive: true });
+  const partial = `${file}.partial`;
+  const str = (name: string) => ({
+    name,
+    type: 'BYTE_ARRAY' as const,
+    converted_type: 'UTF8' as const,
+    repetition_type: 'REQUIRED' as const,
+  });
+  const schema = [
+    { name: 'root', num_children: 8 },
+    str('lead_id'),
+    { name: 'score', type: 'INT32' as const, repetition_type: 'REQUIRED' as const },
+    str('band'),
+    str('source'),
+    str('model_version'),
+    { name: 'written', type: 'BOOLEAN' as const, repetition_type: 'REQUIRED' as const },
+    str('cycle_id'),
+    {
+      name: 'scored_at',
+      type: 'INT64' as const,
+      converted_type: 'TIMESTAMP_MILLIS' as const,
+      logical_type: { type: 'TIMESTAMP' as const, isAdjustedToUTC: true, unit: 'MILLIS' as const },
+      repetition_type: 'REQUIRED' as const,
+    },
+  ];
+  const writer = new ParquetWriter({ writer: fileWriter(partial), schema });
+  const version = meta.model?.version ?? meta.ruleSetVersion;
+  const scoredAt = new Date(meta.asOf);
+  for await (const b of batches) {
+    if (b.length === 0) continue;
+    await writer.write({
+      columnData: [
+        { name: 'lead_id', data: b.map((r) => r[0]) },
+        { name: 'score', data: b.map((r) => r[1]) },
+        { name: 'band', data: b.map((r) => r[2]) },
+        { name: 'source', data: b.map((r) => r[3]) },
+        { name: 'model_version', data: b.map(() => version) },
+        { name: 'written', data: b.map((r) => r[4] === 1) },
+        { name: 'cycle_id', data: b.map(() => meta.cycleId) },
+        { name: 'scored_at', data: b.map(() => scoredAt) },
+      ],
+      rowGroupSize: b.length,
+    });
+  }
+  await writer.finish();
+  await rename(partial, file);
+  return file;
+}

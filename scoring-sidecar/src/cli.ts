@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// `leadrank`: serve the scoring API, and the audit and model commands of their modules.
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { pino } from 'pino';
+import { registerAuditCommands } from './audit/index.js';
+import { registerModelCommands } from './model/cli.js';
+import { REPO_ROOT, startServer } from './server.js';
+
+const log = pino({ name: 'leadrank', level: process.env.LOG_LEVEL ?? 'info' });
+
+async function serve(opts: { port?: string; workers: string }): Promise<void> {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    ...(opts.port ? { PORT: opts.port } : {}),
+  };
+  const workers = opts.workers === 'auto' ? availableParallelism() : Number(opts.workers);
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new Error('--workers must be a positive integer or "auto"');
+  if (workers > 1 && !env.REDIS_URL)
+    throw new Error('--workers > 1 needs REDIS_URL: the embedded store is per process');
+  if (workers > 1 && cluster.isPrimary) {
+    // node:cluster shares the port; each worker has its own model session, micro-batcher and audit chain.
+    const fork = (index: number) => {
+      const worker = cluster.fork({ ...env, LEADRANK_WORKER_INDEX: String(index) });
+      worker.on('exit', (code) => {
+        log.warn({ index, code }, 'worker exited');
+        if (code !== 0) fork(index);
+      });
+    };
+    for (let i = 0; i < workers; i++) fork(i);
+    return;
+  }
+  const workerIndex = env.LEADRANK_WORKER_INDEX;
+  if (workerIndex !== undefined) {
+    // The audit log has one writer per directory: each worker keeps its own chain.
+    env.LEADRANK_AUDIT_DIR = join(
+      env.LEADRANK_AUDIT_DIR ?? join(REPO_ROOT, 'var', 'audit'),
+      `worker-${workerIndex}`,
+    );
+  }
+  const { port, stop } = await startServer(env);
+  log.info({ port, pid: process.pid }, 'listening');
+  const shutdown = () => {
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('leadrank').description('Leadrank scoring sidecar');
+  program
+    .command('serve')
+    .description(
+      'serve the scoring API (env: REGION, REDIS_URL, LEADRANK_MODEL_DIR, LEADRANK_CLIENTS, …; see docs/api.md)',
+    )
+    .option('--port <port>', 'port (env PORT, default 8080)')
+    .option('--workers <n>', 'processes sharing the port (node:cluster; "auto" = one per core)', '1')
+    .action(serve);
+  registerAuditCommands(program);
+  registerModelCommands(program);
+  return program;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((error: Error) => {
+      log.error({ err: error.message }, 'leadrank failed');
+      process.exit(1);
+    });
+}

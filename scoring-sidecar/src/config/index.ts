@@ -1,0 +1,94 @@
+// Start-up configuration (config/scoring.json, config/regions.json): read once, zod-validated, and an error
+// names the file and the field so a bad deploy fails before it serves anything.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone (e.g. Europe/Berlin)');
+const positiveInt = z.number().int().positive();
+
+export const scoringConfigSchema = z.strictObject({
+  version: z.string().min(1),
+  /** Score (0-100) at or above which a model score gets the band. */
+  bands: z
+    .strictObject({
+      A: z.number().min(0).max(100),
+      B: z.number().min(0).max(100),
+      C: z.number().min(0).max(100),
+    })
+    .refine((b) => b.A > b.B && b.B > b.C, 'thresholds must satisfy A > B > C'),
+  reasons: z.strictObject({ top: z.number().int().min(1).max(10) }),
+  /** Concurrent requests' rows are coalesced into one onnxruntime run: wait at most windowMs, or until maxRows. */
+  microBatch: z.strictObject({
+    windowMs: z.number().min(0).max(50),
+    maxRows: z.number().int().min(1).max(4096),
+  }),
+  /** Inference still running this long after a request started is abandoned for rules (fallbackReason deadline). */
+  deadlineMs: z.number().int().min(1).max(10_000),
+  limits: z.strictObject({
+    maxLeadsPerRequest: positiveInt.max(1000),
+    maxEventsPerRequest: positiveInt,
+    jsonBodyBytes: positiveInt,
+    extractBytes: positiveInt,
+  }),
+  /** A rescore is written back to Salesforce when its band changes (if set) or it moves by >= points. */
+  materialChange: z.strictObject({ points: z.number().int().min(1).max(100), onBandChange: z.boolean() }),
+  extracts: z.strictObject({ writeChunkRows: positiveInt }),
+  tokens: z.strictObject({ ttlSeconds: positiveInt.max(86_400) }),
+});
+export type ScoringConfig = z.infer<typeof scoringConfigSchema>;
+
+export const regionsConfigSchema = z.strictObject({
+  regions: z.strictObject({
+    US: z.strictObject({ defaultTimeZone: timeZone }),
+    EU: z.strictObject({ defaultTimeZone: timeZone }),
+  }),
+  /** Lead.Country -> the time zone its working hours are checked in (one zone per country: an approximation). */
+  countryTimeZones: z.record(z.string().min(1), timeZone),
+});
+export type RegionsConfig = z.infer<typeof regionsConfigSchema>;
+
+/** Parses `raw` with `schema`; errors read "<file>: <field.path>: <reason>". */
+export function parseConfig<T>(schema: z.ZodType<T>, raw: unknown, file: string): T {
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map(
+    (issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`,
+  );
+  throw new ConfigError(`${file}: ${lines.join('; ')}`);
+}
+
+export function loadConfigFile<T>(schema: z.ZodType<T>, file: string): T {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`${file}: cannot read JSON (${(error as Error).message})`);
+  }
+  return parseConfig(schema, raw, file);
+}
+
+export function loadScoringConfig(file = 'config/scoring.json'): ScoringConfig {
+  return loadConfigFile(scoringConfigSchema, file);
+}
+
+export function loadRegionsConfig(file = 'config/regions.json'): RegionsConfig {
+  return loadConfigFile(regionsConfigSchema, file);
+}
+
+/** The time zone a lead's working hours are checked in: its country's, else the region's default. */
+export function leadTimeZone(regions: RegionsConfig, region: 'US' | 'EU', country: string | null): string {
+  return (country ? regions.countryTimeZones[country] : undefined) ?? regions.regions[region].defaultTimeZone;
+}

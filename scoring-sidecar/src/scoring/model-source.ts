@@ -1,0 +1,126 @@
+// What the scoring service needs of a model: calibrated predictions, its TreeSHAP explainer and the feature
+// definitions in the model's order. `current()` is null when there is no model (the caller uses rules).
+// Sources: one directory loaded at start-up (LEADRANK_MODEL_DIR), or the registry's ModelHolder (hot swap).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadTreeExplainer, type TreeExplainer } from '../explain/tree-explainer.js';
+import { featuresForSpec, LEAD_CONVERSION_FEATURES, type FeatureDefinition } from '../features/index.js';
+import type { FeatureSpec } from '../features/training-set-file.js';
+import { loadOnnxModel, type OnnxModel } from '../model/index.js';
+import type { ModelHolder } from '../model/model-holder.js';
+
+export interface ServingModel {
+  readonly version: string;
+  readonly spec: FeatureSpec;
+  /** LEAD_CONVERSION_FEATURES definitions in the spec's order. */
+  readonly features: readonly FeatureDefinition[];
+  readonly explainer: TreeExplainer;
+  /** Calibrated P(convert) of nRows row-major rows (NaN = missing). */
+  predict(rows: Float32Array, nRows: number): Promise<Float64Array>;
+  close(): Promise<void>;
+  /** The same predictor as an OnnxModel-shaped view (the batch cycle reads `onnx.spec` / `onnx.predict`). */
+  readonly onnx: Pick<OnnxModel, 'spec' | 'predict' | 'close'>;
+}
+
+export interface ModelStatus {
+  version: string | null;
+  loadedAt: string | null;
+  lastError: string | null;
+}
+
+export interface ModelSource {
+  current(): ServingModel | null;
+  status(): ModelStatus;
+  close(): Promise<void>;
+}
+
+function checkExplainer(explainer: TreeExplainer, spec: FeatureSpec, modelDir: string): void {
+  if (explainer.featureNames.join(',') !== spec.features.map((f) => f.name).join(',')) {
+    throw new Error(`model.json features differ from feature-spec.json in ${modelDir}`);
+  }
+}
+
+/** Loads a model directory (model.onnx, calibration, model.json, feature spec, card) for serving. */
+export async function loadServingModel(modelDir: string): Promise<ServingModel> {
+  const onnx = await loadOnnxModel(modelDir);
+  try {
+    const features = featuresForSpec(onnx.spec, LEAD_CONVERSION_FEATURES);
+    const explainer = loadTreeExplainer(join(modelDir, 'model.json'));
+    checkExplainer(explainer, onnx.spec, modelDir);
+    return {
+      version: onnx.version,
+      spec: onnx.spec,
+      features,
+      explainer,
+      predict: (rows, n) => onnx.predict(rows, n),
+      close: () => onnx.close(),
+      onnx,
+    };
+  } catch (error) {
+    await onnx.close();
+    throw error;
+  }
+}
+
+/** Wraps an already loaded model (or none) as a source that never changes. */
+export function fixedModelSource(model: ServingModel | null, lastError: string | null = null): ModelSource {
+  const loadedAt = model ? new Date().toISOString() : null;
+  return {
+    current: () => model,
+    status: () => ({ version: model?.version ?? null, loadedAt, lastError }),
+    close: async () => model?.close(),
+  };
+}
+
+/**
+ * One model directory loaded at start-up (LEADRANK_MODEL_DIR): the stand-in until the registry-backed
+ * ModelHolder serves hot swaps. A directory that fails to load leaves the service in rules fallback.
+ */
+export async function loadDirectoryModelSource(modelDir: string | undefined): Promise<ModelSource> {
+  if (!modelDir) return fixedModelSource(null, 'no model directory configured');
+  if (!existsSync(modelDir)) return fixedModelSource(null, `model directory ${modelDir} does not exist`);
+  try {
+    return fixedModelSource(await loadServingModel(modelDir));
+  } catch (error) {
+    return fixedModelSource(null, (error as Error).message);
+  }
+}
+
+/**
+ * The registry's ModelHolder as a source: its current champion plus a TreeSHAP explainer read from the
+ * version's cached directory (`<cacheDir>/<version>/model.json`), built once per version.
+ */
+export function holderModelSource(holder: ModelHolder, cacheDir: string): ModelSource {
+  let cached: { version: string; model: ServingModel } | null = null;
+  return {
+    current: () => {
+      const held = holder.current();
+      if (!held) return null;
+      if (cached?.version !== held.version) {
+        const dir = join(cacheDir, held.version);
+        const explainer = loadTreeExplainer(join(dir, 'model.json'));
+        checkExplainer(explainer, held.spec, dir);
+        const predict = (rows: Float32Array, n: number) => held.predict(rows, n);
+        const close = async () => {}; // the holder releases its sessions
+        cached = {
+          version: held.version,
+          model: {
+            version: held.version,
+            spec: held.spec,
+            features: held.definitions,
+            explainer,
+            predict,
+            close,
+            onnx: { spec: held.spec, predict, close },
+          },
+        };
+      }
+      return cached.model;
+    },
+    status: () => {
+      const s = holder.status();
+      return { version: s.version, loadedAt: s.loadedAt, lastError: s.lastError };
+    },
+    close: () => holder.stop(),
+  };
+}

@@ -1,0 +1,228 @@
+// Units of the batch cycle: the exact explanation cache key, the material-change rule, and the Bulk client's
+// retries and its one re-submission of a Failed job (against a scripted connection).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import type jsforce from 'jsforce';
+import { pino } from 'pino';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ScoredLead } from '../src/batch/batch-scorer.js';
+import { materialReason } from '../src/batch/delta.js';
+import {
+  decodeExplanation,
+  encodeExplanation,
+  loadExplanationKeyer,
+  type ExplanationKeyer,
+} from '../src/batch/explanation-key.js';
+import type { PublishedScore } from '../src/batch/lead-rows.js';
+import { SalesforceBulkClient, backoffDelay } from '../src/batch/salesforce-client.js';
+import { loadServingModel, type ServingModel } from '../src/scoring/model-source.js';
+import { trainSyntheticModel } from './api-test-kit.js';
+
+describe('explanation key', () => {
+  let serving: ServingModel;
+  let keyer: ExplanationKeyer;
+  let dir: string;
+  beforeAll(async () => {
+    dir = await trainSyntheticModel(mkdtempSync(join(tmpdir(), 'batch-model-')), 2000);
+    serving = await loadServingModel(dir);
+    keyer = loadExplanationKeyer(join(dir, 'model.json'), serving.version);
+  }, 120_000);
+
+  it('gives equal keys only to rows whose TreeSHAP values are bit-identical', () => {
+    const width = serving.onnx.spec.features.length;
+    const value = fc.oneof(
+      fc.constant(null),
+      fc.constant(0),
+      fc.double({ min: -5, max: 500, noNaN: true }),
+      fc.integer({ min: 0, max: 6 }),
+    );
+    let sameKeyPairs = 0;
+    fc.assert(
+      fc.property(
+        fc.array(value, { minLength: width, maxLength: width }),
+        fc.array(fc.double({ min: -0.2, max: 0.2, noNaN: true }), { minLength: width, maxLength: width }),
+        (a, jitter) => {
+          // b = a nudged a little: often the same split intervals, sometimes not.
+          const b = a.map((v, i) =>
+            typeof v === 'number' && v !== 0 && !Number.isInteger(v) ? v + jitter[i]! : v,
+          );
+          const rows = Float64Array.from([...a, ...b].map((v) => (v === null ? NaN : v)));
+          const phi = serving.explainer.explainBatch(rows, 2);
+          const sameShap = phi.subarray(0, width + 1).every((x, i) => Object.is(x, phi[width + 1 + i]));
+          if (keyer.keyOf(a) === keyer.keyOf(b)) {
+            sameKeyPairs++;
+            expect(sameShap).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 300, seed: 42 },
+    );
+    expect(sameKeyPairs).toBeGreaterThan(10);
+  });
+
+  it('changes with the model version and round-trips through its compact encoding', () => {
+    const row = new Array(serving.onnx.spec.features.length).fill(1);
+    const otherVersion = loadExplanationKeyer(join(dir, 'model.json'), 'lr-ffffffffffffffff');
+    expect(otherVersion.keyOf(row)).not.toBe(keyer.keyOf(row));
+    const entry = {
+      key: keyer.keyOf(row),
+      contributions: [
+        { index: 3, value: -0.125 },
+        { index: 17, value: 0.5 },
+      ],
+    };
+    expect(decodeExplanation(encodeExplanation(entry))).toEqual(entry);
+  });
+});
+
+describe('material change', () => {
+  const rule = {
+    points: 5,
+    onBandChange: true,
+    onTopReasonChange: true,
+    onNextBestActionChange: true,
+    onSourceChange: true,
+    maxAgeHours: 20,
+  };
+  const now = Date.parse('2026-03-01T12:00:00Z');
+  const prev: PublishedScore = {
+    score: 60,
+    band: 'B',
+    reasons: '+ Last visited the website 3 days ago\n- Industry: Retail',
+    nextBestAction: 'Send a personal email: B-band lead scoring 60.',
+    source: 'Model',
+    scoredAtMs: now - 3_600_000,
+  };
+  const next = (o: Partial<ScoredLead> = {}): ScoredLead => ({
+    leadId: '00Q000000000001AAA',
+    score: 61,
+    band: 'B',
+    reasonLines: ['+ Last visited the website 4 days ago', '- Industry: Retail'],
+    nextBestAction: 'Send a personal email: B-band lead scoring 61.',
+    source: 'Model',
+    modelVersion: 'lr-0000000000000000',
+    featureHash: 'h',
+    ...o,
+  });
+
+  it('ignores small moves, day counts in reason texts and the rationale of the same action', () => {
+    expect(materialReason(prev, next(), rule, now)).toBeNull();
+  });
+
+  it('writes first scores, big moves, band, top reason, action and source changes, and old scores', () => {
+    expect(materialReason({ ...prev, score: null, band: null }, next(), rule, now)).toBe('first');
+    expect(materialReason(prev, next({ score: 65 }), rule, now)).toBe('score');
+    expect(materialReason(prev, next({ score: 55, band: 'B' }), rule, now)).toBe('score');
+    expect(materialReason({ ...prev, score: 50 }, next({ score: 49, band: 'C' }), rule, now)).toBe('band');
+    expect(materialReason(prev, next({ reasonLines: ['+ Industry: Technology'] }), rule, now)).toBe(
+      'topReason',
+    );
+    expect(materialReason(prev, next({ nextBestAction: 'Call now: go' }), rule, now)).toBe('nextBestAction');
+    expect(materialReason(prev, next({ source: 'Rules' }), rule, now)).toBe('source');
+    expect(materialReason({ ...prev, scoredAtMs: now - 21 * 3_600_000 }, next(), rule, now)).toBe('maxAge');
+    expect(
+      materialReason(
+        prev,
+        next({ nextBestAction: 'Call now: go' }),
+        { ...rule, onNextBestActionChange: false },
+        now,
+      ),
+    ).toBeNull();
+  });
+});
+
+/** A connection whose answers are scripted per method and path. */
+function scriptedConnection(answer: (method: string, path: string) => unknown) {
+  const calls: string[] = [];
+  const conn = {
+    version: '62.0',
+    limitInfo: { apiUsage: { used: 0, limit: 100_000 } },
+    request: async (req: { method: string; url: string }) => {
+      const path = req.url.replace('/services/data/v62.0', '');
+      calls.push(`${req.method} ${path}`);
+      const result = answer(req.method, path);
+      if (result instanceof Error) throw result;
+      return result;
+    },
+  };
+  return { conn: conn as unknown as jsforce.Connection, calls };
+}
+
+const CONFIG = {
+  http: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 5, timeoutMs: 1000 },
+  bulkPoll: { intervalMs: 5, timeoutMs: 5000 },
+  apiAllocation: { maxShare: 0.5, pauseCheckMs: 5 },
+};
+const SPEC = {
+  object: 'Lead' as const,
+  operation: 'update' as const,
+  keyColumn: 'Id' as const,
+  csv: 'Id\n00Q1\n',
+  rows: 1,
+};
+const noCheckpoint = () => {
+  let saved: string | null = null;
+  return { load: async () => saved, save: async (id: string) => void (saved = id) };
+};
+const log = pino({ level: 'silent' });
+
+describe('Bulk client', () => {
+  it('re-submits a job that ends Failed once, then reports it', async () => {
+    let created = 0;
+    const { conn, calls } = scriptedConnection((method, path) => {
+      if (method === 'POST') return { id: `750J${++created}` };
+      if (method === 'GET' && path.endsWith('unprocessedrecords')) return [{ Id: '00Q1' }];
+      if (method === 'GET')
+        return { id: 'x', state: 'Failed', errorMessage: 'InvalidBatch', numberRecordsProcessed: 0 };
+      return '';
+    });
+    const client = new SalesforceBulkClient(conn, CONFIG, log);
+    const outcome = await client.runIngestJob(SPEC, noCheckpoint());
+    expect(created).toBe(2);
+    expect(client.stats.resubmittedJobs).toBe(1);
+    expect(outcome.jobIds).toEqual(['750J1', '750J2']);
+    expect(outcome.jobFailure).toMatch(/Failed: InvalidBatch/);
+    expect(calls.filter((c) => c.startsWith('POST'))).toHaveLength(2);
+  });
+
+  it('resumes the checkpointed job instead of submitting the rows again', async () => {
+    let polls = 0;
+    const { conn, calls } = scriptedConnection((method) => {
+      if (method === 'GET')
+        return {
+          id: '750J9',
+          state: ++polls < 3 ? 'InProgress' : 'JobComplete',
+          numberRecordsProcessed: 1,
+          numberRecordsFailed: 0,
+        };
+      throw new Error(`unexpected ${method}`);
+    });
+    const client = new SalesforceBulkClient(conn, CONFIG, log);
+    const outcome = await client.runIngestJob(SPEC, { load: async () => '750J9', save: async () => {} });
+    expect(outcome).toMatchObject({ jobIds: ['750J9'], processed: 1, failed: [], jobFailure: null });
+    expect(calls.every((c) => c.startsWith('GET'))).toBe(true);
+  });
+
+  it('retries 5xx and timeouts with jittered backoff, and gives up on other errors at once', async () => {
+    let n = 0;
+    const flaky = scriptedConnection(() =>
+      ++n <= 2 ? Object.assign(new Error('unavailable'), { errorCode: 'SERVER_UNAVAILABLE' }) : { ok: true },
+    );
+    const client = new SalesforceBulkClient(flaky.conn, CONFIG, log);
+    await expect(client.request({ method: 'GET', path: '/limits' })).resolves.toEqual({ ok: true });
+    expect(client.stats.retriedCalls).toBe(2);
+    const broken = scriptedConnection(() =>
+      Object.assign(new Error('bad field'), { errorCode: 'INVALID_FIELD' }),
+    );
+    const strict = new SalesforceBulkClient(broken.conn, CONFIG, log);
+    await expect(strict.request({ method: 'GET', path: '/x' })).rejects.toThrow('bad field');
+    expect(broken.calls).toHaveLength(1);
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const d = backoffDelay(attempt, 100, 2000);
+      expect(d).toBeGreaterThanOrEqual(0);
+      expect(d).toBeLessThanOrEqual(Math.min(2000, 100 * 2 ** attempt));
+    }
+  });
+});
