@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { registerAuditCommands } from './audit/index.js';
+import { registerBatchCommands } from './batch/cli.js';
+import { registerExperimentCommands } from './experiments/cli.js';
 import { registerModelCommands } from './model/cli.js';
+import { registerMonitoringCommands } from './monitoring/cli.js';
 import { REPO_ROOT, startServer } from './server.js';
 
 const log = pino({ name: 'leadrank', level: process.env.LOG_LEVEL ?? 'info' });
@@ -66,6 +69,9 @@ export function buildProgram(): Command {
     .action(serve);
   registerAuditCommands(program);
   registerModelCommands(program);
+  registerBatchCommands(program);
+  registerExperimentCommands(program);
+  registerMonitoringCommands(program);
   return program;
 }
 
