@@ -314,7 +314,7 @@ describe.each([
         expect(s.status).toBe(200);
         expect(s.source).toBe('model');
         expect(s.fallbackReason).toBeUndefined();
-        expect(s.score).toBe(Math.round(s.probability * 100));
+        expect(s.score).toBe(model.toScore(s.probability));
         expect(s.modelVersion).toBe(model.version);
         expect(s.requestId).toBe('req-score-1');
         expect(s.featureHash).toMatch(/^[0-9a-f]{64}$/);

@@ -101,6 +101,9 @@ def run_training(
     save_onnx(onnx_model, out_dir / "model.onnx")
     (out_dir / "calibration.json").write_text(json.dumps(calibration, indent=2) + "\n", encoding="utf-8")
     (out_dir / "model.json").write_text(json.dumps(booster.dump_model()) + "\n", encoding="utf-8")
+    (out_dir / SCORE_SCALE_FILE).write_text(
+        json.dumps(score_scale(apply_calibration(calibration, p_val)), indent=2) + "\n", encoding="utf-8"
+    )
     shutil.copyfile(data_dir / FEATURE_SPEC_FILE, out_dir / FEATURE_SPEC_FILE)
     version = content_version(out_dir)
 
@@ -139,6 +142,7 @@ def run_training(
         "artifacts": [
             "model.onnx",
             "calibration.json",
+            SCORE_SCALE_FILE,
             "model.json",
             "feature-spec.json",
             "report.json",
@@ -158,6 +162,21 @@ def parse_fractions(text: str) -> tuple[float, float, float]:
     if len(parts) != 3:
         raise argparse.ArgumentTypeError("expected three comma-separated fractions, e.g. 0.7,0.15,0.15")
     return parts  # type: ignore[return-value]
+
+
+SCORE_SCALE_FILE = "score-scale.json"
+
+
+def score_scale(p_reference: np.ndarray) -> dict:
+    """The 0-100 score is the percentile of a lead's calibrated probability among the validation period's
+    snapshots: conversions are rare, so probability x 100 would put nearly every lead in band D. Serving
+    interpolates between these 101 quantiles (scoring-sidecar/src/model/score-scale.ts)."""
+    return {
+        "method": "percentile",
+        "reference": "calibrated probabilities of the validation period",
+        "rows": int(p_reference.size),
+        "quantiles": [float(q) for q in np.quantile(p_reference, np.linspace(0.0, 1.0, 101))],
+    }
 
 
 def read_params(path: Path) -> dict:

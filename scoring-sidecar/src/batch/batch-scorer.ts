@@ -171,7 +171,7 @@ export class BatchScorer {
     stats.explainMs += performance.now() - t;
 
     return leads.map((lead, r) => {
-      const score = Math.round(probabilities[r]! * 100);
+      const score = serving.toScore(probabilities[r]!);
       const band = bandForScore(score, this.o.bands);
       const contributions = new Float64Array(width);
       for (const c of explanations[r]!.contributions) contributions[c.index] = c.value;

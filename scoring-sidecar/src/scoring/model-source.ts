@@ -8,6 +8,7 @@ import { featuresForSpec, LEAD_CONVERSION_FEATURES, type FeatureDefinition } fro
 import type { FeatureSpec } from '../features/training-set-file.js';
 import { loadOnnxModel, type OnnxModel } from '../model/index.js';
 import type { ModelHolder } from '../model/model-holder.js';
+import { readScoreScale, scoreFromProbability } from '../model/score-scale.js';
 
 export interface ServingModel {
   readonly version: string;
@@ -15,6 +16,8 @@ export interface ServingModel {
   /** LEAD_CONVERSION_FEATURES definitions in the spec's order. */
   readonly features: readonly FeatureDefinition[];
   readonly explainer: TreeExplainer;
+  /** Probability to the 0-100 score (percentile among the validation period; see model/score-scale.ts). */
+  toScore(probability: number): number;
   /** Calibrated P(convert) of nRows row-major rows (NaN = missing). */
   predict(rows: Float32Array, nRows: number): Promise<Float64Array>;
   close(): Promise<void>;
@@ -47,11 +50,13 @@ export async function loadServingModel(modelDir: string): Promise<ServingModel> 
     const features = featuresForSpec(onnx.spec, LEAD_CONVERSION_FEATURES);
     const explainer = loadTreeExplainer(join(modelDir, 'model.json'));
     checkExplainer(explainer, onnx.spec, modelDir);
+    const scale = readScoreScale(modelDir);
     return {
       version: onnx.version,
       spec: onnx.spec,
       features,
       explainer,
+      toScore: (p) => scoreFromProbability(p, scale),
       predict: (rows, n) => onnx.predict(rows, n),
       close: () => onnx.close(),
       onnx,
@@ -100,6 +105,7 @@ export function holderModelSource(holder: ModelHolder, cacheDir: string): ModelS
         const dir = join(cacheDir, held.version);
         const explainer = loadTreeExplainer(join(dir, 'model.json'));
         checkExplainer(explainer, held.spec, dir);
+        const scale = readScoreScale(dir);
         const predict = (rows: Float32Array, n: number) => held.predict(rows, n);
         const close = async () => {}; // the holder releases its sessions
         cached = {
@@ -109,6 +115,7 @@ export function holderModelSource(holder: ModelHolder, cacheDir: string): ModelS
             spec: held.spec,
             features: held.definitions,
             explainer,
+            toScore: (p: number) => scoreFromProbability(p, scale),
             predict,
             close,
             onnx: { spec: held.spec, predict, close },

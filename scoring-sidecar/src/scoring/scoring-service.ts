@@ -285,7 +285,7 @@ class DefaultScoringService implements ScoringService {
     const featureNames = spec.features.map((f) => f.name);
     return prepared.map(({ p }, r) => {
       const probability = probabilities[r]!;
-      const score = Math.round(probability * 100);
+      const score = model.toScore(probability);
       const band = bandForScore(score, this.o.config.bands);
       const contributions = model.explainer.explain(vectors[r]!);
       const made = this.o.reasons(contributions, raws[r]!, spec, top);
