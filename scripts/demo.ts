@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { startOrgSimulator } from '@leadrank/org-simulator';
@@ -24,6 +25,7 @@ import { createInProcessStore } from '../scoring-sidecar/src/store/index.js';
 import { loadExtracts } from './lib/extracts.js';
 
 const repoRoot = join(import.meta.dirname, '..');
+process.env.LOG_LEVEL ??= 'warn'; // the demo prints its own summary; components log warnings and errors only
 const { values: opts } = parseArgs({
   options: {
     once: { type: 'boolean', default: false },
