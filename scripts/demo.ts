@@ -313,11 +313,23 @@ const preview = await startPreviewServer({
 });
 console.log(`open ${preview.url}?rep=${busiestRep}`);
 
+const stopAll = async () => {
+  for (const [name, close] of [
+    ['preview', () => preview.close()],
+    ['sidecar', () => sidecar.stop()],
+    ['org simulator', () => sim.close()],
+  ] as const) {
+    const closed = await Promise.race([close().then(() => true), sleep(5_000).then(() => false)]);
+    if (!closed) console.error(`the ${name} did not close within 5 s`);
+  }
+};
 if (opts.once) {
-  await sim.close();
+  await stopAll();
+  process.exit(0); // pools and timers of the in-process components need not be waited for
 } else {
   console.log(
-    `\nThe org simulator keeps serving at ${sim.url} (client id ${demoApp.clientId}). Ctrl-C to stop.`,
+    `\nServing: org simulator ${sim.url} (client id ${demoApp.clientId}), sidecar ${sidecarUrl}, ` +
+      `preview ${preview.url}. Ctrl-C to stop.`,
   );
-  process.on('SIGINT', () => void sim.close().then(() => process.exit(0)));
+  process.on('SIGINT', () => void stopAll().then(() => process.exit(0)));
 }
