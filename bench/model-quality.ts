@@ -13,6 +13,7 @@ import { startOrgSimulator } from '@leadrank/org-simulator';
 import { seedFromDirectory } from '@leadrank/org-simulator/seed';
 import { buildFromOrg } from '../scoring-sidecar/src/features/build-training-set.js';
 import { connectToOrg } from '../scoring-sidecar/src/salesforce/org-connection.js';
+import { trainingCommand } from '../scoring-sidecar/src/model/python.js';
 
 const repoRoot = join(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -82,28 +83,13 @@ console.log(
 
 const modelDir = join(dir, 'model');
 t = Date.now();
-const python = process.env.LEADRANK_PYTHON ?? join(repoRoot, '.venv', 'bin', 'python');
-const res = spawnSync(
-  '/usr/bin/time',
-  [
-    '-f',
-    '%M',
-    python,
-    '-m',
-    'leadrank_training.train',
-    '--data',
-    trainingDir,
-    '--out',
-    modelDir,
-    '--params',
-    join(repoRoot, 'config', 'training', 'lead-conversion.json'),
-  ],
-  {
-    cwd: repoRoot,
-    env: { ...process.env, PYTHONPATH: join(repoRoot, 'training') },
-    encoding: 'utf8',
-  },
-);
+const train = trainingCommand(trainingDir, modelDir);
+// GNU time reports the trainer's peak RSS (KB) as the last line of stderr.
+const res = spawnSync('/usr/bin/time', ['-f', '%M', train.command, ...train.args], {
+  cwd: train.cwd,
+  env: train.env,
+  encoding: 'utf8',
+});
 if (res.status !== 0) throw new Error(`training failed: ${res.stderr}`);
 const trainSeconds = seconds(t);
 const trainPeakMb = Math.round(Number(res.stderr.trim().split('\n').at(-1)) / 1024);

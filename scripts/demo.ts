@@ -12,6 +12,7 @@ import { seedFromDirectory } from '@leadrank/org-simulator/seed';
 import { bulkQuery } from '../scoring-sidecar/src/salesforce/bulk-query.js';
 import { connectToOrg } from '../scoring-sidecar/src/salesforce/org-connection.js';
 import { buildFromOrg } from '../scoring-sidecar/src/features/build-training-set.js';
+import { trainingCommand } from '../scoring-sidecar/src/model/python.js';
 import { readNdjsonGz } from '@leadrank/crm-generator';
 import { startPreviewServer } from '../preview/server.js';
 import { syncFromOrg } from '../scoring-sidecar/src/batch/org-sync.js';
@@ -154,26 +155,9 @@ console.log(
 );
 
 step('5. Training: LightGBM, calibrated, exported to ONNX (Python)');
-const python = process.env.LEADRANK_PYTHON ?? join(repoRoot, '.venv', 'bin', 'python');
 const modelDir = join(repoRoot, 'var', 'models', 'demo');
-const trained = spawnSync(
-  python,
-  [
-    '-m',
-    'leadrank_training.train',
-    '--data',
-    trainingDir,
-    '--out',
-    modelDir,
-    '--params',
-    join(repoRoot, 'config', 'training', 'lead-conversion.json'),
-  ],
-  {
-    cwd: repoRoot,
-    stdio: 'inherit',
-    env: { ...process.env, PYTHONPATH: join(repoRoot, 'training') },
-  },
-);
+const train = trainingCommand(trainingDir, modelDir);
+const trained = spawnSync(train.command, train.args, { cwd: train.cwd, env: train.env, stdio: 'inherit' });
 if (trained.status !== 0) throw new Error('training failed (exit ' + trained.status + ')');
 const report = JSON.parse(readFileSync(join(modelDir, 'report.json'), 'utf8'));
 const fmt = (x: number | undefined) => (x === undefined ? 'n/a' : x.toFixed(4));

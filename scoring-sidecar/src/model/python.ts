@@ -51,3 +51,17 @@ export async function pythonModuleOutput(
   });
   return stdout;
 }
+
+/** The command that trains a model: `python -m leadrank_training.train` with the lead-conversion parameters. */
+export function trainingCommand(
+  trainingDir: string,
+  modelDir: string,
+  paramsFile = join(repoRoot, 'config', 'training', 'lead-conversion.json'),
+): { command: string; args: string[]; env: NodeJS.ProcessEnv; cwd: string } {
+  return {
+    command: leadrankPython(),
+    args: ['-m', 'leadrank_training.train', '--data', trainingDir, '--out', modelDir, '--params', paramsFile],
+    env: pythonEnv(),
+    cwd: repoRoot,
+  };
+}
