@@ -2,7 +2,6 @@
 // on a synthetic set built through the real feature path (LEAD_CONVERSION_FEATURES -> computeFeatures ->
 // buildFeatureSpec -> writeTrainingSet), so serving exercises the same definitions as training.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -17,30 +16,14 @@ import {
   type TrainingRow,
   writeTrainingSet,
 } from '../src/features/index.js';
+import { seeded } from './support/seeded.js';
+import { leadrankPython } from '../src/model/python.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-export function leadrankPython(): string {
-  const python = process.env.LEADRANK_PYTHON ?? join(repoRoot, '.venv', 'bin', 'python');
-  if (!existsSync(python)) {
-    throw new Error(
-      `No Python for the training code at ${python}: set LEADRANK_PYTHON, or create the venv ` +
-        '(python3 -m venv .venv && .venv/bin/pip install -r training/requirements.txt; npm test does this).',
-    );
-  }
-  return python;
-}
+export { leadrankPython };
 
-/** Test data only: any seeded generator will do (mulberry32). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seeded };
 
 const SOURCES = ['Web', 'Partner Referral', 'Purchased List', 'Trade Show', 'Employee Referral'];
 const INDUSTRIES = ['Technology', 'Finance', 'Healthcare', 'Retail', 'Education'];

@@ -14,21 +14,13 @@ import { loadMeta, type CycleModel } from '../src/batch/cycle.js';
 import { leadToScore, minimizeRow } from '../src/batch/lead-rows.js';
 import { createBatchRuntime, type BatchRuntime } from '../src/batch/runtime.js';
 import type { Region } from '../src/store/index.js';
+import { seeded } from './support/seeded.js';
 
 export const repoRoot = new URL('../..', import.meta.url).pathname;
 export const CLIENT = { clientId: 'batch-test', clientSecret: 'batch-test-secret-not-for-production' };
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** Deterministic test data (mulberry32). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seeded };
 
 const SOURCES = ['Web', 'Partner Referral', 'Purchased List', 'Trade Show', 'Employee Referral'];
 const INDUSTRIES = ['Technology', 'Finance', 'Healthcare', 'Retail', 'Education'];
