@@ -13,6 +13,8 @@ import {
   type AuditEntry,
   type AuditLog,
 } from '../src/audit/index.js';
+import { hashOf, sealLine, type ChainBody } from '../src/audit/chain.js';
+import { canonicalJson } from '../src/audit/entry.js';
 
 const dirs: string[] = [];
 const logs: AuditLog[] = [];
@@ -72,6 +74,27 @@ describe('featureHash', () => {
     expect(featureHash([1, 0.1, 0], 'spec-1')).not.toBe(h);
     expect(featureHash([1, 0.1000001, null], 'spec-1')).not.toBe(h);
     expect(featureHash([1, 0.1, null], 'spec-2')).not.toBe(h);
+  });
+});
+
+describe('sealed lines', () => {
+  it('are the canonical JSON of the line with its hash, for every kind of line', () => {
+    const bodies: ChainBody[] = [
+      { kind: 'segment', region: 'EU', segment: '2026-03-10/segment-000001.ndjson' },
+      { kind: 'score', entry: auditEntry(7, { reasons: ['+ a "quoted" reason', '- ünïcode'] }) },
+      {
+        kind: 'recovery',
+        recovery: { reason: 'torn tail', segment: 's', truncatedBytes: 12, droppedLines: 1, at: 'now' },
+      },
+    ];
+    for (const body of bodies) {
+      const sealed = sealLine(body, 42, 'f'.repeat(64));
+      const line = JSON.parse(sealed.text) as Record<string, unknown>;
+      expect(sealed.text).toBe(`${canonicalJson(line)}\n`);
+      const { hash, ...unsealed } = line;
+      expect(hash).toBe(sealed.hash);
+      expect(sealed.hash).toBe(hashOf(unsealed as Parameters<typeof hashOf>[0]));
+    }
   });
 });
 

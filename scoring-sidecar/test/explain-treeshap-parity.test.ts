@@ -69,12 +69,25 @@ describe.each([
   let modelFile: string;
   let plain: TreeExplainer;
   let fast: TreeExplainer;
+  let budgeted: TreeExplainer;
 
   beforeAll(() => {
     modelFile = join(work, name, 'model.json');
     fixture = JSON.parse(readFileSync(join(work, name, 'fixture.json'), 'utf8')) as Fixture;
     plain = loadTreeExplainer(modelFile, { algorithm: 'plain', logger });
     fast = loadTreeExplainer(modelFile, { algorithm: 'fast', maxTableFeatures: 4, logger });
+    budgeted = loadTreeExplainer(modelFile, { logger }); // the serving default: tables as large as 32 MB allow
+  });
+
+  it('keeps its leaf tables within the memory budget it is given', () => {
+    const small = loadTreeExplainer(modelFile, { tableBudgetBytes: 64 * 1024, logger });
+    expect(small.tableBytes()).toBeLessThanOrEqual(64 * 1024);
+    expect(budgeted.tableBytes()).toBeGreaterThan(small.tableBytes());
+    expect(budgeted.tableBytes()).toBeLessThanOrEqual(32 * 2 ** 20);
+    const row = fixture.rows[0]!;
+    const a = small.explain(row);
+    const b = budgeted.explain(row);
+    a.forEach((v, j) => expect(Math.abs(v - b[j]!)).toBeLessThan(1e-12));
   });
 
   it('exercises the split kinds it claims to, and missing values', () => {
@@ -92,10 +105,10 @@ describe.each([
     expect(maxDiff).toBeLessThan(TOLERANCE);
   });
 
-  it.each(['plain', 'fast'] as const)(
+  it.each(['plain', 'fast', 'default'] as const)(
     '%s path: every contribution and the bias agree within 1e-6',
     (which) => {
-      const explainer = which === 'plain' ? plain : fast;
+      const explainer = which === 'plain' ? plain : which === 'fast' ? fast : budgeted;
       let maxDiff = 0;
       fixture.rows.forEach((row, i) => {
         const phi = explainer.explain(row);

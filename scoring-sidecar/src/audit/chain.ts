@@ -50,9 +50,16 @@ export function hashOf(line: Omit<ChainLine, 'hash'>): string {
 
 /** The line's text (with its newline) and hash. */
 export function sealLine(body: ChainBody, seq: number, prev: string): { text: string; hash: string } {
-  const unsealed = { ...body, seq, prev };
-  const hash = hashOf(unsealed);
-  return { text: `${canonicalJson({ ...unsealed, hash })}\n`, hash };
+  // Each member is canonicalized once and the two texts (without and with the hash) assembled from them.
+  const unsealed: Record<string, unknown> = { ...body, seq, prev };
+  const members = Object.keys(unsealed)
+    .filter((k) => unsealed[k] !== undefined)
+    .sort()
+    .map((k) => ({ key: k, text: `${JSON.stringify(k)}:${canonicalJson(unsealed[k])}` }));
+  const hash = sha256Hex(`{${members.map((m) => m.text).join(',')}}`);
+  const at = members.findIndex((m) => m.key > 'hash');
+  members.splice(at < 0 ? members.length : at, 0, { key: 'hash', text: `"hash":${JSON.stringify(hash)}` });
+  return { text: `{${members.map((m) => m.text).join(',')}}\n`, hash };
 }
 
 /** Segments of one region dir, oldest first (day, then number), as `YYYY-MM-DD/segment-NNNNNN.ndjson`. */

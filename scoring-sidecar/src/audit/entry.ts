@@ -33,8 +33,12 @@ export const sha256Hex = (text: string): string => createHash('sha256').update(t
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value))
+  if (Array.isArray(value)) {
+    // Arrays of primitives (feature vectors, names, reason lines) have no keys to sort: JSON.stringify is
+    // already canonical for them (undefined and NaN print as null either way) and far faster.
+    if (value.every((v) => v === null || typeof v !== 'object')) return JSON.stringify(value);
     return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  }
   const record = value as Record<string, unknown>;
   return `{${Object.keys(record)
     .filter((k) => record[k] !== undefined)

@@ -10,10 +10,16 @@
 // the split nodes (decisions → H as bitmasks) plus k table reads per leaf, instead of TreeSHAP's O(L·D²).
 // Leaves with more than `maxTableFeatures` distinct path features (tables grow as 2^k), or with a zero cover
 // fraction, are computed on the fly from elementary symmetric polynomials of the z's (O(h²) for h satisfied).
-import { type CompiledTree, LEAF as LEAF_KIND, goesLeft as goesLeftImport } from './lightgbm-dump.js';
+import {
+  type CompiledTree,
+  LEAF as LEAF_KIND,
+  NUMERIC as NUMERIC_KIND,
+  goesLeft as goesLeftImport,
+} from './lightgbm-dump.js';
 
 // Module-local aliases: tsx serves modules with getter-based exports, too slow to call in the hot loops.
 const LEAF = LEAF_KIND;
+const NUMERIC = NUMERIC_KIND;
 const goesLeft = goesLeftImport;
 
 /** Bits of a 32-bit mask usable for path slots (bit 31 is the sign). */
@@ -276,40 +282,53 @@ export function addTreeShapFast(
   phi[phiOff + featureCount]! += t.expectedValue;
   const n = t.nodeCount;
   if (n === 1) return;
+  // Everything the loops read is hoisted into locals: V8 does not hoist property loads out of them.
   const mask = s.mask;
   const wentLeft = s.left;
   const kind = t.kind;
   const feature = t.feature;
+  const threshold = t.threshold;
+  const leftChild = t.left;
+  const rightChild = t.right;
   const slot = ft.slot;
   mask[0] = -1;
   for (let node = 0; node < n; node++) {
-    if (kind[node] === LEAF) continue;
+    const k = kind[node]!;
+    if (k === LEAF) continue;
     const m = mask[node]!;
     const sl = slot[node]!;
     const off = sl < MASK_BITS ? ~(1 << sl) : -1;
-    const left = goesLeft(t, node, x[xOff + feature[node]!]!);
+    const v = x[xOff + feature[node]!]!;
+    // Plain numeric splits (the common case) inline; the others go through LightGBM's full decision.
+    const left = k === NUMERIC ? (v !== v ? 0 : v) <= threshold[node]! : goesLeft(t, node, v);
     wentLeft[node] = left ? 1 : 0;
-    mask[t.left[node]!] = left ? m : m & off;
-    mask[t.right[node]!] = left ? m & off : m;
+    mask[leftChild[node]!] = left ? m : m & off;
+    mask[rightChild[node]!] = left ? m & off : m;
   }
   const L = ft.leafNode.length;
   const table = ft.table;
   const slotFeature = ft.slotFeature;
   const slotRatio = ft.slotRatio;
+  const leafTableAt = ft.leafTable;
+  const leafSlots = ft.leafSlots;
+  const leafSlotStart = ft.leafSlotStart;
+  const leafNode = ft.leafNode;
   for (let l = 0; l < L; l++) {
-    const tOff = ft.leafTable[l]!;
+    const tOff = leafTableAt[l]!;
     if (tOff < 0) {
       addLeafOnTheFly(ft, l, phi, phiOff, s);
       continue;
     }
-    const k = ft.leafSlots[l]!;
-    const s0 = ft.leafSlotStart[l]!;
-    const hot = mask[ft.leafNode[l]!]! & ((1 << k) - 1);
+    const k = leafSlots[l]!;
+    const s0 = leafSlotStart[l]!;
+    const hot = mask[leafNode[l]!]! & ((1 << k) - 1);
     const aHot = table[tOff + hot]!;
+    // Branch-free: whether the row satisfies a path feature is data-dependent, so a branch here mispredicts
+    // about half the time; both terms are finite, and the unused one is multiplied by zero.
     for (let j = 0; j < k; j++) {
-      const bit = 1 << j;
-      if (hot & bit) phi[phiOff + slotFeature[s0 + j]!]! += slotRatio[s0 + j]! * table[tOff + (hot ^ bit)]!;
-      else phi[phiOff + slotFeature[s0 + j]!]! -= aHot;
+      const isHot = (hot >>> j) & 1;
+      phi[phiOff + slotFeature[s0 + j]!]! +=
+        isHot * slotRatio[s0 + j]! * table[tOff + (hot ^ (1 << j))]! - (1 - isHot) * aHot;
     }
   }
 }

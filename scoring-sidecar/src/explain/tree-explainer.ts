@@ -18,8 +18,13 @@ export type ExplainAlgorithm = 'fast' | 'plain';
 export interface TreeExplainerOptions {
   /** 'fast' (default): per-leaf tables; 'plain': LightGBM's recursion. Same values up to rounding. */
   algorithm?: ExplainAlgorithm;
-  /** Fast path: leaves with more distinct path features than this are computed on the fly (default 8: tables of at most 2 KB a leaf). */
+  /**
+   * Fast path: leaves with more distinct path features than this are computed on the fly. Default: the largest
+   * count (≤ 16) whose tables fit `tableBudgetBytes`; on-the-fly leaves cost O(h²) each, a table read O(1).
+   */
   maxTableFeatures?: number;
+  /** Memory the fast path may spend on leaf tables when `maxTableFeatures` is not given (default 32 MB). */
+  tableBudgetBytes?: number;
   /** Where the load summary goes (default: pino at LOG_LEVEL, info). */
   logger?: Logger;
 }
@@ -36,8 +41,38 @@ export interface TreeExplainer {
   explain(row: ArrayLike<number | null>): Float64Array;
   /** `rows` is row-major, nRows × featureCount (NaN = missing); returns nRows × (featureCount + 1). */
   explainBatch(rows: Float64Array, nRows: number): Float64Array;
+  /** Bytes held by the fast path's leaf tables (0 for the plain path). */
+  tableBytes(): number;
   /** Raw score (sum of the trees' leaf values), as LightGBM's predict(raw_score=True). */
   predictRaw(row: ArrayLike<number | null>): number;
+}
+
+const DEFAULT_TABLE_BUDGET = 32 * 2 ** 20;
+/** compileFastTree refuses more (a 2^k table per leaf). */
+const TABLE_FEATURES_CAP = 16;
+
+/** The largest k whose leaf tables (leaves with ≤ k path features, 2^k doubles each) fit the budget. */
+function largestTableFeatures(model: TreeModel, budgetBytes: number): number {
+  const bytesAt = new Float64Array(TABLE_FEATURES_CAP + 1);
+  for (const tree of model.trees) {
+    const shape = compileFastTree(tree, 0); // slots only, no tables
+    for (let l = 0; l < shape.leafSlots.length; l++) {
+      const k = shape.leafSlots[l]!;
+      if (k > TABLE_FEATURES_CAP) continue;
+      const s0 = shape.leafSlotStart[l]!;
+      let tabulable = true;
+      for (let j = 0; j < k; j++) if (!(shape.slotZero[s0 + j]! > 0)) tabulable = false;
+      if (tabulable) bytesAt[k]! += 8 * 2 ** k;
+    }
+  }
+  let total = 0;
+  let best = 0;
+  for (let k = 0; k <= TABLE_FEATURES_CAP; k++) {
+    total += bytesAt[k]!;
+    if (total > budgetBytes) break;
+    best = k;
+  }
+  return best;
 }
 
 /** Rows per block in batches: the block's rows go through one tree before the next, keeping its tables hot. */
@@ -136,13 +171,19 @@ export function loadTreeExplainer(source: unknown, options: TreeExplainerOptions
   const dump: unknown = typeof source === 'string' ? JSON.parse(readFileSync(source, 'utf8')) : source;
   const model = compileLightGbmDump(dump, name);
   const algorithm = options.algorithm ?? 'fast';
-  const explainer = new LightGbmTreeExplainer(model, algorithm, options.maxTableFeatures ?? 8);
+  const maxTableFeatures =
+    options.maxTableFeatures ??
+    (algorithm === 'fast'
+      ? largestTableFeatures(model, options.tableBudgetBytes ?? DEFAULT_TABLE_BUDGET)
+      : 0);
+  const explainer = new LightGbmTreeExplainer(model, algorithm, maxTableFeatures);
   const log = options.logger ?? pino({ name: 'tree-explainer', level: process.env.LOG_LEVEL ?? 'info' });
   log.info(
     {
       trees: model.trees.length,
       features: model.featureNames.length,
       algorithm,
+      maxTableFeatures,
       tableBytes: explainer.tableBytes(),
     },
     'tree explainer loaded',

@@ -103,7 +103,8 @@ class RedisStore implements OnlineFeatureStore {
     this.dedupTtlMs = opts.dedupTtlMs ?? DEFAULT_DEDUP_TTL_MS;
     this.maxFutureSkewMs = opts.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS;
     this.indexBuckets = opts.indexBuckets ?? 32_768;
-    const redis = new Redis(redisUrl, opts.redisOptions ?? {});
+    // Auto-pipelining: concurrent requests' commands issued in the same tick leave in one write.
+    const redis = new Redis(redisUrl, { enableAutoPipelining: true, ...opts.redisOptions });
     redis.defineCommand('lrApplyEvent', { numberOfKeys: 3, lua: APPLY_EVENT_LUA });
     redis.defineCommand('lrPutNewestRow', { numberOfKeys: 1, lua: PUT_NEWEST_ROW_LUA });
     redis.defineCommand('lrReadStates', { numberOfKeys: 0, lua: READ_STATES_LUA });
@@ -214,10 +215,16 @@ class RedisStore implements OnlineFeatureStore {
 
   async getLeadStates(leadIds: string[]): Promise<(OnlineLeadState | null)[]> {
     if (leadIds.length === 0) return [];
-    // Batches beyond MAX_BATCH_READ become several script calls, still in one pipeline: one round trip.
-    const p = this.pipeline();
-    for (const chunk of chunks(leadIds, MAX_BATCH_READ)) p.lrReadStates(this.prefix, ...chunk);
-    const replies = (await execOrThrow(p)).flat() as ([] | [string, string[], string[]])[];
+    let replies: ([] | [string, string[], string[]])[];
+    if (leadIds.length <= MAX_BATCH_READ) {
+      // One script call, auto-pipelined with the other requests' reads of the same tick (one write for all).
+      replies = (await this.redis.lrReadStates(this.prefix, ...leadIds)) as typeof replies;
+    } else {
+      // Batches beyond MAX_BATCH_READ become several script calls, still in one pipeline: one round trip.
+      const p = this.pipeline();
+      for (const chunk of chunks(leadIds, MAX_BATCH_READ)) p.lrReadStates(this.prefix, ...chunk);
+      replies = (await execOrThrow(p)).flat() as typeof replies;
+    }
     return replies.map((reply, i) => (reply.length === 0 ? null : this.decodeState(leadIds[i]!, ...reply)));
   }
 
