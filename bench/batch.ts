@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { CycleModel } from '../scoring-sidecar/src/batch/cycle.js';
-import type { CycleReport } from '../scoring-sidecar/src/batch/report.js';
+import { subStagesLine, type CycleReport } from '../scoring-sidecar/src/batch/report.js';
 import {
   enqueueCycle,
   openBatchQueues,
@@ -179,6 +179,7 @@ async function runCycles(
         `write ${s.write.rowsPerS} rows/s; written ${report.leads.written}, history ${report.leads.historyWritten}; ` +
         `${report.salesforce.bulkJobs} Bulk jobs, ${report.salesforce.apiCalls} API calls (client), ${figures.orgApiCalls} (org); peak RSS ${rss.join('/')} MB`,
     );
+    console.log(`  score sub-stages (rows/s of own time): ${subStagesLine(s.score.subStages)}`);
     out.push(figures);
   }
   return out;
@@ -225,6 +226,11 @@ try {
       peak_rss_mb: Math.max(...head.peakRssMb),
       score_rows_per_s: head.report.stages.score.rowsPerS,
       raw_onnx_rows_per_s: rawOnnxRowsPerS,
+      inference_path_rows_per_s: head.report.stages.score.subStages.inferencePath.rowsPerS,
+      explanation_rows_per_s: head.report.explanations.rowsPerS,
+      reasons_actions_rows_per_s: head.report.stages.score.subStages.reasonsAndActions.rowsPerS,
+      steady_score_rows_per_s: two[1]!.report.stages.score.rowsPerS,
+      extract_rows_per_s: head.report.stages.extract.rowsPerS,
       first_cycle_1w_s: Math.round(one[0]!.report.durationMs / 100) / 10,
       steady_1w_s: Math.round(one[1]!.report.durationMs / 100) / 10,
       steady_2w_s: Math.round(two[1]!.report.durationMs / 100) / 10,

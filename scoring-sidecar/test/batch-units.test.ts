@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import type jsforce from 'jsforce';
 import { pino } from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ScoredLead } from '../src/batch/batch-scorer.js';
+import { BatchScorer, emptyScoreStats, type ScoredLead } from '../src/batch/batch-scorer.js';
 import { materialReason } from '../src/batch/delta.js';
 import {
   decodeExplanation,
@@ -15,7 +15,17 @@ import {
   loadExplanationKeyer,
   type ExplanationKeyer,
 } from '../src/batch/explanation-key.js';
-import type { PublishedScore } from '../src/batch/lead-rows.js';
+import { leadToScore, type PublishedScore } from '../src/batch/lead-rows.js';
+import { MemoryExplanationCache } from '../src/batch/state-store.js';
+import { leadTimeZone, loadRegionsConfig, loadScoringConfig } from '../src/config/index.js';
+import { loadReasonCatalogue } from '../src/explain/index.js';
+import {
+  chooseNextBestAction,
+  loadActionCatalogue,
+  loadRuleSet,
+  scoreWithRules,
+  type ActionCatalogue,
+} from '../src/model/rules/index.js';
 import { SalesforceBulkClient, backoffDelay } from '../src/batch/salesforce-client.js';
 import { loadServingModel, type ServingModel } from '../src/scoring/model-source.js';
 import { trainSyntheticModel } from './api-test-kit.js';
@@ -74,6 +84,83 @@ describe('explanation key', () => {
       ],
     };
     expect(decodeExplanation(encodeExplanation(entry))).toEqual(entry);
+  });
+});
+
+describe('next-best action per time zone', () => {
+  const config = join(new URL('../..', import.meta.url).pathname, 'config');
+
+  it('chooses for every lead what the catalogue chooses lead by lead, in and out of working hours', async () => {
+    const regions = loadRegionsConfig(join(config, 'regions.json'));
+    const ruleSet = await loadRuleSet(join(config, 'rules', 'default.json'));
+    const shipped = await loadActionCatalogue(join(config, 'actions', 'catalogue.json'));
+    // Actions with working hours open to every band, so they compete for every lead here.
+    const actions: ActionCatalogue = {
+      ...shipped,
+      actions: shipped.actions.map((a) =>
+        a.eligibility.workingHours
+          ? { ...a, eligibility: { ...a.eligibility, bands: ['A', 'B', 'C', 'D'] } }
+          : a,
+      ),
+    };
+    const hoursLabels = actions.actions.filter((a) => a.eligibility.workingHours).map((a) => a.label);
+    expect(hoursLabels.length).toBeGreaterThan(0);
+    const scorer = new BatchScorer({
+      region: 'EU',
+      model: null,
+      ruleSet,
+      actions,
+      regions,
+      bands: loadScoringConfig(join(config, 'scoring.json')).bands,
+      topReasons: 3,
+      catalogue: loadReasonCatalogue(join(config, 'reasons', 'lead-conversion.json')),
+      explanations: new MemoryExplanationCache(),
+      store: null,
+      batchRows: 50,
+      explainYieldRows: 50,
+    });
+    const countries = ['Germany', 'Japan', 'Canada', 'India', null, 'Nowhere'];
+    const leads = Array.from({ length: 120 }, (_, i) =>
+      leadToScore({
+        Id: `00Q${String(i).padStart(15, '0')}`,
+        Country: countries[i % countries.length]!,
+        Status: 'Open - Not Contacted',
+        LeadSource: ['Web', 'Partner Referral', 'Purchased List'][i % 3]!,
+        NumberOfEmployees: String((i * 97) % 3000),
+        AnnualRevenue: String(1_000_000 + i * 50_000),
+        Title: ['CEO', 'Analyst', 'VP Sales'][i % 3]!,
+        Email: 'x@acme.example',
+        Web_Visits__c: String(i % 15),
+        DoNotCall: i % 4 === 0 ? 'true' : 'false',
+        HasOptedOutOfEmail: i % 7 === 0 ? 'true' : 'false',
+        CreatedDate: '2025-01-02T08:00:00.000Z',
+        Data_Region__c: 'EU',
+      }),
+    );
+    // A Monday 09:30 UTC (working hours in Europe, not in Tokyo's evening or Canada's night), a Saturday,
+    // and a Monday night: the scorer's per-zone cache must be reset when the instant changes.
+    const instants = ['2025-03-03T09:30:00Z', '2025-03-08T11:00:00Z', '2025-03-03T22:00:00Z'];
+    const seen = new Set<string | null>();
+    for (const instant of instants) {
+      const asOf = new Date(instant);
+      const scored = await scorer.score(leads, asOf, emptyScoreStats());
+      leads.forEach((lead, i) => {
+        const rules = scoreWithRules(ruleSet, lead.record, asOf);
+        const zone = leadTimeZone(regions, 'EU', lead.profile.Country);
+        const positive = rules.firedRules.filter((f) => f.points >= 0).map((f) => f.reasonText);
+        const expected = chooseNextBestAction(
+          actions,
+          { score: rules.score, band: rules.band, reasons: positive },
+          lead.record,
+          asOf,
+          zone,
+        );
+        expect(scored[i]!.nextBestAction).toBe(expected ? `${expected.label}: ${expected.rationale}` : null);
+        seen.add(scored[i]!.nextBestAction?.split(': ')[0] ?? null);
+      });
+    }
+    expect(seen.size).toBeGreaterThan(2);
+    expect(hoursLabels.some((label) => seen.has(label))).toBe(true);
   });
 });
 

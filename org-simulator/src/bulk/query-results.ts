@@ -5,7 +5,6 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { stringify } from 'csv-stringify/sync';
 import type { Response } from 'express';
 import type { FieldDescribe } from '../schema/index.js';
-import type { SObjectRecord } from '../store/org-store.js';
 import { stringifyOptions } from './csv-dialect.js';
 import { valueToCsvCell } from './csv-values.js';
 import { BulkApiError } from './errors.js';
@@ -64,22 +63,6 @@ export function parseMaxRecords(raw: unknown, fallback: number): number {
   return n;
 }
 
-/** Reads `Owner.Name`-style paths case-insensitively from a store record. */
-function readPath(record: SObjectRecord, fieldPath: string): unknown {
-  let current: unknown = record;
-  for (const part of fieldPath.split('.')) {
-    if (typeof current !== 'object' || current === null) return null;
-    const obj = current as Record<string, unknown>;
-    if (part in obj) {
-      current = obj[part];
-      continue;
-    }
-    const key = Object.keys(obj).find((k) => k.toLowerCase() === part.toLowerCase());
-    current = key === undefined ? null : obj[key];
-  }
-  return current;
-}
-
 /**
  * Answers GET .../results: one CSV page (header row on every page) of at most `maxRecords` rows starting at
  * `locator`, with Sforce-Locator (`null` on the last page) and Sforce-NumberOfRecords.
@@ -104,14 +87,14 @@ export async function sendResultsPage(
     await spool.write(stringify([fields], options));
     let more = true;
     while (more && rows < maxRecords) {
-      const page = store.page(job.query, cursor, Math.min(STORE_CHUNK, maxRecords - rows));
-      const cells = page.records.map((record) =>
-        fields.map((f, i) => valueToCsvCell(describes[i], readPath(record, f))),
-      );
-      if (cells.length > 0) await spool.write(stringify(cells, options));
-      rows += page.records.length;
+      const page = store.pageRows(job.query, cursor, Math.min(STORE_CHUNK, maxRecords - rows));
+      for (const values of page.rows) {
+        for (let i = 0; i < values.length; i++) values[i] = valueToCsvCell(describes[i], values[i]);
+      }
+      if (page.rows.length > 0) await spool.write(stringify(page.rows, options));
+      rows += page.rows.length;
       cursor = page.nextCursor;
-      more = cursor !== null && page.records.length > 0;
+      more = cursor !== null && page.rows.length > 0;
       if (more) await yieldToEventLoop();
     }
     if (!more) cursor = null;

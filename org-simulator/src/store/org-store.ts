@@ -36,6 +36,12 @@ export interface QueryPage {
   nextCursor: string | null;
 }
 
+/** A page as column values in `query.fields` order (Salesforce JSON values), for result files. */
+export interface QueryRowsPage {
+  rows: unknown[][];
+  nextCursor: string | null;
+}
+
 export type OrgRegion = 'US' | 'EU' | 'MIXED';
 
 /** A whole-call error (unknown object, bad external id field, operation not allowed). */
@@ -82,6 +88,8 @@ const INDEXED_FIELDS = [
 ];
 const REGION_FIELD = 'Data_Region__c';
 const STATEMENT_CACHE_SIZE = 500;
+/** A page query selects rowid and Id before the query's own columns. */
+const PAGE_FIXED_COLUMNS = 2;
 export const INTEGRATION_USER_ID = makeId('005', 0);
 
 class RowError extends Error {
@@ -156,6 +164,16 @@ export class OrgStore {
     this.db.pragma('cache_size = -262144'); // 256 MB page cache
     this.createTables();
     this.ensureIntegrationUser();
+    this.refreshPlannerStatistics();
+  }
+
+  /**
+   * Lets SQLite (re)collect index statistics when a table's size changed a lot (a no-op otherwise). Without
+   * them the planner takes any equality index (IsConverted = false) over the ORDER BY index and sorts every
+   * matching row for each page, which makes a wide keyset-paged extract quadratic in the row count.
+   */
+  private refreshPlannerStatistics(): void {
+    this.db.pragma('optimize = 0x10002');
   }
 
   /** Runs `fn` in one SQLite transaction (nested calls become savepoints); throwing rolls it back. */
@@ -680,6 +698,7 @@ export class OrgStore {
   /** Rows the query matches, respecting LIMIT and OFFSET. */
   count(query: CompiledQuery): number {
     const q = this.asSoql(query);
+    this.refreshPlannerStatistics();
     const where = q.where ? `WHERE ${q.where}` : '';
     const limit = q.limit !== null || q.offset > 0 ? `LIMIT ${q.limit ?? -1} OFFSET ${q.offset}` : '';
     const sql = `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${q.from} ${where} ${limit})`;
@@ -699,11 +718,48 @@ export class OrgStore {
         nextCursor: null,
       };
     }
+    const { rows, nextCursor } = this.selectPage(q, cursor, pageSize);
+    const relIndex = new Map(q.relationships.map((r, i) => [r.name, i]));
+    return { records: rows.map((row) => this.toRecord(q, relIndex, row)), nextCursor };
+  }
+
+  /**
+   * The same page as `page`, as arrays of column values in `query.fields` order: what a CSV result file needs,
+   * without building a record (attributes, nested relationship objects) per row. Not for aggregate queries.
+   */
+  pageRows(query: CompiledQuery, cursor: string | null, pageSize: number): QueryRowsPage {
+    const q = this.asSoql(query);
+    if (q.aggregate) {
+      const { records, nextCursor } = this.page(q, cursor, pageSize);
+      return { rows: records.map((r) => q.fields.map((f) => r[f] ?? null)), nextCursor };
+    }
+    const { rows, nextCursor } = this.selectPage(q, cursor, pageSize);
+    const fields = q.columns.map((c) => c.field);
+    const out = new Array<unknown[]>(rows.length);
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r]!;
+      const values = new Array<unknown>(fields.length);
+      for (let i = 0; i < fields.length; i++) values[i] = fromStored(fields[i]!, row[PAGE_FIXED_COLUMNS + i]);
+      out[r] = values;
+    }
+    return { rows: out, nextCursor };
+  }
+
+  /**
+   * Raw rows (arrays: rowid, Id, the select columns, relationship ids, the ORDER BY values) of one page.
+   * Arrays rather than objects: a 26-column object per row was a good part of a wide extract's cost.
+   */
+  private selectPage(
+    q: CompiledSoql,
+    cursor: string | null,
+    pageSize: number,
+  ): { rows: unknown[][]; nextCursor: string | null } {
     const state = cursor === null ? null : decodeCursor(cursor);
     const emitted = state?.n ?? 0;
     const remaining = q.limit === null ? Infinity : q.limit - emitted;
-    if (remaining <= 0) return { records: [], nextCursor: null };
+    if (remaining <= 0) return { rows: [], nextCursor: null };
     const take = Math.min(pageSize, remaining);
+    if (state === null) this.refreshPlannerStatistics();
 
     const conditions: string[] = q.where ? [`(${q.where})`] : [];
     const params: StoredValue[] = [...q.params];
@@ -726,21 +782,24 @@ export class OrgStore {
     const sql =
       `SELECT ${select} FROM ${q.from} ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''} ` +
       `ORDER BY ${orderSql} LIMIT ? OFFSET ?`;
-    const rows = this.stmt(sql).all(...params, take + 1, state ? 0 : q.offset);
+    // Only page queries use this SQL text, so the cached statement can stay in raw (array) mode.
+    const rows = this.stmt(sql)
+      .raw(true)
+      .all(...params, take + 1, state ? 0 : q.offset) as unknown as unknown[][];
     const hasMore = rows.length > take;
-    const pageRows = hasMore ? rows.slice(0, take) : rows;
-    const records = pageRows.map((row) => this.toRecord(q, row));
-    const last = pageRows[pageRows.length - 1];
-    const reachedLimit = emitted + pageRows.length >= (q.limit ?? Infinity);
+    if (hasMore) rows.length = take;
+    const last = rows[rows.length - 1];
+    const reachedLimit = emitted + rows.length >= (q.limit ?? Infinity);
+    const orderStart = PAGE_FIXED_COLUMNS + q.columns.length + q.relationships.length;
     const nextCursor =
       hasMore && last && !reachedLimit
         ? encodeCursor({
-            v: q.order.map((_o, i) => last[`o${i}`] as StoredValue),
-            r: last.__r,
-            n: emitted + pageRows.length,
+            v: q.order.map((_o, i) => last[orderStart + i] as StoredValue),
+            r: last[0] as number,
+            n: emitted + rows.length,
           })
         : null;
-    return { records, nextCursor };
+    return { rows, nextCursor };
   }
 
   /** Rows strictly after (values, rowid) in the query's order, with SOQL's NULLS FIRST/LAST placement. */
@@ -749,6 +808,17 @@ export class OrgStore {
     values: StoredValue[],
     rowid: number,
   ): { sql: string; params: StoredValue[] } {
+    const desc = tiebreakDesc(q);
+    // A row value lets SQLite seek the ORDER BY index straight to the cursor. It equals the expansion below
+    // when every term runs in one direction, puts NULLs first (rows with NULLs are then never after the
+    // cursor) and the cursor holds no NULL.
+    if (q.order.every((o) => o.desc === desc && o.nullsFirst) && values.every((v) => v !== null)) {
+      const terms = [...q.order.map((o) => o.expr), 't.rowid'];
+      return {
+        sql: `((${terms.join(', ')}) ${desc ? '<' : '>'} (${terms.map(() => '?').join(', ')}))`,
+        params: [...values.slice(0, q.order.length), rowid],
+      };
+    }
     const params: StoredValue[] = [];
     const alternatives: string[] = [];
     const equalPrefix: string[] = [];
@@ -779,15 +849,15 @@ export class OrgStore {
     return { sql: `(${alternatives.map((a) => `(${a})`).join(' OR ')})`, params };
   }
 
-  private toRecord(q: CompiledSoql, row: Record<string, unknown>): SObjectRecord {
+  private toRecord(q: CompiledSoql, relIndex: Map<string, number>, row: unknown[]): SObjectRecord {
     const attributes = (type: string, id: unknown) => ({
       type,
       url: `/services/data/v${this.apiVersion}/sobjects/${type}/${String(id)}`,
     });
-    const record: SObjectRecord = { attributes: attributes(q.object, row.__id) };
-    const relIndex = new Map(q.relationships.map((r, i) => [r.name, i]));
+    const record: SObjectRecord = { attributes: attributes(q.object, row[1]) };
+    const relStart = PAGE_FIXED_COLUMNS + q.columns.length;
     q.columns.forEach((c, i) => {
-      const value = fromStored(c.field, row[`c${i}`]);
+      const value = fromStored(c.field, row[PAGE_FIXED_COLUMNS + i]);
       const [head = '', leaf] = c.path;
       if (leaf === undefined) {
         record[head] = value;
@@ -795,7 +865,7 @@ export class OrgStore {
       }
       if (!(head in record)) {
         const index = relIndex.get(head) ?? -1;
-        const id = row[`rel${index}`];
+        const id = index < 0 ? null : row[relStart + index];
         record[head] =
           id === null || id === undefined
             ? null

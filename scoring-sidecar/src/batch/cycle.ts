@@ -9,7 +9,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { bulkQuery, type BulkRow } from '../salesforce/bulk-query.js';
 import type { Region } from '../store/index.js';
-import { emptyScoreStats, type BatchScorer, type ScoreStats } from './batch-scorer.js';
+import {
+  emptyScoreStats,
+  type BatchScorer,
+  type LeadToScore,
+  type ScoredLead,
+  type ScoreStats,
+} from './batch-scorer.js';
 import type { BatchConfig } from './config.js';
 import {
   changeOf,
@@ -26,7 +32,15 @@ import {
   type ClientStats,
   type SalesforceBulkClient,
 } from './salesforce-client.js';
-import { addStats, countBy, perSecond, summaryLine, type CycleReport, type DeadLetter } from './report.js';
+import {
+  addStats,
+  countBy,
+  perSecond,
+  scoreSubStages,
+  summaryLine,
+  type CycleReport,
+  type DeadLetter,
+} from './report.js';
 import { getJson, packJson, unpackJson, type CycleStateStore } from './state-store.js';
 
 export type Phase = 'extract' | 'score' | 'write' | 'report' | 'done';
@@ -107,6 +121,25 @@ export interface WriteResult {
   ms: number;
 }
 
+/**
+ * Monitoring hooks (monitoring/batch-monitor.ts implements them); a cycle runs the same without. A partition's
+ * summary is stored with its results, so the coordinator gets every worker's summary through the cycle state.
+ */
+export interface CycleMonitorHooks {
+  summarizePartition(
+    meta: CycleMeta,
+    leads: readonly LeadToScore[],
+    scored: readonly ScoredLead[],
+  ): Promise<unknown>;
+  cycleCompleted(
+    meta: CycleMeta,
+    outcome: { durationMs: number; leadsScored: number; changesWritten: number },
+    summaries: readonly unknown[],
+    orgUsage: { used: number; limit: number } | null,
+  ): Promise<void>;
+  cycleFailed(meta: CycleMeta, error: Error): void;
+}
+
 /** Everything a step needs; built once per process (see runtime.ts). */
 export interface BatchContext {
   region: Region;
@@ -123,6 +156,7 @@ export interface BatchContext {
     meta: CycleMeta,
     exportRows: AsyncIterable<ExportRow[]>,
   ): Promise<string | null>;
+  monitor?: CycleMonitorHooks;
   onProgress?(p: {
     phase: Phase;
     partitions: number;
@@ -142,6 +176,7 @@ const k = {
   changes: (c: string, p: number) => `c:${c}:p:${p}:changes`,
   scores: (c: string, p: number) => `c:${c}:p:${p}:scores`,
   partResult: (c: string, p: number) => `c:${c}:p:${p}:result`,
+  partMonitor: (c: string, p: number) => `c:${c}:p:${p}:monitor`,
   roundItems: (c: string, r: number) => `c:${c}:r:${r}:items`,
   writeResult: (c: string, r: number, w: number) => `c:${c}:w:${r}:${w}:result`,
   writeRetry: (c: string, r: number, w: number) => `c:${c}:w:${r}:${w}:retry`,
@@ -290,8 +325,11 @@ export async function runScoreTask(ctx: BatchContext, cycleId: string, partition
   const packed = await ctx.state.get(k.rows(cycleId, partition));
   if (!packed) throw new Error(`cycle ${cycleId} partition ${partition}: rows missing`);
   const started = Date.now();
+  let decodeStart = performance.now();
   const rows = unpackJson<BulkRow[]>(packed);
+  let decodeMs = performance.now() - decodeStart;
   const scorer = await ctx.scorer(meta.model);
+  decodeStart = performance.now();
   const invalid: DeadLetter[] = [];
   const leads: ReturnType<typeof leadToScore>[] = [];
   const valid: BulkRow[] = [];
@@ -308,9 +346,12 @@ export async function runScoreTask(ctx: BatchContext, cycleId: string, partition
       });
     }
   }
+  decodeMs += performance.now() - decodeStart;
   const asOf = new Date(meta.asOf);
   const stats = emptyScoreStats();
+  stats.decodeMs = decodeMs;
   const scored = await scorer.score(leads, asOf, stats);
+  const deltaStart = performance.now();
   const changes: ScoreChange[] = [];
   const exportRows: ExportRow[] = [];
   scored.forEach((s, i) => {
@@ -319,6 +360,17 @@ export async function runScoreTask(ctx: BatchContext, cycleId: string, partition
     if (why) changes.push(changeOf(previous, s, why));
     exportRows.push([s.leadId, s.score, s.band, s.source, why ? 1 : 0]);
   });
+  stats.deltaMs = performance.now() - deltaStart;
+  const packStart = performance.now();
+  const packedChanges = packJson(changes);
+  const packedScores = packJson(exportRows);
+  stats.resultWriteMs = performance.now() - packStart; // packing; the Redis write is not in the figure
+  const summary = ctx.monitor
+    ? await ctx.monitor.summarizePartition(meta, leads, scored).catch((error: Error) => {
+        ctx.log.warn({ cycleId, partition, err: error.message }, 'partition monitoring summary failed');
+        return null;
+      })
+    : null;
   const result: PartitionResult = {
     rows: rows.length,
     scored: scored.length,
@@ -330,8 +382,11 @@ export async function runScoreTask(ctx: BatchContext, cycleId: string, partition
     ms: Date.now() - started,
   };
   await ctx.state.set([
-    [k.changes(cycleId, partition), packJson(changes)],
-    [k.scores(cycleId, partition), packJson(exportRows)],
+    [k.changes(cycleId, partition), packedChanges],
+    [k.scores(cycleId, partition), packedScores],
+    ...(summary !== null
+      ? [[k.partMonitor(cycleId, partition), JSON.stringify(summary)] as [string, string]]
+      : []),
     [k.partResult(cycleId, partition), JSON.stringify(result)],
   ]);
 }
@@ -715,6 +770,7 @@ async function reportPhase(
         inferenceMs: Math.round(stats.inferenceMs),
         explainMs: Math.round(stats.explainMs),
         inferenceRowsPerS: perSecond(stats.modelRows, stats.inferenceMs),
+        subStages: scoreSubStages(stats),
       },
       write: { ms: meta.writeMs, rowsPerS: perSecond(changed, meta.writeMs) },
       report: { ms: 0 },
@@ -741,6 +797,20 @@ export async function coordinateCycle(
   const done = await getJson<CycleReport>(ctx.state, k.report(cycleId));
   const meta = await loadMeta(ctx.state, cycleId);
   if (done && meta.phase === 'done') return done;
+  try {
+    return await driveCycle(ctx, meta, dispatcher);
+  } catch (error) {
+    ctx.monitor?.cycleFailed(meta, error as Error);
+    throw error;
+  }
+}
+
+async function driveCycle(
+  ctx: BatchContext,
+  meta: CycleMeta,
+  dispatcher: TaskDispatcher,
+): Promise<CycleReport> {
+  const cycleId = meta.cycleId;
   const log = ctx.log.child({ cycleId, region: meta.region });
   if (meta.orgUsageAtStart === null) {
     meta.orgUsageAtStart = (await (await ctx.salesforce()).limits()).used;
@@ -771,14 +841,31 @@ export async function coordinateCycle(
     );
     await writePhase(ctx, meta, dispatcher);
   }
-  const orgUsageEnd = (await (await ctx.salesforce()).limits()).used;
-  const report = await reportPhase(ctx, meta, parts, orgUsageEnd);
+  const orgLimits = await (await ctx.salesforce()).limits();
+  const report = await reportPhase(ctx, meta, parts, orgLimits.used);
+  if (ctx.monitor) {
+    const summaries = await ctx.state.mget(
+      Array.from({ length: meta.extract.partitions }, (_, p) => k.partMonitor(cycleId, p)),
+    );
+    await ctx.monitor
+      .cycleCompleted(
+        meta,
+        {
+          durationMs: report.durationMs,
+          leadsScored: report.leads.scored,
+          changesWritten: report.leads.written,
+        },
+        summaries.flatMap((d) => (d ? [JSON.parse(d.toString('utf8')) as unknown] : [])),
+        orgLimits,
+      )
+      .catch((error: Error) => log.warn({ err: error.message }, 'cycle monitoring failed'));
+  }
   meta.phase = 'done';
   await saveMeta(ctx.state, meta);
   // Lead rows and scores are dropped once reported; results, failures and the report stay for the retention.
   const bulky = [];
   for (let p = 0; p < meta.extract.partitions; p++)
-    bulky.push(k.rows(cycleId, p), k.changes(cycleId, p), k.scores(cycleId, p));
+    bulky.push(k.rows(cycleId, p), k.changes(cycleId, p), k.scores(cycleId, p), k.partMonitor(cycleId, p));
   await ctx.state.del(bulky);
   log.info({ report: { ...report.leads, failedByCode: report.failedByCode } }, summaryLine(report));
   return report;

@@ -3,7 +3,7 @@
 // equal codes for categorical splits) for every feature get bit-identical SHAP values. The key of a row is
 // that interval signature: a lead whose key did not change reuses its cached explanation, exactly. Keys
 // change far less often than raw vectors (lead_age_days moves every cycle, its split bins do not).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CATEGORICAL, compileLightGbmDump, LEAF, ZERO_THRESHOLD } from '../explain/lightgbm-dump.js';
 
@@ -52,7 +52,8 @@ export function explanationKeyerFromDump(dump: unknown, modelVersion: string): E
         else if (categorical[f]) parts.push(`c${Math.trunc(raw)}|${binOf(sorted[f]!, raw)}`);
         else parts.push(String(binOf(sorted[f]!, raw)));
       }
-      return createHash('sha1').update(parts.join(',')).digest('hex').slice(0, 16);
+      // One-shot hash: a Hash object per row cost more than the SHA-1 itself.
+      return hash('sha1', parts.join(','), 'hex').slice(0, 16);
     },
   };
 }

@@ -81,13 +81,15 @@ export function minimizeRow(row: BulkRow, region: Region): BulkRow {
 export function leadToScore(row: BulkRow): { profile: LeadProfile; record: LeadRecord } {
   const profile = leadProfileFromRow(row);
   const record: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(row)) {
+  for (const field in row) {
+    const value = row[field] ?? null;
     if (value === null) record[field] = null;
     else if (NUMBER_FIELDS.has(field)) record[field] = Number(value);
     else if (BOOLEAN_FIELDS.has(field)) record[field] = value === 'true';
     else record[field] = value;
   }
-  return { profile, record: { ...record, ...profile } };
+  // In place rather than a spread into a third object: one allocation less per lead.
+  return { profile, record: Object.assign(record, profile) };
 }
 
 /** What Salesforce shows now: the baseline of the delta. */

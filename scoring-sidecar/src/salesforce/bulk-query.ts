@@ -100,7 +100,14 @@ export async function* bulkQuery(
     const next = res.headers.get('sforce-locator');
     locator = next && next !== 'null' ? next : null;
     const rows = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>).pipe(
-      parse({ columns: true, cast: (value) => (value === '' ? null : value) }),
+      // on_record, not cast: with a cast function csv-parse builds a context object for every field (~10×).
+      parse({
+        columns: true,
+        on_record: (record: BulkRow) => {
+          for (const key in record) if (record[key] === '') record[key] = null;
+          return record;
+        },
+      }),
     );
     for await (const row of rows) yield row as BulkRow;
   } while (locator);
