@@ -56,7 +56,7 @@ function page(config: Record<string, unknown>): string {
 /**
  * An express Router to mount at `/preview` (the page is `/preview/`): builds the bundle first when needed.
  * Proxy routes (each needs the page's demo token): `GET api/sidecar/v1/worklists/:repId`,
- * `POST api/sidecar/v1/score`, `GET api/org/query?q=`, `GET api/org/sobjects/:object/:id`,
+ * `POST api/sidecar/v1/score`, `POST api/sidecar/v1/exposures`, `GET api/org/query?q=`, `GET api/org/sobjects/:object/:id`,
  * `POST api/org/sobjects/Task`.
  */
 export async function createPreviewRouter(options: PreviewOptions): Promise<Router> {
@@ -131,6 +131,10 @@ export async function createPreviewRouter(options: PreviewOptions): Promise<Rout
   api.post(
     '/sidecar/v1/score',
     relay(sidecar, 'sidecar', () => '/v1/score'),
+  );
+  api.post(
+    '/sidecar/v1/exposures',
+    relay(sidecar, 'sidecar', () => '/v1/exposures'),
   );
   api.get(
     '/org/query',

@@ -17,6 +17,9 @@ import { readNdjsonGz } from '@leadrank/crm-generator';
 import { startPreviewServer } from '../preview/server.js';
 import { syncFromOrg } from '../scoring-sidecar/src/batch/org-sync.js';
 import { summaryLine } from '../scoring-sidecar/src/batch/report.js';
+import { loadExperimentDefinition } from '../scoring-sidecar/src/experiments/definition.js';
+import { BatchMonitor } from '../scoring-sidecar/src/monitoring/batch-monitor.js';
+import { baselineFromTrainingSet, writeBaseline } from '../scoring-sidecar/src/monitoring/baseline.js';
 import { runCycleInProcess } from '../scoring-sidecar/src/batch/runners.js';
 import { createBatchRuntime } from '../scoring-sidecar/src/batch/runtime.js';
 import type { EngagementEvent } from '../scoring-sidecar/src/features/index.js';
@@ -165,6 +168,10 @@ console.log(
   `test ROC-AUC ${fmt(report.overall?.roc_auc)} (Bayes-optimal ceiling on the same rows ` +
     `${fmt(report.ceiling?.bayes_optimal?.roc_auc)}), ECE ${fmt(report.overall?.ece)}; report: ${join(modelDir, 'report.md')}`,
 );
+const baseline = await baselineFromTrainingSet(trainingDir);
+console.log(
+  `drift baseline of ${baseline.features.length} features: ${await writeBaseline(modelDir, baseline)}`,
+);
 
 step(
   '6. The scoring sidecar (US deployment): online store and worklists filled from the org and the event stream',
@@ -176,6 +183,9 @@ const worklistIndex = createInProcessWorklistIndex(region, {
   closedStatuses: ranking.candidates.closedStatuses,
 });
 const sidecarClient = { clientId: 'leadrank-demo-ui', clientSecret: randomBytes(24).toString('base64url') };
+// The demo's own experiments and monitoring history, fresh each run (never the region's real state dir).
+const stateDir = join(repoRoot, 'var', 'state', 'demo', region);
+rmSync(stateDir, { recursive: true, force: true });
 const quiet = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 const sidecar = await startServer(
   {
@@ -184,6 +194,7 @@ const sidecar = await startServer(
     HOST: '127.0.0.1',
     LEADRANK_MODEL_DIR: modelDir,
     LEADRANK_AUDIT_DIR: join(repoRoot, 'var', 'audit', 'demo'),
+    LEADRANK_STATE_DIR: stateDir,
     LEADRANK_TOKEN_SIGNING_KEY: randomBytes(32).toString('base64url'),
     LEADRANK_CLIENTS: JSON.stringify([
       {
@@ -276,6 +287,8 @@ const batch = await createBatchRuntime({
   featureStore: store,
   logger: quiet,
 });
+// The cycle reports to the sidecar's monitor: cycle record, band counts and drift on the dashboard.
+batch.monitor = new BatchMonitor({ monitor: sidecar.sidecar.monitor, store });
 const cycle = await runCycleInProcess(batch);
 console.log(summaryLine(cycle));
 const written = await conn.query<Record<string, unknown>>(
@@ -286,7 +299,32 @@ const history = await conn.query('SELECT COUNT() FROM Score_History__c');
 console.log(`Score_History__c rows (material changes only): ${history.totalSize}`);
 await batch.close();
 
-step('9. The rep’s day in the package’s Lightning web components (local preview)');
+step('9. An experiment (model vs rules ranking, canary at 50 %) and the RevOps dashboard');
+const experiments = sidecar.sidecar.experiments;
+const definition = await loadExperimentDefinition(
+  join(repoRoot, 'config', 'experiments', 'model-vs-rules.json'),
+);
+experiments.create(definition, 'demo');
+experiments.startCanary(definition.id, 'demo', 'demo canary');
+while (experiments.require(definition.id).share < 0.5) experiments.widen(definition.id, 'demo', 'demo');
+const arms = { control: 0, treatment: 0 };
+const demoReps = sorted(counts.owner)
+  .filter(([id]) => ownerName.has(id) && !ownerName.get(id)!.startsWith('Leadrank'))
+  .slice(0, 20);
+for (const [rep] of demoReps) {
+  const served = (await api(`/v1/worklists/${rep}`)) as {
+    experiment: { arm: 'control' | 'treatment' } | null;
+  };
+  if (served.experiment) arms[served.experiment.arm] += 1;
+}
+const exposed = experiments.store.leadExposures(definition.id).length;
+console.log(
+  `${definition.id}: canary at ${experiments.require(definition.id).share}; ${demoReps.length} reps' worklists ` +
+    `served (${arms.treatment} treatment = model ranking, ${arms.control} control = rules ranking); ${exposed} leads exposed`,
+);
+console.log(`RevOps dashboard (this run's cycle, scores, drift and experiment): ${sidecarUrl}/dashboard/`);
+
+step('10. The rep’s day in the package’s Lightning web components (local preview)');
 const preview = await startPreviewServer({
   port: Number(process.env.DEMO_PREVIEW_PORT ?? 8790),
   sidecarUrl,
@@ -313,7 +351,7 @@ if (opts.once) {
 } else {
   console.log(
     `\nServing: org simulator ${sim.url} (client id ${demoApp.clientId}), sidecar ${sidecarUrl}, ` +
-      `preview ${preview.url}. Ctrl-C to stop.`,
+      `preview ${preview.url}, RevOps dashboard ${sidecarUrl}/dashboard/. Ctrl-C to stop.`,
   );
   process.on('SIGINT', () => void stopAll().then(() => process.exit(0)));
 }

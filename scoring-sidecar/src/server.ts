@@ -1,16 +1,30 @@
 // Assembles one sidecar process from the environment: config, store, model, rules, reasons, audit log,
-// write-back queue, worklist index, auth, HTTP app. `leadrank serve` (src/cli.ts) starts it.
+// write-back queue, worklist index, auth, experiments, monitoring, the RevOps dashboard, HTTP app.
+// `leadrank serve` (src/cli.ts) starts it.
+import { existsSync, mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
-import { createApp } from './api/app.js';
+import { createApp, type AppDeps } from './api/app.js';
 import { createAuthenticatorFromEnv } from './api/auth.js';
 import { ApiMetrics } from './api/metrics.js';
+import type { RouteExperiments } from './api/routes.js';
 import { featureHash, openAuditLog } from './audit/index.js';
 import { loadRegionsConfig, loadScoringConfig, type ScoringConfig } from './config/index.js';
+import { createDashboardRouter } from './dashboard/router.js';
+import { dashboardAccessFromEnv } from './dashboard/access.js';
+import type { ArmRanking } from './experiments/definition.js';
+import { ExperimentService } from './experiments/service.js';
+import { ExperimentStore } from './experiments/store.js';
 import { loadReasonCatalogue, reasonsFor } from './explain/index.js';
+import { BASELINE_FILE, loadBaseline, type Baseline } from './monitoring/baseline.js';
+import { loadMonitoringConfig, regionStateDir } from './monitoring/config.js';
+import { ExtractRowChecker } from './monitoring/data-quality.js';
+import { MonitoringHistory } from './monitoring/history.js';
+import { MonitoringMetrics } from './monitoring/metrics.js';
+import { Monitor } from './monitoring/monitor.js';
 import { loadActionCatalogue, loadRuleSet } from './model/rules/index.js';
 import {
   createInProcessWorklistIndex,
@@ -20,8 +34,21 @@ import {
 } from './ranking/index.js';
 import { ModelHolder } from './model/model-holder.js';
 import { ModelRegistry } from './model/registry.js';
-import { holderModelSource, loadDirectoryModelSource, type ModelSource } from './scoring/model-source.js';
-import { createScoringService, type AuditSink, type ReasonMaker } from './scoring/scoring-service.js';
+import {
+  fixedModelSource,
+  holderModelSource,
+  loadDirectoryModelSource,
+  type ModelSource,
+} from './scoring/model-source.js';
+import {
+  createScoringService,
+  type AuditSink,
+  type ReasonMaker,
+  type ScoreOutcome,
+  type ScoringMetrics,
+  type ScoringService,
+  type ScoringServiceOptions,
+} from './scoring/scoring-service.js';
 import {
   createPublishedScoresFromEnv,
   createWritebackQueue,
@@ -42,10 +69,16 @@ export interface SidecarOverrides {
   writeback?: WritebackQueue;
   published?: PublishedScores;
   now?: () => Date;
+  /** Replaces the experiment service on <state dir>/experiments.db (tests, the demo). */
+  experiments?: ExperimentService;
+  /** Replaces the monitoring history on <state dir>/monitoring.db. */
+  monitoringHistory?: MonitoringHistory;
 }
 
 export interface Sidecar {
   app: ReturnType<typeof createApp>;
+  /** What the app was built from (the online bench serves the same routes on another framework with it). */
+  appDeps: AppDeps;
   region: Region;
   config: ScoringConfig;
   store: OnlineFeatureStore;
@@ -53,6 +86,9 @@ export interface Sidecar {
   writeback: WritebackQueue;
   worklistIndex: ClosableWorklistIndex | null;
   metrics: ApiMetrics;
+  experiments: ExperimentService;
+  monitor: Monitor;
+  monitoringHistory: MonitoringHistory;
   close(): Promise<void>;
 }
 
@@ -65,13 +101,18 @@ const regionSchema = z.enum(['US', 'EU']);
 async function modelSourceFromEnv(
   env: Record<string, string | undefined>,
   logger: Logger,
+  alias: 'champion' | 'challenger' = 'champion',
 ): Promise<ModelSource> {
-  if (env.LEADRANK_MODEL_DIR) return loadDirectoryModelSource(env.LEADRANK_MODEL_DIR);
+  if (env.LEADRANK_MODEL_DIR) {
+    if (alias === 'champion') return loadDirectoryModelSource(env.LEADRANK_MODEL_DIR);
+    return loadDirectoryModelSource(env.LEADRANK_CHALLENGER_MODEL_DIR);
+  }
   const cacheDir = env.LEADRANK_MODEL_CACHE_DIR ?? join(REPO_ROOT, 'var', 'model-cache');
   const holder = new ModelHolder({
     registry: ModelRegistry.open(env.LEADRANK_REGISTRY_URL),
     cacheDir,
     logger,
+    alias,
     ...(env.LEADRANK_MODEL_POLL_MS ? { pollIntervalMs: Number(env.LEADRANK_MODEL_POLL_MS) } : {}),
   });
   try {
@@ -86,9 +127,174 @@ async function modelSourceFromEnv(
 }
 
 /**
+ * Scores shown to someone are counted for the dashboard (in memory; the monitor flushes them). `rulesLabel`
+ * names the source of rules scores: 'rules' (a fallback) except in an experiment's rules arm.
+ */
+function countingScores(
+  inner: ScoringService,
+  monitor: Monitor,
+  region: Region,
+  rulesLabel = 'rules',
+): ScoringService {
+  return {
+    score: async (inputs, ctx) => {
+      const outcomes = await inner.score(inputs, ctx);
+      for (const o of outcomes)
+        if (o.status === 200)
+          monitor.countScore(region, o.band, o.source === 'rules' ? rulesLabel : o.source, o.scoredAt);
+      return outcomes;
+    },
+  };
+}
+
+/**
+ * The scoring services of experiment arms: the champion (the sidecar's own), the rules, and the challenger
+ * (loaded on first use). The rules arm scores by rules by design: not a fallback, so no fallback metric and
+ * no fallback reason in the audit. A model arm whose model is not loaded falls back to rules as usual
+ * (counted, and the experiment's fallback guardrail sees it).
+ */
+function armScorings(
+  base: Omit<ScoringServiceOptions, 'models'>,
+  champion: ScoringService,
+  challengerSource: () => Promise<ModelSource>,
+  monitor: Monitor,
+  region: Region,
+) {
+  const shown = new Map<string, ScoringService>();
+  const shadowed = new Map<string, ScoringService>();
+  const raw = new Map<string, ScoringService>();
+  const metrics = base.metrics;
+  const byChoice: ScoringMetrics | undefined = metrics && {
+    scored: (source, n) => metrics.scored(source, n),
+    fallback: () => {},
+    storeLatency: (operation, seconds) => metrics.storeLatency(operation, seconds),
+    inferenceBatch: (rows) => metrics.inferenceBatch(rows),
+  };
+  const audit = base.audit;
+  const rules = createScoringService({
+    ...base,
+    models: fixedModelSource(null, 'rules arm'),
+    ...(byChoice ? { metrics: byChoice } : {}),
+    audit: {
+      append: (entries) => audit.append(entries.map(({ fallbackReason: _ignored, ...e }) => e)),
+    },
+  });
+  raw.set('rules', rules);
+  raw.set('model:champion', champion);
+  let challenger: Promise<ModelSource> | null = null;
+  const lazyChallenger: ScoringService = {
+    score: async (inputs, ctx) => {
+      challenger ??= challengerSource();
+      const models = await challenger;
+      let service = raw.get('model:challenger:loaded');
+      if (!service) raw.set('model:challenger:loaded', (service = createScoringService({ ...base, models })));
+      return service.score(inputs, ctx);
+    },
+  };
+  raw.set('model:challenger', lazyChallenger);
+  const labelOf = (r: ArmRanking) => (r.kind === 'rules' ? 'rules' : `model:${r.alias}`);
+  return {
+    scoringFor(ranking: ArmRanking, use: 'shown' | 'shadow'): ScoringService {
+      const label = labelOf(ranking);
+      const inner = raw.get(label)!;
+      if (use === 'shadow') {
+        let marked = shadowed.get(label);
+        // Shadow scores are audited like any score; the caller field says nobody was shown them.
+        if (!marked)
+          shadowed.set(
+            label,
+            (marked = {
+              score: (inputs, ctx) =>
+                inner.score(inputs, { ...ctx, caller: `${ctx.caller}${SHADOW_CALLER}` }),
+            }),
+          );
+        return marked;
+      }
+      let counted = shown.get(label);
+      if (!counted)
+        shown.set(
+          label,
+          // The rules arm's scores are the rules by design: kept apart from the fallback share.
+          (counted = countingScores(inner, monitor, region, label === 'rules' ? 'rules_arm' : 'rules')),
+        );
+      return counted;
+    },
+    close: async () => (challenger ? (await challenger).close() : undefined),
+  };
+}
+
+/** Appended to the audit entry's caller for scores computed in shadow (never shown to anyone). */
+export const SHADOW_CALLER = ' [shadow]';
+
+/** Shadow batches of /v1/score allowed to run at once; beyond that a request's shadow is skipped (counted). */
+const MAX_SHADOW_IN_FLIGHT = 8;
+
+/**
+ * Shadow mode on the score route (and event rescoring): while the live experiment runs in shadow with the
+ * challenger model as its treatment, the same leads are scored by the challenger after the shown answer is
+ * ready, and both are logged (lead ids and scores only) and audited; the caller only ever gets the champion.
+ * A bounded number run at once, so a shadow never takes the shown answer's CPU at peak.
+ */
+function withShadowScoring(
+  shown: ScoringService,
+  experiments: Pick<ExperimentService, 'shadowRanking'>,
+  scoringFor: (ranking: ArmRanking, use: 'shown' | 'shadow') => ScoringService,
+  logger: Logger,
+): ScoringService {
+  let inFlight = 0;
+  let skipped = 0;
+  const compact = (o: ScoreOutcome) =>
+    o.status === 200
+      ? { leadId: o.leadId, score: o.score, band: o.band, source: o.source, modelVersion: o.modelVersion }
+      : { leadId: o.leadId, status: o.status };
+  return {
+    score: async (inputs, ctx) => {
+      const outcomes = await shown.score(inputs, ctx);
+      const shadow = experiments.shadowRanking();
+      if (shadow?.ranking.kind !== 'model' || shadow.ranking.alias !== 'challenger') return outcomes;
+      if (inFlight >= MAX_SHADOW_IN_FLIGHT) {
+        if (skipped++ % 1000 === 0)
+          logger.warn({ experimentId: shadow.experimentId, skipped }, 'shadow scoring skipped: at capacity');
+        return outcomes;
+      }
+      inFlight++;
+      void scoringFor(shadow.ranking, 'shadow')
+        .score(inputs, ctx)
+        .then(
+          (shadowed) =>
+            logger.info(
+              {
+                experimentId: shadow.experimentId,
+                requestId: ctx.requestId,
+                shown: outcomes.map(compact),
+                shadow: shadowed.map(compact),
+              },
+              'shadow scores',
+            ),
+          (error: unknown) =>
+            logger.warn(
+              { experimentId: shadow.experimentId, requestId: ctx.requestId, err: (error as Error).message },
+              'shadow scoring failed',
+            ),
+        )
+        .finally(() => inFlight--);
+      return outcomes;
+    },
+  };
+}
+
+async function baselineOf(modelDir: string | undefined): Promise<Baseline | null> {
+  const file = modelDir ? join(modelDir, BASELINE_FILE) : null;
+  return file && existsSync(file) ? loadBaseline(file) : null;
+}
+
+/**
  * Env: REGION (US|EU, required), REDIS_URL (+ LEADRANK_REDIS_PREFIX), LEADRANK_MODEL_DIR, LEADRANK_RULES_ONLY=1,
  * LEADRANK_CONFIG_DIR (default <repo>/config), LEADRANK_AUDIT_DIR (default <repo>/var/audit),
- * LEADRANK_AUDIT_FSYNC (batch|none), and the auth variables of api/auth.ts.
+ * LEADRANK_AUDIT_FSYNC (batch|none), the auth variables of api/auth.ts; LEADRANK_STATE_DIR (default
+ * <repo>/var/state/<REGION>: experiments.db, monitoring.db; or LEADRANK_EXPERIMENTS_DB, LEADRANK_MONITORING_DB),
+ * LEADRANK_CHALLENGER_MODEL_DIR (with LEADRANK_MODEL_DIR; else the registry's challenger alias),
+ * LEADRANK_DASHBOARD_USERS (dashboard/access.ts).
  */
 export async function createSidecar(
   env: Record<string, string | undefined>,
@@ -104,7 +310,9 @@ export async function createSidecar(
   const actions = await loadActionCatalogue(join(configDir, 'actions', 'catalogue.json'));
   const catalogue = loadReasonCatalogue(join(configDir, 'reasons', 'lead-conversion.json'));
   const ranking = loadRankingConfig(join(configDir, 'ranking.json'));
+  const monitoringConfig = loadMonitoringConfig(join(configDir, 'monitoring.json'));
   const auth = await createAuthenticatorFromEnv(env, config.tokens.ttlSeconds);
+  const dashboardAccess = dashboardAccessFromEnv(env);
 
   const redisUrl = env.REDIS_URL?.trim();
   const redisPrefix = env.LEADRANK_REDIS_PREFIX?.trim() || undefined;
@@ -137,10 +345,33 @@ export async function createSidecar(
   const reasons: ReasonMaker = (contributions, raw, spec, top) =>
     reasonsFor(contributions, raw, spec, catalogue, { top });
   const now = overrides.now ?? (() => new Date());
-  const scoring = createScoringService({
+
+  const stateDir = regionStateDir({ ...env, REGION: region.data });
+  const stateFile = (override: string | undefined, name: string) => {
+    if (override) return override;
+    mkdirSync(stateDir, { recursive: true });
+    return join(stateDir, name);
+  };
+  const monitoringHistory =
+    overrides.monitoringHistory ??
+    new MonitoringHistory(stateFile(env.LEADRANK_MONITORING_DB, 'monitoring.db'));
+  const monitor = new Monitor({
+    metrics: new MonitoringMetrics(metrics.registry),
+    history: monitoringHistory,
+    config: monitoringConfig,
+    baseline: await baselineOf(env.LEADRANK_MODEL_DIR).catch(() => null),
+  });
+  const experiments =
+    overrides.experiments ??
+    new ExperimentService(new ExperimentStore(stateFile(env.LEADRANK_EXPERIMENTS_DB, 'experiments.db')), {
+      logger,
+      now,
+      onGuardrails: (report) => monitor.recordExperiment(report),
+    });
+
+  const scoringOptions = {
     region: region.data,
     store,
-    models,
     ruleSet,
     actions,
     config,
@@ -150,7 +381,49 @@ export async function createSidecar(
     reasons,
     metrics,
     now,
-  });
+  };
+  const championScoring = createScoringService({ ...scoringOptions, models });
+  const scoring = countingScores(championScoring, monitor, region.data);
+  const arms = armScorings(
+    scoringOptions,
+    championScoring,
+    () => modelSourceFromEnv(env, logger, 'challenger'),
+    monitor,
+    region.data,
+  );
+  const shownScoring = withShadowScoring(scoring, experiments, arms.scoringFor, logger);
+  const routeExperiments: RouteExperiments = {
+    servingFor: (repId, teamId) => experiments.servingFor(repId, teamId),
+    recordExposure: (e) => experiments.recordExposure(e),
+    scoringFor: arms.scoringFor,
+    logger,
+  };
+  const s = monitoringConfig.schedules;
+  const stopTimers = [
+    experiments.scheduleGuardrailChecks(s.guardrailCheckMinutes * 60_000),
+    experiments.scheduleRefresh(s.experimentsRefreshSeconds * 1000),
+    every(s.scoreFlushSeconds * 1000, () => monitor.flushScores(), logger),
+    every(
+      s.freshnessCheckSeconds * 1000,
+      () => {
+        monitor.checkExtractFreshness(now());
+        monitor.checkEventStreamNow(now());
+      },
+      logger,
+    ),
+  ];
+  const mounts = [];
+  if (dashboardAccess.kind === 'disabled') {
+    logger.warn({ why: dashboardAccess.why }, 'RevOps dashboard not served');
+  } else {
+    const dashboard = createDashboardRouter({
+      history: monitoringHistory,
+      experiments,
+      now,
+      beforeRead: () => monitor.flushScores(),
+    });
+    mounts.push({ path: '/dashboard', handlers: [dashboardAccess.guard, dashboard] });
+  }
   const status = models.status();
   logger.info(
     {
@@ -159,15 +432,18 @@ export async function createSidecar(
       modelError: status.lastError,
       rulesOnly,
       redis: Boolean(redisUrl),
+      stateDir,
+      dashboard: dashboardAccess.kind,
+      experiment: experiments.refreshActive()?.id ?? null,
     },
     'sidecar configured',
   );
 
-  const app = createApp({
+  const appDeps: AppDeps = {
     region: region.data,
     config,
     store,
-    scoring,
+    scoring: shownScoring,
     published,
     writeback,
     metrics,
@@ -179,10 +455,19 @@ export async function createSidecar(
     rulesOnly,
     ruleSetVersion: ruleSet.version,
     logger,
-  });
+    experiments: routeExperiments,
+    monitoring: {
+      eventsArrived: (at) => monitor.eventsArrived(at),
+      extractDelivered: (summary, at) => void monitor.recordExtractSummary(summary, at),
+      extractRowChecker: (kind) => new ExtractRowChecker(kind),
+    },
+    mounts,
+  };
+  const app = createApp(appDeps);
 
   return {
     app,
+    appDeps,
     region: region.data,
     config,
     store,
@@ -190,8 +475,20 @@ export async function createSidecar(
     writeback,
     worklistIndex,
     metrics,
+    experiments,
+    monitor,
+    monitoringHistory,
     close: async () => {
+      for (const stop of stopTimers) stop();
+      try {
+        monitor.flushScores();
+      } catch (error) {
+        logger.warn({ err: (error as Error).message }, 'could not flush the score counts');
+      }
+      if (!overrides.experiments) experiments.store.close();
+      if (!overrides.monitoringHistory) monitoringHistory.close();
       await Promise.allSettled([
+        arms.close(),
         audit.close?.(),
         writeback.close(),
         published.close(),
@@ -201,6 +498,19 @@ export async function createSidecar(
       ]);
     },
   };
+}
+
+/** Runs `work` every `ms` without keeping the process alive; errors are logged, the timer goes on. */
+function every(ms: number, work: () => void, logger: Logger): () => void {
+  const timer = setInterval(() => {
+    try {
+      work();
+    } catch (error) {
+      logger.error({ err: (error as Error).message }, 'scheduled monitoring task failed');
+    }
+  }, ms);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** Listens on PORT (default 8080); resolves once listening. */

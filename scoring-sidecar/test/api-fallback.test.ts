@@ -103,6 +103,7 @@ describe.each([
         LEADRANK_TOKEN_SIGNING_KEY: 'fallback-signing-key-0123456789abcdef0123',
         LEADRANK_AUDIT_DIR: auditDir,
         LEADRANK_AUDIT_FSYNC: 'none',
+        LEADRANK_STATE_DIR: `${auditDir}-state`,
         ...(redis ? { REDIS_URL, LEADRANK_REDIS_PREFIX: prefix, LEADRANK_BULLMQ_PREFIX: prefix } : {}),
       },
       { logger: silent, models },
@@ -124,6 +125,7 @@ describe.each([
       await r.quit();
     }
     await rm(auditDir, { recursive: true, force: true });
+    await rm(`${auditDir}-state`, { recursive: true, force: true });
   });
 
   const score = async (ids: string[]) => {
@@ -216,6 +218,7 @@ describe('rules-only mode', () => {
         LEADRANK_TOKEN_SIGNING_KEY: 'fallback-signing-key-0123456789abcdef0123',
         LEADRANK_AUDIT_DIR: auditDir,
         LEADRANK_AUDIT_FSYNC: 'none',
+        LEADRANK_STATE_DIR: `${auditDir}-state`,
         LEADRANK_MODEL_DIR: join(work, 'no-such-model'),
       },
       { logger: silent },
@@ -246,6 +249,7 @@ describe('rules-only mode', () => {
     } finally {
       await stop();
       await rm(auditDir, { recursive: true, force: true });
+      await rm(`${auditDir}-state`, { recursive: true, force: true });
     }
   });
 });

@@ -135,6 +135,7 @@ describe.each([
     LEADRANK_CALLER_JWKS: callerKeys.jwks,
     LEADRANK_AUDIT_DIR: auditDir,
     LEADRANK_AUDIT_FSYNC: 'none',
+    LEADRANK_STATE_DIR: `${auditDir}-state`,
     ...(redis ? { REDIS_URL, LEADRANK_REDIS_PREFIX: prefix, LEADRANK_BULLMQ_PREFIX: prefix } : {}),
   });
 
@@ -204,6 +205,7 @@ describe.each([
       await r.quit();
     }
     await rm(auditDir, { recursive: true, force: true });
+    await rm(`${auditDir}-state`, { recursive: true, force: true });
   });
 
   describe('POST /oauth/token', () => {

@@ -1,7 +1,7 @@
 // The HTTP app: lean on the hot routes (no etag, no x-powered-by, JSON parsing only where a route takes
 // JSON), bearer authentication and the caller's region checked before any /v1 handler runs.
 import { randomUUID } from 'node:crypto';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { ScoringConfig } from '../config/index.js';
 import type { ModelSource } from '../scoring/model-source.js';
@@ -10,7 +10,14 @@ import { AuthError, type Authenticator } from './auth.js';
 import { ApiError, errorHandler, sendError } from './errors.js';
 import type { ApiMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
-import { eventsHandler, extractHandler, scoreHandler, worklistHandler, type RouteDeps } from './routes.js';
+import {
+  eventsHandler,
+  exposuresHandler,
+  extractHandler,
+  scoreHandler,
+  worklistHandler,
+  type RouteDeps,
+} from './routes.js';
 import { tokenRequestSchema } from './schemas.js';
 
 export interface AppDeps extends RouteDeps {
@@ -24,6 +31,8 @@ export interface AppDeps extends RouteDeps {
   region: Region;
   config: ScoringConfig;
   metrics: ApiMetrics;
+  /** Other pages served beside the API, each behind its own guard (e.g. the RevOps dashboard). */
+  mounts?: { path: string; handlers: RequestHandler[] }[];
 }
 
 type Handler = (req: Request, res: Response) => Promise<void> | void;
@@ -135,6 +144,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/v1/worklists/:repId', guard, route(worklistHandler(deps)));
   app.post('/v1/events', guard, jsonBody, route(eventsHandler(deps)));
   app.post('/v1/extracts/:kind', guard, route(extractHandler(deps)));
+  app.post('/v1/exposures', guard, jsonBody, route(exposuresHandler(deps)));
+  for (const m of deps.mounts ?? []) app.use(m.path, ...m.handlers);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -29,6 +29,8 @@ export interface IngestOptions {
   maxBytes: number;
   writeChunkRows: number;
   now: () => number;
+  /** Monitoring hook: each row that passed validation (parsed values), e.g. for value-range checks. */
+  onValidRow?: (row: Readonly<Record<string, unknown>>) => void;
 }
 
 export interface IngestResult {
@@ -178,6 +180,7 @@ export async function ingestExtract(
         if (from === null || date < from) from = date;
         if (to === null || date > to) to = date;
         rows++;
+        opts.onValidRow?.(parsed.data);
         await writeLine(spool, `${JSON.stringify(parsed.data)}\n`);
       }
     } finally {

@@ -6,6 +6,8 @@ import {
   errorResponseSchema,
   eventsRequestSchema,
   eventsResponseSchema,
+  exposureRequestSchema,
+  exposureResponseSchema,
   extractKindSchema,
   extractResponseSchema,
   healthResponseSchema,
@@ -89,7 +91,8 @@ export function buildOpenApiDocument(version: string) {
       '/v1/worklists/{repId}': {
         get: {
           ...secured,
-          summary: "A rep's ranked worklist",
+          summary:
+            "A rep's ranked worklist; while an experiment is live, ranked by the rep's arm (and the exposure logged)",
           requestParams: { path: z.object({ repId: repIdSchema }), query: worklistQuerySchema },
           responses: {
             '200': {
@@ -111,6 +114,23 @@ export function buildOpenApiDocument(version: string) {
             '200': { description: 'What was applied and queued', content: json(eventsResponseSchema) },
             ...guarded,
             '413': error('Body over the size limit'),
+            '415': error('Not JSON'),
+          },
+        },
+      },
+      '/v1/exposures': {
+        post: {
+          ...secured,
+          summary:
+            'A rep saw these leads scored (the Lead-page score card, via Apex): an exposure of the live experiment',
+          requestBody: { content: json(exposureRequestSchema) },
+          responses: {
+            '200': {
+              description: 'Whether an exposure was recorded, for which experiment and arm',
+              content: json(exposureResponseSchema),
+            },
+            ...guarded,
+            '404': error('No experiment with that id'),
             '415': error('Not JSON'),
           },
         },

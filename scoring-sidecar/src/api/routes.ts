@@ -2,7 +2,12 @@
 // records of the other region with 403 before anything is stored, and never logs a body.
 import { performance } from 'node:perf_hooks';
 import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
 import type { ScoringConfig } from '../config/index.js';
+import type { ArmRanking } from '../experiments/definition.js';
+import { TeamRequiredError, type ExposureInput, type ServingPlan } from '../experiments/service.js';
+import type { Arm } from '../experiments/stats.js';
+import type { ExtractSummary } from '../monitoring/data-quality.js';
 import { engagementEventSchema, leadProfileSchema, type EngagementEvent } from '../features/index.js';
 import {
   explorationRng,
@@ -11,8 +16,15 @@ import {
   type RankingConfig,
   type ScoredCandidate,
   type WorklistIndex,
+  type WorklistLead,
 } from '../ranking/index.js';
-import type { LeadScore, ScoreInput, ScoringService } from '../scoring/scoring-service.js';
+import type {
+  LeadScore,
+  ScoreContext,
+  ScoreInput,
+  ScoreOutcome,
+  ScoringService,
+} from '../scoring/scoring-service.js';
 import {
   isMaterialChange,
   writebackJobOf,
@@ -26,6 +38,7 @@ import { extractFormatOf, ingestExtract } from './extract-ingest.js';
 import type { ApiMetrics } from './metrics.js';
 import {
   eventsBatchSchema,
+  exposureRequestSchema,
   extractKindSchema,
   repIdSchema,
   scoreBatchRequestSchema,
@@ -46,6 +59,79 @@ export interface RouteDeps {
   now: () => Date;
   /** The version reported at the top of a score response when nothing was scored by a model. */
   currentVersion: () => string;
+  /** Live experiments (experiments/service.ts); absent: every rep gets the champion, no exposure is logged. */
+  experiments?: RouteExperiments;
+  /** Monitoring hooks (monitoring/monitor.ts); absent: nothing is recorded. */
+  monitoring?: RouteMonitoring;
+}
+
+export interface RouteExperiments {
+  servingFor(repId: string, teamId?: string): ServingPlan | null;
+  recordExposure(e: ExposureInput): Arm | null;
+  /** The scoring service of an arm's ranking; 'shadow' scores are audited but not counted as shown. */
+  scoringFor(ranking: ArmRanking, use: 'shown' | 'shadow'): ScoringService;
+  /** Shadow rankings go to this log (ids and scores only). */
+  logger: Logger;
+}
+
+export interface RouteMonitoring {
+  eventsArrived(at: Date): void;
+  /** An extract ingested in full, counted row by row while it streamed (refused extracts are not deliveries). */
+  extractDelivered(summary: ExtractSummary, now: Date): void;
+  /** Counts one delivery's validated rows (value ranges). */
+  extractRowChecker(kind: string): {
+    addValid(row: Readonly<Record<string, unknown>>): void;
+    summary(day: string, at: Date): ExtractSummary;
+  };
+}
+
+const rankingLabel = (r: ArmRanking) => (r.kind === 'rules' ? 'rules' : (`model:${r.alias}` as const));
+
+/** The rep's serving plan; a team experiment asked without the team serves the champion (not enrolled). */
+function planFor(deps: RouteDeps, repId: string, teamId: string | undefined): ServingPlan | null {
+  if (!deps.experiments) return null;
+  try {
+    return deps.experiments.servingFor(repId, teamId);
+  } catch (error) {
+    if (error instanceof TeamRequiredError) return null;
+    throw error;
+  }
+}
+
+/** Scores a rep's candidates in request-sized batches; leads without features are excluded with why. */
+async function scoreCandidates(
+  scoring: ScoringService,
+  candidates: readonly WorklistLead[],
+  ctx: ScoreContext,
+  batch: number,
+) {
+  const scoredById = new Map<string, LeadScore>();
+  const excluded: { leadId: string; why: string }[] = [];
+  const scored: ScoredCandidate[] = [];
+  for (let start = 0; start < candidates.length; start += batch) {
+    const chunk = candidates.slice(start, start + batch);
+    const outcomes = await scoring.score(
+      chunk.map((c) => ({ leadId: c.leadId })),
+      ctx,
+    );
+    outcomes.forEach((o, i) => {
+      const lead = chunk[i]!;
+      if (o.status !== 200)
+        return void excluded.push({ leadId: lead.leadId, why: 'no features in the online store yet' });
+      scoredById.set(o.leadId, o);
+      scored.push({
+        lead,
+        // Rules give no probability: their score's scale stands in (docs/api.md).
+        probability: o.probability ?? o.score / 100,
+        score: o.score,
+        band: o.band,
+        source: o.source,
+        reasons: o.reasons.map((r) => ({ text: r.text, direction: r.direction })),
+        nextBestAction: o.nextBestAction,
+      });
+    });
+  }
+  return { scoredById, excluded, scored };
 }
 
 function contextOf(req: Request, res: Response, deps: RouteDeps, started: number) {
@@ -55,6 +141,14 @@ function contextOf(req: Request, res: Response, deps: RouteDeps, started: number
     caller: caller.id,
     deadlineAt: started + deps.config.deadlineMs,
   };
+}
+
+/** res.json without express's per-call settings lookups and freshness checks: the hottest route's answer. */
+function sendJson(res: Response, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 function requireJson(req: Request): void {
@@ -96,20 +190,35 @@ function scoreInputsOf(body: unknown, deps: RouteDeps, caller: Caller): ScoreInp
   });
 }
 
+/**
+ * POST /v1/score without the HTTP framework: a parsed body and an authenticated caller in, the answer out;
+ * ApiError for what the caller can fix. The online bench serves this same function on fastify to compare.
+ */
+export async function scoreRequest(
+  deps: RouteDeps,
+  body: unknown,
+  caller: Caller,
+  requestId: string,
+  started: number,
+): Promise<{ requestId: string; modelVersion: string; scoredAt: string; scores: ScoreOutcome[] }> {
+  const inputs = scoreInputsOf(body, deps, caller);
+  const ctx = { requestId, caller: caller.id, deadlineAt: started + deps.config.deadlineMs };
+  const scores = await deps.scoring.score(inputs, ctx);
+  const first = scores.find((s): s is LeadScore => s.status === 200);
+  return {
+    requestId,
+    modelVersion: first?.source === 'model' ? first.modelVersion : deps.currentVersion(),
+    scoredAt: first?.scoredAt ?? deps.now().toISOString(),
+    scores,
+  };
+}
+
 export function scoreHandler(deps: RouteDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     const started = performance.now();
     requireJson(req);
-    const inputs = scoreInputsOf(req.body, deps, res.locals.caller as Caller);
-    const ctx = contextOf(req, res, deps, started);
-    const scores = await deps.scoring.score(inputs, ctx);
-    const first = scores.find((s): s is LeadScore => s.status === 200);
-    res.json({
-      requestId: ctx.requestId,
-      modelVersion: first?.source === 'model' ? first.modelVersion : deps.currentVersion(),
-      scoredAt: first?.scoredAt ?? deps.now().toISOString(),
-      scores,
-    });
+    const caller = res.locals.caller as Caller;
+    sendJson(res, await scoreRequest(deps, req.body, caller, String(res.locals.requestId), started));
   };
 }
 
@@ -120,42 +229,27 @@ export function worklistHandler(deps: RouteDeps) {
     const query = parseOr400(worklistQuerySchema, { ...req.query }, 'query');
     if (!deps.worklists) throw new ApiError(503, 'worklists_unavailable', 'no worklist index is configured');
     const ctx = contextOf(req, res, deps, started);
+    const plan = planFor(deps, repId, query.teamId);
     const indexStarted = performance.now();
     const candidates = await deps.worklists.index.candidatesFor(repId, query.territory ?? null);
     deps.metrics.storeLatency('worklistCandidates', (performance.now() - indexStarted) / 1000);
     const now = deps.now();
-    const scoredById = new Map<string, LeadScore>();
-    const excluded: { leadId: string; why: string }[] = [];
-    const scored: ScoredCandidate[] = [];
     const batch = deps.config.limits.maxLeadsPerRequest;
-    for (let start = 0; start < candidates.length; start += batch) {
-      const chunk = candidates.slice(start, start + batch);
-      const outcomes = await deps.scoring.score(
-        chunk.map((c) => ({ leadId: c.leadId })),
-        ctx,
-      );
-      outcomes.forEach((o, i) => {
-        const lead = chunk[i]!;
-        if (o.status !== 200)
-          return void excluded.push({ leadId: lead.leadId, why: 'no features in the online store yet' });
-        scoredById.set(o.leadId, o);
-        scored.push({
-          lead,
-          // Rules give no probability: their score's scale stands in (docs/api.md).
-          probability: o.probability ?? o.score / 100,
-          score: o.score,
-          band: o.band,
-          source: o.source,
-          reasons: o.reasons.map((r) => ({ text: r.text, direction: r.direction })),
-          nextBestAction: o.nextBestAction,
-        });
-      });
-    }
+    const scoring = plan ? deps.experiments!.scoringFor(plan.shown, 'shown') : deps.scoring;
+    const { scoredById, excluded, scored } = await scoreCandidates(scoring, candidates, ctx, batch);
     const ranked = rankWorklist(scored, deps.worklists.config, now, explorationRng(repId, now));
     res.json({
       requestId: ctx.requestId,
       repId,
       generatedAt: now.toISOString(),
+      experiment: plan
+        ? {
+            experimentId: plan.experimentId,
+            mode: plan.mode as 'shadow' | 'canary' | 'full',
+            arm: plan.arm,
+            ranking: rankingLabel(plan.shown),
+          }
+        : null,
       items: ranked.items.map((item) => {
         const s = scoredById.get(item.leadId)!;
         return {
@@ -178,6 +272,105 @@ export function worklistHandler(deps: RouteDeps) {
       }),
       excluded: [...excluded, ...ranked.excluded],
     });
+    if (!plan) return;
+    // Exposure: what the rep was actually shown (shadow, halted and reverted record nothing).
+    deps.experiments!.recordExposure({
+      experimentId: plan.experimentId,
+      repId,
+      ...(query.teamId ? { teamId: query.teamId } : {}),
+      leadIds: ranked.items.map((i) => i.leadId),
+      fallbackLeadIds:
+        plan.shown.kind === 'model'
+          ? ranked.items.filter((i) => i.source === 'rules').map((i) => i.leadId)
+          : [],
+      at: now,
+    });
+    if (plan.shadow) {
+      // After the answer: the rep never waits for, nor sees, the shadow ranking.
+      const shadow = plan.shadow;
+      const shown = ranked.items.map((i) => i.leadId);
+      void shadowRanking(deps, shadow, candidates, ctx, batch, repId, now).then(
+        (items) =>
+          deps.experiments!.logger.info(
+            {
+              experimentId: plan.experimentId,
+              requestId: ctx.requestId,
+              repId,
+              shownRanking: rankingLabel(plan.shown),
+              shown,
+              shadowRanking: rankingLabel(shadow),
+              shadow: items,
+            },
+            'shadow ranking',
+          ),
+        (error: Error) =>
+          deps.experiments!.logger.warn(
+            { experimentId: plan.experimentId, requestId: ctx.requestId, err: error.message },
+            'shadow ranking failed',
+          ),
+      );
+    }
+  };
+}
+
+/** The ranking the shadow arm would have shown: lead ids with score, rank and source only (no PII). */
+async function shadowRanking(
+  deps: RouteDeps,
+  ranking: ArmRanking,
+  candidates: readonly WorklistLead[],
+  ctx: ScoreContext,
+  batch: number,
+  repId: string,
+  now: Date,
+) {
+  const scoring = deps.experiments!.scoringFor(ranking, 'shadow');
+  const { scored } = await scoreCandidates(scoring, candidates, ctx, batch);
+  const ranked = rankWorklist(scored, deps.worklists!.config, now, explorationRng(repId, now));
+  return ranked.items.map((i) => ({ leadId: i.leadId, rank: i.rank, score: i.score, source: i.source }));
+}
+
+export function exposuresHandler(deps: RouteDeps) {
+  return (req: Request, res: Response): void => {
+    requireJson(req);
+    const body = parseOr400(exposureRequestSchema, req.body);
+    const shown = new Set(body.leadIds);
+    const strayFallback = (body.fallbackLeadIds ?? []).findIndex((id) => !shown.has(id));
+    if (strayFallback >= 0)
+      throw validationError([
+        { path: `fallbackLeadIds[${strayFallback}]`, message: 'must be one of leadIds' },
+      ]);
+    const requestId = String(res.locals.requestId);
+    let experimentId = body.experimentId ?? null;
+    if (deps.experiments && experimentId === null) {
+      try {
+        experimentId = deps.experiments.servingFor(body.repId, body.teamId)?.experimentId ?? null;
+      } catch (error) {
+        if (!(error instanceof TeamRequiredError)) throw error;
+        throw validationError([{ path: 'teamId', message: error.message }]);
+      }
+    }
+    if (!deps.experiments || experimentId === null) {
+      res.json({ requestId, recorded: false, experimentId: null, arm: null });
+      return;
+    }
+    let arm: Arm | null;
+    try {
+      arm = deps.experiments.recordExposure({
+        experimentId,
+        repId: body.repId,
+        ...(body.teamId ? { teamId: body.teamId } : {}),
+        leadIds: body.leadIds,
+        ...(body.fallbackLeadIds ? { fallbackLeadIds: body.fallbackLeadIds } : {}),
+        at: new Date(body.at),
+      });
+    } catch (error) {
+      if (error instanceof TeamRequiredError)
+        throw validationError([{ path: 'teamId', message: error.message }]);
+      if ((error as Error).message === `no experiment ${experimentId}`)
+        throw new ApiError(404, 'experiment_not_found', `no experiment ${experimentId}`);
+      throw error;
+    }
+    res.json({ requestId, recorded: arm !== null, experimentId, arm });
   };
 }
 
@@ -208,6 +401,7 @@ export function eventsHandler(deps: RouteDeps) {
       throw validationError(error.refused.map((r) => ({ path: `events[${r.index}]`, message: r.reason })));
     }
     deps.metrics.storeLatency('applyEvents', (performance.now() - applyStarted) / 1000);
+    deps.monitoring?.eventsArrived(deps.now());
 
     const unknown = new Set(applied.unknownLeads);
     const toRescore = applied.affectedLeadIds.filter((id) => !unknown.has(id));
@@ -265,14 +459,20 @@ export function extractHandler(deps: RouteDeps) {
       );
     }
     const started = performance.now();
+    const checker = deps.monitoring?.extractRowChecker(kind);
     const result = await ingestExtract(req, kind, format, {
       store: deps.store,
       region: deps.region,
       maxBytes: deps.config.limits.extractBytes,
       writeChunkRows: deps.config.extracts.writeChunkRows,
       now: () => deps.now().getTime(),
+      ...(checker ? { onValidRow: (row) => checker.addValid(row) } : {}),
     });
     deps.metrics.storeLatency(`extract_${kind}`, (performance.now() - started) / 1000);
+    if (checker && result.extractDates) {
+      const at = deps.now();
+      deps.monitoring!.extractDelivered(checker.summary(result.extractDates.to, at), at);
+    }
     res.json({
       requestId: String(res.locals.requestId),
       kind,

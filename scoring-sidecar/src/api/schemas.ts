@@ -154,15 +154,74 @@ export const worklistItemSchema = z
   })
   .meta({ id: 'WorklistItem' });
 
+const experimentIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'an experiment id (config/experiments/<id>.json)');
+const armSchema = z.enum(['control', 'treatment']);
+
+export const worklistExperimentSchema = z
+  .strictObject({
+    experimentId: z.string(),
+    mode: z.enum(['shadow', 'canary', 'full']),
+    arm: armSchema.meta({ description: "The rep's (or team's) arm: its ranking is the one shown" }),
+    ranking: z.enum(['rules', 'model:champion', 'model:challenger']).meta({
+      description:
+        'What ranked this list: the rules, the champion model or the challenger model. In shadow mode the ' +
+        "treatment's ranking is computed and logged, never returned.",
+    }),
+  })
+  .meta({ id: 'WorklistExperiment' });
+
 export const worklistResponseSchema = z
   .strictObject({
     requestId: z.string(),
     repId: z.string(),
     generatedAt: isoDateTime,
+    experiment: worklistExperimentSchema
+      .nullable()
+      .meta({ description: 'The live experiment the rep is in, or null (served the champion as usual)' }),
     items: z.array(worklistItemSchema),
     excluded: z.array(z.strictObject({ leadId: z.string(), why: z.string() })),
   })
   .meta({ id: 'WorklistResponse' });
+
+export const MAX_EXPOSED_LEADS = 200;
+
+export const exposureRequestSchema = z
+  .strictObject({
+    experimentId: experimentIdSchema
+      .optional()
+      .meta({ description: 'Default: the live experiment, if any (nothing is recorded when none is live)' }),
+    repId: z
+      .string()
+      .regex(/^005[0-9A-Za-z]{12}([0-9A-Za-z]{3})?$/, 'a Salesforce User Id (005...)')
+      .meta({ description: 'The rep who saw the scores' }),
+    teamId: z
+      .string()
+      .min(1)
+      .max(80)
+      .optional()
+      .meta({ description: "The rep's team; required by experiments that randomize teams" }),
+    leadIds: z.array(leadIdSchema).min(1).max(MAX_EXPOSED_LEADS),
+    fallbackLeadIds: z
+      .array(leadIdSchema)
+      .max(MAX_EXPOSED_LEADS)
+      .optional()
+      .meta({ description: 'Of leadIds, those whose score shown came from the rules fallback' }),
+    at: isoDateTime.meta({ description: 'When the rep saw them' }),
+  })
+  .meta({ id: 'ExposureRequest' });
+
+export const exposureResponseSchema = z
+  .strictObject({
+    requestId: z.string(),
+    recorded: z.boolean().meta({
+      description: 'False when no experiment is live, or it is in shadow, halted or reverted mode',
+    }),
+    experimentId: z.string().nullable(),
+    arm: armSchema.nullable(),
+  })
+  .meta({ id: 'ExposureResponse' });
 
 export const repIdSchema = z
   .string()
@@ -176,6 +235,12 @@ export const worklistQuerySchema = z.strictObject({
     .max(80)
     .optional()
     .meta({ description: "The rep's territory (unassigned queue)" }),
+  teamId: z
+    .string()
+    .min(1)
+    .max(80)
+    .optional()
+    .meta({ description: "The rep's team; needed while an experiment randomizes teams" }),
 });
 
 export const tokenRequestSchema = z

@@ -2,12 +2,22 @@
 // Env: REGION (US|EU), SF_* (org credentials, see salesforce/org-connection.ts), REDIS_URL (shared state and
 // queues; without it the cycle runs embedded with in-memory state), LEADRANK_BATCH_PREFIX (key namespace),
 // LEADRANK_MODEL_DIR or LEADRANK_REGISTRY_URL (the champion), LEADRANK_ROOT (default: the repository; var/ and
-// exports/ go there), LEADRANK_CONFIG_DIR (default <root>/config).
+// exports/ go there), LEADRANK_CONFIG_DIR (default <root>/config), LEADRANK_STATE_DIR (default <root>/var/state/<region>:
+// monitoring.db, the cycle history the RevOps dashboard shows).
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
+import { Registry } from 'prom-client';
 import { z } from 'zod';
+import {
+  BatchMonitor,
+  loadMonitoringConfig,
+  Monitor,
+  MonitoringHistory,
+  MonitoringMetrics,
+} from '../monitoring/index.js';
 import type { Region } from '../store/index.js';
 import type { BatchConfigOverrides } from './config.js';
 import { cycleFailures, cycleReport, listCycles, loadMeta, type Phase } from './cycle.js';
@@ -35,14 +45,35 @@ async function runtimeFor(region: Region): Promise<BatchRuntime> {
   const overrides = process.env.LEADRANK_BATCH_OVERRIDES
     ? (JSON.parse(process.env.LEADRANK_BATCH_OVERRIDES) as BatchConfigOverrides)
     : {};
-  return createBatchRuntime({
+  const configDir = process.env.LEADRANK_CONFIG_DIR ?? join(ROOT, 'config');
+  const rt = await createBatchRuntime({
     region,
     rootDir: ROOT,
-    configDir: process.env.LEADRANK_CONFIG_DIR ?? join(ROOT, 'config'),
+    configDir,
     redisUrl: process.env.REDIS_URL?.trim() || null,
     keyPrefix: process.env.LEADRANK_BATCH_PREFIX?.trim() || 'lr',
     overrides,
   });
+  // Cycles feed the RevOps dashboard: the region's monitoring history, the same file the sidecar reads.
+  const stateDir = process.env.LEADRANK_STATE_DIR ?? join(ROOT, 'var', 'state', region);
+  mkdirSync(stateDir, { recursive: true });
+  const history = new MonitoringHistory(
+    process.env.LEADRANK_MONITORING_DB ?? join(stateDir, 'monitoring.db'),
+  );
+  const monitor = new Monitor({
+    // Its own registry: the batch registry already has a cycle-duration histogram of the same name.
+    metrics: new MonitoringMetrics(new Registry()),
+    history,
+    config: loadMonitoringConfig(join(configDir, 'monitoring.json')),
+    baseline: null, // the cycle's model dir holds the baseline; BatchMonitor reads it from there
+  });
+  rt.monitor = new BatchMonitor({ monitor, store: rt.featureStore });
+  const close = rt.close.bind(rt);
+  rt.close = async () => {
+    await close();
+    history.close();
+  };
+  return rt;
 }
 
 /** A progress bar on a TTY (partitions, leads/s, ETA); structured logs otherwise. */

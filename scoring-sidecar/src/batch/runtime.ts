@@ -52,6 +52,8 @@ export interface BatchRuntime extends BatchContext {
   keyPrefix: string;
   redisUrl: string | null;
   explanations: ExplanationCache;
+  /** Events and extracts of the leads (null: CRM fields only). */
+  featureStore: OnlineFeatureStore | null;
   metrics: BatchMetrics;
   ruleSetVersion: string;
   /** The champion model now (LEADRANK_MODEL_DIR, else the registry's champion alias); null = rules. */
@@ -197,6 +199,7 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
     keyPrefix,
     redisUrl,
     explanations,
+    featureStore,
     metrics,
     ruleSetVersion: ruleSet.version,
     salesforce,

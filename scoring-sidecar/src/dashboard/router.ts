@@ -1,7 +1,7 @@
 // The RevOps dashboard: one page (static/) drawing Chart.js charts (served from node_modules: the machines are
 // offline) from JSON endpoints under /api. The endpoints read the same monitoring history and experiment
-// reports as the CLI and the alerts. Mounted at /dashboard by the app; behind the same network policy as
-// /metrics (it holds aggregates only: no lead, no PII).
+// reports as the CLI and the alerts. Mounted at /dashboard by server.ts behind dashboard/access.ts (HTTP Basic
+// for RevOps and the ML team); it holds aggregates only: no lead, no PII.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,8 @@ export interface DashboardDeps {
   history: MonitoringHistory;
   experiments: ExperimentService;
   now?: () => Date;
+  /** Called before the data endpoints read (e.g. flush the scores counted in memory). */
+  beforeRead?: () => void;
 }
 
 const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
@@ -37,6 +39,11 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
     const [path, query] = req.originalUrl.split('?');
     if (!path!.endsWith('/')) return res.redirect(301, `${path}/${query ? `?${query}` : ''}`);
     res.sendFile(join(STATIC_DIR, 'index.html'));
+  });
+
+  router.use('/api', (_req, _res, next) => {
+    deps.beforeRead?.();
+    next();
   });
 
   router.get('/api/score-bands', (req, res) => {

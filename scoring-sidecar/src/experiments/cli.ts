@@ -1,9 +1,10 @@
 // `leadrank experiment create | list | status | canary | widen | rollout | revert | join-outcomes | report |
-// check | mde`. State lives in one SQLite file (env LEADRANK_EXPERIMENTS_DB, default var/experiments.db).
+// check | mde`. State lives in one SQLite file (env LEADRANK_EXPERIMENTS_DB, default
+// <state dir>/experiments.db, the file the region's sidecar serves from: monitoring/config.ts regionStateDir).
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { regionStateDir } from '../monitoring/config.js';
 import { connectToOrg, orgAuthFromEnv } from '../salesforce/org-connection.js';
 import { loadExperimentDefinition } from './definition.js';
 import { importOutcomes, importPrePeriod } from './outcomes.js';
@@ -12,10 +13,8 @@ import { ExperimentService } from './service.js';
 import { minimumDetectableEffect, repsNeeded } from './stats.js';
 import { ExperimentStore } from './store.js';
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-
-export function defaultExperimentsDb(): string {
-  return process.env.LEADRANK_EXPERIMENTS_DB ?? join(repoRoot, 'var', 'experiments.db');
+export function defaultExperimentsDb(env: Record<string, string | undefined> = process.env): string {
+  return env.LEADRANK_EXPERIMENTS_DB ?? join(regionStateDir(env), 'experiments.db');
 }
 
 export function openExperimentService(db = defaultExperimentsDb()): ExperimentService {

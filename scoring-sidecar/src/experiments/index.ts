@@ -1,5 +1,5 @@
 // experiments/: rep-randomized tests of rankings and models, from shadow to full rollout, with guardrails.
-export { ExperimentService, type ServingPlan, type ExposureInput } from './service.js';
+export { ExperimentService, TeamRequiredError, type ServingPlan, type ExposureInput } from './service.js';
 export { ExperimentStore, type ExperimentMode, type ExperimentState, type OutcomeRow } from './store.js';
 export {
   experimentDefinitionSchema,

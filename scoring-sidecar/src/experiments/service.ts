@@ -10,6 +10,7 @@ import type { ExperimentMode, ExperimentState, ExperimentStore } from './store.j
 
 export interface ServingPlan {
   experimentId: string;
+  mode: ExperimentMode;
   arm: Arm;
   /** The ranking this rep is shown. */
   shown: ArmRanking;
@@ -37,19 +38,51 @@ export interface ExperimentServiceOptions {
 
 const ACTIVE: readonly ExperimentMode[] = ['shadow', 'canary', 'full'];
 
+/** A team-randomized experiment asked about a rep without the rep's team. */
+export class TeamRequiredError extends Error {}
+
 export class ExperimentService {
   private readonly now: () => Date;
+  /** The first active experiment, cached: the worklist route asks on every call (one in-memory lookup). */
+  private active: ExperimentState | null;
+  /** Units whose assignment row is already stored, so repeat calls write nothing. */
+  private readonly assigned = new Set<string>();
 
   constructor(
     readonly store: ExperimentStore,
     private readonly opts: ExperimentServiceOptions = {},
   ) {
     this.now = opts.now ?? (() => new Date());
+    this.active = this.readActive();
+  }
+
+  private readActive(): ExperimentState | null {
+    return this.store.list().find((s) => ACTIVE.includes(s.mode)) ?? null;
+  }
+
+  /** Re-reads the active experiment (mode changes made by another process, e.g. the CLI). */
+  refreshActive(): ExperimentState | null {
+    this.active = this.readActive();
+    return this.active;
+  }
+
+  /** Refreshes the cached active experiment every `intervalMs`; returns a stop function. */
+  scheduleRefresh(intervalMs: number): () => void {
+    const timer = setInterval(() => {
+      try {
+        this.refreshActive();
+      } catch (error) {
+        this.opts.logger?.error({ err: (error as Error).message }, 'experiment refresh failed');
+      }
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   create(definition: ExperimentDefinition, actor: string): ExperimentState {
     if (this.store.get(definition.id)) throw new Error(`experiment ${definition.id} exists`);
     this.store.create(definition, this.now().toISOString(), actor);
+    this.refreshActive();
     return this.require(definition.id);
   }
 
@@ -62,23 +95,33 @@ export class ExperimentService {
   private unitOf(def: ExperimentDefinition, repId: string, teamId?: string): string {
     if (def.unit === 'rep') return repId;
     if (!teamId)
-      throw new Error(`experiment ${def.id} randomizes teams: the caller must give the rep's team`);
+      throw new TeamRequiredError(
+        `experiment ${def.id} randomizes teams: the caller must give the rep's team`,
+      );
     return teamId;
   }
 
   /** The arm of a rep now (stored on first sight, for the audit); no exposure is logged here. */
   armFor(id: string, repId: string, teamId?: string): Arm {
-    const state = this.require(id);
+    return this.armIn(this.require(id), repId, teamId);
+  }
+
+  private armIn(state: ExperimentState, repId: string, teamId?: string): Arm {
+    const id = state.id;
     const unitId = this.unitOf(state.definition, repId, teamId);
     const bucket = bucketOf(state.definition.salt, unitId);
     const arm = armForBucket(bucket, state.share);
-    this.store.recordAssignment(id, repId, {
-      unitId,
-      arm,
-      bucket,
-      share: state.share,
-      firstSeenAt: this.now().toISOString(),
-    });
+    const key = `${id}\u0000${repId}\u0000${unitId}`;
+    if (!this.assigned.has(key)) {
+      this.store.recordAssignment(id, repId, {
+        unitId,
+        arm,
+        bucket,
+        share: state.share,
+        firstSeenAt: this.now().toISOString(),
+      });
+      this.assigned.add(key);
+    }
     return arm;
   }
 
@@ -86,12 +129,23 @@ export class ExperimentService {
    * Hook for the scoring service and worklist route: what this rep is shown under the first active
    * experiment, or null (serve the champion as usual).
    */
+  /**
+   * While the live experiment runs in shadow mode: its treatment ranking, which every scored request also
+   * runs through (logged, never shown). Null in any other mode or with no live experiment.
+   */
+  shadowRanking(): { experimentId: string; ranking: ArmRanking } | null {
+    const state = this.active;
+    if (!state || state.mode !== 'shadow') return null;
+    return { experimentId: state.id, ranking: state.definition.arms.treatment };
+  }
+
   servingFor(repId: string, teamId?: string): ServingPlan | null {
-    const state = this.store.list().find((s) => ACTIVE.includes(s.mode));
+    const state = this.active;
     if (!state) return null;
-    const arm = this.armFor(state.id, repId, teamId);
+    const arm = this.armIn(state, repId, teamId);
     return {
       experimentId: state.id,
+      mode: state.mode,
       arm,
       shown: state.definition.arms[arm],
       shadow: state.mode === 'shadow' ? state.definition.arms.treatment : null,
@@ -100,13 +154,14 @@ export class ExperimentService {
 
   /**
    * Hook for the worklist route and the LWC score callout: a rep has just seen these leads ranked. Shadow mode
-   * logs nothing (nobody sees the challenger); neither do halted or reverted experiments.
+   * logs nothing (nobody sees the challenger); neither do halted or reverted experiments. Returns the arm
+   * recorded, or null when nothing was.
    */
-  recordExposure(e: ExposureInput): void {
+  recordExposure(e: ExposureInput): Arm | null {
     const state = this.require(e.experimentId);
-    if (state.mode !== 'canary' && state.mode !== 'full') return;
+    if (state.mode !== 'canary' && state.mode !== 'full') return null;
     const unitId = this.unitOf(state.definition, e.repId, e.teamId);
-    const arm = this.armFor(state.id, e.repId, e.teamId);
+    const arm = this.armIn(state, e.repId, e.teamId);
     this.store.recordExposure(state.id, {
       repId: e.repId,
       unitId,
@@ -116,6 +171,7 @@ export class ExperimentService {
       leadIds: e.leadIds,
       fallbackLeads: e.fallbackLeadIds?.length ?? 0,
     });
+    return arm;
   }
 
   private transition(
@@ -127,6 +183,7 @@ export class ExperimentService {
     actor: string,
   ) {
     this.store.setMode(id, { at: this.now().toISOString(), action, toMode, share, reason, actor });
+    this.refreshActive();
     this.opts.logger?.info({ experimentId: id, action, mode: toMode, share }, 'experiment mode changed');
     return this.require(id);
   }

@@ -1,6 +1,19 @@
 // Monitoring thresholds (config/monitoring.json).
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/**
+ * The deployment's region-local state directory (experiments.db, monitoring.db): LEADRANK_STATE_DIR, default
+ * <repo>/var/state/<REGION>. The sidecar and the CLI resolve it the same way, so `leadrank experiment …` run
+ * beside a sidecar changes the experiments that sidecar serves.
+ */
+export function regionStateDir(env: Record<string, string | undefined> = process.env): string {
+  return env.LEADRANK_STATE_DIR ?? join(REPO_ROOT, 'var', 'state', env.REGION ?? 'US');
+}
 
 const extractSchema = z.object({
   /** UTC time of day by which the day's extract must have arrived. */
@@ -22,6 +35,17 @@ export const monitoringConfigSchema = z.object({
   calibration: z.object({ maxEce: z.number().positive(), minLabelledRows: z.number().int().positive() }),
   extracts: z.record(z.string(), extractSchema),
   events: z.object({ maxLagMinutes: z.number().positive() }),
+  /** How often the running sidecar checks and flushes (server.ts). */
+  schedules: z
+    .object({
+      guardrailCheckMinutes: z.number().positive().default(15),
+      freshnessCheckSeconds: z.number().positive().default(60),
+      scoreFlushSeconds: z.number().positive().default(10),
+      experimentsRefreshSeconds: z.number().positive().default(10),
+      /** Feature vectors sampled per batch partition for drift (vectors are recomputed for the sample only). */
+      driftSampleRowsPerPartition: z.number().int().nonnegative().default(2000),
+    })
+    .prefault({}),
 });
 export type MonitoringConfig = z.infer<typeof monitoringConfigSchema>;
 export type ExtractExpectation = z.infer<typeof extractSchema>;

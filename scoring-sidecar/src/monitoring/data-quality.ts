@@ -51,6 +51,71 @@ function median(xs: readonly number[]): number | null {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** What a delivery amounted to, counted row by row while it streamed (see ExtractRowChecker). */
+export interface ExtractSummary {
+  extract: string;
+  day: string;
+  /** When it arrived; null when it has not. */
+  receivedAt: Date | null;
+  rows: number;
+  invalidRows: number;
+  outOfRange: number;
+  rangeColumns: readonly string[];
+}
+
+/** Counts schema failures and out-of-range values of an extract's rows, one row at a time (flat memory). */
+export class ExtractRowChecker {
+  private readonly contract: ExtractContract | undefined;
+  private readonly rangeColumns = new Set<string>();
+  rows = 0;
+  invalidRows = 0;
+  outOfRange = 0;
+
+  constructor(readonly extract: string) {
+    this.contract = EXTRACT_CONTRACTS[extract];
+  }
+
+  add(row: unknown): void {
+    this.rows += 1;
+    const parsed = this.contract
+      ? this.contract.schema.safeParse(row)
+      : { success: true as const, data: row };
+    if (!parsed.success) {
+      this.invalidRows += 1;
+      return;
+    }
+    this.checkRanges(parsed.data as Record<string, unknown>);
+  }
+
+  /** A row the ingest already validated against the schema (parsed values): ranges only. */
+  addValid(row: Readonly<Record<string, unknown>>): void {
+    this.rows += 1;
+    this.checkRanges(row);
+  }
+
+  private checkRanges(row: Readonly<Record<string, unknown>>): void {
+    for (const [column, [lo, hi]] of Object.entries(this.contract?.ranges ?? {})) {
+      const v = row[column];
+      if (typeof v === 'number' && (v < lo || v > hi)) {
+        this.outOfRange += 1;
+        this.rangeColumns.add(column);
+      }
+    }
+  }
+
+  summary(day: string, receivedAt: Date | null): ExtractSummary {
+    return {
+      extract: this.extract,
+      day,
+      receivedAt,
+      rows: this.rows,
+      invalidRows: this.invalidRows,
+      outOfRange: this.outOfRange,
+      rangeColumns: [...this.rangeColumns],
+    };
+  }
+}
+
 /**
  * Checks one day's delivery. `recentRowCounts` are the row counts of the previous days' deliveries (the
  * trailing median sets what "half empty" means); `now` decides whether a missing extract is already late.
@@ -61,9 +126,25 @@ export function checkExtract(
   recentRowCounts: readonly number[],
   now: Date,
 ): ExtractCheck {
+  const checker = new ExtractRowChecker(delivery.extract);
+  if (delivery.receivedAt) for (const row of delivery.rows) checker.add(row);
+  return checkExtractSummary(
+    checker.summary(delivery.day, delivery.receivedAt),
+    expectation,
+    recentRowCounts,
+    now,
+  );
+}
+
+/** The same checks on a delivery already counted row by row. */
+export function checkExtractSummary(
+  delivery: ExtractSummary,
+  expectation: ExtractExpectation,
+  recentRowCounts: readonly number[],
+  now: Date,
+): ExtractCheck {
   const issues: ExtractIssue[] = [];
   const due = new Date(`${delivery.day}T${expectation.expectedBy}:00Z`);
-  const contract = EXTRACT_CONTRACTS[delivery.extract];
   if (!delivery.receivedAt) {
     if (now > due) issues.push({ code: 'missing', detail: `not received; due ${due.toISOString()}` });
     return { extract: delivery.extract, day: delivery.day, rows: 0, invalidRows: 0, ageHours: null, issues };
@@ -81,42 +162,28 @@ export function checkExtract(
     });
 
   const typical = median(recentRowCounts);
-  if (typical !== null && delivery.rows.length < expectation.minRowsShareOfMedian * typical) {
+  if (typical !== null && delivery.rows < expectation.minRowsShareOfMedian * typical) {
     issues.push({
       code: 'half_empty',
-      detail: `${delivery.rows.length} rows vs a median of ${typical} over the last ${recentRowCounts.length} deliveries`,
+      detail: `${delivery.rows} rows vs a median of ${typical} over the last ${recentRowCounts.length} deliveries`,
     });
   }
-  let invalid = 0;
-  let outOfRange = 0;
-  const rangeColumns = new Set<string>();
-  for (const row of delivery.rows) {
-    const parsed = contract ? contract.schema.safeParse(row) : { success: true as const, data: row };
-    if (!parsed.success) {
-      invalid += 1;
-      continue;
-    }
-    for (const [column, [lo, hi]] of Object.entries(contract?.ranges ?? {})) {
-      const v = (parsed.data as Record<string, unknown>)[column];
-      if (typeof v === 'number' && (v < lo || v > hi)) {
-        outOfRange += 1;
-        rangeColumns.add(column);
-      }
-    }
-  }
-  const n = Math.max(1, delivery.rows.length);
-  if (invalid / n > expectation.maxInvalidShare)
-    issues.push({ code: 'schema', detail: `${invalid} of ${delivery.rows.length} rows fail the schema` });
-  if (outOfRange / n > expectation.maxInvalidShare)
+  const n = Math.max(1, delivery.rows);
+  if (delivery.invalidRows / n > expectation.maxInvalidShare)
+    issues.push({
+      code: 'schema',
+      detail: `${delivery.invalidRows} of ${delivery.rows} rows fail the schema`,
+    });
+  if (delivery.outOfRange / n > expectation.maxInvalidShare)
     issues.push({
       code: 'range',
-      detail: `${outOfRange} values out of range in ${[...rangeColumns].join(', ')}`,
+      detail: `${delivery.outOfRange} values out of range in ${delivery.rangeColumns.join(', ')}`,
     });
   return {
     extract: delivery.extract,
     day: delivery.day,
-    rows: delivery.rows.length,
-    invalidRows: invalid,
+    rows: delivery.rows,
+    invalidRows: delivery.invalidRows,
     ageHours,
     issues,
   };

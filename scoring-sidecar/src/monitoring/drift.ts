@@ -1,6 +1,6 @@
 // Feature and prediction drift against the training baseline (population stability index on the baseline's
 // bins, plus the missing-value rate), per day and region; and calibration by score decile once labels arrive.
-import { histogram, type Baseline, type FeatureBaseline } from './baseline.js';
+import { binCount, binOf, histogram, type Baseline, type FeatureBaseline } from './baseline.js';
 import type { MonitoringConfig } from './config.js';
 
 export type DriftStatus = 'ok' | 'warn' | 'alert' | 'too_few_rows';
@@ -42,7 +42,14 @@ export function featureDrift(
   values: readonly (number | null)[],
   cfg: MonitoringConfig['drift'],
 ): FeatureDrift {
-  const h = histogram(baseline.bins, values);
+  return driftOfHistogram(baseline, histogram(baseline.bins, values), cfg);
+}
+
+function driftOfHistogram(
+  baseline: FeatureBaseline,
+  h: { proportions: readonly number[]; missingRate: number; n: number },
+  cfg: MonitoringConfig['drift'],
+): FeatureDrift {
   const psi = populationStabilityIndex(baseline.proportions, h.proportions);
   const missingRise = h.missingRate - baseline.missingRate;
   let status: DriftStatus = 'ok';
@@ -67,6 +74,77 @@ export function featureDrift(
     baselineMissingRate: baseline.missingRate,
     status,
     reason,
+  };
+}
+
+/**
+ * Per-feature bin counts of a day × region slice: what the batch cycle's partitions accumulate (small, JSON,
+ * mergeable across workers) instead of shipping feature vectors to the coordinator.
+ */
+export interface DriftCounts {
+  specHash: string;
+  rows: number;
+  /** Per baseline feature: counts per bin, then the missing count last. */
+  features: number[][];
+}
+
+export function emptyDriftCounts(baseline: Baseline): DriftCounts {
+  return {
+    specHash: baseline.specHash,
+    rows: 0,
+    features: baseline.features.map((f) => new Array<number>(binCount(f.bins) + 1).fill(0)),
+  };
+}
+
+/** Adds one encoded vector (baseline spec order). */
+export function addToDriftCounts(
+  counts: DriftCounts,
+  baseline: Baseline,
+  vector: readonly (number | null)[],
+) {
+  counts.rows += 1;
+  baseline.features.forEach((f, i) => {
+    const c = counts.features[i]!;
+    const v = vector[i] ?? null;
+    if (v === null || Number.isNaN(v)) c[c.length - 1]! += 1;
+    else c[binOf(f.bins, v)]! += 1;
+  });
+}
+
+export function mergeDriftCounts(into: DriftCounts, other: DriftCounts): DriftCounts {
+  if (into.specHash !== other.specHash) throw new Error('drift counts of different feature specs');
+  into.rows += other.rows;
+  other.features.forEach((c, i) => c.forEach((n, b) => (into.features[i]![b]! += n)));
+  return into;
+}
+
+/** The slice's drift from its counts (the same statuses as driftBySlice). */
+export function driftFromCounts(
+  baseline: Baseline,
+  counts: DriftCounts,
+  day: string,
+  region: string,
+  cfg: MonitoringConfig['drift'],
+): DriftSlice {
+  return {
+    day,
+    region,
+    rows: counts.rows,
+    features: baseline.features.map((f, i) => {
+      const c = counts.features[i]!;
+      const missing = c[c.length - 1]!;
+      const present = counts.rows - missing;
+      return driftOfHistogram(
+        f,
+        {
+          proportions: c.slice(0, -1).map((n) => (present > 0 ? n / present : 0)),
+          missingRate: counts.rows > 0 ? missing / counts.rows : 0,
+          n: counts.rows,
+        },
+        cfg,
+      );
+    }),
+    prediction: null,
   };
 }
 

@@ -22,7 +22,19 @@ CREATE TABLE IF NOT EXISTS calibration (day TEXT, region TEXT, decile INTEGER, r
   observed_rate REAL, PRIMARY KEY (day, region, decile));
 CREATE TABLE IF NOT EXISTS batch_cycles (started_at TEXT, region TEXT, duration_s REAL, ok INTEGER, leads INTEGER,
   written INTEGER, error TEXT, PRIMARY KEY (started_at, region));
+CREATE TABLE IF NOT EXISTS extract_deliveries (extract TEXT, day TEXT, received_at TEXT, rows INTEGER,
+  invalid_rows INTEGER, issues TEXT, PRIMARY KEY (extract, received_at));
 `;
+
+export interface ExtractDeliveryRecord {
+  extract: string;
+  day: string;
+  receivedAt: string;
+  rows: number;
+  invalidRows: number;
+  /** Issue codes of the delivery's check (late, half_empty, schema, range…). */
+  issues: string[];
+}
 
 export class MonitoringHistory {
   private readonly db: Database.Database;
@@ -86,6 +98,35 @@ export class MonitoringHistory {
     this.db
       .prepare('INSERT OR REPLACE INTO batch_cycles VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(c.startedAt, c.region, c.durationSeconds, c.ok ? 1 : 0, c.leadsScored, c.changesWritten, c.error);
+  }
+
+  recordExtractDelivery(d: ExtractDeliveryRecord): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO extract_deliveries VALUES (?, ?, ?, ?, ?, ?)')
+      .run(d.extract, d.day, d.receivedAt, d.rows, d.invalidRows, JSON.stringify(d.issues));
+  }
+
+  /** Deliveries of one extract, newest first. */
+  extractDeliveries(extract: string, limit = 30): ExtractDeliveryRecord[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM extract_deliveries WHERE extract = ? ORDER BY received_at DESC LIMIT ?')
+        .all(extract, limit) as {
+        extract: string;
+        day: string;
+        received_at: string;
+        rows: number;
+        invalid_rows: number;
+        issues: string;
+      }[]
+    ).map((r) => ({
+      extract: r.extract,
+      day: r.day,
+      receivedAt: r.received_at,
+      rows: r.rows,
+      invalidRows: r.invalid_rows,
+      issues: JSON.parse(r.issues) as string[],
+    }));
   }
 
   scoreBands(since: string): { day: string; region: string; band: string; count: number }[] {

@@ -16,7 +16,9 @@ export {
   type DriftSlice,
   type ScoredRow,
 } from './drift.js';
-export { MonitoringHistory, type BatchCycleRecord } from './history.js';
+export { MonitoringHistory, type BatchCycleRecord, type ExtractDeliveryRecord } from './history.js';
+export { BatchMonitor, type MonitoredCycle, type PartitionSummary } from './batch-monitor.js';
+export { ExtractRowChecker, type ExtractSummary } from './data-quality.js';
 export { MonitoringMetrics } from './metrics.js';
 export { Monitor, type MonitorDeps } from './monitor.js';
 export { registerMonitoringCommands } from './cli.js';

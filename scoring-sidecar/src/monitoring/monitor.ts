@@ -4,7 +4,15 @@
 import type { ExperimentReport } from '../experiments/analysis.js';
 import type { Baseline } from './baseline.js';
 import type { MonitoringConfig } from './config.js';
-import { checkEventStream, checkExtract, type ExtractCheck, type ExtractDelivery } from './data-quality.js';
+import {
+  checkEventStream,
+  checkExtract,
+  checkExtractSummary,
+  type ExtractCheck,
+  type ExtractDelivery,
+  type ExtractIssueCode,
+  type ExtractSummary,
+} from './data-quality.js';
 import { calibrationByDecile, driftBySlice, type DriftSlice, type ScoredRow } from './drift.js';
 import type { BatchCycleRecord, MonitoringHistory } from './history.js';
 import type { MonitoringMetrics } from './metrics.js';
@@ -17,8 +25,71 @@ export interface MonitorDeps {
   baseline: Baseline | null;
 }
 
+const EXTRACT_CHECKS: readonly ExtractIssueCode[] = [
+  'missing',
+  'late',
+  'stale',
+  'half_empty',
+  'schema',
+  'range',
+];
+
+interface Tally {
+  day: string;
+  region: string;
+  bands: Record<string, number>;
+  sources: Record<string, number>;
+}
+
 export class Monitor {
-  constructor(private readonly deps: MonitorDeps) {}
+  /** Scores counted in memory since the last flush, by day and region (one SQLite write per flush). */
+  private tally = new Map<string, Tally>();
+  private lastEventAt: Date | null;
+
+  constructor(private readonly deps: MonitorDeps) {
+    // A sidecar that just started has not missed any event yet: the lag counts from its start.
+    this.lastEventAt = new Date();
+  }
+
+  get config(): MonitoringConfig {
+    return this.deps.config;
+  }
+
+  get baseline(): Baseline | null {
+    return this.deps.baseline;
+  }
+
+  /** Hook (scoring paths, per request): counts in memory only; `flushScores` writes them. */
+  countScores(region: string, scores: readonly { band: string; source: string; scoredAt: string }[]): void {
+    for (const s of scores) this.countScore(region, s.band, s.source, s.scoredAt);
+  }
+
+  countScore(region: string, band: string, source: string, scoredAt: string): void {
+    const day = scoredAt.slice(0, 10);
+    const key = `${day}\u0000${region}`;
+    let t = this.tally.get(key);
+    if (!t) this.tally.set(key, (t = { day, region, bands: {}, sources: {} }));
+    t.bands[band] = (t.bands[band] ?? 0) + 1;
+    t.sources[source] = (t.sources[source] ?? 0) + 1;
+  }
+
+  /** Hook (batch cycle end): counts already aggregated per band and source. */
+  addScoreCounts(
+    day: string,
+    region: string,
+    bands: Record<string, number>,
+    sources: Record<string, number>,
+  ): void {
+    this.deps.history.addScores(day, region, bands, sources);
+  }
+
+  /** Writes the counted scores to the history (a timer and close call it). */
+  flushScores(): void {
+    if (this.tally.size === 0) return;
+    const pending = this.tally;
+    this.tally = new Map();
+    for (const t of pending.values()) this.deps.history.addScores(t.day, t.region, t.bands, t.sources);
+  }
 
   /** Hook (scoring service / batch): scores of one day with their band and source, counted for the dashboard. */
   recordScores(day: string, region: string, scores: readonly { band: string; source: string }[]): void {
@@ -38,6 +109,12 @@ export class Monitor {
   recordDrift(rows: readonly ScoredRow[]): DriftSlice[] {
     if (!this.deps.baseline) return [];
     const slices = driftBySlice(this.deps.baseline, rows, this.deps.config.drift);
+    this.recordDriftSlices(slices);
+    return slices;
+  }
+
+  /** Drift already computed (e.g. from a batch cycle's bin counts): history, and gauges of the latest day. */
+  recordDriftSlices(slices: readonly DriftSlice[]): void {
     this.deps.history.recordDrift(slices);
     const latest = new Map<string, DriftSlice>();
     for (const s of slices) if ((latest.get(s.region)?.day ?? '') <= s.day) latest.set(s.region, s);
@@ -54,7 +131,6 @@ export class Monitor {
       if (s.prediction && s.prediction.status !== 'too_few_rows')
         m.predictionPsi.set({ region }, s.prediction.psi);
     }
-    return slices;
   }
 
   /** Hook (daily job once 30-day labels exist): conversion by score decile vs predicted. */
@@ -82,6 +158,90 @@ export class Monitor {
       m.extractRows.set({ extract: delivery.extract }, check.rows);
     }
     return check;
+  }
+
+  /**
+   * Hook (extract ingest): a delivery counted row by row while it streamed. Checked against the trailing
+   * deliveries of the same extract, published as gauges and kept in the history.
+   */
+  recordExtractSummary(summary: ExtractSummary, now: Date): ExtractCheck {
+    const expectation = this.deps.config.extracts[summary.extract];
+    if (!expectation) throw new Error(`no expectation configured for extract ${summary.extract}`);
+    const recent = this.deps.history.extractDeliveries(summary.extract, 14).map((d) => d.rows);
+    const check = checkExtractSummary(summary, expectation, recent, now);
+    this.publishExtractChecks(summary.extract, check, EXTRACT_CHECKS);
+    if (summary.receivedAt) {
+      this.deps.metrics.extractAge.set(
+        { extract: summary.extract },
+        (now.getTime() - summary.receivedAt.getTime()) / 1000,
+      );
+      this.deps.metrics.extractRows.set({ extract: summary.extract }, check.rows);
+      this.deps.history.recordExtractDelivery({
+        extract: summary.extract,
+        day: summary.day,
+        receivedAt: summary.receivedAt.toISOString(),
+        rows: check.rows,
+        invalidRows: check.invalidRows,
+        issues: check.issues.map((i) => i.code),
+      });
+    }
+    return check;
+  }
+
+  /**
+   * Timer: is each configured extract's delivery for today missing once due, and is the newest one too old?
+   * Only the missing and stale gauges move here; the others describe the newest delivery.
+   */
+  checkExtractFreshness(now: Date): ExtractCheck[] {
+    const today = now.toISOString().slice(0, 10);
+    return Object.entries(this.deps.config.extracts).map(([extract, expectation]) => {
+      const last = this.deps.history.extractDeliveries(extract, 1)[0] ?? null;
+      const receivedToday = last !== null && last.day >= today;
+      const check = checkExtractSummary(
+        {
+          extract,
+          day: today,
+          receivedAt: receivedToday ? new Date(last.receivedAt) : null,
+          rows: last?.rows ?? 0,
+          invalidRows: last?.invalidRows ?? 0,
+          outOfRange: 0,
+          rangeColumns: [],
+        },
+        expectation,
+        [],
+        now,
+      );
+      if (last) {
+        const ageHours = (now.getTime() - Date.parse(last.receivedAt)) / 3_600_000;
+        this.deps.metrics.extractAge.set({ extract }, ageHours * 3600);
+        if (!receivedToday && ageHours > expectation.maxAgeHours)
+          check.issues.push({
+            code: 'stale',
+            detail: `newest extract is ${ageHours.toFixed(1)} h old (max ${expectation.maxAgeHours})`,
+          });
+      }
+      this.publishExtractChecks(extract, check, ['missing', 'stale']);
+      return check;
+    });
+  }
+
+  private publishExtractChecks(extract: string, check: ExtractCheck, codes: readonly ExtractIssueCode[]) {
+    for (const code of codes)
+      this.deps.metrics.extractCheckFailed.set(
+        { extract, check: code },
+        check.issues.some((i) => i.code === code) ? 1 : 0,
+      );
+  }
+
+  /** Hook (events route): events arrived now. */
+  eventsArrived(at: Date): void {
+    this.lastEventAt = at;
+    this.recordEventStream(at, at);
+  }
+
+  /** Timer: the event stream's lag since the last `eventsArrived`. */
+  checkEventStreamNow(now: Date) {
+    return this.recordEventStream(this.lastEventAt, now);
   }
 
   /** Hook (events route, or a timer): the newest event's time. */

@@ -3,6 +3,7 @@ import { getRecord, getFieldValue } from 'lightning/uiRecordApi';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import getHistory from '@salesforce/apex/ScoreHistoryController.getHistory';
 import logAction from '@salesforce/apex/NextBestActionController.logAction';
+import reportScoreCardView from '@salesforce/apex/ExposureController.reportScoreCardView';
 import LEAD_SCORE from '@salesforce/schema/Lead.Lead_Score__c';
 import SCORE_BAND from '@salesforce/schema/Lead.Score_Band__c';
 import SCORE_REASONS from '@salesforce/schema/Lead.Score_Reasons__c';
@@ -43,11 +44,25 @@ export default class LeadScoreCard extends LightningElement {
   history = [];
   logging = false;
   loggedAction;
+  reportedExposureFor;
 
   @wire(getRecord, { recordId: '$recordId', fields: FIELDS })
   wiredLead({ data, error }) {
     this.record = data;
     this.recordError = error;
+    this.reportExposure();
+  }
+
+  /**
+   * An experiment counts a rep as exposed when a score is actually shown: once per lead and card, and
+   * fire-and-forget (the Apex side never throws; a lost report must not disturb the page).
+   */
+  reportExposure() {
+    if (!this.hasScore || this.reportedExposureFor === this.recordId) {
+      return;
+    }
+    this.reportedExposureFor = this.recordId;
+    reportScoreCardView({ leadId: this.recordId, scoredByRules: this.isRules }).catch(() => {});
   }
 
   @wire(getHistory, { leadId: '$recordId', maxRows: TREND_POINTS })

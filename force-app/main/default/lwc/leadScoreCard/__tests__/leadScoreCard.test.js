@@ -5,6 +5,7 @@ import { getRecord } from 'lightning/uiRecordApi';
 const ShowToastEventName = 'lightning__showtoast';
 import getHistory from '@salesforce/apex/ScoreHistoryController.getHistory';
 import logAction from '@salesforce/apex/NextBestActionController.logAction';
+import reportScoreCardView from '@salesforce/apex/ExposureController.reportScoreCardView';
 
 const mockRecord = require('./data/getRecord.json');
 const mockRecordRules = require('./data/getRecordRules.json');
@@ -22,6 +23,11 @@ jest.mock(
 jest.mock('@salesforce/apex/NextBestActionController.logAction', () => ({ default: jest.fn() }), {
   virtual: true,
 });
+jest.mock(
+  '@salesforce/apex/ExposureController.reportScoreCardView',
+  () => ({ default: jest.fn(() => Promise.resolve(true)) }),
+  { virtual: true },
+);
 
 const RECORD_ID = '00Q5g00000AbCdEEAZ';
 const NOW = new Date('2025-06-02T12:12:00.000Z');
@@ -37,6 +43,53 @@ const flushPromises = () => new Promise((resolve) => process.nextTick(resolve));
 const byId = (element, id) => element.shadowRoot.querySelector(`[data-id="${id}"]`);
 
 describe('c-lead-score-card', () => {
+  describe('experiment exposure', () => {
+    beforeEach(() => {
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask'] });
+      jest.setSystemTime(NOW);
+    });
+    afterEach(() => {
+      while (document.body.firstChild) {
+        document.body.removeChild(document.body.firstChild);
+      }
+      jest.clearAllMocks();
+      jest.useRealTimers();
+    });
+
+    it('reports once that the rep saw a model score, even when the record refreshes', async () => {
+      createCard();
+      getRecord.emit(mockRecord);
+      await flushPromises();
+      getRecord.emit(mockRecord);
+      await flushPromises();
+
+      expect(reportScoreCardView).toHaveBeenCalledTimes(1);
+      expect(reportScoreCardView).toHaveBeenCalledWith({ leadId: RECORD_ID, scoredByRules: false });
+    });
+
+    it('marks a rules score as such, and reports nothing for a lead without a score', async () => {
+      createCard();
+      getRecord.emit(mockRecordRules);
+      await flushPromises();
+      expect(reportScoreCardView).toHaveBeenCalledWith({ leadId: RECORD_ID, scoredByRules: true });
+
+      jest.clearAllMocks();
+      createCard();
+      getRecord.emit(mockRecordNotScored);
+      await flushPromises();
+      expect(reportScoreCardView).not.toHaveBeenCalled();
+    });
+
+    it('keeps the card working when the report fails', async () => {
+      reportScoreCardView.mockRejectedValueOnce({ body: { message: 'callout failed' } });
+      const element = createCard();
+      getRecord.emit(mockRecord);
+      await flushPromises();
+
+      expect(byId(element, 'score').textContent).toBe('82');
+    });
+  });
+
   beforeEach(() => {
     jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask'] });
     jest.setSystemTime(NOW);
