@@ -5,6 +5,7 @@
 // BENCH_WORKERS (node:cluster processes).
 import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Fastify from 'fastify';
 import { AuthError } from '../scoring-sidecar/src/api/auth.js';
@@ -24,7 +25,11 @@ if (workers > 1 && cluster.isPrimary) {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 } else {
-  const sidecar = await createSidecar(process.env);
+  const env = { ...process.env };
+  // As `leadrank serve --workers`: the audit log has one writer per directory, so each worker keeps its own chain.
+  if (env.LEADRANK_WORKER_INDEX !== undefined && env.LEADRANK_AUDIT_DIR)
+    env.LEADRANK_AUDIT_DIR = join(env.LEADRANK_AUDIT_DIR, `worker-${env.LEADRANK_WORKER_INDEX}`);
+  const sidecar = await createSidecar(env);
   const deps = sidecar.appDeps;
   const app = Fastify({ logger: false, bodyLimit: deps.config.limits.jsonBodyBytes });
   const fail = (status: number, code: string, message: string) => ({

@@ -126,6 +126,7 @@ async function pacedLoad(): Promise<void> {
     tick();
   });
   const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage();
   await pool.close();
   const sorted = Array.from(latencies).sort((a, b) => a - b);
   process.stdout.write(
@@ -136,6 +137,7 @@ async function pacedLoad(): Promise<void> {
       p99: Number(percentile(sorted, 99).toFixed(1)),
       max: Number(sorted[sorted.length - 1]!.toFixed(1)),
       errors,
+      loadCpuShare: (cpu.user + cpu.system) / 1e6 / elapsed,
     })}\n`,
   );
 }
@@ -164,6 +166,7 @@ async function loadGenerator(): Promise<void> {
     ],
   });
   const non2xx = (result.non2xx as number) ?? 0;
+  const cpu = process.cpuUsage();
   process.stdout.write(
     `${JSON.stringify({
       requests: result.requests.total,
@@ -172,6 +175,7 @@ async function loadGenerator(): Promise<void> {
       p99: result.latency.p99,
       max: result.latency.max,
       errors: result.errors + result.timeouts + non2xx,
+      loadCpuShare: (cpu.user + cpu.system) / 1e6 / opts.duration,
     })}\n`,
   );
 }
@@ -362,6 +366,8 @@ interface RunResult {
   p99: number;
   max: number;
   errors: number;
+  /** CPU of the load generator process over the run, in cores (it shares the machine with the sidecar). */
+  loadCpuShare: number;
 }
 
 function runLoad(rate: number, duration: number, token: string, shape: LoadShape = 'paced'): RunResult {
@@ -426,7 +432,8 @@ async function main(): Promise<void> {
         console.log(
           `${framework} main run, ${shape === 'paced' ? 'paced open-loop load' : 'autocannon overallRate (bursty)'}: offered ${opts.rate} req/s for ${opts.duration} s, ` +
             `${opts.workers} sidecar process(es): achieved ${run.achieved.toFixed(0)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, ` +
-            `max ${run.max} ms, errors ${run.errors}, sidecar CPU ${(cpu * 100).toFixed(0)} % of one core (${cpuMsPerRequest.toFixed(3)} CPU-ms per request)`,
+            `max ${run.max} ms, errors ${run.errors}, sidecar CPU ${(cpu * 100).toFixed(0)} % of one core (${cpuMsPerRequest.toFixed(3)} CPU-ms per request), ` +
+            `load generator CPU ${(run.loadCpuShare * 100).toFixed(0)} %`,
         );
       }
       const main = mains.paced!;
