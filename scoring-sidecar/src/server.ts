@@ -408,6 +408,8 @@ export async function createSidecar(
       () => {
         monitor.checkExtractFreshness(now());
         monitor.checkEventStreamNow(now());
+        // The calibration job runs in its own process: its latest result reaches /metrics from the history.
+        monitor.publishLatestCalibration();
       },
       logger,
     ),

@@ -186,6 +186,7 @@ describe('material change', () => {
     leadId: '00Q000000000001AAA',
     score: 61,
     band: 'B',
+    probability: 0.3,
     reasonLines: ['+ Last visited the website 4 days ago', '- Industry: Retail'],
     nextBestAction: 'Send a personal email: B-band lead scoring 61.',
     source: 'Model',

@@ -41,6 +41,8 @@ export interface ScoredLead {
   leadId: string;
   score: number;
   band: Band;
+  /** Calibrated P(convert within 30 days); null when scored by rules (they give no probability). */
+  probability: number | null;
   /** Signed reason lines, strongest first ("+ text" from the model; "+15 text" from rules, as Apex writes). */
   reasonLines: string[];
   /** "<label>: <rationale>" or null. */
@@ -87,6 +89,9 @@ export interface ScoreStats {
   deltaMs: number;
   /** Packing and storing the partition's changes, scores and result (cycle). */
   resultWriteMs: number;
+  /** Shadow scoring with the challenger (features and inference only). */
+  shadowRows: number;
+  shadowMs: number;
 }
 
 export const emptyScoreStats = (): ScoreStats => ({
@@ -107,6 +112,8 @@ export const emptyScoreStats = (): ScoreStats => ({
   rulesMs: 0,
   deltaMs: 0,
   resultWriteMs: 0,
+  shadowRows: 0,
+  shadowMs: 0,
 });
 
 export interface BatchScorerOptions {
@@ -177,6 +184,53 @@ export class BatchScorer {
       stats.scored += batch.length;
       if (!this.o.model) stats.rulesRows += batch.length;
     }
+    return out;
+  }
+
+  /**
+   * Inference only (features and onnxruntime; no explanations, reasons or actions): what a shadow model needs
+   * to be compared with the shown scores at a fraction of the cost. Needs a model.
+   */
+  async predict(
+    leads: readonly LeadToScore[],
+    asOf: Date,
+    stats: ScoreStats = emptyScoreStats(),
+  ): Promise<{ score: number; probability: number }[]> {
+    const model = this.o.model;
+    if (!model) throw new Error('predict needs a model');
+    const started = performance.now();
+    const serving = model.serving;
+    const spec = serving.onnx.spec;
+    const width = spec.features.length;
+    const states = await this.statesOf(leads);
+    const out: { score: number; probability: number }[] = [];
+    for (let start = 0; start < leads.length; start += this.o.batchRows) {
+      const end = Math.min(start + this.o.batchRows, leads.length);
+      const rows = new Float32Array((end - start) * width);
+      for (let r = start; r < end; r++) {
+        const s = states[r];
+        const vector = encodeFeatures(
+          spec,
+          computeFeatures(
+            serving.features,
+            {
+              lead: leads[r]!.profile,
+              events: s?.events ?? new EventAggregates(),
+              erp: s?.erp ?? null,
+              marketing: s?.marketing ?? null,
+            },
+            asOf.getTime(),
+          ),
+        );
+        for (let c = 0; c < width; c++) rows[(r - start) * width + c] = vector[c] ?? NaN;
+      }
+      const probabilities = await serving.onnx.predict(rows, end - start);
+      if (probabilities.some((p) => !Number.isFinite(p)))
+        throw new Error('model returned a non-finite probability');
+      for (const p of probabilities) out.push({ score: serving.toScore(p), probability: p });
+    }
+    stats.shadowRows += leads.length;
+    stats.shadowMs += performance.now() - started;
     return out;
   }
 
@@ -255,6 +309,7 @@ export class BatchScorer {
       leadId: p.lead.profile.Id,
       score: p.score,
       band: p.band,
+      probability: probabilities[r]!,
       reasonLines: p.lines,
       nextBestAction: actions[r]!,
       source: 'Model',
@@ -337,6 +392,7 @@ export class BatchScorer {
         leadId: lead.profile.Id,
         score: rules.score,
         band: rules.band,
+        probability: null,
         reasonLines: rules.firedRules.map((f) => `${f.points >= 0 ? '+' : ''}${f.points} ${f.reasonText}`),
         nextBestAction: this.nextBestAction(lead, rules.score, rules.band, positive, asOf),
         source: 'Rules',

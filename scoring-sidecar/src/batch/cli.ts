@@ -1,7 +1,8 @@
 // `leadrank batch …`: run a cycle in the foreground, run queue workers, schedule cycles, read status and failures.
 // Env: REGION (US|EU), SF_* (org credentials, see salesforce/org-connection.ts), REDIS_URL (shared state and
 // queues; without it the cycle runs embedded with in-memory state), LEADRANK_BATCH_PREFIX (key namespace),
-// LEADRANK_MODEL_DIR or LEADRANK_REGISTRY_URL (the champion), LEADRANK_ROOT (default: the repository; var/ and
+// LEADRANK_MODEL_DIR or LEADRANK_REGISTRY_URL (the champion), LEADRANK_CHALLENGER_MODEL_DIR (the shadow
+// challenger, else the registry's alias), LEADRANK_EXPERIMENTS_DB (default <state dir>/experiments.db), LEADRANK_ROOT (default: the repository; var/ and
 // exports/ go there), LEADRANK_CONFIG_DIR (default <root>/config), LEADRANK_STATE_DIR (default <root>/var/state/<region>:
 // monitoring.db, the cycle history the RevOps dashboard shows).
 import { mkdirSync } from 'node:fs';
@@ -46,6 +47,9 @@ async function runtimeFor(region: Region): Promise<BatchRuntime> {
     ? (JSON.parse(process.env.LEADRANK_BATCH_OVERRIDES) as BatchConfigOverrides)
     : {};
   const configDir = process.env.LEADRANK_CONFIG_DIR ?? join(ROOT, 'config');
+  // The region's state: monitoring.db (the cycle history the dashboard shows) and experiments.db (a live
+  // shadow experiment), the same files the region's sidecar uses.
+  const stateDir = process.env.LEADRANK_STATE_DIR ?? join(ROOT, 'var', 'state', region);
   const rt = await createBatchRuntime({
     region,
     rootDir: ROOT,
@@ -53,9 +57,8 @@ async function runtimeFor(region: Region): Promise<BatchRuntime> {
     redisUrl: process.env.REDIS_URL?.trim() || null,
     keyPrefix: process.env.LEADRANK_BATCH_PREFIX?.trim() || 'lr',
     overrides,
+    experimentsDb: process.env.LEADRANK_EXPERIMENTS_DB ?? join(stateDir, 'experiments.db'),
   });
-  // Cycles feed the RevOps dashboard: the region's monitoring history, the same file the sidecar reads.
-  const stateDir = process.env.LEADRANK_STATE_DIR ?? join(ROOT, 'var', 'state', region);
   mkdirSync(stateDir, { recursive: true });
   const history = new MonitoringHistory(
     process.env.LEADRANK_MONITORING_DB ?? join(stateDir, 'monitoring.db'),

@@ -50,6 +50,12 @@ export interface CycleModel {
   dir: string;
 }
 
+/** The live experiment's challenger, scoring every lead in shadow (export only, never written). */
+export interface CycleShadow {
+  experimentId: string;
+  model: CycleModel;
+}
+
 export interface CycleMeta {
   cycleId: string;
   region: Region;
@@ -60,6 +66,8 @@ export interface CycleMeta {
   asOf: string;
   startedAt: string;
   model: CycleModel | null;
+  /** Fixed at cycle start like the model; absent in metas written before shadow scoring existed. */
+  shadow?: CycleShadow | null;
   ruleSetVersion: string;
   phase: Phase;
   extract: {
@@ -101,6 +109,8 @@ export interface PartitionResult {
   why: Partial<Record<MaterialReason, number>>;
   invalid: DeadLetter[];
   stats: ScoreStats;
+  /** Leads the shadow challenger scored (0 without a shadow, or when its scoring failed). */
+  shadowScored?: number;
   ms: number;
 }
 
@@ -166,8 +176,17 @@ export interface BatchContext {
   }): void;
 }
 
-/** One row of the BI export per scored lead. */
-export type ExportRow = [leadId: string, score: number, band: string, source: string, written: 0 | 1];
+/** One row of the BI export per scored lead (rows stored before a field existed end early: read as null). */
+export type ExportRow = [
+  leadId: string,
+  score: number,
+  band: string,
+  source: string,
+  written: 0 | 1,
+  probability?: number | null,
+  shadowScore?: number | null,
+  shadowProbability?: number | null,
+];
 
 const k = {
   index: 'cycles',
@@ -208,6 +227,7 @@ export interface NewCycle {
   since?: string | null;
   limit?: number | null;
   model: CycleModel | null;
+  shadow?: CycleShadow | null;
   ruleSetVersion: string;
   asOf?: Date;
 }
@@ -226,6 +246,7 @@ export async function createCycle(ctx: BatchContext, c: NewCycle): Promise<Cycle
     asOf,
     startedAt: new Date().toISOString(),
     model: c.model,
+    shadow: c.shadow ?? null,
     ruleSetVersion: c.ruleSetVersion,
     phase: 'extract',
     extract: { partitions: 0, rows: 0, lastId: null, done: false, ms: 0, attempts: 0 },
@@ -351,6 +372,7 @@ export async function runScoreTask(ctx: BatchContext, cycleId: string, partition
   const stats = emptyScoreStats();
   stats.decodeMs = decodeMs;
   const scored = await scorer.score(leads, asOf, stats);
+  const shadow = await shadowScores(ctx, meta, leads, asOf, stats, partition);
   const deltaStart = performance.now();
   const changes: ScoreChange[] = [];
   const exportRows: ExportRow[] = [];
@@ -358,7 +380,17 @@ export async function runScoreTask(ctx: BatchContext, cycleId: string, partition
     const previous = publishedOf(valid[i]!);
     const why = materialReason(previous, s, ctx.config.materialChange, asOf.getTime());
     if (why) changes.push(changeOf(previous, s, why));
-    exportRows.push([s.leadId, s.score, s.band, s.source, why ? 1 : 0]);
+    const sh = shadow?.[i];
+    exportRows.push([
+      s.leadId,
+      s.score,
+      s.band,
+      s.source,
+      why ? 1 : 0,
+      s.probability,
+      sh?.score ?? null,
+      sh?.probability ?? null,
+    ]);
   });
   stats.deltaMs = performance.now() - deltaStart;
   const packStart = performance.now();
@@ -379,6 +411,7 @@ export async function runScoreTask(ctx: BatchContext, cycleId: string, partition
     why: countBy(changes, (c) => c.why),
     invalid,
     stats,
+    shadowScored: shadow?.length ?? 0,
     ms: Date.now() - started,
   };
   await ctx.state.set([
@@ -389,6 +422,30 @@ export async function runScoreTask(ctx: BatchContext, cycleId: string, partition
       : []),
     [k.partResult(cycleId, partition), JSON.stringify(result)],
   ]);
+}
+
+/**
+ * The shadow challenger's scores of a partition's leads (inference only), or null without a shadow. A failing
+ * challenger costs its columns, never the cycle: the shown scores and the write-back do not depend on it.
+ */
+async function shadowScores(
+  ctx: BatchContext,
+  meta: CycleMeta,
+  leads: readonly LeadToScore[],
+  asOf: Date,
+  stats: ScoreStats,
+  partition: number,
+): Promise<{ score: number; probability: number }[] | null> {
+  if (!meta.shadow) return null;
+  try {
+    return await (await ctx.scorer(meta.shadow.model)).predict(leads, asOf, stats);
+  } catch (error) {
+    ctx.log.warn(
+      { cycleId: meta.cycleId, partition, err: (error as Error).message },
+      'shadow scoring failed: the partition exports no shadow scores',
+    );
+    return null;
+  }
 }
 
 // ---------------------------------------------------------------- write
@@ -668,12 +725,15 @@ async function* exportRowsOf(
     const data = await ctx.state.get(k.scores(meta.cycleId, p));
     if (!data) continue;
     // "written" means Salesforce took it, not only that it was a material change.
-    yield unpackJson<ExportRow[]>(data).map(([id, score, band, source]) => [
+    yield unpackJson<ExportRow[]>(data).map(([id, score, band, source, , p, shadowScore, shadowP]) => [
       id,
       score,
       band,
       source,
       writtenIds.has(id) ? 1 : 0,
+      p ?? null,
+      shadowScore ?? null,
+      shadowP ?? null,
     ]);
   }
 }
@@ -778,6 +838,13 @@ async function reportPhase(
     partitions: meta.extract.partitions,
     writeTasks: writeKeys.length,
     exportFile: null,
+    shadow: meta.shadow
+      ? {
+          experimentId: meta.shadow.experimentId,
+          modelVersion: meta.shadow.model.version,
+          scored: parts.reduce((s, p) => s + (p.shadowScored ?? 0), 0),
+        }
+      : null,
   };
   report.exportFile = (await ctx.publish?.(report, meta, exportRowsOf(ctx, meta, writtenIds))) ?? null;
   report.stages.report.ms = Date.now() - started;
@@ -822,6 +889,9 @@ async function driveCycle(
         phase: 'extract',
         resumeAfterId: meta.extract.lastId ? 'set' : null,
         model: meta.model?.version ?? null,
+        shadow: meta.shadow
+          ? { experimentId: meta.shadow.experimentId, model: meta.shadow.model.version }
+          : null,
       },
       'cycle phase',
     );

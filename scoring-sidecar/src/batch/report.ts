@@ -35,6 +35,8 @@ export interface ScoreSubStages {
   rules: StageFigures;
   delta: StageFigures;
   resultWrite: StageFigures;
+  /** The challenger's shadow scores (features and inference; rows = leads shadow-scored). */
+  shadow: StageFigures;
   inferencePath: StageFigures;
   explanation: StageFigures;
   reasonsAndActions: StageFigures;
@@ -59,6 +61,7 @@ export function scoreSubStages(s: ScoreStats): ScoreSubStages {
     rules: fig(s.rulesRows, s.rulesMs),
     delta: fig(s.scored, s.deltaMs),
     resultWrite: fig(s.scored, s.resultWriteMs),
+    shadow: fig(s.shadowRows, s.shadowMs),
     inferencePath: fig(model, s.storeReadMs + s.featuresMs + s.inferenceMs),
     explanation: fig(model, s.explainCacheMs + s.explainMs),
     reasonsAndActions: fig(model, s.reasonsMs + s.actionsMs + s.hashMs),
@@ -121,6 +124,11 @@ export interface CycleReport {
   partitions: number;
   writeTasks: number;
   exportFile: string | null;
+  /**
+   * The live experiment's challenger scoring every lead in shadow (export columns only, never written to
+   * Salesforce); null when no experiment was in shadow with the challenger at cycle start.
+   */
+  shadow: { experimentId: string; modelVersion: string; scored: number } | null;
 }
 
 export function summaryLine(r: CycleReport): string {

@@ -17,6 +17,7 @@ import {
   taskId,
   type BatchTask,
   type CycleModel,
+  type CycleShadow,
   type TaskDispatcher,
 } from './cycle.js';
 import type { CycleReport } from './report.js';
@@ -30,6 +31,8 @@ export interface CycleRequest {
   limit?: number | null;
   /** Overrides the champion lookup (tests); null forces rules. */
   model?: CycleModel | null;
+  /** Overrides the live shadow experiment lookup (tests); null: no shadow scores. */
+  shadow?: CycleShadow | null;
   asOf?: string;
 }
 
@@ -48,12 +51,14 @@ async function startCycle(rt: BatchRuntime, req: CycleRequest, defaultId: string
   const mode = req.mode ?? 'full';
   const since = mode === 'incremental' ? (req.since ?? (await sinceOfLastCycle(rt))) : null;
   const model = req.model !== undefined ? req.model : await rt.resolveModel();
+  const shadow = req.shadow !== undefined ? req.shadow : await rt.resolveShadow();
   await createCycle(rt, {
     cycleId,
     mode,
     since,
     limit: req.limit ?? null,
     model,
+    shadow,
     ruleSetVersion: rt.ruleSetVersion,
     ...(req.asOf ? { asOf: new Date(req.asOf) } : {}),
   });

@@ -14,8 +14,9 @@ import { connectToOrg, orgAuthFromEnv } from '../salesforce/org-connection.js';
 import { loadServingModel } from '../scoring/model-source.js';
 import { createRedisStore, type OnlineFeatureStore, type Region } from '../store/index.js';
 import { BatchScorer } from './batch-scorer.js';
+import { liveShadowExperiment } from './shadow.js';
 import { loadBatchConfig, withOverrides, type BatchConfig, type BatchConfigOverrides } from './config.js';
-import type { BatchContext, CycleMeta, CycleModel, ExportRow } from './cycle.js';
+import type { BatchContext, CycleMeta, CycleModel, CycleShadow, ExportRow } from './cycle.js';
 import { loadExplanationKeyer } from './explanation-key.js';
 import { BatchMetrics } from './metrics.js';
 import { summaryLine, type CycleReport } from './report.js';
@@ -45,6 +46,13 @@ export interface BatchRuntimeOptions {
   featureStore?: OnlineFeatureStore | null;
   logger?: Logger;
   metrics?: BatchMetrics;
+  /**
+   * The region's experiments.db (the sidecar's): a live shadow experiment with the challenger as treatment
+   * makes every cycle shadow-score with it. Default <rootDir>/var/state/<region>/experiments.db; null: never.
+   */
+  experimentsDb?: string | null;
+  /** The challenger model directory (default LEADRANK_CHALLENGER_MODEL_DIR, else the registry's alias). */
+  challengerModelDir?: string;
 }
 
 export interface BatchRuntime extends BatchContext {
@@ -58,6 +66,8 @@ export interface BatchRuntime extends BatchContext {
   ruleSetVersion: string;
   /** The champion model now (LEADRANK_MODEL_DIR, else the registry's champion alias); null = rules. */
   resolveModel(): Promise<CycleModel | null>;
+  /** The live experiment's challenger when it runs in shadow now; null otherwise (or if it cannot load). */
+  resolveShadow(): Promise<CycleShadow | null>;
   close(): Promise<void>;
 }
 
@@ -168,6 +178,41 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
     }
   };
 
+  const experimentsDb =
+    o.experimentsDb === undefined
+      ? join(o.rootDir, 'var', 'state', o.region, 'experiments.db')
+      : o.experimentsDb;
+  const resolveShadow = async (): Promise<CycleShadow | null> => {
+    const live = experimentsDb ? liveShadowExperiment(experimentsDb) : null;
+    if (!live) return null;
+    try {
+      const explicit = o.challengerModelDir ?? process.env.LEADRANK_CHALLENGER_MODEL_DIR;
+      if (explicit) {
+        if (!existsSync(explicit)) throw new Error(`challenger model dir ${explicit} does not exist`);
+        return {
+          experimentId: live,
+          model: { version: await loadServingModelVersion(explicit), dir: explicit },
+        };
+      }
+      const registry = ModelRegistry.open();
+      const challenger = await registry.alias('challenger');
+      if (!challenger) throw new Error('the registry has no challenger');
+      return {
+        experimentId: live,
+        model: {
+          version: challenger.version,
+          dir: await registry.fetchVersion(challenger.version, registryCache),
+        },
+      };
+    } catch (error) {
+      log.warn(
+        { experimentId: live, err: (error as Error).message },
+        'shadow experiment live but no challenger model: the cycle runs without shadow scores',
+      );
+      return null;
+    }
+  };
+
   const publish = async (
     report: CycleReport,
     meta: CycleMeta,
@@ -206,6 +251,7 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
     scorer,
     publish,
     resolveModel,
+    resolveShadow,
     close: async () => {
       for (const s of scorers.values()) await s.then((x) => x.close()).catch(() => {});
       await Promise.allSettled([
@@ -226,10 +272,14 @@ async function loadServingModelVersion(dir: string): Promise<string> {
   return version;
 }
 
-/** One row group per partition batch, written under a temporary name and renamed when complete. */
-async function writeScoresParquet(
+/**
+ * The cycle's BI export: one row group per partition batch, written under a temporary name and renamed when
+ * complete. Columns: lead_id, score, band, source, model_version, written, cycle_id, scored_at, then
+ * (nullable) probability, shadow_score, shadow_probability, shadow_model_version.
+ */
+export async function writeScoresParquet(
   file: string,
-  meta: CycleMeta,
+  meta: Pick<CycleMeta, 'cycleId' | 'asOf' | 'model' | 'ruleSetVersion' | 'shadow'>,
   batches: AsyncIterable<ExportRow[]>,
 ): Promise<string> {
   await mkdir(join(file, '..'), { recursive: true });
@@ -240,8 +290,14 @@ async function writeScoresParquet(
     converted_type: 'UTF8' as const,
     repetition_type: 'REQUIRED' as const,
   });
+  const optional = (name: string, type: 'INT32' | 'DOUBLE') => ({
+    name,
+    type,
+    repetition_type: 'OPTIONAL' as const,
+  });
+  // New columns are appended (optional), so readers of the first eight keep working.
   const schema = [
-    { name: 'root', num_children: 8 },
+    { name: 'root', num_children: 12 },
     str('lead_id'),
     { name: 'score', type: 'INT32' as const, repetition_type: 'REQUIRED' as const },
     str('band'),
@@ -256,10 +312,15 @@ async function writeScoresParquet(
       logical_type: { type: 'TIMESTAMP' as const, isAdjustedToUTC: true, unit: 'MILLIS' as const },
       repetition_type: 'REQUIRED' as const,
     },
+    optional('probability', 'DOUBLE'),
+    optional('shadow_score', 'INT32'),
+    optional('shadow_probability', 'DOUBLE'),
+    { ...str('shadow_model_version'), repetition_type: 'OPTIONAL' as const },
   ];
   const writer = new ParquetWriter({ writer: fileWriter(partial), schema });
   const version = meta.model?.version ?? meta.ruleSetVersion;
   const scoredAt = new Date(meta.asOf);
+  const shadowVersion = meta.shadow?.model.version ?? null;
   for await (const b of batches) {
     if (b.length === 0) continue;
     await writer.write({
@@ -272,6 +333,14 @@ async function writeScoresParquet(
         { name: 'written', data: b.map((r) => r[4] === 1) },
         { name: 'cycle_id', data: b.map(() => meta.cycleId) },
         { name: 'scored_at', data: b.map(() => scoredAt) },
+        { name: 'probability', data: b.map((r) => r[5] ?? null) },
+        { name: 'shadow_score', data: b.map((r) => r[6] ?? null) },
+        { name: 'shadow_probability', data: b.map((r) => r[7] ?? null) },
+        // A partition whose shadow scoring failed has no shadow score: no version either.
+        {
+          name: 'shadow_model_version',
+          data: b.map((r) => ((r[6] ?? null) === null ? null : shadowVersion)),
+        },
       ],
       rowGroupSize: b.length,
     });

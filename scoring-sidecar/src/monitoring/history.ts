@@ -20,6 +20,8 @@ CREATE TABLE IF NOT EXISTS drift (day TEXT, region TEXT, feature TEXT, psi REAL,
   baseline_missing_rate REAL, status TEXT, reason TEXT, PRIMARY KEY (day, region, feature));
 CREATE TABLE IF NOT EXISTS calibration (day TEXT, region TEXT, decile INTEGER, rows INTEGER, mean_predicted REAL,
   observed_rate REAL, PRIMARY KEY (day, region, decile));
+CREATE TABLE IF NOT EXISTS calibration_runs (day TEXT, region TEXT, rows INTEGER, ece REAL,
+  PRIMARY KEY (day, region));
 CREATE TABLE IF NOT EXISTS batch_cycles (started_at TEXT, region TEXT, duration_s REAL, ok INTEGER, leads INTEGER,
   written INTEGER, error TEXT, PRIMARY KEY (started_at, region));
 CREATE TABLE IF NOT EXISTS extract_deliveries (extract TEXT, day TEXT, received_at TEXT, rows INTEGER,
@@ -92,6 +94,23 @@ export class MonitoringHistory {
     this.db.transaction(() => {
       for (const b of bins) stmt.run(day, region, b.decile, b.rows, b.meanPredicted, b.observedRate);
     })();
+  }
+
+  /** The ECE of one calibration measurement (its bins go to recordCalibration). */
+  recordCalibrationRun(day: string, region: string, rows: number, ece: number): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO calibration_runs VALUES (?, ?, ?, ?)')
+      .run(day, region, rows, ece);
+  }
+
+  /** Per region, the newest calibration measurement with at least `minRows` labelled rows. */
+  latestCalibrationRuns(minRows: number): { day: string; region: string; rows: number; ece: number }[] {
+    return this.db
+      .prepare(
+        `SELECT day, region, rows, ece FROM calibration_runs c WHERE rows >= ? AND day = (SELECT MAX(day)
+           FROM calibration_runs WHERE region = c.region AND rows >= ?) ORDER BY region`,
+      )
+      .all(minRows, minRows) as { day: string; region: string; rows: number; ece: number }[];
   }
 
   recordBatchCycle(c: BatchCycleRecord): void {

@@ -21,4 +21,12 @@ export { BatchMonitor, type MonitoredCycle, type PartitionSummary } from './batc
 export { ExtractRowChecker, type ExtractSummary } from './data-quality.js';
 export { MonitoringMetrics } from './metrics.js';
 export { Monitor, type MonitorDeps } from './monitor.js';
+export {
+  runCalibrationJob,
+  calibrationSummary,
+  readConvertedLeads,
+  readExportedProbabilities,
+  type CalibrationJobInput,
+  type CalibrationJobResult,
+} from './calibration-job.js';
 export { registerMonitoringCommands } from './cli.js';

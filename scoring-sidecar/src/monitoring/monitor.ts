@@ -49,6 +49,7 @@ export class Monitor {
   constructor(private readonly deps: MonitorDeps) {
     // A sidecar that just started has not missed any event yet: the lag counts from its start.
     this.lastEventAt = new Date();
+    this.publishLatestCalibration();
   }
 
   get config(): MonitoringConfig {
@@ -133,13 +134,27 @@ export class Monitor {
     }
   }
 
-  /** Hook (daily job once 30-day labels exist): conversion by score decile vs predicted. */
+  /**
+   * Hook (`leadrank monitoring calibration`, daily once 30-day labels exist): conversion by score decile vs
+   * predicted, kept in the history under `day` (the day the labels were read); the gauge when enough rows.
+   */
   recordCalibration(day: string, region: string, pairs: readonly { p: number; converted: boolean }[]) {
     const result = calibrationByDecile(pairs);
     this.deps.history.recordCalibration(day, region, result.bins);
+    this.deps.history.recordCalibrationRun(day, region, result.rows, result.ece);
     if (result.rows >= this.deps.config.calibration.minLabelledRows)
       this.deps.metrics.calibrationEce.set({ region }, result.ece);
     return result;
+  }
+
+  /**
+   * The ECE gauge from the newest measurement in the history: the calibration job runs in its own process,
+   * so the sidecar serving /metrics publishes what the job wrote (at start, and whenever this is called).
+   */
+  publishLatestCalibration(): void {
+    const min = this.deps.config.calibration.minLabelledRows;
+    for (const run of this.deps.history.latestCalibrationRuns(min))
+      this.deps.metrics.calibrationEce.set({ region: run.region }, run.ece);
   }
 
   /** Hook (extract ingest route): checks a delivery; failed checks set their gauge to 1 until a good delivery. */
