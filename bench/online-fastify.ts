@@ -70,6 +70,7 @@ if (workers > 1 && cluster.isPrimary) {
       return reply.code(401).send({ error: 'invalid_client' });
     }
   });
+  app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) =>
     reply.code(deps.models.current() ? 200 : 503).send({ ready: deps.models.current() !== null }),
   );
