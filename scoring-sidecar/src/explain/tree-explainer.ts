@@ -125,7 +125,8 @@ class LightGbmTreeExplainer implements TreeExplainer {
       throw new Error(`explainBatch: ${rows.length} values do not hold ${nRows} rows of ${f} features`);
     }
     const out = new Float64Array(nRows * (f + 1));
-    const block = new Float64Array(BATCH_BLOCK * f);
+    // Sized for the rows at hand: the online path explains a few rows at a time (28 KB per call would be garbage).
+    const block = new Float64Array(Math.min(nRows, BATCH_BLOCK) * f);
     for (let start = 0; start < nRows; start += BATCH_BLOCK) {
       const end = Math.min(nRows, start + BATCH_BLOCK);
       for (let r = start; r < end; r++) {
