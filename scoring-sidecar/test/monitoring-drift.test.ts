@@ -104,6 +104,45 @@ describe('feature drift', () => {
   });
 });
 
+describe('per-region baselines', () => {
+  // A training set of two regions whose lead-source mixes differ; each deployment scores one region only.
+  const US_MIX = [0.6, 0.3, 0.05, 0.03, 0.02];
+  const EU_MIX = [0.05, 0.1, 0.3, 0.3, 0.25];
+  const train = [...population(10_000, 21, US_MIX), ...population(10_000, 22, EU_MIX)];
+  const regionOfRow = train.map((_, i) => (i < 10_000 ? 'US' : 'EU'));
+
+  it('compare each region with its own training population, not the mixed one', () => {
+    const mixed = computeBaseline(spec, columnsOf(train));
+    const perRegion = computeBaseline(spec, columnsOf(train), null, regionOfRow);
+    expect(Object.keys(perRegion.regions ?? {}).sort()).toEqual(['EU', 'US']);
+    expect(perRegion.features).toEqual(mixed.features);
+
+    const usToday = asRows(population(3_000, 23, US_MIX), 'US');
+    const statusOf = (b: typeof mixed) =>
+      Object.fromEntries(
+        driftBySlice(b, usToday, config.drift)[0]!.features.map((f) => [f.feature, f.status]),
+      );
+    // Against the mixed population a US-only deployment always "drifts"; against its own it does not.
+    expect(statusOf(mixed).lead_source).toBe('alert');
+    expect(Object.values(statusOf(perRegion)).every((s) => s === 'ok')).toBe(true);
+
+    // A real shift inside the region still alerts.
+    const shiftedUs = asRows(population(3_000, 24, EU_MIX), 'US');
+    const [slice] = driftBySlice(perRegion, shiftedUs, config.drift);
+    expect(slice!.features.find((f) => f.feature === 'lead_source')!.status).toBe('alert');
+  });
+
+  it('falls back to the mixed baseline for a region with too few training rows', () => {
+    const few = computeBaseline(
+      spec,
+      columnsOf(train),
+      null,
+      regionOfRow.map((r, i) => (r === 'EU' && i % 100 !== 0 ? null : r)),
+    );
+    expect(Object.keys(few.regions ?? {})).toEqual(['US']);
+  });
+});
+
 describe('baseline from the training-set Parquet', () => {
   it('matches the baseline computed from the same values in memory', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'baseline-'));

@@ -36,8 +36,21 @@ export const baselineSchema = z.object({
   features: z.array(featureBaselineSchema),
   /** Predicted probability on the training rows, when a model scored them. */
   score: featureBaselineSchema.nullable(),
+  /**
+   * Per region (US, EU): the same bins, that region's shares. A deployment serves one region, so its scores are
+   * compared with its own training population; against the mixed one, `region` and `country` would always alert.
+   */
+  regions: z.record(z.string(), z.array(featureBaselineSchema)).optional(),
 });
 export type Baseline = z.infer<typeof baselineSchema>;
+
+/** Training rows a region needs before it gets a baseline of its own (else the mixed one is used). */
+export const MIN_REGION_BASELINE_ROWS = 500;
+
+/** The feature baselines a region's scores are compared with: its own when trained on enough of its rows. */
+export function featureBaselinesFor(baseline: Baseline, region: string): FeatureBaseline[] {
+  return baseline.regions?.[region] ?? baseline.features;
+}
 
 /** Index of the bin a value falls in (missing values never reach here). */
 export function binOf(bins: Bins, value: number): number {
@@ -108,14 +121,38 @@ export function computeBaseline(
   spec: FeatureSpec,
   columns: readonly (readonly (number | null)[])[],
   scores: readonly number[] | null = null,
+  rowRegions: readonly (string | null)[] | null = null,
 ): Baseline {
+  const features = spec.features.map((f, i) => featureBaseline(f.name, f.kind, columns[i] ?? []));
+  const regions: Record<string, FeatureBaseline[]> = {};
+  if (rowRegions) {
+    const rowsOf = new Map<string, number[]>();
+    rowRegions.forEach((region, row) => {
+      if (region === null) return;
+      const list = rowsOf.get(region);
+      if (list) list.push(row);
+      else rowsOf.set(region, [row]);
+    });
+    for (const [region, rows] of rowsOf) {
+      if (rows.length < MIN_REGION_BASELINE_ROWS) continue;
+      regions[region] = features.map((f, i) => {
+        const column = columns[i] ?? [];
+        const h = histogram(
+          f.bins,
+          rows.map((r) => column[r] ?? null),
+        );
+        return { ...f, missingRate: h.missingRate, proportions: h.proportions };
+      });
+    }
+  }
   return {
     specName: spec.name,
     specHash: spec.hash,
     rows: columns[0]?.length ?? 0,
     createdAt: new Date().toISOString(),
-    features: spec.features.map((f, i) => featureBaseline(f.name, f.kind, columns[i] ?? [])),
+    features,
     score: scores ? featureBaseline('score', 'numeric', scores) : null,
+    ...(Object.keys(regions).length > 0 ? { regions } : {}),
   };
 }
 
@@ -131,7 +168,14 @@ export async function baselineFromTrainingSet(dir: string): Promise<Baseline> {
       return v === null || v === undefined ? null : Number(v);
     }),
   );
-  return computeBaseline(spec, columns);
+  // The row's region is the spec's own `region` feature (a category code), when the spec has one.
+  const regionIndex = spec.features.findIndex((f) => f.name === 'region' && f.kind === 'categorical');
+  const categories = regionIndex >= 0 ? (spec.features[regionIndex]!.categories ?? []) : [];
+  const rowRegions =
+    regionIndex >= 0
+      ? columns[regionIndex]!.map((code) => (code === null ? null : (categories[code] ?? null)))
+      : null;
+  return computeBaseline(spec, columns, null, rowRegions);
 }
 
 export async function writeBaseline(modelDir: string, baseline: Baseline): Promise<string> {

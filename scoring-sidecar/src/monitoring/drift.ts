@@ -1,6 +1,13 @@
 // Feature and prediction drift against the training baseline (population stability index on the baseline's
 // bins, plus the missing-value rate), per day and region; and calibration by score decile once labels arrive.
-import { binCount, binOf, histogram, type Baseline, type FeatureBaseline } from './baseline.js';
+import {
+  binCount,
+  binOf,
+  featureBaselinesFor,
+  histogram,
+  type Baseline,
+  type FeatureBaseline,
+} from './baseline.js';
 import type { MonitoringConfig } from './config.js';
 
 export type DriftStatus = 'ok' | 'warn' | 'alert' | 'too_few_rows';
@@ -130,7 +137,7 @@ export function driftFromCounts(
     day,
     region,
     rows: counts.rows,
-    features: baseline.features.map((f, i) => {
+    features: featureBaselinesFor(baseline, region).map((f, i) => {
       const c = counts.features[i]!;
       const missing = c[c.length - 1]!;
       const present = counts.rows - missing;
@@ -179,7 +186,7 @@ export function driftBySlice(
         day,
         region,
         rows: slice.length,
-        features: baseline.features.map((f, i) =>
+        features: featureBaselinesFor(baseline, region).map((f, i) =>
           featureDrift(
             f,
             slice.map((r) => r.vector[i] ?? null),
