@@ -4,16 +4,15 @@
 // histogram and handler core (`scoreRequest`); only the HTTP layer differs. Env as `leadrank serve`, plus
 // BENCH_WORKERS (node:cluster processes).
 import cluster from 'node:cluster';
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Fastify from 'fastify';
+import { requestIdOf } from '../scoring-sidecar/src/api/app.js';
 import { AuthError } from '../scoring-sidecar/src/api/auth.js';
 import { ApiError } from '../scoring-sidecar/src/api/errors.js';
 import { scoreRequest } from '../scoring-sidecar/src/api/routes.js';
 import { createSidecar } from '../scoring-sidecar/src/server.js';
 
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const workers = Number(process.env.BENCH_WORKERS ?? 1);
 
 if (workers > 1 && cluster.isPrimary) {
@@ -39,8 +38,7 @@ if (workers > 1 && cluster.isPrimary) {
 
   app.post('/v1/score', async (request, reply) => {
     const started = performance.now();
-    const given = request.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    const requestId = requestIdOf(request.headers['x-request-id']);
     reply.header('x-request-id', requestId);
     try {
       const caller = await deps.auth.authenticate(request.headers.authorization);

@@ -316,9 +316,8 @@ export async function createSidecar(
 
   const redisUrl = env.REDIS_URL?.trim();
   const redisPrefix = env.LEADRANK_REDIS_PREFIX?.trim() || undefined;
-  // Auto-pipelining folds the reads of concurrent requests into one round trip per event-loop turn.
-  const redisOptions = { enableAutoPipelining: true };
-  const store = overrides.store ?? createStoreFromEnv(env, region.data, { redisOptions, logger });
+  // The Redis store auto-pipelines: the reads of concurrent requests share one round trip per event-loop turn.
+  const store = overrides.store ?? createStoreFromEnv(env, region.data, { logger });
   const models = overrides.models ?? (await modelSourceFromEnv(env, logger));
   const rulesOnly = env.LEADRANK_RULES_ONLY === '1' || env.LEADRANK_RULES_ONLY === 'true';
   const audit =

@@ -43,6 +43,11 @@ const route = (h: Handler) => (req: Request, res: Response, next: NextFunction) 
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
+/** The caller's X-Request-Id when it is a safe token, else a new one (it goes into logs and the audit). */
+export function requestIdOf(given: string | string[] | undefined): string {
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -52,8 +57,7 @@ export function createApp(deps: AppDeps): express.Express {
   const formBody = express.urlencoded({ extended: false, limit: '16kb' });
 
   app.use((req, res, next) => {
-    const given = req.headers['x-request-id'];
-    res.locals.requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    res.locals.requestId = requestIdOf(req.headers['x-request-id']);
     res.setHeader('x-request-id', res.locals.requestId as string);
     const start = process.hrtime.bigint();
     res.on('finish', () => {

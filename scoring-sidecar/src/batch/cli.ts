@@ -19,6 +19,7 @@ import {
   MonitoringHistory,
   MonitoringMetrics,
 } from '../monitoring/index.js';
+import { regionStateDir } from '../monitoring/config.js';
 import type { Region } from '../store/index.js';
 import type { BatchConfigOverrides } from './config.js';
 import { cycleFailures, cycleReport, listCycles, loadMeta, type Phase } from './cycle.js';
@@ -49,7 +50,7 @@ async function runtimeFor(region: Region): Promise<BatchRuntime> {
   const configDir = process.env.LEADRANK_CONFIG_DIR ?? join(ROOT, 'config');
   // The region's state: monitoring.db (the cycle history the dashboard shows) and experiments.db (a live
   // shadow experiment), the same files the region's sidecar uses.
-  const stateDir = process.env.LEADRANK_STATE_DIR ?? join(ROOT, 'var', 'state', region);
+  const stateDir = regionStateDir({ ...process.env, REGION: region }, ROOT);
   const rt = await createBatchRuntime({
     region,
     rootDir: ROOT,

@@ -10,6 +10,7 @@ import { loadRegionsConfig, loadScoringConfig } from '../config/index.js';
 import { loadReasonCatalogue } from '../explain/index.js';
 import { ModelRegistry } from '../model/registry.js';
 import { loadActionCatalogue, loadRuleSet } from '../model/rules/index.js';
+import { regionStateDir } from '../monitoring/config.js';
 import { connectToOrg, orgAuthFromEnv } from '../salesforce/org-connection.js';
 import { loadServingModel } from '../scoring/model-source.js';
 import { createRedisStore, type OnlineFeatureStore, type Region } from '../store/index.js';
@@ -180,7 +181,7 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
 
   const experimentsDb =
     o.experimentsDb === undefined
-      ? join(o.rootDir, 'var', 'state', o.region, 'experiments.db')
+      ? join(regionStateDir({ REGION: o.region }, o.rootDir), 'experiments.db')
       : o.experimentsDb;
   const resolveShadow = async (): Promise<CycleShadow | null> => {
     const live = experimentsDb ? liveShadowExperiment(experimentsDb) : null;

@@ -1,5 +1,6 @@
 // explain/: exact TreeSHAP over LightGBM models, and the reason texts account teams read.
 export {
+  EXPLAIN_BLOCK_ROWS,
   loadTreeExplainer,
   type ExplainAlgorithm,
   type TreeExplainer,

@@ -76,7 +76,7 @@ function largestTableFeatures(model: TreeModel, budgetBytes: number): number {
 }
 
 /** Rows per block in batches: the block's rows go through one tree before the next, keeping its tables hot. */
-const BATCH_BLOCK = 64;
+export const EXPLAIN_BLOCK_ROWS = 64;
 
 class LightGbmTreeExplainer implements TreeExplainer {
   readonly featureNames: readonly string[];
@@ -126,9 +126,9 @@ class LightGbmTreeExplainer implements TreeExplainer {
     }
     const out = new Float64Array(nRows * (f + 1));
     // Sized for the rows at hand: the online path explains a few rows at a time (28 KB per call would be garbage).
-    const block = new Float64Array(Math.min(nRows, BATCH_BLOCK) * f);
-    for (let start = 0; start < nRows; start += BATCH_BLOCK) {
-      const end = Math.min(nRows, start + BATCH_BLOCK);
+    const block = new Float64Array(Math.min(nRows, EXPLAIN_BLOCK_ROWS) * f);
+    for (let start = 0; start < nRows; start += EXPLAIN_BLOCK_ROWS) {
+      const end = Math.min(nRows, start + EXPLAIN_BLOCK_ROWS);
       for (let r = start; r < end; r++) {
         normalizeRow(
           rows.subarray(r * f, (r + 1) * f),

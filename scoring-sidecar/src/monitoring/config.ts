@@ -8,11 +8,14 @@ const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
  * The deployment's region-local state directory (experiments.db, monitoring.db): LEADRANK_STATE_DIR, default
- * <repo>/var/state/<REGION>. The sidecar and the CLI resolve it the same way, so `leadrank experiment …` run
+ * <root>/var/state/<REGION> (root: the repository, or the batch's LEADRANK_ROOT). The sidecar and the CLIs resolve it the same way, so `leadrank experiment …` run
  * beside a sidecar changes the experiments that sidecar serves.
  */
-export function regionStateDir(env: Record<string, string | undefined> = process.env): string {
-  return env.LEADRANK_STATE_DIR ?? join(REPO_ROOT, 'var', 'state', env.REGION ?? 'US');
+export function regionStateDir(
+  env: Record<string, string | undefined> = process.env,
+  root = REPO_ROOT,
+): string {
+  return env.LEADRANK_STATE_DIR ?? join(root, 'var', 'state', env.REGION ?? 'US');
 }
 
 const extractSchema = z.object({

@@ -9,6 +9,7 @@ import {
   type FeatureValue,
   type LeadProfile,
 } from '../features/index.js';
+import { EXPLAIN_BLOCK_ROWS } from '../explain/index.js';
 import type { FeatureSpec } from '../features/training-set-file.js';
 import {
   chooseNextBestAction,
@@ -151,9 +152,6 @@ const NO_METRICS: ScoringMetrics = {
 };
 
 class DeadlineExceeded extends Error {}
-
-/** Rows explained together: the explainer's own block size. */
-const EXPLAIN_BLOCK_ROWS = 64;
 
 interface Prepared {
   input: ScoreInput;
