@@ -7,19 +7,9 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../build.js';
 import { sidecarUpstream } from '../upstream.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../../scoring-sidecar/test/support/chromium.js';
 import { startPreviewStack, type PreviewStack } from './preview-stack.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SCREENSHOT = join(REPO_ROOT, 'docs', 'img', 'preview-rep-day.png');
 
 interface SidecarItem {

@@ -13,9 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketOf } from '../src/experiments/assignment.js';
 import { experimentDefinitionSchema, type ExperimentDefinition } from '../src/experiments/definition.js';
 import type { LeadProfile } from '../src/features/index.js';
-import type { WorklistLead } from '../src/ranking/index.js';
 import { fixedModelSource, loadServingModel, type ServingModel } from '../src/scoring/model-source.js';
-import { repoRoot, seeded, syntheticLead } from './api-test-kit.js';
+import { repoRoot, seeded, syntheticLead, worklistLeadOf } from './api-test-kit.js';
 import { modelWithBaseline, startKitSidecar, type KitSidecar, type KitResponse } from './monitoring-kit.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -52,26 +51,6 @@ function repsIn(salt: string, arm: 'control' | 'treatment', share: number, count
   return out;
 }
 
-function worklistLeadsOf(leads: LeadProfile[], ownerId: string): WorklistLead[] {
-  return leads.map((l) => ({
-    leadId: l.Id,
-    region: 'US',
-    ownerId,
-    territory: null,
-    status: 'Open - Not Contacted',
-    isConverted: false,
-    hasOptedOutOfEmail: false,
-    doNotCall: false,
-    createdAt: l.CreatedDate,
-    leadSource: l.LeadSource,
-    isInbound: false,
-    accountKey: l.Matched_Account__c,
-    employees: l.NumberOfEmployees,
-    annualRevenue: l.AnnualRevenue,
-    lastTouchAt: null,
-  }));
-}
-
 describe.each([
   { storeKind: 'in-process', redis: false },
   { storeKind: 'redis', redis: true },
@@ -100,8 +79,8 @@ describe.each([
     leads = Array.from({ length: 30 }, (_, i) => syntheticLead(50_000 + i, 'US', NOW, rand));
     await kit.sidecar.store.putLeads(leads);
     await kit.sidecar.worklistIndex!.upsert([
-      ...worklistLeadsOf(leads.slice(0, 10), treatmentRep!),
-      ...worklistLeadsOf(leads.slice(10, 20), controlRep!),
+      ...leads.slice(0, 10).map((l) => worklistLeadOf(l, treatmentRep!)),
+      ...leads.slice(10, 20).map((l) => worklistLeadOf(l, controlRep!)),
     ]);
   });
 

@@ -13,11 +13,10 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LeadProfile } from '../src/features/index.js';
-import type { WorklistLead } from '../src/ranking/index.js';
 import { loadServingModel, type ServingModel, fixedModelSource } from '../src/scoring/model-source.js';
 import { InProcessWritebackQueue, type WritebackJob } from '../src/scoring/writeback.js';
 import { startServer } from '../src/server.js';
-import { leadIdOf, seeded, syntheticLead, trainSyntheticModel } from './api-test-kit.js';
+import { leadIdOf, seeded, syntheticLead, trainSyntheticModel, worklistLeadOf } from './api-test-kit.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SIGNING_KEY = 'test-signing-key-0123456789abcdef0123456789';
@@ -609,23 +608,9 @@ describe.each([
     const rep = '005000000000REP';
     it("ranks the rep's candidates, scored in one batch, with reasons and why", async () => {
       const mine = leads.slice(20, 32);
-      const worklistLeads: WorklistLead[] = mine.map((l, i) => ({
-        leadId: l.Id,
-        region: 'US',
-        ownerId: rep,
-        territory: null,
-        status: i === 0 ? 'Closed - Converted' : 'Open - Not Contacted',
-        isConverted: i === 0,
-        hasOptedOutOfEmail: false,
-        doNotCall: false,
-        createdAt: l.CreatedDate,
-        leadSource: l.LeadSource,
-        isInbound: false,
-        accountKey: l.Matched_Account__c,
-        employees: l.NumberOfEmployees,
-        annualRevenue: l.AnnualRevenue,
-        lastTouchAt: null,
-      }));
+      const worklistLeads = mine.map((l, i) =>
+        worklistLeadOf(l, rep, i === 0 ? { status: 'Closed - Converted', isConverted: true } : {}),
+      );
       await sidecar.worklistIndex!.upsert(worklistLeads);
       const res = await call('GET', `/v1/worklists/${rep}`);
       expect(res.status).toBe(200);

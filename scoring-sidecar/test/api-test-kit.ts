@@ -16,6 +16,7 @@ import {
   type TrainingRow,
   writeTrainingSet,
 } from '../src/features/index.js';
+import type { WorklistLead } from '../src/ranking/index.js';
 import { seeded } from './support/seeded.js';
 import { leadrankPython } from '../src/model/python.js';
 
@@ -69,6 +70,32 @@ export function syntheticLead(
 }
 
 /** Engagement folded as the store would: `count` events spread over the last 40 days before `nowMs`. */
+/** A lead as the worklist index holds it: open, owned by `ownerId`, with its account from the profile. */
+export function worklistLeadOf(
+  lead: LeadProfile,
+  ownerId: string,
+  patch: Partial<WorklistLead> = {},
+): WorklistLead {
+  return {
+    leadId: lead.Id,
+    region: 'US',
+    ownerId,
+    territory: null,
+    status: 'Open - Not Contacted',
+    isConverted: false,
+    hasOptedOutOfEmail: false,
+    doNotCall: false,
+    createdAt: lead.CreatedDate,
+    leadSource: lead.LeadSource,
+    isInbound: false,
+    accountKey: lead.Matched_Account__c,
+    employees: lead.NumberOfEmployees,
+    annualRevenue: lead.AnnualRevenue,
+    lastTouchAt: null,
+    ...patch,
+  };
+}
+
 export function syntheticEvents(nowMs: number, rand: () => number): EventAggregates {
   const events = new EventAggregates();
   const count = Math.floor(-Math.log(rand()) * 4);

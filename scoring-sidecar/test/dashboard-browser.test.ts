@@ -15,13 +15,12 @@ import { runCycleInProcess } from '../src/batch/runners.js';
 import { bucketOf } from '../src/experiments/assignment.js';
 import { experimentDefinitionSchema } from '../src/experiments/definition.js';
 import { BatchMonitor } from '../src/monitoring/batch-monitor.js';
-import type { WorklistLead } from '../src/ranking/index.js';
 import { fixedModelSource } from '../src/scoring/model-source.js';
-import { repoRoot, seeded, syntheticLead } from './api-test-kit.js';
+import { repoRoot, seeded, syntheticLead, worklistLeadOf } from './api-test-kit.js';
+import { CHROMIUM, CHROMIUM_ARGS, requireChromium } from './support/chromium.js';
 import { kitRuntime, seedLeads, startSimulator } from './batch-kit.js';
 import { modelWithBaseline, startKitSidecar, type KitSidecar } from './monitoring-kit.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = fileURLToPath(new URL('../../docs/img/revops-dashboard.png', import.meta.url));
 const silent = pino({ level: 'silent' });
 let browser: Browser;
@@ -32,9 +31,7 @@ let kit: KitSidecar;
 const repId = (n: number) => `005${String(n).padStart(12, '0')}`;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  }
+  requireChromium();
   model = await modelWithBaseline(2000);
   sim = await startSimulator();
   seedLeads(sim, 1500, { region: 'US', seed: 4 });
@@ -58,23 +55,7 @@ beforeAll(async () => {
   const leads = Array.from({ length: 80 }, (_, i) => syntheticLead(70_000 + i, 'US', Date.now(), rand));
   await kit.sidecar.store.putLeads(leads);
   const reps = Array.from({ length: 8 }, (_, i) => repId(i + 1));
-  const worklist: WorklistLead[] = leads.map((l, i) => ({
-    leadId: l.Id,
-    region: 'US',
-    ownerId: reps[i % reps.length]!,
-    territory: null,
-    status: 'Open - Not Contacted',
-    isConverted: false,
-    hasOptedOutOfEmail: false,
-    doNotCall: false,
-    createdAt: l.CreatedDate,
-    leadSource: l.LeadSource,
-    isInbound: false,
-    accountKey: l.Matched_Account__c,
-    employees: l.NumberOfEmployees,
-    annualRevenue: l.AnnualRevenue,
-    lastTouchAt: null,
-  }));
+  const worklist = leads.map((l, i) => worklistLeadOf(l, reps[i % reps.length]!));
   await kit.sidecar.worklistIndex!.upsert(worklist);
   for (const rep of reps) expect((await kit.call('GET', `/v1/worklists/${rep}`)).status).toBe(200);
   expect(reps.some((r) => bucketOf(definition.salt, r) < 0.5)).toBe(true);
@@ -83,19 +64,7 @@ beforeAll(async () => {
   });
   expect(scored.status).toBe(200);
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }, 180_000);
 
 afterAll(async () => {

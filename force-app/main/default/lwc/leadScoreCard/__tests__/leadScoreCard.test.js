@@ -44,18 +44,6 @@ const byId = (element, id) => element.shadowRoot.querySelector(`[data-id="${id}"
 
 describe('c-lead-score-card', () => {
   describe('experiment exposure', () => {
-    beforeEach(() => {
-      jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask'] });
-      jest.setSystemTime(NOW);
-    });
-    afterEach(() => {
-      while (document.body.firstChild) {
-        document.body.removeChild(document.body.firstChild);
-      }
-      jest.clearAllMocks();
-      jest.useRealTimers();
-    });
-
     it('reports once that the rep saw a model score, even when the record refreshes', async () => {
       createCard();
       getRecord.emit(mockRecord);
