@@ -1,3 +1,4 @@
+// Stands in for Setup → System Overview (an admin's view of the org): health, fault knobs and API usage.
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { bulkRuntime } from './bulk/index.js';

@@ -1,3 +1,4 @@
+// Stands in for creating an org (a scratch org or sandbox): the `org-sim` command that seeds and serves one.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';

@@ -1,3 +1,4 @@
+// Stands in for the org instance itself: store, schema, sessions, limits and faults one server shares.
 import type pino from 'pino';
 import type { FaultInjector } from './faults.js';
 import type { ApiUsage } from './limits.js';

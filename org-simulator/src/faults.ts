@@ -1,3 +1,4 @@
+// Stands in for Salesforce's bad days: injected latency, 5xx answers and limit exhaustion, seeded.
 export interface FaultConfig {
   /** added to every API response */
   latencyMs: number;

@@ -1,4 +1,4 @@
-// Salesforce record Ids: 3-char key prefix + 12 base-62 chars (15, case-sensitive) + 3-char case-safe suffix (18).
+// Stands in for Salesforce record Ids: 3-char key prefix + 12 base-62 chars (15) + case-safe suffix (18).
 
 const SUFFIX_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';

@@ -1,3 +1,4 @@
+// Stands in for the org's API request allocation (DailyApiRequests) and /limits.
 import type { FaultInjector } from './faults.js';
 
 const DAY_MS = 86_400_000;

@@ -1,3 +1,4 @@
+// Stands in for an org's My Domain host: OAuth, REST and Bulk API 2.0 on one HTTP server.
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import express from 'express';

@@ -1,3 +1,4 @@
+// Stands in for Setup → App Manager: the Connected Apps (consumer key, secret, certificate) the org trusts.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 

@@ -1,3 +1,4 @@
+// Stands in for Salesforce's OAuth 2.0 endpoints (/services/oauth2/token, /revoke): client credentials and JWT bearer.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Router } from 'express';
 import { decodeJwt, errors as joseErrors, importSPKI, importX509, jwtVerify, type CryptoKey } from 'jose';

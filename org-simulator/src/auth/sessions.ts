@@ -1,3 +1,4 @@
+// Stands in for Salesforce's session store: access tokens, their users and expiry.
 import { randomBytes } from 'node:crypto';
 
 export interface Session {

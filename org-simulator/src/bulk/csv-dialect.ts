@@ -1,4 +1,4 @@
-// Bulk API 2.0 CSV dialects: the columnDelimiter and lineEnding enums a job is created with.
+// Stands in for Bulk API 2.0 CSV dialects: the columnDelimiter and lineEnding enums a job is created with.
 
 export const COLUMN_DELIMITERS = {
   BACKQUOTE: '`',

@@ -1,4 +1,4 @@
-// CSV cell ↔ store value conversions for Bulk API 2.0.
+// Stands in for Bulk API 2.0's CSV cell format: cell ↔ store value conversions.
 import type { FieldDescribe } from '../schema/index.js';
 import { coerce } from '../store/values.js';
 

@@ -1,3 +1,4 @@
+// Stands in for Bulk API 2.0 error responses: HTTP status + [{errorCode, message}].
 import type { NextFunction, Request, Response } from 'express';
 
 /** An API error answered as Salesforce does: HTTP status + `[{"errorCode", "message"}]`. */

@@ -1,3 +1,4 @@
+// Stands in for Bulk API 2.0 as a whole (/services/data/vXX.X/jobs/{ingest,query}).
 import express, { type Router } from 'express';
 import type { SimulatorContext } from '../context.js';
 import { bulkErrorHandler } from './errors.js';

@@ -1,3 +1,4 @@
+// Stands in for Bulk API 2.0 ingest job creation and job info (validation against the org schema).
 import type { OrgSchema } from '../schema/index.js';
 import { DEFAULT_DIALECT, isColumnDelimiter, isLineEnding, type CsvDialect } from './csv-dialect.js';
 import { BulkApiError } from './errors.js';

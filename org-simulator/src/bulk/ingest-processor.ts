@@ -1,3 +1,4 @@
+// Stands in for Salesforce's background processing of an uploaded ingest job (internal batches of DML).
 import { createReadStream, existsSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';

@@ -1,3 +1,4 @@
+// Stands in for Bulk API 2.0 successfulResults, failedResults and unprocessedrecords.
 import { createReadStream, existsSync } from 'node:fs';
 import path from 'node:path';
 import { Transform } from 'node:stream';

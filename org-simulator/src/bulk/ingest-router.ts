@@ -1,3 +1,4 @@
+// Stands in for the Bulk API 2.0 ingest endpoints (/jobs/ingest).
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';

@@ -1,4 +1,4 @@
-// Fields shared by ingest and query job info JSON.
+// Stands in for the Bulk API 2.0 job info JSON fields shared by ingest and query jobs.
 import type { CsvDialect } from './csv-dialect.js';
 import type { JobState } from './job-state.js';
 

@@ -1,4 +1,4 @@
-// GET /jobs/ingest and /jobs/query: pages of 1,000 jobs with a queryLocator, as Salesforce lists them.
+// Stands in for GET /jobs/ingest and /jobs/query: pages of 1,000 jobs with a queryLocator.
 import { BulkApiError } from './errors.js';
 import type { JobBase } from './job-info.js';
 

@@ -1,4 +1,4 @@
-// Bulk API 2.0 job state machine (ingest and query), shared by the routers and the processors.
+// Stands in for the Bulk API 2.0 job state machine (ingest and query).
 
 export type JobState = 'Open' | 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Failed' | 'Aborted';
 export type JobKind = 'ingest' | 'query';

@@ -1,3 +1,4 @@
+// Stands in for Bulk API 2.0 query job creation (SOQL compiled at create, as Salesforce does).
 import type { CompiledQuery, OrgStore } from '../store/org-store.js';
 import { DEFAULT_DIALECT, isColumnDelimiter, isLineEnding, type CsvDialect } from './csv-dialect.js';
 import { BulkApiError } from './errors.js';

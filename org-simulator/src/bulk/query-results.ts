@@ -1,3 +1,4 @@
+// Stands in for Bulk API 2.0 query results: CSV pages with Sforce-Locator and maxRecords.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';

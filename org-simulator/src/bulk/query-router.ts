@@ -1,3 +1,4 @@
+// Stands in for the Bulk API 2.0 query endpoints (/jobs/query).
 import { rm } from 'node:fs/promises';
 import express, { type Request, type Router } from 'express';
 import { toId18 } from '../ids.js';

@@ -1,3 +1,4 @@
+// Stands in for the sf__Error cell of Bulk API 2.0 failedResults.
 import type { SaveResult } from '../store/org-store.js';
 
 type RecordError = SaveResult['errors'][number];

@@ -1,3 +1,4 @@
+// Stands in for the request context Bulk API 2.0 reads: calling user and API version.
 import type { Request, Response } from 'express';
 import { makeId } from '../ids.js';
 import { parseApiVersion } from './job-info.js';

@@ -1,3 +1,4 @@
+// Stands in for Salesforce's stored Bulk API 2.0 result files (append-only CSV).
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { stringify } from 'csv-stringify/sync';

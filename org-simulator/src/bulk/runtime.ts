@@ -1,3 +1,4 @@
+// Stands in for the org's Bulk API service state: jobs, their files, rolling allocations.
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,3 +1,4 @@
+// Stands in for nothing in Salesforce: buffers a query results page until its Sforce-Locator is known.
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { unlink } from 'node:fs/promises';

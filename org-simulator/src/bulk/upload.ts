@@ -1,3 +1,4 @@
+// Stands in for the Bulk API 2.0 job data upload (PUT /batches) and its 150 MB base64 cap.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { unlink } from 'node:fs/promises';

@@ -1,5 +1,5 @@
-// Rolling 24-hour Bulk API allocations (Salesforce's DailyBulkApiBatches, the 150M-records ingest cap and
-// DailyBulkV2QueryJobs). Hand-written: a per-minute bucket ring is a few lines and no library models SF quotas.
+// Stands in for the rolling 24-hour Bulk API allocations (DailyBulkApiBatches, DailyBulkV2QueryJobs, record cap).
+// Hand-written: a per-minute bucket ring is a few lines and no library models SF quotas.
 
 export interface BulkLimits {
   /** Records ingested per rolling 24 h (Salesforce: 150,000,000). */

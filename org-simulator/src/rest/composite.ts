@@ -1,3 +1,4 @@
+// Stands in for the REST sObject Collections and composite endpoints (allOrNone, up to 200 rows).
 import express, { type Router } from 'express';
 import type { SimulatorContext } from '../context.js';
 import { keyPrefixOf, toId18 } from '../ids.js';

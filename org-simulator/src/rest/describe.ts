@@ -1,3 +1,4 @@
+// Stands in for the REST describeGlobal and sObject describe resources.
 import type { SObjectDescribe } from '../schema/index.js';
 
 function withVersion(urls: Record<string, string>, version: string): Record<string, string> {

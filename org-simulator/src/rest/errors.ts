@@ -1,3 +1,4 @@
+// Stands in for REST API error responses: [{message, errorCode, fields}] with the HTTP status.
 import type { ErrorRequestHandler, Response } from 'express';
 import { OrgStoreError, SoqlError } from '../store/org-store.js';
 

@@ -1,3 +1,4 @@
+// Stands in for the REST API's front door: session check, API usage accounting, injected faults.
 import type { RequestHandler } from 'express';
 import type { OAuthService } from '../auth/oauth.js';
 import type { SimulatorContext } from '../context.js';

@@ -1,3 +1,4 @@
+// Stands in for the REST query, queryAll and queryMore resources.
 import express, { type Request, type Router } from 'express';
 import type { SimulatorContext } from '../context.js';
 import { makeId } from '../ids.js';

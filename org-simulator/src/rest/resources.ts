@@ -1,3 +1,4 @@
+// Stands in for GET /services/data (versions), the version root and the limits resource.
 import express, { type Router } from 'express';
 import { bulkRuntime } from '../bulk/index.js';
 import type { SimulatorContext } from '../context.js';

@@ -1,3 +1,4 @@
+// Stands in for the REST sObject resources: CRUD by Id, upsert and retrieve by external Id.
 import express, { type Request, type Router } from 'express';
 import type { SimulatorContext } from '../context.js';
 import type { SObjectDescribe } from '../schema/index.js';

@@ -1,3 +1,4 @@
+// Stands in for Salesforce's field type defaults in describe (length, nillable, createable, ...).
 import type { FieldDescribe, FieldType, PicklistEntry } from './types.js';
 
 const SOAP_TYPES: Record<FieldType, string> = {

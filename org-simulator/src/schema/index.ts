@@ -1,3 +1,4 @@
+// Stands in for the org's metadata: standard objects plus the custom fields and objects deployed from force-app.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { childRelationshipNames, customObjectStandardFields, readCustomMetadata } from './metadata.js';

@@ -1,3 +1,4 @@
+// Stands in for the Metadata API deploy of CustomField/CustomObject XML from SFDX source.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';

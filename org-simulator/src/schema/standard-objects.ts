@@ -1,3 +1,4 @@
+// Stands in for Salesforce's standard object catalogue (Lead, Contact, Task, User, LeadHistory, ...).
 import { auditFields, field, idField, isDeletedField, ownerField } from './field-builder.js';
 import type { FieldDescribe } from './types.js';
 

@@ -1,3 +1,4 @@
+// Stands in for the describe result shapes (DescribeSObjectResult, DescribeFieldResult).
 export type FieldType =
   | 'id'
   | 'string'

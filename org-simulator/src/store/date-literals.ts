@@ -1,3 +1,4 @@
+// Stands in for SOQL date literals (TODAY, LAST_N_DAYS:n, THIS_MONTH, ...) resolved in UTC.
 import { SoqlError } from './soql-error.js';
 
 /** A half-open UTC range [start, end) as Date objects at midnight UTC. */

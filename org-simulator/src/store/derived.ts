@@ -1,3 +1,4 @@
+// Stands in for fields Salesforce computes on save (Name, Opportunity IsClosed/IsWon/Probability, Task IsClosed, ...).
 import type { StoredValue } from './values.js';
 
 /** Row being written: column name (describe case) → stored value. */

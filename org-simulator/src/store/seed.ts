@@ -1,3 +1,4 @@
+// Stands in for a data load into a fresh org (Data Loader / sf data import) from NDJSON seed files.
 import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';

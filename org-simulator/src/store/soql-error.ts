@@ -1,3 +1,4 @@
+// Stands in for SOQL error codes (MALFORMED_QUERY, INVALID_FIELD, ...) as the API returns them.
 export type SoqlErrorCode =
   'MALFORMED_QUERY' | 'INVALID_FIELD' | 'INVALID_TYPE' | 'INVALID_QUERY_FILTER_OPERATOR';
 

@@ -1,3 +1,4 @@
+// Stands in for SOQL itself: parses a query and compiles it to parameterized SQLite.
 import {
   parseQuery,
   type Condition,

@@ -1,3 +1,4 @@
+// Stands in for Salesforce's field value rules: type coercion, validation and JSON formats per field type.
 import { keyPrefixOf, toId18 } from '../ids.js';
 import type { OrgSchema } from '../schema/index.js';
 import type { FieldDescribe } from '../schema/types.js';
