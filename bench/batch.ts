@@ -16,7 +16,8 @@ import {
   waitForCycle,
 } from '../scoring-sidecar/src/batch/runners.js';
 import { createBatchRuntime } from '../scoring-sidecar/src/batch/runtime.js';
-import { computeFeatures, encodeFeatures, EventAggregates } from '../scoring-sidecar/src/features/index.js';
+import { computeFeatures, encodeFeatures } from '../scoring-sidecar/src/features/index.js';
+import { EventAggregates } from '../scoring-sidecar/src/inputs/index.js';
 import { loadServingModel } from '../scoring-sidecar/src/scoring/model-source.js';
 import { seeded, syntheticLead, trainSyntheticModel } from '../scoring-sidecar/test/api-test-kit.js';
 import {

@@ -6,11 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import {
-  EVENT_TYPES,
-  type EngagementEvent,
-  type LeadProfile,
-} from '../scoring-sidecar/src/features/index.js';
+import { EVENT_TYPES, type EngagementEvent, type LeadProfile } from '../scoring-sidecar/src/inputs/index.js';
 import { createRedisStore } from '../scoring-sidecar/src/store/index.js';
 
 const DAY = 86_400_000;

@@ -22,7 +22,7 @@ import { BatchMonitor } from '../scoring-sidecar/src/monitoring/batch-monitor.js
 import { baselineFromTrainingSet, writeBaseline } from '../scoring-sidecar/src/monitoring/baseline.js';
 import { runCycleInProcess } from '../scoring-sidecar/src/batch/runners.js';
 import { createBatchRuntime } from '../scoring-sidecar/src/batch/runtime.js';
-import type { EngagementEvent } from '../scoring-sidecar/src/features/index.js';
+import type { EngagementEvent } from '../scoring-sidecar/src/inputs/index.js';
 import { createInProcessWorklistIndex, loadRankingConfig } from '../scoring-sidecar/src/ranking/index.js';
 import { startServer } from '../scoring-sidecar/src/server.js';
 import { createInProcessStore } from '../scoring-sidecar/src/store/index.js';

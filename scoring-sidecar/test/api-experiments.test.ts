@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketOf } from '../src/experiments/assignment.js';
 import { experimentDefinitionSchema, type ExperimentDefinition } from '../src/experiments/definition.js';
-import type { LeadProfile } from '../src/features/index.js';
+import type { LeadProfile } from '../src/inputs/index.js';
 import { fixedModelSource, loadServingModel, type ServingModel } from '../src/scoring/model-source.js';
 import { repoRoot, seeded, syntheticLead, worklistLeadOf } from './api-test-kit.js';
 import { modelWithBaseline, startKitSidecar, type KitSidecar, type KitResponse } from './monitoring-kit.js';

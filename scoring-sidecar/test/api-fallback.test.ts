@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LeadProfile } from '../src/features/index.js';
+import type { LeadProfile } from '../src/inputs/index.js';
 import { loadServingModel, type ModelSource, type ServingModel } from '../src/scoring/model-source.js';
 import { startServer } from '../src/server.js';
 import { seeded, syntheticLead, trainSyntheticModel } from './api-test-kit.js';

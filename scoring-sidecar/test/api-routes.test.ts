@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LeadProfile } from '../src/features/index.js';
+import type { LeadProfile } from '../src/inputs/index.js';
 import { loadServingModel, type ServingModel, fixedModelSource } from '../src/scoring/model-source.js';
 import { InProcessWritebackQueue, type WritebackJob } from '../src/scoring/writeback.js';
 import { startServer } from '../src/server.js';

@@ -9,13 +9,11 @@ import {
   CategoryCounter,
   computeFeatures,
   encodeFeatures,
-  EVENT_TYPES,
-  EventAggregates,
   LEAD_CONVERSION_FEATURES,
-  type LeadProfile,
   type TrainingRow,
   writeTrainingSet,
 } from '../src/features/index.js';
+import { EVENT_TYPES, EventAggregates, type LeadProfile } from '../src/inputs/index.js';
 import type { WorklistLead } from '../src/ranking/index.js';
 import { seeded } from './support/seeded.js';
 import { leadrankPython } from '../src/model/python.js';

@@ -10,7 +10,8 @@ import {
   parseReasonCatalogue,
   reasonsFor,
 } from '../src/explain/index.js';
-import { EventAggregates, LEAD_CONVERSION_FEATURES, computeFeatures } from '../src/features/index.js';
+import { LEAD_CONVERSION_FEATURES, computeFeatures } from '../src/features/index.js';
+import { EventAggregates } from '../src/inputs/index.js';
 import { baseLead } from './fixtures/leads.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

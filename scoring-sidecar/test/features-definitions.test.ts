@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  EventAggregates,
   LEAD_CONVERSION_FEATURES,
   buildFeatureSpec,
   computeFeatures,
@@ -11,6 +10,7 @@ import {
   validateFeatureSet,
   type FeatureDefinition,
 } from '../src/features/index.js';
+import { EventAggregates } from '../src/inputs/index.js';
 import { baseLead } from './fixtures/leads.js';
 
 const DAY = 86_400_000;

@@ -3,12 +3,8 @@
 // changes the vector at t.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  EVENT_TYPES,
-  LEAD_CONVERSION_FEATURES,
-  featuresAsOf,
-  type LeadHistory,
-} from '../src/features/index.js';
+import { LEAD_CONVERSION_FEATURES, featuresAsOf, type LeadHistory } from '../src/features/index.js';
+import { EVENT_TYPES } from '../src/inputs/index.js';
 import { baseLead } from './fixtures/leads.js';
 
 const DAY = 86_400_000;

@@ -8,21 +8,23 @@ import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  EVENT_TYPES,
   LEAD_CONVERSION_FEATURES,
   computeFeatures,
   featuresAsOf,
-  knownFromMs,
-  type EngagementEvent,
-  type ErpExtractRow,
-  type EventType,
   type FeatureDefinition,
   type FeatureValue,
   type LeadFieldChange,
   type LeadHistory,
+} from '../src/features/index.js';
+import {
+  EVENT_TYPES,
+  knownFromMs,
+  type EngagementEvent,
+  type ErpExtractRow,
+  type EventType,
   type LeadProfile,
   type MarketingExtractRow,
-} from '../src/features/index.js';
+} from '../src/inputs/index.js';
 import { createInProcessStore, createRedisStore, type OnlineFeatureStore } from '../src/store/index.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -4,17 +4,16 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LEAD_CONVERSION_FEATURES, computeFeatures } from '../src/features/index.js';
 import {
   EVENT_TYPES,
   EventAggregates,
-  LEAD_CONVERSION_FEATURES,
-  computeFeatures,
   type EngagementEvent,
   type ErpExtractRow,
   type EventType,
   type LeadProfile,
   type MarketingExtractRow,
-} from '../src/features/index.js';
+} from '../src/inputs/index.js';
 import {
   RefusedInputError,
   createInProcessStore,

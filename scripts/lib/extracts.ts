@@ -7,7 +7,7 @@ import {
   marketingExtractRowSchema,
   type ErpExtractRow,
   type MarketingExtractRow,
-} from '../../scoring-sidecar/src/features/index.js';
+} from '../../scoring-sidecar/src/inputs/index.js';
 import type { OnlineFeatureStore } from '../../scoring-sidecar/src/store/index.js';
 
 export async function loadExtracts(

@@ -16,7 +16,7 @@ import {
   marketingExtractRowSchema,
   type ErpExtractRow,
   type MarketingExtractRow,
-} from '../features/index.js';
+} from '../inputs/index.js';
 import type { OnlineFeatureStore, Region } from '../store/index.js';
 import { ApiError, formatPath } from './errors.js';
 

@@ -8,7 +8,7 @@ import type { ArmRanking } from '../experiments/definition.js';
 import { TeamRequiredError, type ExposureInput, type ServingPlan } from '../experiments/service.js';
 import type { Arm } from '../experiments/stats.js';
 import type { ExtractSummary } from '../monitoring/data-quality.js';
-import { engagementEventSchema, leadProfileSchema, type EngagementEvent } from '../features/index.js';
+import { engagementEventSchema, leadProfileSchema, type EngagementEvent } from '../inputs/index.js';
 import {
   explorationRng,
   rankWorklist,

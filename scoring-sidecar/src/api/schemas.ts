@@ -2,7 +2,7 @@
 // document (GET /openapi.json) is generated from them, so the two cannot drift apart.
 import { z } from 'zod';
 import 'zod-openapi';
-import { engagementEventSchema } from '../features/index.js';
+import { engagementEventSchema } from '../inputs/index.js';
 
 const LEAD_ID_PATTERN = /^00Q[0-9A-Za-z]{12}([0-9A-Za-z]{3})?$/;
 export const leadIdSchema = z

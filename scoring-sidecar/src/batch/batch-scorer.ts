@@ -7,13 +7,8 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { featureHash } from '../audit/index.js';
 import { leadTimeZone, type RegionsConfig, type ScoringConfig } from '../config/index.js';
 import { reasonsFor, type ReasonCatalogue } from '../explain/index.js';
-import {
-  computeFeatures,
-  encodeFeatures,
-  EventAggregates,
-  type FeatureValue,
-  type LeadProfile,
-} from '../features/index.js';
+import { computeFeatures, encodeFeatures, type FeatureValue } from '../features/index.js';
+import { EventAggregates, type LeadProfile } from '../inputs/index.js';
 import {
   chooseNextBestAction,
   scoreWithRules,

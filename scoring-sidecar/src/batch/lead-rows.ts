@@ -1,10 +1,14 @@
 // The extract: which Lead fields the cycle reads (model inputs, rule inputs, and the score fields last written,
 // which the delta compares with), the SOQL that selects a region's active leads, and what of a row is kept
 // in the cycle's partitions (no names, phones, streets or companies; the email cut to its domain).
-import { LEAD_PROFILE_FIELDS, leadProfileFromRow, type LeadProfile } from '../features/index.js';
+import {
+  emailDomainOnly,
+  LEAD_PROFILE_FIELDS,
+  leadProfileFromRow,
+  type LeadProfile,
+} from '../inputs/index.js';
 import type { LeadRecord } from '../model/rules/index.js';
 import type { BulkRow } from '../salesforce/bulk-query.js';
-import { emailDomainOnly } from '../store/profile-codec.js';
 import type { Region } from '../store/index.js';
 
 const PROFILE_FIELDS = LEAD_PROFILE_FIELDS;

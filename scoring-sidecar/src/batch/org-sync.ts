@@ -1,7 +1,7 @@
 // Pulls a region's open leads from the org into the online feature store and the worklist index, incrementally
 // by SystemModstamp (Change Data Capture cannot carry 1.2M changes a day within default event allocations).
 import type jsforce from 'jsforce';
-import { LEAD_PROFILE_FIELDS, leadProfileFromRow, parseSalesforceDateTime } from '../features/index.js';
+import { LEAD_PROFILE_FIELDS, leadProfileFromRow, parseSalesforceDateTime } from '../inputs/index.js';
 import {
   isInboundSource,
   type RankingConfig,

@@ -1,15 +1,16 @@
 // The one feature definition. Online scoring and offline training sets both call `computeFeatures` from here;
 // there is no second implementation anywhere (Python reads the finished vectors).
 import freeMail from '../../../config/features/free-mail-domains.json' with { type: 'json' };
-import { EVENT_TYPES, type EventType, DAY_MS } from './events.js';
-import type { EventAggregates } from './event-aggregates.js';
-import type { ErpExtractRow, MarketingExtractRow } from './extracts.js';
 import {
+  DAY_MS,
+  EVENT_TYPES,
   LEAD_FIELD_SENSITIVITY,
+  parseSalesforceDateTime,
+  type EventType,
+  type FeatureInputs,
   type LeadField,
   type LeadProfile,
-  parseSalesforceDateTime,
-} from './lead-profile.js';
+} from '../inputs/index.js';
 
 export type FeatureKind = 'numeric' | 'boolean' | 'categorical';
 export type FeatureValue = number | boolean | string | null;
@@ -21,13 +22,6 @@ export type FeatureSource =
   | { kind: 'erp-extract' }
   | { kind: 'marketing-extract' }
   | { kind: 'calendar' };
-
-export interface FeatureInputs {
-  lead: LeadProfile;
-  events: EventAggregates;
-  erp: ErpExtractRow | null; // the matched account's row known at the instant
-  marketing: MarketingExtractRow | null;
-}
 
 export interface FeatureDefinition {
   name: string;

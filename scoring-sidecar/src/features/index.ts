@@ -1,32 +1,7 @@
-// features/: one definition of every model input, computed the same way online and offline.
-export {
-  EVENT_TYPES,
-  type EventType,
-  type EngagementEvent,
-  engagementEventSchema,
-  utcDay,
-} from './events.js';
-export { EventAggregates, type EventAggregatesJson, MAX_WINDOW_DAYS } from './event-aggregates.js';
-export {
-  AsOfHistory,
-  type ErpExtractRow,
-  type MarketingExtractRow,
-  erpExtractRowSchema,
-  marketingExtractRowSchema,
-  knownFromMs,
-} from './extracts.js';
-export {
-  type LeadProfile,
-  leadProfileSchema,
-  leadProfileFromRow,
-  LEAD_FIELD_SENSITIVITY,
-  LEAD_PROFILE_FIELDS,
-  parseSalesforceDateTime,
-} from './lead-profile.js';
+// features/: one definition of every model input, computed the same way online and offline, from inputs/.
 export {
   LEAD_CONVERSION_FEATURES,
   type FeatureDefinition,
-  type FeatureInputs,
   type FeatureValue,
   computeFeatures,
   validateFeatureSet,

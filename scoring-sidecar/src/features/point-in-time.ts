@@ -1,11 +1,15 @@
 // Offline, point-in-time feature vectors for training sets. Each instant sees only events that occurred
 // at or before it and extract rows dated at or before it, by construction: the history is folded forward
 // in time, exactly as the online store folds events as they arrive.
-import type { EventType } from './events.js';
-import { EventAggregates } from './event-aggregates.js';
-import { AsOfHistory, type ErpExtractRow, type MarketingExtractRow } from './extracts.js';
+import {
+  AsOfHistory,
+  EventAggregates,
+  type ErpExtractRow,
+  type EventType,
+  type LeadProfile,
+  type MarketingExtractRow,
+} from '../inputs/index.js';
 import { computeFeatures, type FeatureDefinition, type FeatureValue } from './definitions.js';
-import type { LeadProfile } from './lead-profile.js';
 
 export interface LeadFieldChange {
   field: keyof LeadProfile;

@@ -8,17 +8,21 @@ import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { parse } from 'csv-parse';
 import type jsforce from 'jsforce';
+import {
+  DAY_MS,
+  erpExtractRowSchema,
+  EVENT_TYPES,
+  LEAD_PROFILE_FIELDS,
+  leadProfileFromRow,
+  marketingExtractRowSchema,
+  parseSalesforceDateTime,
+  type ErpExtractRow,
+  type EventType,
+  type MarketingExtractRow,
+} from '../inputs/index.js';
 import { bulkQuery } from '../salesforce/bulk-query.js';
 import { LEAD_CONVERSION_FEATURES, type FeatureDefinition } from './definitions.js';
-import { DAY_MS, EVENT_TYPES, type EventType } from './events.js';
-import {
-  erpExtractRowSchema,
-  marketingExtractRowSchema,
-  type ErpExtractRow,
-  type MarketingExtractRow,
-} from './extracts.js';
 import { buildFeatureSpec, CategoryCounter, encodeFeatures } from './feature-spec.js';
-import { LEAD_PROFILE_FIELDS, leadProfileFromRow, parseSalesforceDateTime } from './lead-profile.js';
 import { snapshotsOf, type LeadHistory } from './point-in-time.js';
 import { writeTrainingSet, type FeatureSpec, type TrainingRow } from './training-set-file.js';
 

@@ -8,11 +8,10 @@ import { join } from 'node:path';
 import {
   computeFeatures,
   encodeFeatures,
-  EventAggregates,
   featuresForSpec,
   LEAD_CONVERSION_FEATURES,
-  type LeadProfile,
 } from '../features/index.js';
+import { EventAggregates, type LeadProfile } from '../inputs/index.js';
 import { readFeatureSpec, type FeatureSpec } from '../features/training-set-file.js';
 import type { OnlineFeatureStore } from '../store/index.js';
 import { BASELINE_FILE, loadBaseline, type Baseline } from './baseline.js';

@@ -2,7 +2,7 @@
 // extract that is late or half empty raises an alert instead of silently leaving scores stale); the event
 // stream for lag.
 import type { z } from 'zod';
-import { erpExtractRowSchema, marketingExtractRowSchema } from '../features/index.js';
+import { erpExtractRowSchema, marketingExtractRowSchema } from '../inputs/index.js';
 import type { ExtractExpectation } from './config.js';
 
 export type ExtractIssueCode = 'missing' | 'late' | 'stale' | 'half_empty' | 'schema' | 'range';

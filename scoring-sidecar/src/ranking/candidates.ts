@@ -1,6 +1,6 @@
 // Which leads may be on a worklist, and which list (rep or territory queue) a lead belongs to. Shared by both
 // index implementations so that they cannot disagree.
-import type { Region } from '../store/index.js';
+import type { Region } from '../inputs/index.js';
 import type { WorklistLead } from './types.js';
 
 /** Salesforce key prefix of Group ids: a lead owned by a queue waits in its territory's queue. */

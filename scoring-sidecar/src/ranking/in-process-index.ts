@@ -1,5 +1,5 @@
 // The embedded worklist index: Maps in this process, the same semantics as the Redis index.
-import type { Region } from '../store/index.js';
+import type { Region } from '../inputs/index.js';
 import { byLeadId, ineligibility, listOf, listsFor } from './candidates.js';
 import { checkRegion, closedStatusesOf, type WorklistIndexOptions } from './index-options.js';
 import type { ClosableWorklistIndex, WorklistLead } from './types.js';

@@ -1,5 +1,5 @@
 // Options and input checks shared by both worklist index implementations.
-import { RefusedInputError, type Refusal, type Region } from '../store/index.js';
+import { RefusedInputError, type Refusal, type Region } from '../inputs/index.js';
 import { DEFAULT_CLOSED_STATUSES } from './candidates.js';
 import type { WorklistLead } from './types.js';
 

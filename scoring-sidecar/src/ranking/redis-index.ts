@@ -3,7 +3,7 @@
 // `wl:lead:<id>` is a hash {r: the lead as JSON, l: its list}; `wl:list:<list>` the set of lead ids in a list.
 import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import type { Region } from '../store/index.js';
+import type { Region } from '../inputs/index.js';
 import { byLeadId, ineligibility, listOf, listsFor } from './candidates.js';
 import { checkRegion, closedStatusesOf, type WorklistIndexOptions } from './index-options.js';
 import type { ClosableWorklistIndex, WorklistLead } from './types.js';

@@ -1,5 +1,5 @@
 // The worklist's data shapes: what the index keeps per lead, what scoring hands to ranking, what a rep sees.
-import type { Region } from '../store/index.js';
+import type { Region } from '../inputs/index.js';
 
 /** What candidate generation needs, kept per lead in a worklist index. No PII: ids, flags, sizes, times. */
 export interface WorklistLead {

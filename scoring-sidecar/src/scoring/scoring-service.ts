@@ -2,13 +2,8 @@
 // with the rules engine whenever the model cannot answer in time. Every score is appended to the audit log.
 import { performance } from 'node:perf_hooks';
 import { leadTimeZone, type RegionsConfig, type ScoringConfig } from '../config/index.js';
-import {
-  computeFeatures,
-  encodeFeatures,
-  EventAggregates,
-  type FeatureValue,
-  type LeadProfile,
-} from '../features/index.js';
+import { computeFeatures, encodeFeatures, type FeatureValue } from '../features/index.js';
+import { EventAggregates, type LeadProfile } from '../inputs/index.js';
 import { EXPLAIN_BLOCK_ROWS } from '../explain/index.js';
 import type { FeatureSpec } from '../features/training-set-file.js';
 import {

@@ -1,14 +1,19 @@
 // The embedded store: plain Maps in this process, the same semantics as the Redis store. Events fold through
 // `EventAggregates.apply` itself, which is what the Redis store is held to.
 import {
+  checkEvents,
+  checkLeads,
+  checkLinks,
+  checkRows,
   EventAggregates,
+  minimizeLeadProfile,
   type EngagementEvent,
   type ErpExtractRow,
   type LeadProfile,
   type MarketingExtractRow,
-} from '../features/index.js';
+  type Region,
+} from '../inputs/index.js';
 import { eventIdDigest } from './event-dedup.js';
-import { checkEvents, checkLeads, checkLinks, checkRows } from './input-checks.js';
 import {
   DEFAULT_DEDUP_TTL_MS,
   DEFAULT_MAX_FUTURE_SKEW_MS,
@@ -16,11 +21,10 @@ import {
   type ApplyEventsResult,
   type OnlineFeatureStore,
   type OnlineLeadState,
-  type Region,
   type RegionTagged,
   type StoreOptions,
 } from './online-feature-store.js';
-import { minimizeLeadProfile, plainErpRow, plainMarketingRow } from './profile-codec.js';
+import { plainErpRow, plainMarketingRow } from './profile-codec.js';
 
 class InProcessStore implements OnlineFeatureStore {
   private readonly leads = new Map<string, LeadProfile>();

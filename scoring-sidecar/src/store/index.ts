@@ -1,6 +1,7 @@
 // store/: the online feature store, embedded (in-process) or shared (Redis), one region per store.
 import { createInProcessStore } from './in-process-store.js';
-import type { OnlineFeatureStore, Region, StoreOptions } from './online-feature-store.js';
+import type { Region } from '../inputs/index.js';
+import type { OnlineFeatureStore, StoreOptions } from './online-feature-store.js';
 import { createRedisStore, type RedisStoreOptions } from './redis-store.js';
 
 export {
@@ -8,17 +9,16 @@ export {
   type OnlineLeadState,
   type AccountLink,
   type ApplyEventsResult,
-  type Region,
   type RegionTagged,
   type StoreOptions,
-  type Refusal,
-  RefusedInputError,
   DEFAULT_DEDUP_TTL_MS,
   DEFAULT_MAX_FUTURE_SKEW_MS,
 } from './online-feature-store.js';
 export { createInProcessStore } from './in-process-store.js';
 export { createRedisStore, type RedisStoreOptions } from './redis-store.js';
-export { minimizeLeadProfile } from './profile-codec.js';
+// The store refuses with the inputs' error and speaks of the inputs' regions: re-exported so callers of the store
+// need not import the floor for the two names its API uses.
+export { type Region, type Refusal, RefusedInputError } from '../inputs/index.js';
 
 /** REDIS_URL set: the shared Redis store (key prefix from LEADRANK_REDIS_PREFIX); otherwise the embedded one. */
 export function createStoreFromEnv(

@@ -8,9 +8,8 @@ import type {
   FeatureInputs,
   LeadProfile,
   MarketingExtractRow,
-} from '../features/index.js';
-
-export type Region = 'US' | 'EU';
+  Region,
+} from '../inputs/index.js';
 
 /** Everything `computeFeatures` reads for one lead; the lead profile is the minimized one (see profile-codec). */
 export interface OnlineLeadState extends FeatureInputs {
@@ -68,20 +67,3 @@ export interface StoreOptions {
 
 export const DEFAULT_DEDUP_TTL_MS = 3 * 86_400_000;
 export const DEFAULT_MAX_FUTURE_SKEW_MS = 5 * 60_000;
-
-export interface Refusal {
-  index: number;
-  id: string;
-  reason: string;
-}
-
-/** Thrown when a batch holds items the store must not take; nothing of the batch was written. */
-export class RefusedInputError extends Error {
-  constructor(
-    message: string,
-    readonly refused: readonly Refusal[],
-  ) {
-    super(message);
-    this.name = 'RefusedInputError';
-  }
-}

@@ -1,9 +1,13 @@
-// What the store keeps of a lead, and how it is serialized. Data minimization: the store keeps only the
-// fields features read. Names, phone, street and company are dropped; the email is cut down to its domain
-// ("@gmx.de"), which is all `email_is_free_mail` reads and identifies a mailbox provider or a company, not
-// a person. The title is kept: `title_seniority` needs it and it is a job title, not a personal identifier.
-import type { ErpExtractRow, LeadProfile, MarketingExtractRow } from '../features/index.js';
-import type { Region } from './online-feature-store.js';
+// How the store serializes what it keeps of a lead (the minimized profile, see inputs/profile-minimization)
+// and the newest extract rows.
+import {
+  DROPPED_LEAD_FIELDS,
+  minimizeLeadProfile,
+  type ErpExtractRow,
+  type LeadProfile,
+  type MarketingExtractRow,
+  type Region,
+} from '../inputs/index.js';
 
 /** Fields serialized in this order (Id and region come from the key and the store). */
 const STORED_FIELDS = [
@@ -21,23 +25,7 @@ const STORED_FIELDS = [
   'Email',
 ] as const satisfies readonly (keyof LeadProfile)[];
 
-const DROPPED_FIELDS = ['Company', 'Phone', 'FirstName', 'LastName', 'Street'] as const;
-
 const PROFILE_FORMAT = 1;
-
-/** Email reduced to "@domain" exactly as `email_is_free_mail` splits it, so the feature cannot change. */
-export function emailDomainOnly(email: string | null): string | null {
-  if (email === null) return null;
-  const domain = email.split('@')[1];
-  return domain === undefined ? null : `@${domain}`;
-}
-
-/** The profile as the store keeps it: same feature values, no personal identifiers. */
-export function minimizeLeadProfile(lead: LeadProfile): LeadProfile {
-  const minimized: LeadProfile = { ...lead, Email: emailDomainOnly(lead.Email) };
-  for (const field of DROPPED_FIELDS) minimized[field] = null;
-  return minimized;
-}
 
 export function encodeLeadProfile(lead: LeadProfile): string {
   const minimized = minimizeLeadProfile(lead);
@@ -49,7 +37,7 @@ export function decodeLeadProfile(id: string, region: Region, encoded: string): 
   if (values[0] !== PROFILE_FORMAT) throw new Error(`unknown stored profile format ${String(values[0])}`);
   const lead = { Id: id, Data_Region__c: region } as Record<string, unknown>;
   STORED_FIELDS.forEach((field, i) => (lead[field] = values[i + 1]));
-  for (const field of DROPPED_FIELDS) lead[field] = null;
+  for (const field of DROPPED_LEAD_FIELDS) lead[field] = null;
   return lead as LeadProfile;
 }
 

@@ -4,6 +4,10 @@ import { performance } from 'node:perf_hooks';
 import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import {
+  checkEvents,
+  checkLeads,
+  checkLinks,
+  checkRows,
   EVENT_TYPES,
   EventAggregates,
   MAX_WINDOW_DAYS,
@@ -14,9 +18,9 @@ import {
   type EventType,
   type LeadProfile,
   type MarketingExtractRow,
-} from '../features/index.js';
+  type Region,
+} from '../inputs/index.js';
 import { eventIdDigest } from './event-dedup.js';
-import { checkEvents, checkLeads, checkLinks, checkRows } from './input-checks.js';
 import {
   DEFAULT_DEDUP_TTL_MS,
   DEFAULT_MAX_FUTURE_SKEW_MS,
@@ -24,7 +28,6 @@ import {
   type ApplyEventsResult,
   type OnlineFeatureStore,
   type OnlineLeadState,
-  type Region,
   type RegionTagged,
   type StoreOptions,
 } from './online-feature-store.js';

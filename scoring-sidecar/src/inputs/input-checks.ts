@@ -1,6 +1,8 @@
 // Checks every store applies before writing anything: region isolation and no data from the future.
-import { EVENT_TYPES, type EngagementEvent, type EventType, type LeadProfile } from '../features/index.js';
-import { RefusedInputError, type Refusal, type Region } from './online-feature-store.js';
+import { EVENT_TYPES, type EngagementEvent, type EventType } from './events.js';
+import type { LeadProfile } from './lead-profile.js';
+import { RefusedInputError, type Refusal } from './refusals.js';
+import type { Region } from './region.js';
 
 const EVENT_TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
 

@@ -1,0 +1,41 @@
+// inputs/: the floor under store, features and ranking: what arrives about a lead (profile, engagement events,
+// ERP and marketing extracts), its region, and the checks every writer applies before taking any of it.
+export {
+  EVENT_TYPES,
+  type EventType,
+  type EngagementEvent,
+  engagementEventSchema,
+  utcDay,
+  DAY_MS,
+} from './events.js';
+export { EventAggregates, type EventAggregatesJson, MAX_WINDOW_DAYS } from './event-aggregates.js';
+export {
+  AsOfHistory,
+  type ErpExtractRow,
+  type MarketingExtractRow,
+  erpExtractRowSchema,
+  marketingExtractRowSchema,
+  knownFromMs,
+} from './extracts.js';
+export {
+  type LeadProfile,
+  type LeadField,
+  type Sensitivity,
+  leadProfileSchema,
+  leadProfileFromRow,
+  LEAD_FIELD_SENSITIVITY,
+  LEAD_PROFILE_FIELDS,
+  parseSalesforceDateTime,
+} from './lead-profile.js';
+export { type FeatureInputs } from './lead-inputs.js';
+export { DROPPED_LEAD_FIELDS, emailDomainOnly, minimizeLeadProfile } from './profile-minimization.js';
+export { type Region } from './region.js';
+export { type Refusal, RefusedInputError } from './refusals.js';
+export {
+  checkEvents,
+  checkLeads,
+  checkLinks,
+  checkRows,
+  utcIsoDate,
+  type CheckedEvent,
+} from './input-checks.js';
