@@ -288,7 +288,7 @@ const batch = await createBatchRuntime({
   logger: quiet,
 });
 // The cycle reports to the sidecar's monitor: cycle record, band counts and drift on the dashboard.
-batch.monitor = new BatchMonitor({ monitor: sidecar.sidecar.monitor, store });
+batch.monitor = new BatchMonitor({ monitor: sidecar.sidecar.monitor });
 const cycle = await runCycleInProcess(batch);
 console.log(summaryLine(cycle));
 const written = await conn.query<Record<string, unknown>>(

@@ -11,14 +11,14 @@ import { createApp, type AppDeps } from './api/app.js';
 import { createAuthenticatorFromEnv } from './api/auth.js';
 import { ApiMetrics } from './api/metrics.js';
 import type { RouteExperiments } from './api/routes.js';
-import { featureHash, openAuditLog } from './audit/index.js';
+import { openAuditLog } from './audit/index.js';
 import { loadRegionsConfig, loadScoringConfig, type ScoringConfig } from './config/index.js';
 import { createDashboardRouter } from './dashboard/router.js';
 import { dashboardAccessFromEnv } from './dashboard/access.js';
 import type { ArmRanking } from './experiments/definition.js';
 import { ExperimentService } from './experiments/service.js';
 import { ExperimentStore } from './experiments/store.js';
-import { loadReasonCatalogue, reasonsFor } from './explain/index.js';
+import { loadReasonCatalogue } from './explain/index.js';
 import { BASELINE_FILE, loadBaseline, type Baseline } from './monitoring/baseline.js';
 import { loadMonitoringConfig, regionStateDir } from './monitoring/config.js';
 import { ExtractRowChecker } from './monitoring/data-quality.js';
@@ -43,7 +43,6 @@ import {
 import {
   createScoringService,
   type AuditSink,
-  type ReasonMaker,
   type ScoreOutcome,
   type ScoringMetrics,
   type ScoringService,
@@ -341,8 +340,6 @@ export async function createSidecar(
         : createInProcessWorklistIndex(region.data, { closedStatuses: ranking.candidates.closedStatuses });
 
   const metrics = new ApiMetrics({ defaultMetrics: true });
-  const reasons: ReasonMaker = (contributions, raw, spec, top) =>
-    reasonsFor(contributions, raw, spec, catalogue, { top });
   const now = overrides.now ?? (() => new Date());
 
   const stateDir = regionStateDir({ ...env, REGION: region.data });
@@ -376,8 +373,7 @@ export async function createSidecar(
     config,
     regions,
     audit,
-    featureHash,
-    reasons,
+    catalogue,
     metrics,
     now,
   };

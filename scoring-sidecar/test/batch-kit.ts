@@ -13,7 +13,7 @@ import type { BatchConfigOverrides } from '../src/batch/config.js';
 import { loadMeta, type CycleModel } from '../src/batch/cycle.js';
 import { leadToScore, minimizeRow } from '../src/batch/lead-rows.js';
 import { createBatchRuntime, type BatchRuntime } from '../src/batch/runtime.js';
-import type { Region } from '../src/store/index.js';
+import type { OnlineFeatureStore, Region } from '../src/store/index.js';
 import { seeded } from './support/seeded.js';
 
 export const repoRoot = new URL('../..', import.meta.url).pathname;
@@ -108,6 +108,8 @@ export interface KitRuntimeOptions {
   keyPrefix?: string;
   overrides?: BatchConfigOverrides;
   rootDir?: string;
+  /** The online store events and extracts come from (default none). */
+  featureStore?: OnlineFeatureStore | null;
 }
 
 /** Fast test settings: small partitions and tasks, short polls and backoffs. */
@@ -138,14 +140,15 @@ export async function kitRuntime(o: KitRuntimeOptions): Promise<BatchRuntime> {
     redisUrl: o.redisUrl ?? null,
     keyPrefix: o.keyPrefix ?? `lrtest-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     connect: () => connectTo(o.sim),
-    featureStore: null,
+    featureStore: o.featureStore ?? null,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
   });
 }
 
 // ---------------------------------------------------------------- checking the org after a cycle
 
-const INPUT_FIELDS =
+/** The Lead fields Apex sends to POST /v1/score (and the cycle extracts): profile, rule and action inputs. */
+export const INPUT_FIELDS =
   'Id, CreatedDate, LeadSource, Industry, NumberOfEmployees, AnnualRevenue, Country, Lead_Origin__c, HasOptedOutOfEmail, DoNotCall, Data_Region__c, Matched_Account__c, Title, Email, Status, Rating, LastActivityDate, Web_Visits__c, Web_Time_On_Site__c, Web_Pages_Per_Visit__c';
 
 /** Scores every active lead of the region independently of the cycle, at the cycle's instant. */
@@ -215,7 +218,7 @@ export async function checkOrg(
       lead.Score_Band__c === e.band &&
       (lead.Score_Reasons__c ?? '') === e.reasonLines.join('\n') &&
       (lead.Next_Best_Action__c ?? null) === e.nextBestAction &&
-      lead.Score_Source__c === e.source &&
+      lead.Score_Source__c === { model: 'Model', rules: 'Rules' }[e.source] &&
       lead.Score_Model_Version__c === e.modelVersion &&
       Date.parse(String(lead.Scored_At__c).replace(/([+-]\d{2})(\d{2})$/, '$1:$2')) === asOfMs;
     if (!same) stale.push(lead.Id as string);

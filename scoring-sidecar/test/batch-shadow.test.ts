@@ -193,7 +193,7 @@ describe('shadow scoring in the batch cycle', () => {
       expect(report.shadow).toBeNull();
       const rows = await exported(report.exportFile!);
       expect(rows).toHaveLength(200);
-      expect(rows.every((r) => r.source === 'Rules' && r.probability === null)).toBe(true);
+      expect(rows.every((r) => r.source === 'rules' && r.probability === null)).toBe(true);
     } finally {
       await rt.close();
     }

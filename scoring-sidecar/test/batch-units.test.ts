@@ -189,7 +189,7 @@ describe('material change', () => {
     probability: 0.3,
     reasonLines: ['+ Last visited the website 4 days ago', '- Industry: Retail'],
     nextBestAction: 'Send a personal email: B-band lead scoring 61.',
-    source: 'Model',
+    source: 'model',
     modelVersion: 'lr-0000000000000000',
     featureHash: 'h',
     ...o,
@@ -208,7 +208,7 @@ describe('material change', () => {
       'topReason',
     );
     expect(materialReason(prev, next({ nextBestAction: 'Call now: go' }), rule, now)).toBe('nextBestAction');
-    expect(materialReason(prev, next({ source: 'Rules' }), rule, now)).toBe('source');
+    expect(materialReason(prev, next({ source: 'rules' }), rule, now)).toBe('source');
     expect(materialReason({ ...prev, scoredAtMs: now - 21 * 3_600_000 }, next(), rule, now)).toBe('maxAge');
     expect(
       materialReason(

@@ -39,7 +39,7 @@ beforeAll(async () => {
 
   // A batch cycle reporting to the sidecar's monitor (the same history the dashboard reads).
   const rt = await kitRuntime({ sim, region: 'US' });
-  rt.monitor = new BatchMonitor({ monitor: kit.sidecar.monitor, store: kit.sidecar.store });
+  rt.monitor = new BatchMonitor({ monitor: kit.sidecar.monitor });
   await runCycleInProcess(rt, { model: { version: model.version, dir: model.dir } });
   await rt.close();
 

@@ -49,7 +49,7 @@ describe('batch cycle monitoring', () => {
   it('writes the cycle record, score counts, drift per feature and API usage at the end of a cycle', async () => {
     const { registry, history, monitor } = freshMonitor();
     const rt = await kitRuntime({ sim, region: 'US' });
-    rt.monitor = new BatchMonitor({ monitor, store: null });
+    rt.monitor = new BatchMonitor({ monitor });
     try {
       const report = await runCycleInProcess(rt, { model: { version: model.version, dir: model.dir } });
       expect(report.leads.scored).toBe(1200);
@@ -98,7 +98,7 @@ describe('batch cycle monitoring', () => {
       featureStore: null,
       logger: pino({ level: 'silent' }),
     });
-    rt.monitor = new BatchMonitor({ monitor, store: null });
+    rt.monitor = new BatchMonitor({ monitor });
     try {
       await expect(runCycleInProcess(rt, { model: null })).rejects.toThrow('org unreachable');
       expect(history.batchCycles(SINCE)).toMatchObject([

@@ -46,11 +46,3 @@ export function canonicalJson(value: unknown): string {
     .map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`)
     .join(',')}}`;
 }
-
-/** sha256 hex of the spec hash and the vector: equal inputs, equal digest, in any process. */
-export function featureHash(vector: (number | null)[], specHash: string): string {
-  // JSON.stringify prints each double in its shortest round-tripping form, so the text is stable.
-  return sha256Hex(
-    `${specHash}\n${JSON.stringify(vector.map((v) => (v === null || Number.isNaN(v) ? null : v)))}`,
-  );
-}

@@ -1,26 +1,23 @@
-// Scores a partition's leads in large batches: features (CRM row from the extract + events and extracts from
-// the online store) -> one onnxruntime run per batch -> exact TreeSHAP only for leads whose explanation key
-// changed (the rest reuse the cached reasons) -> reason lines -> next-best action. Without a model every lead
-// gets the rules score, as Apex would write it. The same building blocks as the API's scoring service.
+// The batch door to the scoring pipeline (scoring/pipeline.ts): a partition's leads in large batches, one
+// onnxruntime run per batch, and exact TreeSHAP only for leads whose explanation key changed (the rest reuse
+// the cached contributions). Without a model every lead gets the rules score, as Apex would write it.
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { featureHash } from '../audit/index.js';
-import { leadTimeZone, type RegionsConfig, type ScoringConfig } from '../config/index.js';
-import { reasonsFor, type ReasonCatalogue } from '../explain/index.js';
-import { computeFeatures, encodeFeatures, type FeatureValue } from '../features/index.js';
-import { EventAggregates, type LeadProfile } from '../inputs/index.js';
-import {
-  chooseNextBestAction,
-  scoreWithRules,
-  type ActionCatalogue,
-  type Band,
-  type LeadRecord,
-  type RuleSet,
-} from '../model/rules/index.js';
+import type { RegionsConfig, ScoringConfig } from '../config/index.js';
+import type { ReasonCatalogue } from '../explain/index.js';
+import { EventAggregates, type LeadProfile, type Region } from '../inputs/index.js';
+import type { ActionCatalogue, Band, LeadRecord, RuleSet } from '../model/rules/index.js';
 import { isEligible } from '../model/rules/actions.js';
-import type { ServingModel } from '../scoring/model-source.js';
-import { bandForScore } from '../scoring/scoring-service.js';
-import type { OnlineFeatureStore, OnlineLeadState, Region } from '../store/index.js';
+import {
+  checkProbabilities,
+  ScoringPipeline,
+  type PipelineLead,
+  type PipelineScore,
+  type ScoreSource,
+  type ServingModel,
+  type StageTimer,
+} from '../scoring/index.js';
+import type { OnlineFeatureStore, OnlineLeadState } from '../store/index.js';
 import {
   decodeExplanation,
   encodeExplanation,
@@ -29,9 +26,7 @@ import {
 } from './explanation-key.js';
 import type { ExplanationCache } from './state-store.js';
 
-export type ScoreSourceLabel = 'Model' | 'Rules';
-
-/** One lead's new values, in the form the Salesforce fields take. */
+/** One lead's new values (the pipeline's score, with the action in the form Next_Best_Action__c takes). */
 export interface ScoredLead {
   leadId: string;
   score: number;
@@ -42,9 +37,11 @@ export interface ScoredLead {
   reasonLines: string[];
   /** "<label>: <rationale>" or null. */
   nextBestAction: string | null;
-  source: ScoreSourceLabel;
+  source: ScoreSource;
   modelVersion: string;
   featureHash: string;
+  /** The model input vector the score was computed from (absent for rules scores): drift monitoring reads it. */
+  vector?: readonly (number | null)[];
 }
 
 export interface LeadToScore {
@@ -143,8 +140,19 @@ export class BatchScorer {
   /** The action catalogue as it stands at one instant, per time zone (see `actionsAt`). */
   private actionsByZone = new Map<string, ActionCatalogue>();
   private actionsInstant = NaN;
+  private readonly pipeline: ScoringPipeline;
 
-  constructor(private readonly o: BatchScorerOptions) {}
+  constructor(private readonly o: BatchScorerOptions) {
+    this.pipeline = new ScoringPipeline({
+      region: o.region,
+      regions: o.regions,
+      bands: o.bands,
+      topReasons: o.topReasons,
+      catalogue: o.catalogue,
+      ruleSet: o.ruleSet,
+      actionsFor: (asOf, zone) => this.actionsAt(asOf, zone),
+    });
+  }
 
   /** Releases the model's onnxruntime session. */
   async close(): Promise<void> {
@@ -195,33 +203,14 @@ export class BatchScorer {
     if (!model) throw new Error('predict needs a model');
     const started = performance.now();
     const serving = model.serving;
-    const spec = serving.onnx.spec;
-    const width = spec.features.length;
     const states = await this.statesOf(leads);
     const out: { score: number; probability: number }[] = [];
     for (let start = 0; start < leads.length; start += this.o.batchRows) {
       const end = Math.min(start + this.o.batchRows, leads.length);
-      const rows = new Float32Array((end - start) * width);
-      for (let r = start; r < end; r++) {
-        const s = states[r];
-        const vector = encodeFeatures(
-          spec,
-          computeFeatures(
-            serving.features,
-            {
-              lead: leads[r]!.profile,
-              events: s?.events ?? new EventAggregates(),
-              erp: s?.erp ?? null,
-              marketing: s?.marketing ?? null,
-            },
-            asOf.getTime(),
-          ),
-        );
-        for (let c = 0; c < width; c++) rows[(r - start) * width + c] = vector[c] ?? NaN;
-      }
-      const probabilities = await serving.onnx.predict(rows, end - start);
-      if (probabilities.some((p) => !Number.isFinite(p)))
-        throw new Error('model returned a non-finite probability');
+      const batch = pipelineLeads(leads.slice(start, end), states.slice(start, end));
+      const encoded = this.pipeline.encode(serving, batch, asOf.getTime());
+      const probabilities = await serving.onnx.predict(encoded.rows, end - start);
+      checkProbabilities(probabilities);
       for (const p of probabilities) out.push({ score: serving.toScore(p), probability: p });
     }
     stats.shadowRows += leads.length;
@@ -242,77 +231,45 @@ export class BatchScorer {
     stats: ScoreStats,
   ): Promise<ScoredLead[]> {
     const { serving, keyer } = model;
-    const spec = serving.onnx.spec;
-    const width = spec.features.length;
-    const asOfMs = asOf.getTime();
-    const stored = inputs.states;
-    let t = performance.now();
-    const raws: FeatureValue[][] = new Array(leads.length);
-    const vectors: (number | null)[][] = new Array(leads.length);
-    const rows = new Float32Array(leads.length * width);
-    for (let r = 0; r < leads.length; r++) {
-      const s = stored[r];
-      const raw = computeFeatures(
-        serving.features,
-        {
-          lead: leads[r]!.profile,
-          events: s?.events ?? new EventAggregates(),
-          erp: s?.erp ?? null,
-          marketing: s?.marketing ?? null,
-        },
-        asOfMs,
-      );
-      const vector = encodeFeatures(spec, raw);
-      raws[r] = raw;
-      vectors[r] = vector;
-      for (let c = 0; c < width; c++) rows[r * width + c] = vector[c] ?? NaN;
-    }
-    stats.featuresMs += performance.now() - t;
+    const timer = timerInto(stats);
+    const batch = pipelineLeads(leads, inputs.states);
+    const encoded = this.pipeline.encode(serving, batch, asOf.getTime(), timer);
 
-    t = performance.now();
-    const probabilities = await serving.onnx.predict(rows, leads.length);
+    const t = performance.now();
+    const probabilities = await serving.onnx.predict(encoded.rows, leads.length);
     stats.inferenceMs += performance.now() - t;
-    if (probabilities.some((p) => !Number.isFinite(p)))
-      throw new Error('model returned a non-finite probability');
+    checkProbabilities(probabilities);
     stats.modelRows += leads.length;
 
-    const explanations = await this.explanations(serving, keyer, leads, vectors, inputs.cached, stats);
-
-    t = performance.now();
-    const contributions = new Float64Array(width);
-    const partial = leads.map((lead, r) => {
-      const score = serving.toScore(probabilities[r]!);
-      const band = bandForScore(score, this.o.bands);
-      const kept = explanations[r]!.contributions;
-      for (const c of kept) contributions[c.index] = c.value;
-      const made = reasonsFor(contributions, raws[r]!, spec, this.o.catalogue, { top: this.o.topReasons });
-      for (const c of kept) contributions[c.index] = 0;
-      const lines = [...made.positive, ...made.negative]
-        .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution))
-        .map((x) => `${x.contribution > 0 ? '+' : '-'} ${x.text}`);
-      return { lead, score, band, lines, positive: made.positive.map((x) => x.text) };
-    });
-    let t2 = performance.now();
-    stats.reasonsMs += t2 - t;
-    const actions = partial.map((p) => this.nextBestAction(p.lead, p.score, p.band, p.positive, asOf));
-    t = performance.now();
-    stats.actionsMs += t - t2;
-    const hashes = vectors.map((v) => featureHash(v, spec.hash));
-    t2 = performance.now();
-    stats.hashMs += t2 - t;
-    return partial.map((p, r) => ({
-      leadId: p.lead.profile.Id,
-      score: p.score,
-      band: p.band,
-      probability: probabilities[r]!,
-      reasonLines: p.lines,
-      nextBestAction: actions[r]!,
-      source: 'Model',
-      modelVersion: serving.version,
-      featureHash: hashes[r]!,
-    }));
+    const explanations = await this.explanations(
+      serving,
+      keyer,
+      leads,
+      encoded.vectors,
+      inputs.cached,
+      stats,
+    );
+    // The cache keeps only the contributions a reason can use; the pipeline reads them one row at a time, so
+    // one buffer serves every row (the previous row's entries are cleared before the next row's are set).
+    const buffer = new Float64Array(encoded.spec.features.length);
+    let previous: CachedExplanation['contributions'] = [];
+    const contributions = (r: number) => {
+      for (const c of previous) buffer[c.index] = 0;
+      previous = explanations[r]!.contributions;
+      for (const c of previous) buffer[c.index] = c.value;
+      return buffer;
+    };
+    const scores = this.pipeline.withModel(
+      serving,
+      batch,
+      encoded,
+      probabilities,
+      contributions,
+      asOf,
+      timer,
+    );
+    return scores.map((s, r) => scoredLead(leads[r]!, s, encoded.vectors[r]!));
   }
-
   /** Cached explanations where the key still matches; exact TreeSHAP (batch path) for the others. */
   private async explanations(
     serving: ServingModel,
@@ -378,43 +335,10 @@ export class BatchScorer {
   }
 
   private scoreWithRules(leads: readonly LeadToScore[], asOf: Date, stats: ScoreStats): ScoredLead[] {
-    const started = performance.now();
-    const ruleHash = featureHash([], `rules:${this.o.ruleSet.version}`);
-    const scored = leads.map((lead): ScoredLead => {
-      const rules = scoreWithRules(this.o.ruleSet, lead.record, asOf);
-      const positive = rules.firedRules.filter((f) => f.points >= 0).map((f) => f.reasonText);
-      return {
-        leadId: lead.profile.Id,
-        score: rules.score,
-        band: rules.band,
-        probability: null,
-        reasonLines: rules.firedRules.map((f) => `${f.points >= 0 ? '+' : ''}${f.points} ${f.reasonText}`),
-        nextBestAction: this.nextBestAction(lead, rules.score, rules.band, positive, asOf),
-        source: 'Rules',
-        modelVersion: rules.ruleSetVersion,
-        featureHash: ruleHash,
-      };
-    });
-    stats.rulesMs += performance.now() - started;
-    return scored;
-  }
-
-  private nextBestAction(
-    lead: LeadToScore,
-    score: number,
-    band: Band,
-    reasons: string[],
-    asOf: Date,
-  ): string | null {
-    const zone = leadTimeZone(this.o.regions, this.o.region, lead.profile.Country);
-    const action = chooseNextBestAction(
-      this.actionsAt(asOf, zone),
-      { score, band, reasons },
-      lead.record,
-      asOf,
-      zone,
-    );
-    return action ? `${action.label}: ${action.rationale}` : null;
+    const batch = pipelineLeads(leads, null);
+    return this.pipeline
+      .withRules(batch, asOf, null, timerInto(stats))
+      .map((s, r) => scoredLead(leads[r]!, s));
   }
 
   /**
@@ -445,4 +369,50 @@ export class BatchScorer {
     }
     return settled;
   }
+}
+
+/** The leads as the pipeline reads them: the extracted CRM row plus what the online store holds (if anything). */
+function pipelineLeads(
+  leads: readonly LeadToScore[],
+  states: readonly (OnlineLeadState | null | undefined)[] | null,
+): PipelineLead[] {
+  return leads.map((lead, r) => {
+    const s = states?.[r];
+    return {
+      inputs: {
+        lead: lead.profile,
+        events: s?.events ?? new EventAggregates(),
+        erp: s?.erp ?? null,
+        marketing: s?.marketing ?? null,
+      },
+      record: lead.record,
+    };
+  });
+}
+
+function scoredLead(lead: LeadToScore, s: PipelineScore, vector?: readonly (number | null)[]): ScoredLead {
+  const nba = s.nextBestAction;
+  return {
+    leadId: lead.profile.Id,
+    score: s.score,
+    band: s.band,
+    probability: s.probability,
+    reasonLines: s.reasonLines,
+    nextBestAction: nba ? `${nba.label}: ${nba.rationale}` : null,
+    source: s.source,
+    modelVersion: s.modelVersion,
+    featureHash: s.featureHash,
+    ...(vector ? { vector } : {}),
+  };
+}
+
+/** Adds the pipeline's stage times to the scoring stage's statistics. */
+function timerInto(stats: ScoreStats): StageTimer {
+  return (stage, ms) => {
+    if (stage === 'features') stats.featuresMs += ms;
+    else if (stage === 'reasons') stats.reasonsMs += ms;
+    else if (stage === 'actions') stats.actionsMs += ms;
+    else if (stage === 'hash') stats.hashMs += ms;
+    else stats.rulesMs += ms;
+  };
 }

@@ -71,7 +71,7 @@ async function runtimeFor(region: Region): Promise<BatchRuntime> {
     config: loadMonitoringConfig(join(configDir, 'monitoring.json')),
     baseline: null, // the cycle's model dir holds the baseline; BatchMonitor reads it from there
   });
-  rt.monitor = new BatchMonitor({ monitor, store: rt.featureStore });
+  rt.monitor = new BatchMonitor({ monitor });
   const close = rt.close.bind(rt);
   rt.close = async () => {
     await close();

@@ -1,6 +1,7 @@
 // The delta: a rescore is written only when it matters to a rep, and the CSV rows of the two Bulk ingest jobs
 // (Lead update, Score_History__c upsert on External_Key__c = "<leadId>:<cycleId>", idempotent on retry).
 import { stringify } from 'csv-stringify/sync';
+import type { ScoreSource } from '../scoring/index.js';
 import type { Region } from '../store/index.js';
 import type { ScoredLead } from './batch-scorer.js';
 import type { BatchConfig } from './config.js';
@@ -22,6 +23,12 @@ export interface ScoreChange {
   featureHash: string;
   why: MaterialReason;
 }
+
+/** Score_Source__c picklist values: the sidecar's sources as Salesforce spells them (mapped here, on write). */
+const SCORE_SOURCE_PICKLIST = { model: 'Model', rules: 'Rules' } as const satisfies Record<
+  ScoreSource,
+  string
+>;
 
 /** Numbers masked: "Last visited 3 days ago" and "… 4 days ago" are the same reason, one day apart. */
 const reasonIdentity = (line: string | null | undefined) => (line ?? '').replace(/[\d.,]+/g, '#').trim();
@@ -49,7 +56,7 @@ export function materialReason(
   ) {
     return 'nextBestAction';
   }
-  if (rule.onSourceChange && previous.source !== next.source) return 'source';
+  if (rule.onSourceChange && previous.source !== SCORE_SOURCE_PICKLIST[next.source]) return 'source';
   if (previous.scoredAtMs === null || asOfMs - previous.scoredAtMs >= rule.maxAgeHours * 3_600_000)
     return 'maxAge';
   return null;
@@ -66,7 +73,7 @@ export function changeOf(previous: PublishedScore, next: ScoredLead, why: Materi
     band: next.band,
     reasons: lines.join('\n'),
     nextBestAction: next.nextBestAction === null ? null : next.nextBestAction.slice(0, 255),
-    source: next.source,
+    source: SCORE_SOURCE_PICKLIST[next.source],
     modelVersion: next.modelVersion.slice(0, 64),
     featureHash: next.featureHash.slice(0, 64),
     why,

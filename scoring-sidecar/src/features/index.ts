@@ -14,6 +14,7 @@ export {
   type LeadFieldChange,
   type Snapshot,
 } from './point-in-time.js';
+export { featureHash } from './feature-hash.js';
 export { buildFeatureSpec, encodeFeatures, featuresForSpec, CategoryCounter } from './feature-spec.js';
 export {
   type FeatureSpec,

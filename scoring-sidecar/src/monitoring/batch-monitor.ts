@@ -1,19 +1,11 @@
 // The batch cycle's monitoring hooks (batch/cycle.ts `CycleMonitorHooks`, matched structurally so monitoring
 // never imports batch/). Each scored partition is summarized where it was scored (band and source counts, and
-// drift bin counts over a sample of its leads, whose vectors are recomputed here from the cycle's model spec);
+// drift bin counts over a sample of its leads, from the vectors the scoring pipeline computed for them);
 // the coordinator merges the summaries once the cycle completes and writes the cycle record, score counts,
 // drift and API usage. Summaries are small JSON, so they travel through the cycle state like any task output.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  computeFeatures,
-  encodeFeatures,
-  featuresForSpec,
-  LEAD_CONVERSION_FEATURES,
-} from '../features/index.js';
-import { EventAggregates, type LeadProfile } from '../inputs/index.js';
-import { readFeatureSpec, type FeatureSpec } from '../features/training-set-file.js';
-import type { OnlineFeatureStore } from '../store/index.js';
+import { readFeatureSpec, type FeatureSpec } from '../features/index.js';
 import { BASELINE_FILE, loadBaseline, type Baseline } from './baseline.js';
 import {
   addToDriftCounts,
@@ -42,13 +34,17 @@ export interface PartitionSummary {
 interface ModelDrift {
   spec: FeatureSpec;
   baseline: Baseline;
-  features: ReturnType<typeof featuresForSpec>;
+}
+
+/** A scored lead as the monitor reads it; `vector` is the model input the score came from (none for rules). */
+export interface MonitoredScore {
+  band: string;
+  source: string;
+  vector?: readonly (number | null)[];
 }
 
 export interface BatchMonitorOptions {
   monitor: Monitor;
-  /** Events and extracts of the sampled leads (as the batch scorer reads them); null: CRM fields only. */
-  store: Pick<OnlineFeatureStore, 'getLeadStates'> | null;
   now?: () => Date;
 }
 
@@ -70,7 +66,7 @@ export class BatchMonitor {
         const file = join(model.dir, BASELINE_FILE);
         const baseline = existsSync(file) ? await loadBaseline(file) : this.o.monitor.baseline;
         if (!baseline || baseline.specHash !== spec.hash) return null;
-        return { spec, baseline, features: featuresForSpec(spec, LEAD_CONVERSION_FEATURES) };
+        return { spec, baseline };
       })();
       this.models.set(model.version, found);
     }
@@ -80,51 +76,37 @@ export class BatchMonitor {
   /** On the worker that scored the partition. */
   async summarizePartition(
     cycle: MonitoredCycle,
-    leads: readonly { profile: LeadProfile }[],
-    scored: readonly { band: string; source: string }[],
+    _leads: readonly unknown[],
+    scored: readonly MonitoredScore[],
   ): Promise<PartitionSummary> {
     const bands: Record<string, number> = {};
     const sources: Record<string, number> = {};
     for (const s of scored) {
       bands[s.band] = (bands[s.band] ?? 0) + 1;
-      // The batch labels sources as Salesforce shows them (Model, Rules); the API and the history use lowercase.
-      const source = s.source.toLowerCase();
-      sources[source] = (sources[source] ?? 0) + 1;
+      sources[s.source] = (sources[s.source] ?? 0) + 1;
     }
-    const drift = await this.driftSample(cycle, leads);
+    const drift = await this.driftSample(cycle, scored);
     return { bands, sources, drift };
   }
 
   private async driftSample(
     cycle: MonitoredCycle,
-    leads: readonly { profile: LeadProfile }[],
+    scored: readonly MonitoredScore[],
   ): Promise<DriftCounts | null> {
     const sampleRows = this.o.monitor.config.schedules.driftSampleRowsPerPartition;
     const model = await this.modelDrift(cycle.model).catch(() => null);
-    if (!model || sampleRows === 0 || leads.length === 0) return null;
+    if (!model || sampleRows === 0 || scored.length === 0) return null;
     // An even stride over the partition (leads arrive sorted by Id, so this is an unbiased systematic sample).
-    const stride = Math.max(1, Math.ceil(leads.length / sampleRows));
-    const sample = leads.filter((_, i) => i % stride === 0);
-    const states = this.o.store
-      ? await this.o.store.getLeadStates(sample.map((l) => l.profile.Id))
-      : sample.map(() => null);
-    const asOfMs = Date.parse(cycle.asOf);
+    const stride = Math.max(1, Math.ceil(scored.length / sampleRows));
     const counts = emptyDriftCounts(model.baseline);
-    sample.forEach((lead, i) => {
-      const s = states[i] ?? null;
-      const raw = computeFeatures(
-        model.features,
-        {
-          lead: lead.profile,
-          events: s?.events ?? new EventAggregates(),
-          erp: s?.erp ?? null,
-          marketing: s?.marketing ?? null,
-        },
-        asOfMs,
-      );
-      addToDriftCounts(counts, model.baseline, encodeFeatures(model.spec, raw));
-    });
-    return counts;
+    let sampled = 0;
+    for (let i = 0; i < scored.length; i += stride) {
+      const vector = scored[i]!.vector;
+      if (!vector || vector.length !== model.spec.features.length) continue;
+      addToDriftCounts(counts, model.baseline, vector);
+      sampled++;
+    }
+    return sampled > 0 ? counts : null;
   }
 
   /** On the coordinator, once per completed cycle. */

@@ -1,42 +1,27 @@
-// The scoring service: features -> model (micro-batched) -> TreeSHAP reasons -> next-best action -> result,
-// with the rules engine whenever the model cannot answer in time. Every score is appended to the audit log.
+// The online door to the scoring pipeline (pipeline.ts): one store read per request batch, inference and
+// TreeSHAP micro-batched across concurrent requests, the rules whenever the model cannot answer by the deadline,
+// and every score appended to the audit log.
 import { performance } from 'node:perf_hooks';
-import { leadTimeZone, type RegionsConfig, type ScoringConfig } from '../config/index.js';
-import { computeFeatures, encodeFeatures, type FeatureValue } from '../features/index.js';
-import { EventAggregates, type LeadProfile } from '../inputs/index.js';
-import { EXPLAIN_BLOCK_ROWS } from '../explain/index.js';
-import type { FeatureSpec } from '../features/training-set-file.js';
-import {
-  chooseNextBestAction,
-  scoreWithRules,
-  type ActionCatalogue,
-  type Band,
-  type LeadRecord,
-  type RuleSet,
-} from '../model/rules/index.js';
-import type { OnlineFeatureStore, OnlineLeadState, Region } from '../store/index.js';
+import type { RegionsConfig, ScoringConfig } from '../config/index.js';
+import { EXPLAIN_BLOCK_ROWS, type ReasonCatalogue } from '../explain/index.js';
+import { EventAggregates, type LeadProfile, type Region } from '../inputs/index.js';
+import type { ActionCatalogue, Band, RuleSet } from '../model/rules/index.js';
+import type { OnlineFeatureStore, OnlineLeadState } from '../store/index.js';
 import { MicroBatcher } from './micro-batcher.js';
 import type { ModelSource, ServingModel } from './model-source.js';
+import {
+  checkProbabilities,
+  ScoringPipeline,
+  type Encoded,
+  type NextBestActionResult,
+  type PipelineLead,
+  type PipelineScore,
+  type Reason,
+  type ScoreSource,
+} from './pipeline.js';
 
-export type ScoreSource = 'model' | 'rules';
+export type { NextBestActionResult, Reason, ScoreSource } from './pipeline.js';
 export type FallbackReason = 'no_model' | 'model_error' | 'deadline';
-
-export interface Reason {
-  direction: 'positive' | 'negative';
-  /** Model feature, or the rule's DeveloperName when scored by rules. */
-  feature: string;
-  /** Log-odds contribution (model) or points (rules). */
-  contribution: number;
-  /** The feature's value as a reader sees it (category text, number, yes/no); absent for rules. */
-  value?: string | number | boolean | null;
-  text: string;
-}
-
-export interface NextBestActionResult {
-  action: string;
-  label: string;
-  rationale: string;
-}
 
 export interface LeadScore {
   status: 200;
@@ -46,7 +31,7 @@ export interface LeadScore {
   /** Calibrated P(convert within 30 days); null when scored by rules (they give no probability). */
   probability: number | null;
   reasons: Reason[];
-  /** Signed lines ("+ text", "- text"), the form Salesforce stores in Score_Reasons__c. */
+  /** Signed lines ("+ text" from the model, "+15 text" from rules), the form Salesforce stores in Score_Reasons__c. */
   reasonLines: string[];
   nextBestAction: NextBestActionResult | null;
   source: ScoreSource;
@@ -104,14 +89,6 @@ export interface AuditSink {
   append(entries: ScoreAuditEntry[]): Promise<void>;
 }
 
-/** Top positive and negative reasons from one row's contributions (the explain module's reasonsFor). */
-export type ReasonMaker = (
-  contributions: Float64Array,
-  rawValues: readonly FeatureValue[],
-  spec: FeatureSpec,
-  top: number,
-) => { positive: Omit<Reason, 'direction'>[]; negative: Omit<Reason, 'direction'>[] };
-
 export interface ScoringMetrics {
   scored(source: ScoreSource, count: number): void;
   fallback(reason: FallbackReason, count: number): void;
@@ -128,8 +105,8 @@ export interface ScoringServiceOptions {
   config: ScoringConfig;
   regions: RegionsConfig;
   audit: AuditSink;
-  featureHash: (vector: (number | null)[], specHash: string) => string;
-  reasons: ReasonMaker;
+  /** The reason texts (config/reasons). */
+  catalogue: ReasonCatalogue;
   metrics?: ScoringMetrics;
   now?: () => Date;
 }
@@ -148,26 +125,9 @@ const NO_METRICS: ScoringMetrics = {
 
 class DeadlineExceeded extends Error {}
 
-interface Prepared {
-  input: ScoreInput;
-  state: OnlineLeadState;
-  record: LeadRecord;
-}
-
-export function bandForScore(score: number, bands: ScoringConfig['bands']): Band {
-  if (score >= bands.A) return 'A';
-  if (score >= bands.B) return 'B';
-  if (score >= bands.C) return 'C';
-  return 'D';
-}
-
-function reasonLine(r: Reason): string {
-  return `${r.direction === 'positive' ? '+' : '-'} ${r.text}`;
-}
-
 /** The lead as the rules and the action catalogue read it: raw payload fields, overlaid by the parsed profile. */
-function leadRecordOf(state: OnlineLeadState, input: ScoreInput): LeadRecord {
-  return input.payload ? { ...input.payload.fields, ...state.lead } : state.lead;
+function pipelineLeadOf(state: OnlineLeadState, input: ScoreInput): PipelineLead {
+  return { inputs: state, record: input.payload ? { ...input.payload.fields, ...state.lead } : state.lead };
 }
 
 class DefaultScoringService implements ScoringService {
@@ -177,10 +137,20 @@ class DefaultScoringService implements ScoringService {
   >();
   private readonly metrics: ScoringMetrics;
   private readonly now: () => Date;
+  private readonly pipeline: ScoringPipeline;
 
   constructor(private readonly o: ScoringServiceOptions) {
     this.metrics = o.metrics ?? NO_METRICS;
     this.now = o.now ?? (() => new Date());
+    this.pipeline = new ScoringPipeline({
+      region: o.region,
+      regions: o.regions,
+      bands: o.config.bands,
+      topReasons: o.config.reasons.top,
+      catalogue: o.catalogue,
+      ruleSet: o.ruleSet,
+      actionsFor: () => o.actions,
+    });
   }
 
   async score(inputs: readonly ScoreInput[], ctx: ScoreContext): Promise<ScoreOutcome[]> {
@@ -192,7 +162,8 @@ class DefaultScoringService implements ScoringService {
     const scoredAt = now.toISOString();
 
     const outcomes: ScoreOutcome[] = new Array(inputs.length);
-    const prepared: { index: number; p: Prepared }[] = [];
+    const positions: number[] = [];
+    const leads: PipelineLead[] = [];
     inputs.forEach((input, index) => {
       const stored = states[index] ?? null;
       if (!input.payload && !stored) {
@@ -215,18 +186,57 @@ class DefaultScoringService implements ScoringService {
             marketing: stored?.marketing ?? null,
           }
         : stored!;
-      prepared.push({ index, p: { input, state, record: leadRecordOf(state, input) } });
+      positions.push(index);
+      leads.push(pipelineLeadOf(state, input));
     });
+    if (leads.length === 0) return outcomes;
 
     const model = this.o.models.current();
-    const scores = model
-      ? await this.scoreWithModel(model, prepared, now, scoredAt, ctx)
-      : prepared.map(({ p }) => this.scoreWithRules(p, 'no_model', now, scoredAt, ctx, null));
-    prepared.forEach(({ index }, i) => (outcomes[index] = scores[i]!.result));
+    const { scores, encoded, fallback } = model
+      ? await this.scoreWithModel(model, leads, now, ctx)
+      : { scores: this.pipeline.withRules(leads, now, null), encoded: null, fallback: 'no_model' as const };
+    if (fallback) {
+      this.metrics.scored('rules', leads.length);
+      this.metrics.fallback(fallback, leads.length);
+    } else this.metrics.scored('model', leads.length);
 
-    const entries = scores.map((s) => s.audit);
-    if (entries.length) await this.o.audit.append(entries);
+    const featureNames = encoded?.spec.features.map((f) => f.name);
+    const entries: ScoreAuditEntry[] = new Array(scores.length);
+    positions.forEach((index, i) => {
+      const result = leadScoreOf(inputs[index]!.leadId, scores[i]!, fallback, scoredAt, ctx);
+      outcomes[index] = result;
+      entries[i] = this.auditEntry(result, ctx, encoded?.vectors[i] ?? [], featureNames);
+    });
+    await this.o.audit.append(entries);
     return outcomes;
+  }
+
+  /** The model's scores, or the rules' when it fails or misses the deadline (with the vectors it was given). */
+  private async scoreWithModel(
+    model: ServingModel,
+    leads: PipelineLead[],
+    now: Date,
+    ctx: ScoreContext,
+  ): Promise<{ scores: PipelineScore[]; encoded: Encoded; fallback: FallbackReason | null }> {
+    const encoded = this.pipeline.encode(model, leads, now.getTime());
+    const batchers = this.batchersFor(model);
+    let probabilities: Float64Array;
+    try {
+      probabilities = await this.withDeadline(batchers.predict.submit(encoded.rows, leads.length), ctx);
+      checkProbabilities(probabilities);
+    } catch (error) {
+      const fallback = error instanceof DeadlineExceeded ? 'deadline' : 'model_error';
+      return { scores: this.pipeline.withRules(leads, now, encoded), encoded, fallback };
+    }
+    const width = encoded.spec.features.length;
+    const explained = new Float64Array(leads.length * width);
+    encoded.vectors.forEach((vector, r) => {
+      for (let c = 0; c < width; c++) explained[r * width + c] = vector[c] ?? NaN;
+    });
+    const phis = await batchers.explain.submit(explained, leads.length);
+    const contributions = (r: number) => phis.subarray(r * (width + 1), (r + 1) * (width + 1));
+    const scores = this.pipeline.withModel(model, leads, encoded, probabilities, contributions, now);
+    return { scores, encoded, fallback: null };
   }
 
   private batchersFor(model: ServingModel): {
@@ -255,90 +265,6 @@ class DefaultScoringService implements ScoringService {
     return batchers;
   }
 
-  private async scoreWithModel(
-    model: ServingModel,
-    prepared: { p: Prepared }[],
-    now: Date,
-    scoredAt: string,
-    ctx: ScoreContext,
-  ): Promise<{ result: LeadScore; audit: ScoreAuditEntry }[]> {
-    const width = model.features.length;
-    const spec = model.spec;
-    const nowMs = now.getTime();
-    const raws: FeatureValue[][] = [];
-    const vectors: (number | null)[][] = [];
-    const rows = new Float32Array(prepared.length * width);
-    prepared.forEach(({ p }, r) => {
-      const raw = computeFeatures(model.features, p.state, nowMs);
-      const vector = encodeFeatures(spec, raw);
-      raws.push(raw);
-      vectors.push(vector);
-      for (let c = 0; c < width; c++) rows[r * width + c] = vector[c] ?? NaN;
-    });
-
-    let probabilities: Float64Array | null = null;
-    let failure: FallbackReason | null = null;
-    try {
-      probabilities = await this.withDeadline(
-        this.batchersFor(model).predict.submit(rows, prepared.length),
-        ctx,
-      );
-      if (probabilities.some((p) => !Number.isFinite(p)))
-        throw new Error('model returned a non-finite probability');
-    } catch (error) {
-      failure = error instanceof DeadlineExceeded ? 'deadline' : 'model_error';
-    }
-    if (failure !== null || probabilities === null) {
-      const reason = failure ?? 'model_error';
-      return prepared.map(({ p }, r) =>
-        this.scoreWithRules(p, reason, now, scoredAt, ctx, { vector: vectors[r]!, spec }),
-      );
-    }
-
-    this.metrics.scored('model', prepared.length);
-    const explained = new Float64Array(prepared.length * width);
-    vectors.forEach((vector, r) => {
-      for (let c = 0; c < width; c++) explained[r * width + c] = vector[c] ?? NaN;
-    });
-    const phis = await this.batchersFor(model).explain.submit(explained, prepared.length);
-    const top = this.o.config.reasons.top;
-    const featureNames = spec.features.map((f) => f.name);
-    return prepared.map(({ p }, r) => {
-      const probability = probabilities[r]!;
-      const score = model.toScore(probability);
-      const band = bandForScore(score, this.o.config.bands);
-      const contributions = phis.subarray(r * (width + 1), (r + 1) * (width + 1));
-      const made = this.o.reasons(contributions, raws[r]!, spec, top);
-      const reason =
-        (direction: Reason['direction']) =>
-        (x: Omit<Reason, 'direction'>): Reason => ({
-          direction,
-          feature: x.feature,
-          contribution: x.contribution,
-          value: x.value ?? null,
-          text: x.text,
-        });
-      const reasons: Reason[] = [
-        ...made.positive.map(reason('positive')),
-        ...made.negative.map(reason('negative')),
-      ];
-      const featureHash = this.o.featureHash(vectors[r]!, spec.hash);
-      const result = this.finish(p, {
-        score,
-        band,
-        probability,
-        reasons,
-        source: 'model',
-        modelVersion: model.version,
-        featureHash,
-        now,
-        scoredAt,
-        ctx,
-      });
-      return { result, audit: this.auditEntry(result, ctx, vectors[r]!, featureNames) };
-    });
-  }
-
   private withDeadline<T>(work: Promise<T>, ctx: ScoreContext): Promise<T> {
     const remaining = ctx.deadlineAt - performance.now();
     if (remaining <= 0) {
@@ -350,79 +276,6 @@ class DefaultScoringService implements ScoringService {
       timer = setTimeout(() => reject(new DeadlineExceeded()), remaining);
     });
     return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-  }
-
-  private scoreWithRules(
-    p: Prepared,
-    reason: FallbackReason,
-    now: Date,
-    scoredAt: string,
-    ctx: ScoreContext,
-    encoded: { vector: (number | null)[]; spec: FeatureSpec } | null,
-  ): { result: LeadScore; audit: ScoreAuditEntry } {
-    this.metrics.scored('rules', 1);
-    this.metrics.fallback(reason, 1);
-    const rules = scoreWithRules(this.o.ruleSet, p.record, now);
-    const reasons: Reason[] = rules.firedRules.map((f) => ({
-      direction: f.points >= 0 ? 'positive' : 'negative',
-      feature: f.developerName,
-      contribution: f.points,
-      text: f.reasonText,
-    }));
-    const vector = encoded?.vector ?? [];
-    const featureHash = this.o.featureHash(vector, encoded?.spec.hash ?? `rules:${rules.ruleSetVersion}`);
-    const result = this.finish(p, {
-      score: rules.score,
-      band: rules.band,
-      probability: null,
-      reasons,
-      source: 'rules',
-      fallbackReason: reason,
-      modelVersion: rules.ruleSetVersion,
-      featureHash,
-      now,
-      scoredAt,
-      ctx,
-    });
-    const names = encoded?.spec.features.map((f) => f.name);
-    return { result, audit: this.auditEntry(result, ctx, vector, names) };
-  }
-
-  private finish(
-    p: Prepared,
-    s: Omit<LeadScore, 'status' | 'leadId' | 'reasonLines' | 'nextBestAction' | 'requestId' | 'scoredAt'> & {
-      now: Date;
-      scoredAt: string;
-      ctx: ScoreContext;
-    },
-  ): LeadScore {
-    const positive = s.reasons.filter((r) => r.direction === 'positive');
-    const zone = leadTimeZone(this.o.regions, this.o.region, p.state.lead.Country);
-    const action = chooseNextBestAction(
-      this.o.actions,
-      { score: s.score, band: s.band, reasons: positive.map((r) => r.text) },
-      p.record,
-      s.now,
-      zone,
-    );
-    return {
-      status: 200,
-      leadId: p.input.leadId,
-      score: s.score,
-      band: s.band,
-      probability: s.probability,
-      reasons: s.reasons,
-      reasonLines: s.reasons.map(reasonLine),
-      nextBestAction: action
-        ? { action: action.action, label: action.label, rationale: action.rationale }
-        : null,
-      source: s.source,
-      ...(s.fallbackReason ? { fallbackReason: s.fallbackReason } : {}),
-      modelVersion: s.modelVersion,
-      featureHash: s.featureHash,
-      scoredAt: s.scoredAt,
-      requestId: s.ctx.requestId,
-    };
   }
 
   private auditEntry(
@@ -453,6 +306,31 @@ class DefaultScoringService implements ScoringService {
       scoredAt: r.scoredAt,
     };
   }
+}
+
+function leadScoreOf(
+  leadId: string,
+  s: PipelineScore,
+  fallback: FallbackReason | null,
+  scoredAt: string,
+  ctx: ScoreContext,
+): LeadScore {
+  return {
+    status: 200,
+    leadId,
+    score: s.score,
+    band: s.band,
+    probability: s.probability,
+    reasons: s.reasons,
+    reasonLines: s.reasonLines,
+    nextBestAction: s.nextBestAction,
+    source: s.source,
+    ...(fallback ? { fallbackReason: fallback } : {}),
+    modelVersion: s.modelVersion,
+    featureHash: s.featureHash,
+    scoredAt,
+    requestId: ctx.requestId,
+  };
 }
 
 export function createScoringService(options: ScoringServiceOptions): ScoringService {
