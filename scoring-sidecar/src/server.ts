@@ -54,7 +54,7 @@ import {
   createWritebackQueue,
   type PublishedScores,
   type WritebackQueue,
-} from './scoring/writeback.js';
+} from './writeback/index.js';
 import { createStoreFromEnv, type OnlineFeatureStore, type Region } from './store/index.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));

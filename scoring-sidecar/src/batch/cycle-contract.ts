@@ -1,6 +1,7 @@
 // The batch cycle's contract: its meta, its tasks, what each step stores, and what a step is given to run.
 import type { Logger } from 'pino';
 import type { Region } from '../store/index.js';
+import type { LastWrittenScores } from '../writeback/index.js';
 import type { BatchScorer, LeadToScore, ScoredLead, ScoreStats } from './batch-scorer.js';
 import type { BatchConfig } from './config.js';
 import type { MaterialReason, ScoreChange } from './delta.js';
@@ -88,6 +89,8 @@ export interface RetryItem {
 export interface WriteResult {
   rows: number;
   written: number;
+  /** Changes skipped because a newer score of the lead was already written (absent in older results). */
+  superseded?: number;
   historyWritten: number;
   retry: number;
   dead: number;
@@ -121,6 +124,8 @@ export interface BatchContext {
   config: BatchConfig;
   state: CycleStateStore;
   log: Logger;
+  /** Per lead, the newest scoredAt written (shared with the event write-back); absent: no guard. */
+  lastWritten?: LastWrittenScores;
   /** One client per process; its stats are read as deltas per step. */
   salesforce(): Promise<SalesforceBulkClient>;
   /** The scorer for the cycle's model (null: rules), cached per version. */

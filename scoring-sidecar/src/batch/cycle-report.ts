@@ -48,6 +48,7 @@ export function buildCycleReport(input: CycleReportInput): CycleReport {
       unchanged: scored - changed,
       changed,
       written: writes.reduce((s, w) => s + w.written, 0),
+      superseded: writes.reduce((s, w) => s + (w.superseded ?? 0), 0),
       historyWritten: writes.reduce((s, w) => s + w.historyWritten, 0),
       failed: dead.length,
       retried: input.writes.filter((w) => w.round > 0).reduce((s, w) => s + w.result.rows, 0),

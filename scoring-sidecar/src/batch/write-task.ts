@@ -109,7 +109,14 @@ export async function runWriteTask(
     return ok;
   };
 
-  const leadStage = items.filter((i) => i.stage === 'lead').map((i) => i.change);
+  // A newer score of the lead already written (an event write-back, or a newer cycle while this older one was
+  // resumed): this cycle's older score is skipped, never written over it.
+  const asOfMs = Date.parse(meta.asOf);
+  const candidates = items.filter((i) => i.stage === 'lead').map((i) => i.change);
+  const superseded = ctx.lastWritten
+    ? await ctx.lastWritten.supersededOf(candidates.map((c) => ({ leadId: c.leadId, scoredAtMs: asOfMs })))
+    : candidates.map(() => false);
+  const leadStage = candidates.filter((_, i) => !superseded[i]);
   for (const part of splitByBytes(
     leadStage,
     (r) => leadUpdateCsv(r, meta.asOf),
@@ -120,6 +127,7 @@ export async function runWriteTask(
       checkpoint(`lead-${contentId(part.csv)}`),
     );
     const ok = settle(part.rows, outcome, 'lead', (c) => c.leadId);
+    await ctx.lastWritten?.record(ok.map((c) => ({ leadId: c.leadId, scoredAtMs: asOfMs })));
     for (const c of ok) {
       written.push(c);
       if (HISTORY_REASONS.has(c.why)) historyStage.push(c);
@@ -148,6 +156,7 @@ export async function runWriteTask(
   const result: WriteResult = {
     rows: items.length,
     written: written.length,
+    superseded: superseded.filter(Boolean).length,
     historyWritten,
     retry: retry.length,
     dead: dead.length,
