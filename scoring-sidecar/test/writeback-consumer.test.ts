@@ -13,7 +13,9 @@ import { runCycleInProcess } from '../src/batch/runners.js';
 import { writebackRuntimeFromEnv, type WritebackRuntime } from '../src/commands/writeback-runtime.js';
 import {
   createWritebackQueue,
+  InProcessWritebackQueue,
   replayDeadLetters,
+  startInProcessDrainer,
   startBullConsumer,
   writebackJobId,
   writebackQueueName,
@@ -234,6 +236,26 @@ describe('write-back consumer', () => {
     expect(await outcomeOf(job, `-replay-${now.getTime()}`)).toBe('written');
     expect(leadOf(id).Lead_Score__c).toBe(66);
     expect(await wb.deadLetters.count()).toBe(0);
+  });
+
+  it('bounds the in-process queue (one entry per lead, the newest) and drains it into the org', async () => {
+    const local = new InProcessWritebackQueue('EU', 3);
+    const ids = leadIds.slice(31, 36);
+    await local.add([jobFor(ids[0]!, 10, at(40)), jobFor(ids[0]!, 44, at(41)), jobFor(ids[0]!, 11, at(39))]);
+    expect(local.size).toBe(1);
+    await local.add(ids.slice(1).map((id, i) => jobFor(id, 50 + i, at(40))));
+    // Five leads for three places: the two oldest entries (ids[0], ids[1]) were dropped and counted.
+    expect(local.size).toBe(3);
+    expect(local.dropped).toBe(2);
+    const drainer = startInProcessDrainer(wb.consumer, local, { config: wb.config, log });
+    try {
+      await waitFor('the drain', async () => local.size === 0 && leadOf(ids[4]!).Lead_Score__c === 53);
+    } finally {
+      await drainer.close();
+    }
+    expect(ids.slice(2).map((id) => leadOf(id).Lead_Score__c)).toEqual([51, 52, 53]);
+    expect(leadOf(ids[0]!).Lead_Score__c).not.toBe(44);
+    expect(leadOf(ids[1]!).Lead_Score__c).not.toBe(50);
   });
 
   it('keeps the batch from writing an older cycle over a newer score (event write-back or newer cycle)', async () => {
