@@ -8,6 +8,8 @@ import { Command } from 'commander';
 import { pino } from 'pino';
 import { registerAuditCommands } from './audit/index.js';
 import { registerBatchCommands } from './batch/cli.js';
+import { registerWorkerCommands } from './commands/worker.js';
+import { registerWritebackCommands } from './commands/writeback.js';
 import { registerExperimentCommands } from './experiments/cli.js';
 import { registerModelCommands } from './model/cli.js';
 import { registerMonitoringCommands } from './monitoring/cli.js';
@@ -72,6 +74,8 @@ export function buildProgram(): Command {
   registerBatchCommands(program);
   registerExperimentCommands(program);
   registerMonitoringCommands(program);
+  registerWorkerCommands(program);
+  registerWritebackCommands(program);
   return program;
 }
 

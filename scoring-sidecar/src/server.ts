@@ -48,12 +48,16 @@ import {
   type ScoringService,
   type ScoringServiceOptions,
 } from './scoring/scoring-service.js';
+import { writebackRuntimeFromEnv, type WritebackRuntime } from './commands/writeback-runtime.js';
 import {
   createPublishedScoresFromEnv,
   createWritebackQueue,
+  InProcessWritebackQueue,
+  loadWritebackConfig,
+  startInProcessDrainer,
   type PublishedScores,
   type WritebackQueue,
-} from './scoring/writeback.js';
+} from './writeback/index.js';
 import { createStoreFromEnv, type OnlineFeatureStore, type Region } from './store/index.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -326,7 +330,9 @@ export async function createSidecar(
       region: region.data,
       fsync: env.LEADRANK_AUDIT_FSYNC === 'none' ? 'none' : 'batch',
     }));
-  const writeback = overrides.writeback ?? createWritebackQueue(env, region.data);
+  const writebackConfig = loadWritebackConfig(join(configDir, 'writeback.json'));
+  const writeback =
+    overrides.writeback ?? createWritebackQueue(env, region.data, {}, writebackConfig.inProcess.maxPending);
   const published = overrides.published ?? createPublishedScoresFromEnv(env, region.data);
   const worklistIndex =
     overrides.worklistIndex !== undefined
@@ -357,6 +363,19 @@ export async function createSidecar(
     config: monitoringConfig,
     baseline: await baselineOf(env.LEADRANK_MODEL_DIR).catch(() => null),
   });
+  // Without Redis the write-back queue lives in this process: it is drained here when an org is configured
+  // (SF_LOGIN_URL); with Redis the worker's write-back role drains it (docs/operations.md).
+  let drainer: { close(): Promise<void> } | null = null;
+  let drainerRuntime: WritebackRuntime | null = null;
+  if (writeback instanceof InProcessWritebackQueue && env.SF_LOGIN_URL?.trim()) {
+    const onLag = (seconds: number) => monitor.recordWritebackLag(region.data, seconds);
+    drainerRuntime = writebackRuntimeFromEnv({ env, region: region.data, configDir, log: logger, onLag });
+    drainer = startInProcessDrainer(drainerRuntime.consumer, writeback, {
+      config: drainerRuntime.config,
+      log: logger,
+      onLag,
+    });
+  }
   const experiments =
     overrides.experiments ??
     new ExperimentService(new ExperimentStore(stateFile(env.LEADRANK_EXPERIMENTS_DB, 'experiments.db')), {
@@ -484,6 +503,8 @@ export async function createSidecar(
       }
       if (!overrides.experiments) experiments.store.close();
       if (!overrides.monitoringHistory) monitoringHistory.close();
+      await drainer?.close();
+      await drainerRuntime?.close();
       await Promise.allSettled([
         arms.close(),
         audit.close?.(),

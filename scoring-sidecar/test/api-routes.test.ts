@@ -14,7 +14,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LeadProfile } from '../src/inputs/index.js';
 import { loadServingModel, type ServingModel, fixedModelSource } from '../src/scoring/model-source.js';
-import { InProcessWritebackQueue, type WritebackJob } from '../src/scoring/writeback.js';
+import { InProcessWritebackQueue, type WritebackJob } from '../src/writeback/index.js';
 import { startServer } from '../src/server.js';
 import { leadIdOf, seeded, syntheticLead, trainSyntheticModel, worklistLeadOf } from './api-test-kit.js';
 

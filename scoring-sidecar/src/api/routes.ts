@@ -25,12 +25,8 @@ import type {
   ScoreOutcome,
   ScoringService,
 } from '../scoring/scoring-service.js';
-import {
-  isMaterialChange,
-  writebackJobOf,
-  type PublishedScores,
-  type WritebackQueue,
-} from '../scoring/writeback.js';
+import { rescoreAfterEvents } from '../scoring/event-rescore.js';
+import { queueMaterialChanges, type PublishedScores, type WritebackQueue } from '../writeback/index.js';
 import { RefusedInputError, type OnlineFeatureStore, type Region } from '../store/index.js';
 import type { Caller } from './auth.js';
 import { ApiError, issuesOf, parseOr400, regionRefusal, validationError } from './errors.js';
@@ -406,27 +402,23 @@ export function eventsHandler(deps: RouteDeps) {
     const unknown = new Set(applied.unknownLeads);
     const toRescore = applied.affectedLeadIds.filter((id) => !unknown.has(id));
     let queued = 0;
-    const batch = deps.config.limits.maxLeadsPerRequest;
-    for (let start = 0; start < toRescore.length; start += batch) {
-      const ids = toRescore.slice(start, start + batch);
-      // Rescoring after the write: no deadline pressure from the caller, so the model gets its full budget.
-      const scores = await deps.scoring.score(
-        ids.map((leadId) => ({ leadId })),
-        { ...ctx, deadlineAt: performance.now() + deps.config.deadlineMs },
-      );
-      const fresh = scores.filter((s): s is LeadScore => s.status === 200);
-      const previous = await deps.published.get(fresh.map((s) => s.leadId));
-      const jobs = fresh.flatMap((s, i) => {
-        const prev = previous[i] ?? null;
-        return isMaterialChange(prev, s, deps.config.materialChange)
-          ? [writebackJobOf(s, deps.region, prev)]
-          : [];
-      });
-      await deps.writeback.add(jobs);
-      await deps.published.set(jobs.map((j) => ({ leadId: j.leadId, score: j.score, band: j.band })));
-      deps.metrics.writebackQueued(jobs.length);
-      queued += jobs.length;
-    }
+    const producer = {
+      region: deps.region,
+      materialChange: deps.config.materialChange,
+      published: deps.published,
+      queue: deps.writeback,
+    };
+    await rescoreAfterEvents(
+      deps.scoring,
+      toRescore,
+      ctx,
+      { batch: deps.config.limits.maxLeadsPerRequest, deadlineMs: deps.config.deadlineMs },
+      async (fresh) => {
+        const n = await queueMaterialChanges(producer, fresh);
+        deps.metrics.writebackQueued(n);
+        queued += n;
+      },
+    );
     res.json({
       requestId: ctx.requestId,
       applied: applied.applied,
