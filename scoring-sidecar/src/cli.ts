@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { pino } from 'pino';
 import { registerAuditCommands } from './audit/index.js';
 import { registerBatchCommands } from './batch/cli.js';
+import { registerSyncCommands } from './commands/sync.js';
 import { registerExperimentCommands } from './experiments/cli.js';
 import { registerModelCommands } from './model/cli.js';
 import { registerMonitoringCommands } from './monitoring/cli.js';
@@ -72,6 +73,7 @@ export function buildProgram(): Command {
   registerBatchCommands(program);
   registerExperimentCommands(program);
   registerMonitoringCommands(program);
+  registerSyncCommands(program);
   return program;
 }
 

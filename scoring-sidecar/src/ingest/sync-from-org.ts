@@ -1,24 +1,12 @@
-// Pulls a region's open leads from the org into the online feature store and the worklist index, incrementally
-// by SystemModstamp (Change Data Capture cannot carry 1.2M changes a day within default event allocations).
+// A one-shot pull of a region's open leads (and changes since `since`) into the store and the worklist index,
+// returning what it loaded. The continuous sync (org-sync.ts) is the product path; this stays for the demo's
+// replay of extracts, which needs the loaded ids.
 import type jsforce from 'jsforce';
 import { LEAD_PROFILE_FIELDS, leadProfileFromRow, parseSalesforceDateTime } from '../features/index.js';
-import {
-  isInboundSource,
-  type RankingConfig,
-  type WorklistIndex,
-  type WorklistLead,
-} from '../ranking/index.js';
-import { bulkQuery } from '../salesforce/bulk-query.js';
+import type { RankingConfig, WorklistIndex } from '../ranking/index.js';
+import { bulkQuery } from '../salesforce/index.js';
 import type { OnlineFeatureStore, Region } from '../store/index.js';
-
-const WORKLIST_FIELDS = [
-  'OwnerId',
-  'Territory__c',
-  'Status',
-  'IsConverted',
-  'LastActivityDate',
-  'SystemModstamp',
-];
+import { WORKLIST_FIELDS, worklistLead } from './rows.js';
 const BATCH = 5_000;
 
 export interface OrgSyncResult {
@@ -92,25 +80,4 @@ export async function syncFromOrg(
   if (links.length) await opts.store.putAccountLinks(links);
   const highWatermark = highWatermarkMs === null ? null : new Date(highWatermarkMs).toISOString();
   return { leads, accounts, leadIds, erpAccountNumbers, highWatermark };
-}
-
-function worklistLead(row: Record<string, string | null>, ranking: RankingConfig): WorklistLead {
-  const num = (v: string | null | undefined) => (v === null || v === undefined ? null : Number(v));
-  return {
-    leadId: row.Id!,
-    region: row.Data_Region__c as Region,
-    ownerId: row.OwnerId ?? null,
-    territory: row.Territory__c ?? null,
-    status: row.Status ?? '',
-    isConverted: row.IsConverted === 'true',
-    hasOptedOutOfEmail: row.HasOptedOutOfEmail === 'true',
-    doNotCall: row.DoNotCall === 'true',
-    createdAt: row.CreatedDate!,
-    leadSource: row.LeadSource ?? null,
-    isInbound: isInboundSource(row.LeadSource ?? null, ranking),
-    accountKey: row.Matched_Account__c ?? null,
-    employees: num(row.NumberOfEmployees),
-    annualRevenue: num(row.AnnualRevenue),
-    lastTouchAt: row.LastActivityDate ? `${row.LastActivityDate}T00:00:00.000+0000` : null,
-  };
 }
