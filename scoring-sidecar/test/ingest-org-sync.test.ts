@@ -274,6 +274,40 @@ describe('continuous org sync (US deployment)', () => {
     expect((await us.store.getLeadStates([lead!.Id]))[0]?.lead.Industry).toBe('Energy');
   }, 60_000);
 
+  it('rides out an org outage (REQUEST_LIMIT_EXCEEDED, then 503) within a pull', async () => {
+    const client = new SalesforceClient(conn, { log, retry: { baseDelayMs: 20, maxDelayMs: 100 } });
+    const sync = new OrgSync({
+      client,
+      region: 'US',
+      store: us.store,
+      worklistIndex: us.index,
+      ranking,
+      watermarks: us.watermarks,
+      config: CONFIG,
+      log,
+    });
+    const outage = (errorCode: string, requests: number) =>
+      fetch(`${sim.url}/__admin/outage`, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ errorCode, requests }),
+      });
+    for (const [errorCode, industry] of [
+      ['REQUEST_LIMIT_EXCEEDED', 'Shipping'],
+      ['SERVER_UNAVAILABLE', 'Utilities'],
+    ] as const) {
+      tick();
+      const [lead] = await openLeads('US');
+      await conn.sobject('Lead').update({ Id: lead!.Id, Industry: industry });
+      const retriedBefore = client.stats.retriedCalls;
+      await outage(errorCode, 3);
+      const outcome = await sync.runOnce();
+      expect(client.stats.retriedCalls - retriedBefore).toBe(3);
+      expect(outcome.upserted).toBe(1);
+      expect((await us.store.getLeadStates([lead!.Id]))[0]?.lead.Industry).toBe(industry);
+    }
+  }, 60_000);
+
   it('`leadrank store sync --full` refills an emptied store and its worklists', async () => {
     const open = await openLeads('US');
     const rep = open.find((l) => l.Status.startsWith('Working'))!;
