@@ -102,6 +102,22 @@ describe('SalesforceClient retry policy', () => {
   });
 });
 
+describe('SalesforceClient sessions', () => {
+  it('renews an expired session once through the connection (client credentials run again)', async () => {
+    const c = await client();
+    const revoked = await fetch(`${sim.url}/services/oauth2/revoke`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: c.conn.accessToken! }),
+    });
+    expect(revoked.status).toBe(200);
+    const before = c.conn.accessToken;
+    await expect(c.limits()).resolves.toMatchObject({ limit: 100_000 });
+    expect(c.conn.accessToken).not.toBe(before);
+    expect(c.stats.retriedCalls).toBe(0);
+  });
+});
+
 describe('SalesforceClient writes', () => {
   it('resumes a checkpointed Bulk ingest job instead of submitting the rows again', async () => {
     const c = await client();

@@ -49,20 +49,13 @@ export async function* bulkQueryRows(
     body: JSON.stringify({ operation: opts.includeDeleted ? 'queryAll' : 'query', query: soql }),
     contentType: 'application/json',
   });
-  const poller =
-    opts.pollIntervalMs !== undefined || opts.pollTimeoutMs !== undefined
-      ? new SalesforceTransport(t.conn, {
-          retry: t.retry,
-          poll: {
-            ...t.poll,
-            ...(opts.pollIntervalMs !== undefined ? { intervalMs: opts.pollIntervalMs } : {}),
-            ...(opts.pollTimeoutMs !== undefined ? { timeoutMs: opts.pollTimeoutMs } : {}),
-          } satisfies PollPolicy,
-        })
-      : t;
+  const policy: PollPolicy = {
+    intervalMs: opts.pollIntervalMs ?? t.poll.intervalMs,
+    timeoutMs: opts.pollTimeoutMs ?? t.poll.timeoutMs,
+  };
   let info: QueryJobInfo;
   try {
-    info = await poller.pollJob<QueryJobInfo>(`/jobs/query/${job.id}`);
+    info = await t.pollJob<QueryJobInfo>(`/jobs/query/${job.id}`, policy);
   } catch (error) {
     if ((error as SalesforceError).errorCode === 'POLL_TIMEOUT')
       throw new BulkQueryError(`query job ${job.id} still running at the poll timeout`, job.id);

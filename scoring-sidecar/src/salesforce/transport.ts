@@ -221,9 +221,9 @@ export class SalesforceTransport {
    * The one poll loop for Bulk API 2.0 jobs (query and ingest): until the job is JobComplete, Failed or
    * Aborted; 250 ms first, growing by half up to `poll.intervalMs`; gives up after `poll.timeoutMs`.
    */
-  async pollJob<T extends { state: string }>(path: string): Promise<T> {
-    const deadline = AbortSignal.timeout(this.poll.timeoutMs);
-    let interval = Math.min(250, this.poll.intervalMs);
+  async pollJob<T extends { state: string }>(path: string, policy: PollPolicy = this.poll): Promise<T> {
+    const deadline = AbortSignal.timeout(policy.timeoutMs);
+    let interval = Math.min(250, policy.intervalMs);
     for (;;) {
       const info = await this.request<T>({ method: 'GET', path });
       if (JOB_DONE.has(info.state)) return info;
@@ -233,10 +233,10 @@ export class SalesforceTransport {
         throw new SalesforceError(
           0,
           'POLL_TIMEOUT',
-          `${path} still ${info.state} after ${this.poll.timeoutMs} ms`,
+          `${path} still ${info.state} after ${policy.timeoutMs} ms`,
         );
       }
-      interval = Math.min(this.poll.intervalMs, Math.round(interval * 1.5));
+      interval = Math.min(policy.intervalMs, Math.round(interval * 1.5));
     }
   }
 }
