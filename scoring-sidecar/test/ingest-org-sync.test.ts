@@ -137,6 +137,7 @@ describe('continuous org sync (US deployment)', () => {
     expect(outcome.upserted).toBe(open.length);
     const states = await us.store.getLeadStates(open.map((l) => l.Id));
     expect(states.every((s) => s !== null)).toBe(true);
+    expect(JSON.stringify(states)).not.toMatch(/"(FirstName|LastName|Phone|Street)":"[^"]/); // no PII kept
     const rep = open.find((l) => l.Status.startsWith('Working'))!;
     expect(await inWorklist(us, rep, rep.OwnerId, rep.Territory__c)).toBe(true);
     const saved = await us.watermarks.load();

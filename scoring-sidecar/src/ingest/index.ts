@@ -10,4 +10,3 @@ export {
 } from './watermark.js';
 export { SyncMetrics } from './metrics.js';
 export { runSyncLoop, outcomeSummary } from './runner.js';
-export { syncFromOrg, type OrgSyncResult } from './sync-from-org.js';

@@ -5,7 +5,7 @@ import type { Region } from '../store/index.js';
 
 export type OrgRow = Record<string, string | null>;
 
-export const WORKLIST_FIELDS = [
+const WORKLIST_FIELDS = [
   'OwnerId',
   'Territory__c',
   'Status',
