@@ -10,6 +10,7 @@ import { registerAuditCommands } from './audit/index.js';
 import { registerBatchCommands } from './batch/cli.js';
 import { registerWorkerCommands } from './commands/worker.js';
 import { registerWritebackCommands } from './commands/writeback.js';
+import { registerSyncCommands } from './commands/sync.js';
 import { registerExperimentCommands } from './experiments/cli.js';
 import { registerModelCommands } from './model/cli.js';
 import { registerMonitoringCommands } from './monitoring/cli.js';
@@ -76,6 +77,7 @@ export function buildProgram(): Command {
   registerMonitoringCommands(program);
   registerWorkerCommands(program);
   registerWritebackCommands(program);
+  registerSyncCommands(program);
   return program;
 }
 
