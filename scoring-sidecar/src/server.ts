@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
 import { createApp, type AppDeps } from './api/app.js';
+import { apiAccessFromEnv } from './api/access.js';
 import { createAuthenticatorFromEnv } from './api/auth.js';
 import { ApiMetrics } from './api/metrics.js';
 import type { RouteExperiments } from './api/routes.js';
@@ -311,7 +312,12 @@ export async function createSidecar(
   const catalogue = loadReasonCatalogue(join(configDir, 'reasons', 'lead-conversion.json'));
   const ranking = loadRankingConfig(join(configDir, 'ranking.json'));
   const monitoringConfig = loadMonitoringConfig(join(configDir, 'monitoring.json'));
-  const auth = await createAuthenticatorFromEnv(env, config.tokens.ttlSeconds);
+  const access = apiAccessFromEnv(env, configDir, region.data, logger);
+  const auth = await createAuthenticatorFromEnv(
+    env,
+    config.tokens.ttlSeconds,
+    access.config.callerTokens.maxLifetimeSeconds,
+  );
   const dashboardAccess = dashboardAccessFromEnv(env);
 
   const redisUrl = env.REDIS_URL?.trim();
@@ -452,6 +458,7 @@ export async function createSidecar(
     now,
     currentVersion: () => models.current()?.version ?? ruleSet.version,
     auth,
+    access,
     models,
     rulesOnly,
     ruleSetVersion: ruleSet.version,
@@ -491,6 +498,7 @@ export async function createSidecar(
       await Promise.allSettled([
         arms.close(),
         audit.close?.(),
+        access.close(),
         writeback.close(),
         published.close(),
         worklistIndex?.close(),
