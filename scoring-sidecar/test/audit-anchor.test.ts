@@ -261,7 +261,7 @@ describe('verify with the public key against the signed checkpoint', () => {
     expect(result.problem!.reason.length).toBeGreaterThan(0);
   });
 
-  it('tells the tampering the chain alone cannot: a rewritten HEAD, a recomputed chain, a removed folder', async () => {
+  it('tells the tampering the chain alone cannot: a recomputed chain, a cut tail with HEAD rewritten, a removed folder', async () => {
     // Without the checkpoint these pass (internally consistent); with it they are named.
     const cases: [() => Promise<void>, RegExp][] = [
       [() => recomputeChainAfterAltering(US(), 5), /differs from the one the signed checkpoint anchored/],
@@ -272,6 +272,21 @@ describe('verify with the public key against the signed checkpoint', () => {
         },
         /checkpoint anchored seq 30: the chain was cut/,
       ],
+      [
+        async () => {
+          await rm(await seg(US(), -1));
+          await rewriteHead(US());
+        },
+        /checkpoint anchored seq 30: the chain was cut/,
+      ],
+      [
+        async () => {
+          await rm(join(US(), DAY2), { recursive: true });
+          await rewriteHead(US());
+        },
+        /checkpoint anchored seq 30: the chain was cut/,
+      ],
+      [() => rm(US(), { recursive: true }), /^US\/ .*missing: directory removed/],
       [() => rm(join(dir, 'worker-1'), { recursive: true }), /worker-1\/US.*missing: directory removed/],
     ];
     for (const [tamper, reason] of cases) {
