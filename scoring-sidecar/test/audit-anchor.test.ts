@@ -394,3 +394,24 @@ describe('reading every worker chain', () => {
     expect(await verifyAuditLog(empty)).toMatchObject({ ok: true, entries: 0 });
   });
 });
+
+describe('incremental anchoring', () => {
+  it('reads only from the last anchored line on: an earlier alteration is left to the full verify', async () => {
+    const log = await openAuditLog({ dir, region: 'US', clock: () => new Date(`${DAY2}T09:00:00Z`) });
+    await log.append([auditEntry(40), auditEntry(41)]);
+    await log.close();
+    // Before the anchored line: anchoring (incremental) does not read it; verify does.
+    await editLines(await seg(US(), 0), (l) =>
+      l.map((t, i) => (i === 2 ? t.replace('"score":', '"score":1') : t)),
+    );
+    const { checkpoint, result } = await anchorAuditLog({ dir, store, signer });
+    expect(checkpoint.chains.US!.seq).toBe(32);
+    expect(result.entries).toBe(2);
+    expect((await verifyAnchored()).problem?.reason).toMatch(/altered/);
+  });
+
+  it('still refuses when the anchored line itself was rewritten', async () => {
+    await recomputeChainAfterAltering(US(), 29);
+    await expect(anchorAuditLog({ dir, store, signer })).rejects.toThrow(/anchored: rewritten/);
+  });
+});

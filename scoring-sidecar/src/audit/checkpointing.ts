@@ -23,6 +23,7 @@ export async function anchorAuditLog(opts: {
   // A log that no longer matches its last checkpoint is not re-anchored: that would bless the tampering.
   const result = await verifyAuditLog(opts.dir, {
     live: true,
+    incremental: true,
     ...(stored.length > 0 ? { anchors: { store: opts.store, publicKey: opts.signer.publicKey } } : {}),
   });
   if (!result.ok) throw new AnchorRefused(result);

@@ -157,7 +157,7 @@ export function registerAuditCommands(program: Command): void {
         console.log(
           `checkpoint ${checkpoint.number} in ${store.store.description}: ${Object.entries(checkpoint.chains)
             .map(([id, c]) => `${id || '.'}@${c.seq}`)
-            .join(', ')} (${result.entries} entries)`,
+            .join(', ')} (${result.entries} entries verified since the last checkpoint)`,
         );
         return true;
       } catch (error) {

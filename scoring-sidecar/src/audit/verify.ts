@@ -49,9 +49,18 @@ export interface VerifyOptions {
    * damage. (Used by `audit anchor`, which runs beside the writer.)
    */
   live?: boolean;
+  /**
+   * With anchors: start each anchored chain at its anchored line (whose hash must still match) instead of the
+   * first line, so `audit anchor` costs the entries since the last checkpoint, not the whole log. The lines
+   * before it were verified when that checkpoint was made; a full `verify` re-reads them.
+   */
+  incremental?: boolean;
 }
 
 const HEAD_LABEL = 'HEAD.json';
+// Top-level members of a canonical line (sorted keys: hash, kind, prev, seq; a string value cannot hold an
+// unescaped quote, so `"hash":"` and `,"seq":` only match the line's own members).
+const SEQ_AND_HASH = /"hash":"([0-9a-f]{64})".*,"seq":(\d+)\}$/;
 
 class Tampered extends Error {
   constructor(readonly problem: AuditProblem) {
@@ -64,6 +73,7 @@ async function verifyChain(
   chain: ChainDir,
   anchor: AnchoredLine | undefined,
   live: boolean,
+  incremental: boolean,
 ): Promise<{ entries: number; segments: number; head: ChainHead }> {
   const label = chain.id === '' ? '' : `${chain.id}/`;
   const fail = (segment: string, line: number, reason: string): never => {
@@ -82,7 +92,17 @@ async function verifyChain(
   let headSeen = head?.seq === 0 && head.hash === GENESIS_HASH;
   let anchorSeen = anchor?.seq === 0 && anchor.hash === GENESIS_HASH;
   let lastSegment = '';
+  let start = 0;
+  // Incremental: lines before the anchored one are skipped (not checked) up to it.
+  let skipUntil = 0;
+  if (incremental && anchor && anchor.seq > 0) {
+    start = segments.indexOf(anchor.segment);
+    if (start < 0) fail(anchor.segment, 0, 'the segment holding the anchored line is missing');
+    lastSegment = segments[start - 1] ?? '';
+    skipUntil = anchor.seq;
+  }
   for (const [index, segment] of segments.entries()) {
+    if (index < start) continue;
     const [day] = segment.split('/');
     const number = segmentNumber(segment);
     const expected = lastSegment.startsWith(`${day}/`) ? segmentNumber(lastSegment) + 1 : 1;
@@ -101,6 +121,15 @@ async function verifyChain(
       fail(segment, lines.length, 'torn last line (no newline): truncated or still being written');
     for (let i = 0; i < lines.length - 1; i++) {
       const at = i + 1;
+      if (seq + 1 < skipUntil) {
+        // Before the anchored line (incremental): canonical text, so seq and hash are read without parsing.
+        const skipped = SEQ_AND_HASH.exec(lines[i]!);
+        if (skipped && Number(skipped[2]) < skipUntil) {
+          headSeen ||= head !== null && head.seq === Number(skipped[2]) && head.hash === skipped[1];
+          seq = Number(skipped[2]);
+          continue;
+        }
+      }
       let line: ChainLine;
       try {
         line = JSON.parse(lines[i]!) as ChainLine;
@@ -108,6 +137,21 @@ async function verifyChain(
         return fail(segment, at, 'not valid JSON');
       }
       const { hash, ...unsealed } = line;
+      if (line.seq < skipUntil) {
+        headSeen ||= head !== null && head.seq === line.seq && head.hash === hash;
+        seq = line.seq;
+        prev = hash;
+        continue;
+      }
+      if (line.seq === skipUntil && skipUntil > 0) {
+        if (hashOf(unsealed) !== hash || hash !== anchor!.hash)
+          fail(segment, at, 'line differs from the one the signed checkpoint anchored: rewritten');
+        seq = line.seq;
+        prev = hash;
+        anchorSeen = true;
+        headSeen ||= head !== null && head.seq === line.seq && head.hash === hash;
+        continue;
+      }
       if (line.seq !== seq + 1)
         fail(
           segment,
@@ -211,7 +255,12 @@ export async function verifyAuditLog(dir: string, opts: VerifyOptions = {}): Pro
   if (chains.length === 0) return failed('', `no audit chain under ${dir}: emptied or removed`);
   for (const chain of chains) {
     try {
-      const counts = await verifyChain(chain, anchored[chain.id], opts.live ?? false);
+      const counts = await verifyChain(
+        chain,
+        anchored[chain.id],
+        opts.live ?? false,
+        opts.incremental ?? false,
+      );
       result.entries += counts.entries;
       result.segments += counts.segments;
       result.chains.push(counts.head);
