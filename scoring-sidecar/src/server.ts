@@ -12,7 +12,7 @@ import { apiAccessFromEnv } from './api/access.js';
 import { createAuthenticatorFromEnv } from './api/auth.js';
 import { ApiMetrics } from './api/metrics.js';
 import type { RouteExperiments } from './api/routes.js';
-import { featureHash, openAuditLog } from './audit/index.js';
+import { featureHash, openAuditLog, refuseSigningKeyInWriter } from './audit/index.js';
 import { loadRegionsConfig, loadScoringConfig, type ScoringConfig } from './config/index.js';
 import { createDashboardRouter } from './dashboard/router.js';
 import { dashboardAccessFromEnv } from './dashboard/access.js';
@@ -303,6 +303,7 @@ export async function createSidecar(
 ): Promise<Sidecar> {
   const region = regionSchema.safeParse(env.REGION);
   if (!region.success) throw new Error('REGION must be US or EU');
+  refuseSigningKeyInWriter(env);
   const logger = overrides.logger ?? pino({ name: 'leadrank-sidecar', level: env.LOG_LEVEL ?? 'info' });
   const configDir = env.LEADRANK_CONFIG_DIR ?? join(REPO_ROOT, 'config');
   const config = loadScoringConfig(join(configDir, 'scoring.json'));

@@ -236,3 +236,22 @@ describe('config/api-access.json', () => {
     );
   });
 });
+
+describe('the audit signing key', () => {
+  it('is refused in the serving process (the writer must not hold the key that anchors its log)', async () => {
+    await expect(
+      startServer(
+        {
+          REGION: 'US',
+          PORT: '0',
+          HOST: '127.0.0.1',
+          LEADRANK_RULES_ONLY: '1',
+          LEADRANK_AUDIT_DIR: join(work, 'refused', 'audit'),
+          LEADRANK_STATE_DIR: join(work, 'refused', 'state'),
+          LEADRANK_AUDIT_SIGNING_KEY: '-----BEGIN PRIVATE KEY-----\n…',
+        },
+        { models: fixedModelSource(null), logger: pino({ level: 'silent' }) },
+      ),
+    ).rejects.toThrow(/LEADRANK_AUDIT_SIGNING_KEY is set for the serving process/);
+  });
+});

@@ -25,7 +25,10 @@ export function createCallerRateLimiter(
   config: AccessConfig['rateLimit'],
   opts: { region: Region; redisUrl?: string | undefined; redisPrefix?: string | undefined; logger: Logger },
 ): CallerRateLimiter {
-  const redis = opts.redisUrl ? new Redis(opts.redisUrl, { maxRetriesPerRequest: 1 }) : null;
+  // lazyConnect: no connection until the first request, so a start-up that fails later leaves nothing open.
+  const redis = opts.redisUrl
+    ? new Redis(opts.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true })
+    : null;
   redis?.on('error', (err: Error) =>
     opts.logger.warn({ err: err.message }, 'rate limit: redis connection error'),
   );
@@ -72,7 +75,10 @@ export function createCallerRateLimiter(
         );
     },
     async close() {
-      await redis?.quit().catch(() => redis.disconnect());
+      if (!redis) return;
+      if (redis.status === 'wait')
+        redis.disconnect(); // never connected
+      else await redis.quit().catch(() => redis.disconnect());
     },
   };
 }

@@ -142,3 +142,14 @@ export function verifyCheckpoints(raw: readonly unknown[], publicKey: KeyObject)
   });
   return last;
 }
+
+/**
+ * The serving process writes the log; it must not hold the key that anchors it, or a compromised writer could
+ * sign checkpoints of a rewritten log. Called at its start-up.
+ */
+export function refuseSigningKeyInWriter(env: Record<string, string | undefined>): void {
+  if (env.LEADRANK_AUDIT_SIGNING_KEY?.trim())
+    throw new Error(
+      'LEADRANK_AUDIT_SIGNING_KEY is set for the serving process: only the anchoring job ("leadrank audit anchor") may hold it',
+    );
+}

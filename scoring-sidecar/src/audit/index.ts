@@ -17,6 +17,7 @@ export {
   generateAnchorKeyPair,
   localEd25519Signer,
   publicKeyFromPem,
+  refuseSigningKeyInWriter,
   verifyCheckpoints,
 } from './anchor.js';
 export { type AnchorStore, type AnchorStoreOptions, openAnchorStore } from './anchor-store.js';
