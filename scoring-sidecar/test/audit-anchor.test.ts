@@ -4,7 +4,8 @@
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Command } from 'commander';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   anchorAuditLog,
   auditHistory,
@@ -14,6 +15,7 @@ import {
   openAnchorStore,
   openAuditLog,
   publicKeyFromPem,
+  registerAuditCommands,
   verifyAuditLog,
   type AnchorStore,
   type AuditEntry,
@@ -413,5 +415,78 @@ describe('incremental anchoring', () => {
   it('still refuses when the anchored line itself was rewritten', async () => {
     await recomputeChainAfterAltering(US(), 29);
     await expect(anchorAuditLog({ dir, store, signer })).rejects.toThrow(/anchored: rewritten/);
+  });
+});
+
+describe('the leadrank audit commands', () => {
+  async function run(args: string[]): Promise<{ out: string; err: string; exitCode: number | undefined }> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+    const error = vi
+      .spyOn(console, 'error')
+      .mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+    const before = process.exitCode;
+    process.exitCode = undefined;
+    try {
+      const program = new Command('leadrank').exitOverride();
+      registerAuditCommands(program);
+      await program.parseAsync(args, { from: 'user' });
+      return { out: out.join('\n'), err: err.join('\n'), exitCode: process.exitCode as number | undefined };
+    } finally {
+      process.exitCode = before;
+      log.mockRestore();
+      error.mockRestore();
+    }
+  }
+
+  it('keygen, anchor and verify with the public key: exit 0, then 1 naming the removed worker chain', async () => {
+    const prefix = join(root, 'keys');
+    expect((await run(['audit', 'keygen', '--out', prefix])).exitCode).toBeUndefined();
+    const cliAnchors = join(root, 'cli-anchors');
+    const anchored = await run([
+      'audit',
+      'anchor',
+      '--dir',
+      dir,
+      '--anchor-dir',
+      cliAnchors,
+      '--signing-key',
+      `${prefix}.key`,
+    ]);
+    expect(anchored.exitCode).toBeUndefined();
+    expect(anchored.out).toMatch(/^checkpoint 1 in directory .*: US@30, worker-0\/US@5, worker-1\/US@5/);
+    const verifyArgs = [
+      'audit',
+      'verify',
+      '--dir',
+      dir,
+      '--anchor-dir',
+      cliAnchors,
+      '--public-key',
+      `${prefix}.pub`,
+    ];
+    const good = await run(verifyArgs);
+    expect(good.exitCode).toBeUndefined();
+    expect(good.out).toMatch(
+      /^ok: 33 entries in 7 segments of 3 chains \(US, worker-0\/US, worker-1\/US\).*matches signed checkpoint 1/,
+    );
+    await rm(join(dir, 'worker-0'), { recursive: true });
+    const bad = await run(verifyArgs);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.err).toMatch(
+      /^audit log NOT ok: worker-0\/US\/: chain anchored by checkpoint 1 \(seq 5\) is missing/,
+    );
+  });
+
+  it("stats counts every chain's entries and bytes", async () => {
+    const { out } = await run(['audit', 'stats', '--dir', dir]);
+    const stats = JSON.parse(out.split('\n').at(-1)!) as {
+      chains: number;
+      scoreEntries: number;
+      bytes: number;
+    };
+    expect(stats).toMatchObject({ chains: 3, scoreEntries: 33 });
+    expect(stats.bytes).toBeGreaterThan(33 * 300);
   });
 });
