@@ -8,10 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
 import { createApp, type AppDeps } from './api/app.js';
+import { apiAccessFromEnv } from './api/access.js';
 import { createAuthenticatorFromEnv } from './api/auth.js';
 import { ApiMetrics } from './api/metrics.js';
 import type { RouteExperiments } from './api/routes.js';
-import { openAuditLog } from './audit/index.js';
+import { openAuditLog, refuseSigningKeyInWriter } from './audit/index.js';
 import { loadRegionsConfig, loadScoringConfig, type ScoringConfig } from './config/index.js';
 import { createDashboardRouter } from './dashboard/router.js';
 import { dashboardAccessFromEnv } from './dashboard/access.js';
@@ -305,6 +306,7 @@ export async function createSidecar(
 ): Promise<Sidecar> {
   const region = regionSchema.safeParse(env.REGION);
   if (!region.success) throw new Error('REGION must be US or EU');
+  refuseSigningKeyInWriter(env);
   const logger = overrides.logger ?? pino({ name: 'leadrank-sidecar', level: env.LOG_LEVEL ?? 'info' });
   const configDir = env.LEADRANK_CONFIG_DIR ?? join(REPO_ROOT, 'config');
   const config = loadScoringConfig(join(configDir, 'scoring.json'));
@@ -314,7 +316,12 @@ export async function createSidecar(
   const catalogue = loadReasonCatalogue(join(configDir, 'reasons', 'lead-conversion.json'));
   const ranking = loadRankingConfig(join(configDir, 'ranking.json'));
   const monitoringConfig = loadMonitoringConfig(join(configDir, 'monitoring.json'));
-  const auth = await createAuthenticatorFromEnv(env, config.tokens.ttlSeconds);
+  const access = apiAccessFromEnv(env, configDir, region.data, logger);
+  const auth = await createAuthenticatorFromEnv(
+    env,
+    config.tokens.ttlSeconds,
+    access.config.callerTokens.maxLifetimeSeconds,
+  );
   const dashboardAccess = dashboardAccessFromEnv(env);
 
   const redisUrl = env.REDIS_URL?.trim();
@@ -467,6 +474,7 @@ export async function createSidecar(
     now,
     currentVersion: () => models.current()?.version ?? ruleSet.version,
     auth,
+    access,
     models,
     rulesOnly,
     ruleSetVersion: ruleSet.version,
@@ -508,6 +516,7 @@ export async function createSidecar(
       await Promise.allSettled([
         arms.close(),
         audit.close?.(),
+        access.close(),
         writeback.close(),
         published.close(),
         worklistIndex?.close(),

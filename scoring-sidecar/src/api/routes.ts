@@ -31,6 +31,7 @@ import { RefusedInputError, type OnlineFeatureStore, type Region } from '../stor
 import type { Caller } from './auth.js';
 import { ApiError, issuesOf, parseOr400, regionRefusal, validationError } from './errors.js';
 import { extractFormatOf, ingestExtract } from './extract-ingest.js';
+import { refuseRegionlessPayloads, scoreItemRegion } from './region-guard.js';
 import type { ApiMetrics } from './metrics.js';
 import {
   eventsBatchSchema,
@@ -153,7 +154,12 @@ function requireJson(req: Request): void {
 }
 
 /** Score items -> scoring inputs; a payload's fields are parsed as a lead profile (field paths in errors). */
-function scoreInputsOf(body: unknown, deps: RouteDeps, caller: Caller): ScoreInput[] {
+function scoreInputsOf(
+  body: unknown,
+  deps: RouteDeps,
+  caller: Caller,
+  regionless: { id: string; at: string }[] = [],
+): ScoreInput[] {
   const isBatch = typeof body === 'object' && body !== null && 'leads' in body;
   const items = isBatch
     ? parseOr400(scoreBatchRequestSchema, body).leads
@@ -165,16 +171,9 @@ function scoreInputsOf(body: unknown, deps: RouteDeps, caller: Caller): ScoreInp
   }
   return items.map((item, i) => {
     const at = isBatch ? `leads[${i}]` : '';
-    const fieldRegion = item.fields?.Data_Region__c;
-    const region =
-      item.region ?? (fieldRegion === null || fieldRegion === undefined ? undefined : fieldRegion);
-    if (region !== undefined && region !== deps.region) {
-      if (region === 'US' || region === 'EU') throw regionRefusal(`lead ${item.id}`, region, deps.region);
-      throw validationError([
-        { path: `${at ? `${at}.` : ''}fields.Data_Region__c`, message: 'must be US or EU' },
-      ]);
-    }
+    const region = scoreItemRegion(item, at, deps.region);
     if (!item.fields) return { leadId: item.id };
+    if (region === undefined) regionless.push({ id: item.id, at });
     // A lead without Data_Region__c belongs to the caller's region (Apex sends each region to its own deployment).
     const parsed = leadProfileSchema.safeParse({
       ...item.fields,
@@ -197,7 +196,9 @@ export async function scoreRequest(
   requestId: string,
   started: number,
 ): Promise<{ requestId: string; modelVersion: string; scoredAt: string; scores: ScoreOutcome[] }> {
-  const inputs = scoreInputsOf(body, deps, caller);
+  const regionless: { id: string; at: string }[] = [];
+  const inputs = scoreInputsOf(body, deps, caller, regionless);
+  await refuseRegionlessPayloads(regionless, deps.store, deps.region);
   const ctx = { requestId, caller: caller.id, deadlineAt: started + deps.config.deadlineMs };
   const scores = await deps.scoring.score(inputs, ctx);
   const first = scores.find((s): s is LeadScore => s.status === 200);
