@@ -54,6 +54,7 @@ def write_synthetic_training_set(
     feature_drift: float = 0.0,
     signal: bool = True,
     calendar: bool = False,
+    effect_drift: float = 0.0,
 ) -> Path:
     """Leads over one year: known logistic ground truth, a 0-100 rules baseline score, missing values.
 
@@ -62,7 +63,9 @@ def write_synthetic_training_set(
     - feature_drift: web visits are Poisson(3 + feature_drift * t), so late periods hold values beyond the
       training range (their effect on the log-odds stays linear);
     - signal=False: the label is independent of every feature (base rate 0.2, plus base_rate_drift);
-    - calendar=True: adds a day_of_year feature (no effect on the label)."""
+    - calendar=True: adds a day_of_year feature (no effect on the label);
+    - effect_drift: the lead-source effects are scaled by (1 - effect_drift * t): what converts changes over
+      time (at 2 they are reversed by the end of the year), which only retraining follows."""
     rng = np.random.default_rng(seed)
     n = rows
     t = np.sort(rng.random(n))
@@ -90,7 +93,7 @@ def write_synthetic_training_set(
         + np.where(
             np.isnan(cats["industry"]), -0.3, effect_industry[np.nan_to_num(cats["industry"]).astype(int)]
         )
-        + effect_source[cats["lead_source"].astype(int)]
+        + effect_source[cats["lead_source"].astype(int)] * (1 - effect_drift * t)
         + 0.3 * np.nan_to_num(cats["company_size"], nan=1.0) / 4
     )
     if not signal:
