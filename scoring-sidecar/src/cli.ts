@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { pino } from 'pino';
 import { registerAuditCommands } from './audit/index.js';
 import { registerBatchCommands } from './batch/cli.js';
+import { registerBacktestCommands } from './commands/backtest.js';
 import { registerExperimentCommands } from './experiments/cli.js';
 import { registerModelCommands } from './model/cli.js';
 import { registerMonitoringCommands } from './monitoring/cli.js';
@@ -69,6 +70,7 @@ export function buildProgram(): Command {
     .action(serve);
   registerAuditCommands(program);
   registerModelCommands(program);
+  registerBacktestCommands(program);
   registerBatchCommands(program);
   registerExperimentCommands(program);
   registerMonitoringCommands(program);
