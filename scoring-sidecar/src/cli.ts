@@ -11,6 +11,7 @@ import { registerBatchCommands } from './batch/cli.js';
 import { registerWorkerCommands } from './commands/worker.js';
 import { registerWritebackCommands } from './commands/writeback.js';
 import { registerSyncCommands } from './commands/sync.js';
+import { registerBacktestCommands } from './commands/backtest.js';
 import { registerExperimentCommands } from './experiments/cli.js';
 import { registerModelCommands } from './model/cli.js';
 import { registerMonitoringCommands } from './monitoring/cli.js';
@@ -72,6 +73,7 @@ export function buildProgram(): Command {
     .action(serve);
   registerAuditCommands(program);
   registerModelCommands(program);
+  registerBacktestCommands(program);
   registerBatchCommands(program);
   registerExperimentCommands(program);
   registerMonitoringCommands(program);

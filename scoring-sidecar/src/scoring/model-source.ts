@@ -3,7 +3,7 @@
 // Sources: one directory loaded at start-up (LEADRANK_MODEL_DIR), or the registry's ModelHolder (hot swap).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadTreeExplainer, type TreeExplainer } from '../explain/tree-explainer.js';
+import { loadExplainer, type TreeExplainer } from '../explain/index.js';
 import { featuresForSpec, LEAD_CONVERSION_FEATURES, type FeatureDefinition } from '../features/index.js';
 import type { FeatureSpec } from '../features/training-set-file.js';
 import { loadOnnxModel, type OnnxModel } from '../model/index.js';
@@ -48,7 +48,7 @@ export async function loadServingModel(modelDir: string): Promise<ServingModel> 
   const onnx = await loadOnnxModel(modelDir);
   try {
     const features = featuresForSpec(onnx.spec, LEAD_CONVERSION_FEATURES);
-    const explainer = loadTreeExplainer(join(modelDir, 'model.json'));
+    const explainer = loadExplainer(join(modelDir, 'model.json'));
     checkExplainer(explainer, onnx.spec, modelDir);
     const scale = readScoreScale(modelDir);
     return {
@@ -103,7 +103,7 @@ export function holderModelSource(holder: ModelHolder, cacheDir: string): ModelS
       if (!held) return null;
       if (cached?.version !== held.version) {
         const dir = join(cacheDir, held.version);
-        const explainer = loadTreeExplainer(join(dir, 'model.json'));
+        const explainer = loadExplainer(join(dir, 'model.json'));
         checkExplainer(explainer, held.spec, dir);
         const scale = readScoreScale(dir);
         const predict = (rows: Float32Array, n: number) => held.predict(rows, n);
