@@ -24,7 +24,7 @@ import { MicroBatcher } from './micro-batcher.js';
 import type { ModelSource, ServingModel } from './model-source.js';
 
 export type ScoreSource = 'model' | 'rules';
-export type FallbackReason = 'no_model' | 'model_error' | 'deadline';
+export type FallbackReason = 'no_model' | 'model_unavailable' | 'model_error' | 'deadline';
 
 export interface Reason {
   direction: 'positive' | 'negative';
@@ -223,10 +223,19 @@ class DefaultScoringService implements ScoringService {
       prepared.push({ index, p: { input, state, record: leadRecordOf(state, input) } });
     });
 
-    const model = this.o.models.current();
+    // A model source that cannot produce its model degrades to rules, never a 500.
+    let model: ServingModel | null = null;
+    let unavailable = false;
+    try {
+      model = this.o.models.current();
+      unavailable = !model && this.o.models.status().unavailable === true;
+    } catch {
+      unavailable = true;
+    }
+    const noModel: FallbackReason = unavailable ? 'model_unavailable' : 'no_model';
     const scores = model
       ? await this.scoreWithModel(model, prepared, now, scoredAt, ctx)
-      : prepared.map(({ p }) => this.scoreWithRules(p, 'no_model', now, scoredAt, ctx, null));
+      : prepared.map(({ p }) => this.scoreWithRules(p, noModel, now, scoredAt, ctx, null));
     prepared.forEach(({ index }, i) => (outcomes[index] = scores[i]!.result));
 
     const entries = scores.map((s) => s.audit);
