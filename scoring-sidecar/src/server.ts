@@ -38,6 +38,7 @@ import { ModelRegistry } from './model/registry.js';
 import {
   fixedModelSource,
   holderModelSource,
+  prepareServingExtras,
   loadDirectoryModelSource,
   type ModelSource,
 } from './scoring/model-source.js';
@@ -115,6 +116,7 @@ async function modelSourceFromEnv(
   const holder = new ModelHolder({
     registry: ModelRegistry.open(env.LEADRANK_REGISTRY_URL),
     cacheDir,
+    prepare: prepareServingExtras,
     logger,
     alias,
     ...(env.LEADRANK_MODEL_POLL_MS ? { pollIntervalMs: Number(env.LEADRANK_MODEL_POLL_MS) } : {}),
@@ -127,7 +129,7 @@ async function modelSourceFromEnv(
       'model registry unavailable: scoring by rules until it answers',
     );
   }
-  return holderModelSource(holder, cacheDir);
+  return holderModelSource(holder);
 }
 
 /**
@@ -472,7 +474,13 @@ export async function createSidecar(
     metrics,
     worklists: worklistIndex ? { index: worklistIndex, config: ranking } : null,
     now,
-    currentVersion: () => models.current()?.version ?? ruleSet.version,
+    currentVersion: () => {
+      try {
+        return models.current()?.version ?? ruleSet.version;
+      } catch {
+        return ruleSet.version; // a broken model source scores by rules (see the scoring service)
+      }
+    },
     auth,
     access,
     models,
