@@ -1,6 +1,7 @@
 import { LightningElement, api, wire } from 'lwc';
-import { getRecord, getFieldValue } from 'lightning/uiRecordApi';
+import { getRecord, getFieldValue, notifyRecordUpdateAvailable } from 'lightning/uiRecordApi';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
+import { refreshApex } from '@salesforce/apex';
 import getHistory from '@salesforce/apex/ScoreHistoryController.getHistory';
 import logAction from '@salesforce/apex/NextBestActionController.logAction';
 import reportScoreCardView from '@salesforce/apex/ExposureController.reportScoreCardView';
@@ -20,6 +21,7 @@ import {
   timeAgo,
   trendPoints,
 } from 'c/leadrankFormat';
+import { namesLead, subscribeToScoreChanges } from 'c/leadScoreEvents';
 
 const FIELDS = [
   LEAD_SCORE,
@@ -45,8 +47,34 @@ export default class LeadScoreCard extends LightningElement {
   logging = false;
   loggedAction;
   reportedExposureFor;
+  historyResult;
+  stopListening;
 
-  @wire(getRecord, { recordId: '$recordId', fields: FIELDS })
+  connectedCallback() {
+    // A new score lands asynchronously (Queueable, Bulk write-back): refresh when an event names this lead.
+    this.stopListening = subscribeToScoreChanges((leadIds, message) => {
+      if (namesLead(message, this.recordId)) {
+        this.refreshScore();
+      }
+    });
+  }
+
+  disconnectedCallback() {
+    if (this.stopListening) {
+      this.stopListening();
+    }
+  }
+
+  /** Lightning Data Service re-reads the lead (every component showing it updates); the trend re-queries. */
+  async refreshScore() {
+    await notifyRecordUpdateAvailable([{ recordId: this.recordId }]);
+    if (this.historyResult) {
+      await refreshApex(this.historyResult);
+    }
+  }
+
+  // optionalFields: a user without access to a score field gets a degraded card, not an error.
+  @wire(getRecord, { recordId: '$recordId', optionalFields: FIELDS })
   wiredLead({ data, error }) {
     this.record = data;
     this.recordError = error;
@@ -66,17 +94,23 @@ export default class LeadScoreCard extends LightningElement {
   }
 
   @wire(getHistory, { leadId: '$recordId', maxRows: TREND_POINTS })
-  wiredHistory({ data }) {
+  wiredHistory(result) {
+    this.historyResult = result;
     // The trend is a nice-to-have: without history the card still shows the score.
-    this.history = data || [];
+    this.history = result.data || [];
   }
 
   get hasScore() {
     return Boolean(this.record) && this.score !== null && this.score !== undefined;
   }
 
+  /** The record loaded but the score field did not: the user has no field access to it. */
+  get scoreHidden() {
+    return Boolean(this.record) && !(LEAD_SCORE.fieldApiName in (this.record.fields || {}));
+  }
+
   get notScored() {
-    return Boolean(this.record) && !this.hasScore;
+    return Boolean(this.record) && !this.hasScore && !this.scoreHidden;
   }
 
   get errorText() {

@@ -4,6 +4,10 @@ import { refreshApex } from '@salesforce/apex';
 import getWorklist from '@salesforce/apex/WorklistController.getWorklist';
 import getRulesWorklist from '@salesforce/apex/WorklistController.getRulesWorklist';
 import { bandClass, errorMessage, parseReasons, splitNextBestAction } from 'c/leadrankFormat';
+import { subscribeToScoreChanges } from 'c/leadScoreEvents';
+
+/** Score events arrive in bursts (one per 200 leads of a Bulk write-back): refresh once per burst. */
+export const REFRESH_DEBOUNCE_MS = 2000;
 
 /** The running rep's ranked worklist, best lead first; keyboard: Up/Down move between leads. */
 export default class RankedLeadList extends NavigationMixin(LightningElement) {
@@ -13,6 +17,30 @@ export default class RankedLeadList extends NavigationMixin(LightningElement) {
   expandedIds = [];
   refreshing = false;
   wiredResult;
+  stopListening;
+  refreshTimer;
+
+  connectedCallback() {
+    // Any score change may reorder the list: re-rank after a burst of events settles.
+    this.stopListening = subscribeToScoreChanges(() => this.scheduleRefresh());
+  }
+
+  disconnectedCallback() {
+    if (this.stopListening) {
+      this.stopListening();
+    }
+    clearTimeout(this.refreshTimer);
+  }
+
+  scheduleRefresh() {
+    clearTimeout(this.refreshTimer);
+    // eslint-disable-next-line @lwc/lwc/no-async-operation -- debounce: one refresh per burst of events
+    this.refreshTimer = setTimeout(() => {
+      if (this.wiredResult) {
+        this.handleRefresh();
+      }
+    }, REFRESH_DEBOUNCE_MS);
+  }
 
   @wire(getWorklist)
   wiredWorklist(result) {

@@ -1,7 +1,9 @@
 import { LightningElement, api, wire } from 'lwc';
 import getHistory from '@salesforce/apex/ScoreHistoryController.getHistory';
 import { historyRows, HISTORY_COLUMNS } from './scoreHistoryRows';
+import { refreshApex } from '@salesforce/apex';
 import { errorMessage } from 'c/leadrankFormat';
+import { namesLead, subscribeToScoreChanges } from 'c/leadScoreEvents';
 
 const MAX_ROWS = 200;
 
@@ -11,9 +13,27 @@ export default class ScoreHistory extends LightningElement {
   columns = HISTORY_COLUMNS;
   rows;
   error;
+  historyResult;
+  stopListening;
+
+  connectedCallback() {
+    this.stopListening = subscribeToScoreChanges((leadIds, message) => {
+      if (namesLead(message, this.recordId) && this.historyResult) {
+        refreshApex(this.historyResult);
+      }
+    });
+  }
+
+  disconnectedCallback() {
+    if (this.stopListening) {
+      this.stopListening();
+    }
+  }
 
   @wire(getHistory, { leadId: '$recordId', maxRows: MAX_ROWS })
-  wiredHistory({ data, error }) {
+  wiredHistory(result) {
+    this.historyResult = result;
+    const { data, error } = result;
     this.rows = data ? historyRows(data) : undefined;
     this.error = error;
   }
