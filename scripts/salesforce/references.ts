@@ -127,6 +127,30 @@ function checkApex(model: PackageModel, problems: ReferenceProblem[]): void {
   }
 }
 
+/** Custom Label names defined in labels/CustomLabels.labels-meta.xml. */
+async function customLabelNames(model: PackageModel): Promise<Set<string>> {
+  const file = join(model.root, 'labels', 'CustomLabels.labels-meta.xml');
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return new Set([...text.matchAll(/<fullName>(\w+)<\/fullName>/g)].map((m) => m[1] ?? ''));
+}
+
+function checkLabels(
+  model: PackageModel,
+  labels: Set<string>,
+  file: string,
+  source: string,
+  problems: ReferenceProblem[],
+) {
+  const rel = file.startsWith(model.root) ? relative(model.root, file) : file;
+  const used = [
+    ...source.matchAll(/['"]@salesforce\/label\/c\.(\w+)['"]/g),
+    ...source.matchAll(/\bSystem\.Label\.(\w+)/g),
+  ].map((m) => m[1] ?? '');
+  for (const name of used) {
+    if (!labels.has(name)) problems.push({ file: rel, message: `unknown Custom Label ${name}` });
+  }
+}
+
 function checkLwc(model: PackageModel, file: string, source: string, problems: ReferenceProblem[]): void {
   const rel = relative(model.root, file);
   for (const [, object, field] of source.matchAll(/['"]@salesforce\/schema\/(\w+)\.(\w+)['"]/g)) {
@@ -238,6 +262,14 @@ async function checkMetadata(model: PackageModel, problems: ReferenceProblem[]):
           problems.push({ file: rel, message: `unknown external credential ${credential}` });
         }
       }
+    } else if (name.endsWith('.flexipage-meta.xml')) {
+      for (const component of valuesOf(doc, new Set(['componentName'])).filter((c) => !c.includes(':'))) {
+        if (!model.files.includes(join(model.root, 'lwc', component, `${component}.js`)))
+          problems.push({ file: rel, message: `unknown Lightning web component ${component}` });
+      }
+    } else if (name.endsWith('.compactLayout-meta.xml')) {
+      const object = basename(dirname(dirname(file)));
+      checkFieldList(model, rel, object, valuesOf(doc, new Set(['fields'])), problems);
     } else if (name.endsWith('.md-meta.xml')) {
       const type = `${name.split('.')[0]}__mdt`;
       if (!model.customObjects.has(type))
@@ -280,10 +312,14 @@ export async function checkReferences(
   const problems: ReferenceProblem[] = [];
   checkApex(model, problems);
   checkCustomMetadataSoql(model, problems);
+  const labels = await customLabelNames(model);
+  for (const [file, source] of model.apexSources) checkLabels(model, labels, file, source, problems);
   for (const file of model.files.filter(
     (f) => f.includes('/lwc/') && f.endsWith('.js') && !f.includes('__tests__'),
   )) {
-    checkLwc(model, file, await readFile(file, 'utf8'), problems);
+    const source = await readFile(file, 'utf8');
+    checkLwc(model, file, source, problems);
+    checkLabels(model, labels, file, source, problems);
   }
   await checkMetadata(model, problems);
   for (const file of configFiles) {

@@ -162,4 +162,33 @@ describe('names the package refers to', () => {
       'classes/NextBestActionController.cls: line 9: OR across columns (action__c, masterlabel) in SOQL on Next_Best_Action__mdt, which Salesforce rejects for Custom Metadata types',
     ]);
   });
+
+  it('catches an unknown Custom Label in an LWC or Apex, and an unknown component on a Lightning page', async () => {
+    const copy = await packageCopy();
+    const labels = join(copy, 'lwc', 'leadrankLabels', 'leadrankLabels.js');
+    await writeFile(
+      labels,
+      (await readFile(labels, 'utf8')).replace('c.Leadrank_Why_High', 'c.Leadrank_Why_Hihg'),
+    );
+    const guard = join(copy, 'classes', 'ScoreHistoryGuard.cls');
+    await writeFile(
+      guard,
+      (await readFile(guard, 'utf8')).replace(
+        'System.Label.Leadrank_History_Delete_Refused',
+        'System.Label.Leadrank_History_Delete_Refsued',
+      ),
+    );
+    const page = join(copy, 'flexipages', 'Leadrank_Worklist.flexipage-meta.xml');
+    await writeFile(page, (await readFile(page, 'utf8')).replace('>rankedLeadList<', '>rankedLeads<'));
+
+    const messages = (await checkReferences(copy, configFiles)).map((p) => `${p.file}: ${p.message}`);
+
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        'lwc/leadrankLabels/leadrankLabels.js: unknown Custom Label Leadrank_Why_Hihg',
+        'classes/ScoreHistoryGuard.cls: unknown Custom Label Leadrank_History_Delete_Refsued',
+        'flexipages/Leadrank_Worklist.flexipage-meta.xml: unknown Lightning web component rankedLeads',
+      ]),
+    );
+  });
 });

@@ -22,6 +22,7 @@ import {
   trendPoints,
 } from 'c/leadrankFormat';
 import { namesLead, subscribeToScoreChanges } from 'c/leadScoreEvents';
+import { LABELS, format } from 'c/leadrankLabels';
 
 const FIELDS = [
   LEAD_SCORE,
@@ -41,6 +42,7 @@ const TREND_HEIGHT = 32;
 export default class LeadScoreCard extends LightningElement {
   @api recordId;
 
+  labels = LABELS;
   record;
   recordError;
   history = [];
@@ -125,6 +127,14 @@ export default class LeadScoreCard extends LightningElement {
     return getFieldValue(this.record, SCORE_BAND);
   }
 
+  get bandText() {
+    return format(LABELS.Band, this.band);
+  }
+
+  get scoreErrorText() {
+    return format(LABELS.Score_Load_Failed, this.errorText);
+  }
+
   get bandBadgeClass() {
     return bandClass(this.band);
   }
@@ -141,9 +151,9 @@ export default class LeadScoreCard extends LightningElement {
     const scoredAt = getFieldValue(this.record, SCORED_AT);
     const ago = timeAgo(scoredAt);
     if (!ago) {
-      return 'Scoring time unknown';
+      return LABELS.Scored_Unknown;
     }
-    return isStale(scoredAt) ? `Scored ${ago} (stale)` : `Scored ${ago}`;
+    return format(isStale(scoredAt) ? LABELS.Scored_Stale : LABELS.Scored, ago);
   }
 
   get reasons() {
@@ -172,11 +182,11 @@ export default class LeadScoreCard extends LightningElement {
 
   get actionLabel() {
     const next = this.nextBestAction;
-    return next && next.label ? next.label : 'Next step';
+    return next && next.label ? next.label : LABELS.Next_Step;
   }
 
   get logButtonLabel() {
-    return this.loggedAction ? 'Logged' : `Log "${this.actionLabel}" as done`;
+    return this.loggedAction ? LABELS.Logged : format(LABELS.Log_As_Done, this.actionLabel);
   }
 
   get logDisabled() {
@@ -201,7 +211,7 @@ export default class LeadScoreCard extends LightningElement {
 
   get trendLabel() {
     const scores = this.trendScores;
-    return `Score trend over the last ${scores.length} changes: from ${scores[0]} to ${scores[scores.length - 1]}`;
+    return format(LABELS.Trend, scores.length, scores[0], scores[scores.length - 1]);
   }
 
   async handleLogAction() {
@@ -211,15 +221,15 @@ export default class LeadScoreCard extends LightningElement {
       this.loggedAction = this.actionLabel;
       this.dispatchEvent(
         new ShowToastEvent({
-          title: 'Logged',
-          message: `"${this.actionLabel}" was logged as a completed task.`,
+          title: LABELS.Logged,
+          message: format(LABELS.Logged_Message, this.actionLabel),
           variant: 'success',
         }),
       );
     } catch (error) {
       this.dispatchEvent(
         new ShowToastEvent({
-          title: 'Could not log the action',
+          title: LABELS.Log_Failed,
           message: errorMessage(error),
           variant: 'error',
         }),

@@ -4,12 +4,14 @@ import { historyRows, HISTORY_COLUMNS } from './scoreHistoryRows';
 import { refreshApex } from '@salesforce/apex';
 import { errorMessage } from 'c/leadrankFormat';
 import { namesLead, subscribeToScoreChanges } from 'c/leadScoreEvents';
+import { LABELS, format } from 'c/leadrankLabels';
 
 const MAX_ROWS = 200;
 
 /** The lead's Score_History__c for auditors, newest first. */
 export default class ScoreHistory extends LightningElement {
   @api recordId;
+  labels = LABELS;
   columns = HISTORY_COLUMNS;
   rows;
   error;
@@ -44,6 +46,10 @@ export default class ScoreHistory extends LightningElement {
 
   get isEmpty() {
     return Array.isArray(this.rows) && this.rows.length === 0;
+  }
+
+  get loadFailedText() {
+    return format(LABELS.History_Load_Failed, this.errorText);
   }
 
   get errorText() {
