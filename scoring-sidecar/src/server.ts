@@ -297,7 +297,8 @@ async function baselineOf(modelDir: string | undefined): Promise<Baseline | null
 /**
  * Env: REGION (US|EU, required), REDIS_URL (+ LEADRANK_REDIS_PREFIX), LEADRANK_MODEL_DIR, LEADRANK_RULES_ONLY=1,
  * LEADRANK_CONFIG_DIR (default <repo>/config), LEADRANK_AUDIT_DIR (default <repo>/var/audit),
- * LEADRANK_AUDIT_FSYNC (batch|none), the auth variables of api/auth.ts; LEADRANK_STATE_DIR (default
+ * LEADRANK_AUDIT_FSYNC (batch|none), the auth variables of api/auth.ts, LEADRANK_METRICS_TOKEN (api/access.ts;
+ * never LEADRANK_AUDIT_SIGNING_KEY); LEADRANK_STATE_DIR (default
  * <repo>/var/state/<REGION>: experiments.db, monitoring.db; or LEADRANK_EXPERIMENTS_DB, LEADRANK_MONITORING_DB),
  * LEADRANK_CHALLENGER_MODEL_DIR (with LEADRANK_MODEL_DIR; else the registry's challenger alias),
  * LEADRANK_DASHBOARD_USERS (dashboard/access.ts).
