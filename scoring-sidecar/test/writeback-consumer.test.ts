@@ -238,6 +238,43 @@ describe('write-back consumer', () => {
     expect(await wb.deadLetters.count()).toBe(0);
   });
 
+  it('writes through one Bulk API 2.0 job above the volume threshold', async () => {
+    const bulkRegistry = new Registry();
+    const bulk = writebackRuntimeFromEnv({
+      env: {
+        ...ENV,
+        LEADRANK_WRITEBACK_OVERRIDES: JSON.stringify({
+          bulkThreshold: 2,
+          retry: { baseDelayMs: 20, maxDelayMs: 200 },
+        }),
+      },
+      region: 'EU',
+      configDir: join(repoRoot, 'config'),
+      log,
+      registry: bulkRegistry,
+      connect: () => connectTo(sim),
+    });
+    try {
+      const ids = leadIds.slice(41, 44);
+      const jobs = ids.map((id, i) => jobFor(id, 21 + i, at(60)));
+      expect(await bulk.consumer.writeBatch(jobs)).toEqual(['written', 'written', 'written']);
+      const written = (await bulkRegistry.getMetricsAsJSON()).find(
+        (m) => m.name === 'leadrank_writeback_written_total',
+      );
+      expect(written?.values).toEqual([
+        expect.objectContaining({ labels: { region: 'EU', path: 'bulk' }, value: 3 }),
+      ]);
+      ids.forEach((id, i) => {
+        expect(leadOf(id).Lead_Score__c).toBe(21 + i);
+        expect(historyOf(id)).toEqual([
+          expect.objectContaining({ External_Key__c: `${id}:evt-${T0 + 60 * 60_000}`, Score__c: 21 + i }),
+        ]);
+      });
+    } finally {
+      await bulk.close();
+    }
+  });
+
   it('bounds the in-process queue (one entry per lead, the newest) and drains it into the org', async () => {
     const local = new InProcessWritebackQueue('EU', 3);
     const ids = leadIds.slice(31, 36);
