@@ -76,6 +76,7 @@ export async function startWorker(o: WorkerOptions): Promise<{ metricsPort: numb
         config: wb.config,
         deadLetters: wb.deadLetters,
         log,
+        onPendingAge: (seconds) => wb.reportPendingAge(seconds),
       });
       closers.push(
         () => consumer.close(),
