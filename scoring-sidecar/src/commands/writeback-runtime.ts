@@ -5,8 +5,12 @@ import { join } from 'node:path';
 import type jsforce from 'jsforce';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { loadBatchConfig, withOverrides, type BatchConfigOverrides } from '../batch/config.js';
-import { SalesforceBulkClient } from '../batch/salesforce-client.js';
+import {
+  loadBatchConfig,
+  SalesforceBulkClient,
+  withOverrides,
+  type BatchConfigOverrides,
+} from '../batch/index.js';
 import { connectToOrg, orgAuthFromEnv } from '../salesforce/org-connection.js';
 import type { Region } from '../store/index.js';
 import {
