@@ -383,7 +383,7 @@ export async function createSidecar(
     drainer = startInProcessDrainer(drainerRuntime.consumer, writeback, {
       config: drainerRuntime.config,
       log: logger,
-      onLag,
+      onPendingAge: (seconds) => drainerRuntime?.reportPendingAge(seconds),
     });
   }
   const experiments =
