@@ -94,10 +94,8 @@ try {
   // The watermark stays at the newest change applied, and each pull re-reads the overlap window behind it: here
   // the whole seeded org (written in one second, an hour ago). One small change moves the watermark to now.
   await sync.runOnce();
-  const [first] = await conn
-    .query<{ Id: string }>("SELECT Id FROM Lead WHERE Data_Region__c = 'US' LIMIT 1")
-    .then((r) => r.records);
-  await conn.sobject('Lead').update({ Id: first!.Id, Rating: 'Cold' });
+  const first = await conn.query<{ Id: string }>("SELECT Id FROM Lead WHERE Data_Region__c = 'US' LIMIT 1");
+  await conn.sobject('Lead').update({ Id: first.records[0]!.Id, Rating: 'Cold' });
   await sync.runOnce();
   lags.length = 0;
 
