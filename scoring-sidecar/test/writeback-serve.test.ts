@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningOrgSimulator } from '../../org-simulator/src/server.js';
-import { leadProfileSchema } from '../src/features/index.js';
+import { leadProfileSchema } from '../src/inputs/index.js';
 import { startServer } from '../src/server.js';
 import { CLIENT, queryStore, repoRoot, seedLeads, startSimulator } from './batch-kit.js';
 
