@@ -4,4 +4,3 @@ export { type AuditEntry, auditEntrySchema, canonicalJson } from './entry.js';
 export { featureHash } from '../features/index.js';
 export { type AuditLog, type AuditLogOptions, AuditLogError, openAuditLog } from './audit-log.js';
 export { type VerifyResult, type AuditProblem, verifyAuditLog, auditHistory } from './verify.js';
-export { registerAuditCommands, formatHistory } from './cli.js';

@@ -9,12 +9,17 @@ import type { Command } from 'commander';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { connectToOrg, orgAuthFromEnv } from '../salesforce/org-connection.js';
-import { baselineFromTrainingSet, writeBaseline } from './baseline.js';
-import { calibrationSummary, runCalibrationJob } from './calibration-job.js';
-import { loadMonitoringConfig, regionStateDir } from './config.js';
-import { MonitoringHistory } from './history.js';
-import { MonitoringMetrics } from './metrics.js';
-import { Monitor } from './monitor.js';
+import { regionStateDir } from '../config/index.js';
+import {
+  baselineFromTrainingSet,
+  calibrationSummary,
+  loadMonitoringConfig,
+  Monitor,
+  MonitoringHistory,
+  MonitoringMetrics,
+  runCalibrationJob,
+  writeBaseline,
+} from '../monitoring/index.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 

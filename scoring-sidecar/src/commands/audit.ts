@@ -1,8 +1,7 @@
 // `leadrank audit verify` and `leadrank audit show <leadId>`. Output is for a person at a terminal; it holds
 // lead ids, scores and reason texts, never names or contact details (the log has none).
 import type { Command } from 'commander';
-import type { AuditEntry } from './entry.js';
-import { auditHistory, verifyAuditLog } from './verify.js';
+import { auditHistory, verifyAuditLog, type AuditEntry } from '../audit/index.js';
 
 const defaultDir = () => process.env.LEADRANK_AUDIT_DIR ?? 'var/audit';
 
