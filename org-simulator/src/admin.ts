@@ -3,6 +3,8 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import { bulkRuntime } from './bulk/index.js';
 import type { SimulatorContext } from './context.js';
+import { leadLifecycleRouter } from './lead-lifecycle.js';
+import { currentOutage, endOutage, outageSchema, startOutage } from './outage.js';
 
 const faultPatch = z
   .object({
@@ -39,6 +41,23 @@ export function adminRouter(ctx: SimulatorContext): Router {
     const config = ctx.faults.set(parsed.data);
     ctx.logger.info({ event: 'admin.faults', config }, 'fault config changed');
     res.json(config);
+  });
+  router.use('/leads', leadLifecycleRouter(ctx));
+  router.get('/outage', (_req, res) => {
+    res.json(currentOutage(ctx));
+  });
+  router.put('/outage', (req, res) => {
+    const parsed = outageSchema.safeParse(req.body ?? {});
+    if (!parsed.success) {
+      res.status(400).json({ error: 'invalid outage', details: parsed.error.issues });
+      return;
+    }
+    ctx.logger.info({ event: 'admin.outage', outage: parsed.data }, 'outage started');
+    res.json(startOutage(ctx, parsed.data));
+  });
+  router.delete('/outage', (_req, res) => {
+    endOutage(ctx);
+    res.json(null);
   });
   router.get('/usage', (_req, res) => {
     res.json({ used: ctx.apiUsage.used(), remaining: ctx.apiUsage.remaining() });

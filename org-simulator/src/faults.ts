@@ -4,7 +4,7 @@ export interface FaultConfig {
   latencyMs: number;
   /** share of API requests answered 503/500 before doing anything */
   errorRate5xx: number;
-  /** per row, read by the bulk ingest layer */
+  /** per row, read by the bulk ingest layer and sObject Collections updates */
   lockErrorRate: number;
   /** DailyApiRequests allocation */
   dailyApiRequests: number;

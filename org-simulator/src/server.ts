@@ -10,6 +10,7 @@ import { bulkRuntime, createBulkRouter } from './bulk/index.js';
 import type { SimulatorContext } from './context.js';
 import { FaultInjector, type FaultConfig } from './faults.js';
 import { ApiUsage } from './limits.js';
+import { outageMiddleware } from './outage.js';
 import { compositeRouter } from './rest/composite.js';
 import { ApiError, restErrorHandler } from './rest/errors.js';
 import { authAndUsageMiddleware, faultMiddleware } from './rest/middleware.js';
@@ -62,6 +63,7 @@ export function createOrgSimulatorApp(ctx: SimulatorContext, auth?: OAuthService
     next();
   });
   api.use(faultMiddleware(ctx));
+  api.use(outageMiddleware(ctx));
   api.use(authAndUsageMiddleware(ctx, oauth));
   api.use('/jobs', createBulkRouter(ctx));
   const json = express.json({ limit: '50mb', type: ['application/json', 'text/json'] });

@@ -12,6 +12,9 @@ import { registerBatchCommands } from './commands/batch.js';
 import { registerExperimentCommands } from './commands/experiments.js';
 import { registerModelCommands } from './commands/model.js';
 import { registerMonitoringCommands } from './commands/monitoring.js';
+import { registerSyncCommands } from './commands/sync.js';
+import { registerWorkerCommands } from './commands/worker.js';
+import { registerWritebackCommands } from './commands/writeback.js';
 import { REPO_ROOT } from './config/index.js';
 import { startServer } from './server.js';
 
@@ -74,6 +77,9 @@ export function buildProgram(): Command {
   registerBatchCommands(program);
   registerExperimentCommands(program);
   registerMonitoringCommands(program);
+  registerWorkerCommands(program);
+  registerWritebackCommands(program);
+  registerSyncCommands(program);
   return program;
 }
 

@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
 import { createApp, type AppDeps } from './api/app.js';
+import { apiAccessFromEnv } from './api/access.js';
 import { createAuthenticatorFromEnv } from './api/auth.js';
 import { ApiMetrics } from './api/metrics.js';
 import type { RouteExperiments } from './api/routes.js';
-import { openAuditLog } from './audit/index.js';
+import { openAuditLog, refuseSigningKeyInWriter } from './audit/index.js';
 import {
   loadRegionsConfig,
   loadScoringConfig,
@@ -50,12 +51,16 @@ import {
   type AuditSink,
   type ModelSource,
 } from './scoring/index.js';
+import { writebackRuntimeFromEnv, type WritebackRuntime } from './commands/writeback-runtime.js';
 import {
   createPublishedScoresFromEnv,
   createWritebackQueue,
+  InProcessWritebackQueue,
+  loadWritebackConfig,
+  startInProcessDrainer,
   type PublishedScores,
   type WritebackQueue,
-} from './scoring/writeback.js';
+} from './writeback/index.js';
 import { createStoreFromEnv, type OnlineFeatureStore, type Region } from './store/index.js';
 
 export interface SidecarOverrides {
@@ -144,6 +149,7 @@ export async function createSidecar(
 ): Promise<Sidecar> {
   const region = regionSchema.safeParse(env.REGION);
   if (!region.success) throw new Error('REGION must be US or EU');
+  refuseSigningKeyInWriter(env);
   const logger = overrides.logger ?? pino({ name: 'leadrank-sidecar', level: env.LOG_LEVEL ?? 'info' });
   const configDir = env.LEADRANK_CONFIG_DIR ?? join(REPO_ROOT, 'config');
   const config = loadScoringConfig(join(configDir, 'scoring.json'));
@@ -153,7 +159,12 @@ export async function createSidecar(
   const catalogue = loadReasonCatalogue(join(configDir, 'reasons', 'lead-conversion.json'));
   const ranking = loadRankingConfig(join(configDir, 'ranking.json'));
   const monitoringConfig = loadMonitoringConfig(join(configDir, 'monitoring.json'));
-  const auth = await createAuthenticatorFromEnv(env, config.tokens.ttlSeconds);
+  const access = apiAccessFromEnv(env, configDir, region.data, logger);
+  const auth = await createAuthenticatorFromEnv(
+    env,
+    config.tokens.ttlSeconds,
+    access.config.callerTokens.maxLifetimeSeconds,
+  );
   const dashboardAccess = dashboardAccessFromEnv(env);
 
   const redisUrl = env.REDIS_URL?.trim();
@@ -169,7 +180,9 @@ export async function createSidecar(
       region: region.data,
       fsync: env.LEADRANK_AUDIT_FSYNC === 'none' ? 'none' : 'batch',
     }));
-  const writeback = overrides.writeback ?? createWritebackQueue(env, region.data);
+  const writebackConfig = loadWritebackConfig(join(configDir, 'writeback.json'));
+  const writeback =
+    overrides.writeback ?? createWritebackQueue(env, region.data, {}, writebackConfig.inProcess.maxPending);
   const published = overrides.published ?? createPublishedScoresFromEnv(env, region.data);
   const worklistIndex =
     overrides.worklistIndex !== undefined
@@ -200,6 +213,19 @@ export async function createSidecar(
     config: monitoringConfig,
     baseline: await baselineOf(env.LEADRANK_MODEL_DIR).catch(() => null),
   });
+  // Without Redis the write-back queue lives in this process: it is drained here when an org is configured
+  // (SF_LOGIN_URL); with Redis the worker's write-back role drains it (docs/operations.md).
+  let drainer: { close(): Promise<void> } | null = null;
+  let drainerRuntime: WritebackRuntime | null = null;
+  if (writeback instanceof InProcessWritebackQueue && env.SF_LOGIN_URL?.trim()) {
+    const onLag = (seconds: number) => monitor.recordWritebackLag(region.data, seconds);
+    drainerRuntime = writebackRuntimeFromEnv({ env, region: region.data, configDir, log: logger, onLag });
+    drainer = startInProcessDrainer(drainerRuntime.consumer, writeback, {
+      config: drainerRuntime.config,
+      log: logger,
+      onLag,
+    });
+  }
   const experiments =
     overrides.experiments ??
     new ExperimentService(new ExperimentStore(stateFile(env.LEADRANK_EXPERIMENTS_DB, 'experiments.db')), {
@@ -291,6 +317,7 @@ export async function createSidecar(
     now,
     currentVersion: () => models.current()?.version ?? ruleSet.version,
     auth,
+    access,
     models,
     rulesOnly,
     ruleSetVersion: ruleSet.version,
@@ -327,9 +354,12 @@ export async function createSidecar(
       }
       if (!overrides.experiments) experiments.store.close();
       if (!overrides.monitoringHistory) monitoringHistory.close();
+      await drainer?.close();
+      await drainerRuntime?.close();
       await Promise.allSettled([
         arms.close(),
         audit.close?.(),
+        access.close(),
         writeback.close(),
         published.close(),
         worklistIndex?.close(),

@@ -14,7 +14,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LeadProfile } from '../src/inputs/index.js';
 import { loadServingModel, type ServingModel, fixedModelSource } from '../src/scoring/model-source.js';
-import { InProcessWritebackQueue, type WritebackJob } from '../src/scoring/writeback.js';
+import { InProcessWritebackQueue, type WritebackJob } from '../src/writeback/index.js';
 import { startServer } from '../src/server.js';
 import { leadIdOf, seeded, syntheticLead, trainSyntheticModel, worklistLeadOf } from './api-test-kit.js';
 
@@ -520,7 +520,7 @@ describe.each([
       await sidecar.store.putAccountLinks([
         { accountId: account.Matched_Account__c!, erpAccountNumber: 'ERP-1' },
       ]);
-      const csv = `erp_account_number,extract_date,is_customer,erp_revenue,products_held,payment_status\nERP-1,${today},true,125000,3,current\nERP-2,${today},false,,0,\n`;
+      const csv = `erp_account_number,extract_date,is_customer,erp_revenue,products_held,payment_status,region\nERP-1,${today},true,125000,3,current,US\nERP-2,${today},false,,0,,US\n`;
       const res = await call('POST', '/v1/extracts/erp', csv, { 'content-type': 'text/csv' });
       expect(res.status).toBe(200);
       expect(res.json).toMatchObject({ kind: 'erp', rows: 2, extractDates: { from: today, to: today } });
@@ -542,6 +542,7 @@ describe.each([
           last_campaign: 'Spring',
           intent_score: 71,
           intent_topic: 'crm',
+          region: 'US',
         },
         {
           lead_id: b.Id,
@@ -550,11 +551,12 @@ describe.each([
           last_campaign: null,
           intent_score: 10,
           intent_topic: null,
+          region: 'US',
         },
       ];
       const bad = [
         ...good.map((r) => ({ ...r, intent_score: 99 })),
-        { lead_id: a.Id, extract_date: 'last week', campaign_count: 1 },
+        { lead_id: a.Id, extract_date: 'last week', campaign_count: 1, region: 'US' },
       ];
       const nd = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n');
       const refused = await call('POST', '/v1/extracts/marketing', nd(bad), {
@@ -596,7 +598,7 @@ describe.each([
       const res = await call(
         'POST',
         '/v1/extracts/erp',
-        `erp_account_number,extract_date,is_customer\nERP-9,${today},maybe\n`,
+        `erp_account_number,extract_date,is_customer,region\nERP-9,${today},maybe,US\n`,
         { 'content-type': 'text/csv' },
       );
       expect(res.status).toBe(400);

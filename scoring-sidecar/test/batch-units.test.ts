@@ -1,11 +1,9 @@
-// Units of the batch cycle: the exact explanation cache key, the material-change rule, and the Bulk client's
-// retries and its one re-submission of a Failed job (against a scripted connection).
+// Units of the batch cycle: the exact explanation cache key and the material-change rule. (The Bulk client's
+// retries and re-submission are tested against the org simulator in salesforce-client.test.ts.)
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import type jsforce from 'jsforce';
-import { pino } from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BatchScorer, emptyScoreStats, type ScoredLead } from '../src/batch/batch-scorer.js';
 import { materialReason } from '../src/batch/delta.js';
@@ -26,7 +24,6 @@ import {
   scoreWithRules,
   type ActionCatalogue,
 } from '../src/model/rules/index.js';
-import { SalesforceBulkClient, backoffDelay } from '../src/batch/salesforce-client.js';
 import { loadServingModel, type ServingModel } from '../src/scoring/model-source.js';
 import { trainSyntheticModel } from './api-test-kit.js';
 
@@ -218,99 +215,5 @@ describe('material change', () => {
         now,
       ),
     ).toBeNull();
-  });
-});
-
-/** A connection whose answers are scripted per method and path. */
-function scriptedConnection(answer: (method: string, path: string) => unknown) {
-  const calls: string[] = [];
-  const conn = {
-    version: '62.0',
-    limitInfo: { apiUsage: { used: 0, limit: 100_000 } },
-    request: async (req: { method: string; url: string }) => {
-      const path = req.url.replace('/services/data/v62.0', '');
-      calls.push(`${req.method} ${path}`);
-      const result = answer(req.method, path);
-      if (result instanceof Error) throw result;
-      return result;
-    },
-  };
-  return { conn: conn as unknown as jsforce.Connection, calls };
-}
-
-const CONFIG = {
-  http: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 5, timeoutMs: 1000 },
-  bulkPoll: { intervalMs: 5, timeoutMs: 5000 },
-  apiAllocation: { maxShare: 0.5, pauseCheckMs: 5 },
-};
-const SPEC = {
-  object: 'Lead' as const,
-  operation: 'update' as const,
-  keyColumn: 'Id' as const,
-  csv: 'Id\n00Q1\n',
-  rows: 1,
-};
-const noCheckpoint = () => {
-  let saved: string | null = null;
-  return { load: async () => saved, save: async (id: string) => void (saved = id) };
-};
-const log = pino({ level: 'silent' });
-
-describe('Bulk client', () => {
-  it('re-submits a job that ends Failed once, then reports it', async () => {
-    let created = 0;
-    const { conn, calls } = scriptedConnection((method, path) => {
-      if (method === 'POST') return { id: `750J${++created}` };
-      if (method === 'GET' && path.endsWith('unprocessedrecords')) return [{ Id: '00Q1' }];
-      if (method === 'GET')
-        return { id: 'x', state: 'Failed', errorMessage: 'InvalidBatch', numberRecordsProcessed: 0 };
-      return '';
-    });
-    const client = new SalesforceBulkClient(conn, CONFIG, log);
-    const outcome = await client.runIngestJob(SPEC, noCheckpoint());
-    expect(created).toBe(2);
-    expect(client.stats.resubmittedJobs).toBe(1);
-    expect(outcome.jobIds).toEqual(['750J1', '750J2']);
-    expect(outcome.jobFailure).toMatch(/Failed: InvalidBatch/);
-    expect(calls.filter((c) => c.startsWith('POST'))).toHaveLength(2);
-  });
-
-  it('resumes the checkpointed job instead of submitting the rows again', async () => {
-    let polls = 0;
-    const { conn, calls } = scriptedConnection((method) => {
-      if (method === 'GET')
-        return {
-          id: '750J9',
-          state: ++polls < 3 ? 'InProgress' : 'JobComplete',
-          numberRecordsProcessed: 1,
-          numberRecordsFailed: 0,
-        };
-      throw new Error(`unexpected ${method}`);
-    });
-    const client = new SalesforceBulkClient(conn, CONFIG, log);
-    const outcome = await client.runIngestJob(SPEC, { load: async () => '750J9', save: async () => {} });
-    expect(outcome).toMatchObject({ jobIds: ['750J9'], processed: 1, failed: [], jobFailure: null });
-    expect(calls.every((c) => c.startsWith('GET'))).toBe(true);
-  });
-
-  it('retries 5xx and timeouts with jittered backoff, and gives up on other errors at once', async () => {
-    let n = 0;
-    const flaky = scriptedConnection(() =>
-      ++n <= 2 ? Object.assign(new Error('unavailable'), { errorCode: 'SERVER_UNAVAILABLE' }) : { ok: true },
-    );
-    const client = new SalesforceBulkClient(flaky.conn, CONFIG, log);
-    await expect(client.request({ method: 'GET', path: '/limits' })).resolves.toEqual({ ok: true });
-    expect(client.stats.retriedCalls).toBe(2);
-    const broken = scriptedConnection(() =>
-      Object.assign(new Error('bad field'), { errorCode: 'INVALID_FIELD' }),
-    );
-    const strict = new SalesforceBulkClient(broken.conn, CONFIG, log);
-    await expect(strict.request({ method: 'GET', path: '/x' })).rejects.toThrow('bad field');
-    expect(broken.calls).toHaveLength(1);
-    for (let attempt = 0; attempt < 8; attempt++) {
-      const d = backoffDelay(attempt, 100, 2000);
-      expect(d).toBeGreaterThanOrEqual(0);
-      expect(d).toBeLessThanOrEqual(Math.min(2000, 100 * 2 ** attempt));
-    }
   });
 });

@@ -124,9 +124,9 @@ describe('extract ingest monitoring', () => {
       const rows = Array.from(
         { length: 40 },
         // products_held over 1,000 passes the row schema but not the plausible range: a unit change upstream.
-        (_, i) => `ERP-${i},${today},true,125000,${i < 5 ? 5000 : 3},current`,
+        (_, i) => `ERP-${i},${today},true,125000,${i < 5 ? 5000 : 3},current,US`,
       );
-      const csv = `erp_account_number,extract_date,is_customer,erp_revenue,products_held,payment_status\n${rows.join('\n')}\n`;
+      const csv = `erp_account_number,extract_date,is_customer,erp_revenue,products_held,payment_status,region\n${rows.join('\n')}\n`;
       const res = await kit.call('POST', '/v1/extracts/erp', csv, { 'content-type': 'text/csv' });
       expect(res.status).toBe(200);
       expect(res.json.rows).toBe(40);

@@ -93,6 +93,14 @@ export function compositeRouter(ctx: SimulatorContext): Router {
     return result[0] ?? failed('UNKNOWN_EXCEPTION', 'no result');
   };
 
+  // A rep's edit holding the row: the faults' lockErrorRate fails a row as Salesforce does under contention.
+  const locked = (perRow: (record: SObjectRecord) => SaveResult) => (record: SObjectRecord) => {
+    const rate = ctx.faults.config().lockErrorRate;
+    if (rate > 0 && ctx.faults.random() < rate)
+      return failed('UNABLE_TO_LOCK_ROW', 'unable to obtain exclusive access to this record or 1 records');
+    return perRow(record);
+  };
+
   router.post('/sobjects', (req, res) => {
     const { allOrNone, records } = recordsBody(req.body);
     checkSize(records.length);
@@ -104,7 +112,28 @@ export function compositeRouter(ctx: SimulatorContext): Router {
   router.patch('/sobjects', (req, res) => {
     const { allOrNone, records } = recordsBody(req.body);
     checkSize(records.length);
-    res.json(toResponse(runCollection(ctx, records, allOrNone, save('update'))));
+    res.json(toResponse(runCollection(ctx, records, allOrNone, locked(save('update')))));
+  });
+
+  // Upsert on an external id field, up to 200 records (Salesforce: PATCH composite/sobjects/{object}/{field}).
+  router.patch('/sobjects/:object/:field', (req, res) => {
+    const describe = requireObject(ctx, req.params.object ?? '');
+    const field = req.params.field ?? '';
+    const { allOrNone, records } = recordsBody(req.body);
+    checkSize(records.length);
+    res.json(
+      toResponse(
+        runCollection(ctx, records, allOrNone, (record) => {
+          const type = typeOf(record);
+          if (type && type !== describe.name)
+            return failed('INVALID_TYPE', `record type ${type} is not ${describe.name}`);
+          const { attributes: _attributes, ...fields } = record;
+          return (
+            ctx.store.upsert(describe.name, field, [fields])[0] ?? failed('UNKNOWN_EXCEPTION', 'no result')
+          );
+        }),
+      ),
+    );
   });
 
   router.delete('/sobjects', (req, res) => {

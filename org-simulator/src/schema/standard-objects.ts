@@ -48,6 +48,13 @@ const lead: StandardObjectDef = {
   fields: [
     idField(),
     isDeletedField(),
+    // Set on the records a merge deletes: the surviving (master) record's Id (queryAll shows them).
+    field('MasterRecordId', 'reference', {
+      label: 'Master Record ID',
+      referenceTo: ['Lead'],
+      relationshipName: 'MasterRecord',
+      ...ro,
+    }),
     field('LastName', 'string', { label: 'Last Name', length: 80, required: true }),
     field('FirstName', 'string', { label: 'First Name', length: 40 }),
     nameCalculated('FirstName + " " + LastName', 121),

@@ -52,6 +52,7 @@ export class OrgStore {
   private readonly statements: StatementCache;
   private readonly writer: RecordWriter;
   private readonly pager: QueryPager;
+  private readonly clock: () => Date;
 
   static open(opts: OrgStoreOptions): OrgStore {
     return new OrgStore(opts);
@@ -61,6 +62,7 @@ export class OrgStore {
     this.schema = opts.schema;
     this.region = opts.region ?? 'MIXED';
     const clock = opts.clock ?? (() => new Date());
+    this.clock = clock;
     this.db = new Database(opts.file);
     if (opts.file !== ':memory:') this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
@@ -87,6 +89,11 @@ export class OrgStore {
 
   close(): void {
     this.db.close();
+  }
+
+  /** The org's clock (pinned or fast in tests), for date fields the org sets itself. */
+  now(): Date {
+    return this.clock();
   }
 
   /** The Id the API user writes as (CreatedById, default OwnerId). */
@@ -131,8 +138,9 @@ export class OrgStore {
     return this.writer.insert(object, records, opts);
   }
 
-  update(object: string, records: SObjectRecord[]): SaveResult[] {
-    return this.writer.update(object, records);
+  /** `system`: the org itself writes (lead conversion, merge), so read-only fields may be set. */
+  update(object: string, records: SObjectRecord[], opts: { system?: boolean } = {}): SaveResult[] {
+    return this.writer.update(object, records, opts);
   }
 
   upsert(object: string, externalIdField: string, records: SObjectRecord[]): SaveResult[] {

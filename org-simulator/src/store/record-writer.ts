@@ -232,14 +232,15 @@ export class RecordWriter {
     this.stmt(sql).run(...row.values());
   }
 
-  update(object: string, records: SObjectRecord[]): SaveResult[] {
+  /** `system`: the org itself writes (lead conversion, merge), so read-only fields may be set. */
+  update(object: string, records: SObjectRecord[], opts: { system?: boolean } = {}): SaveResult[] {
     const t = tableOf(this.deps.tables, object);
     const now = this.tick();
     return this.transaction(() =>
       records.map((r) => {
         const raw = typeof r === 'object' && r !== null ? (r.Id ?? r.id) : undefined;
         return this.runWithRowErrors(
-          () => this.updateOne(t, r, now),
+          () => this.updateOne(t, r, now, opts.system ?? false),
           typeof raw === 'string' ? (toId18(raw) ?? raw) : null,
         );
       }),
@@ -270,9 +271,9 @@ export class RecordWriter {
     return { id, existing };
   }
 
-  private updateOne(t: TableInfo, record: SObjectRecord, now: string): SaveResult {
+  private updateOne(t: TableInfo, record: SObjectRecord, now: string, system = false): SaveResult {
     const { id, existing } = this.resolveExisting(t, record.Id ?? record.id);
-    const row = this.buildRow(t, record, 'update');
+    const row = this.buildRow(t, record, system ? 'seed' : 'update');
     this.checkRequired(t, row, false);
     this.checkRegion(row);
     applyDerivedFields(t.name, row, existing, now, false);

@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import type { ScoringConfig } from '../config/index.js';
 import type { ModelSource } from '../scoring/model-source.js';
 import type { OnlineFeatureStore, Region } from '../store/index.js';
-import { AuthError, type Authenticator } from './auth.js';
+import type { ApiAccess } from './access.js';
+import { AuthError, parseBasicCredentials, type Authenticator } from './auth.js';
 import { ApiError, errorHandler, sendError } from './errors.js';
 import type { ApiMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -31,6 +32,8 @@ export interface AppDeps extends RouteDeps {
   region: Region;
   config: ScoringConfig;
   metrics: ApiMetrics;
+  /** The per-caller rate limit and the /metrics guard (api/access.ts). */
+  access: Pick<ApiAccess, 'rateLimit' | 'metrics'>;
   /** Other pages served beside the API, each behind its own guard (e.g. the RevOps dashboard). */
   mounts?: { path: string; handlers: RequestHandler[] }[];
 }
@@ -97,7 +100,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
     next();
   };
-  const guard = [authenticate, callerRegion];
+  const guard = [authenticate, callerRegion, deps.access.rateLimit];
 
   app.post(
     '/oauth/token',
@@ -112,12 +115,14 @@ export function createApp(deps: AppDeps): express.Express {
       }
       let clientId = body.data.client_id;
       let clientSecret = body.data.client_secret;
-      const basic = req.headers.authorization?.match(/^Basic\s+(.+)$/i)?.[1];
-      if (basic) {
-        const decoded = Buffer.from(basic, 'base64').toString('utf8');
-        const colon = decoded.indexOf(':');
-        clientId = decodeURIComponent(decoded.slice(0, colon));
-        clientSecret = decodeURIComponent(decoded.slice(colon + 1));
+      if (/^Basic(\s|$)/i.test(req.headers.authorization ?? '')) {
+        try {
+          ({ clientId, clientSecret } = parseBasicCredentials(req.headers.authorization!));
+        } catch (error) {
+          if (!(error instanceof AuthError)) throw error;
+          res.status(400).json({ error: 'invalid_request', error_description: error.message });
+          return;
+        }
       }
       if (!clientId || clientSecret === undefined) {
         res
@@ -183,6 +188,7 @@ export function createApp(deps: AppDeps): express.Express {
   );
   app.get(
     '/metrics',
+    deps.access.metrics,
     route(async (_req, res) => {
       const model = deps.models.current();
       deps.metrics.showVersion(model?.version ?? deps.ruleSetVersion, model ? 'model' : 'rules');

@@ -60,6 +60,11 @@ export interface AuthOptions {
   /** Caller keys by `kid` ("" when the single PEM key has none). */
   callerKeys: Map<string, CallerKey>;
   tokenTtlSeconds: number;
+  /**
+   * Longest a caller-key token may live (config/api-access.json callerTokens.maxLifetimeSeconds): exp at most
+   * this far ahead, and exp - iat at most this. A leaked long-lived token cannot be revoked otherwise.
+   */
+  maxCallerTokenLifetimeSeconds?: number;
   now?: () => number;
 }
 
@@ -165,6 +170,7 @@ export class Authenticator {
       if (payload.region !== undefined && payload.region !== key.region) {
         throw new Error('the token claims another region than its key is bound to');
       }
+      this.checkLifetime(payload);
       return this.result(
         { id: payload.sub!, name: key.name, region: key.region, via: 'caller_key' },
         payload,
@@ -175,8 +181,45 @@ export class Authenticator {
     }
   }
 
+  private checkLifetime(payload: JWTPayload): void {
+    const max = this.opts.maxCallerTokenLifetimeSeconds;
+    if (max === undefined) return;
+    const exp = payload.exp!;
+    const ahead = exp - Math.floor(this.now() / 1000);
+    const lifetime = typeof payload.iat === 'number' ? exp - payload.iat : ahead;
+    if (Math.max(ahead, lifetime) > max)
+      throw new Error(
+        `token lifetime ${Math.max(ahead, lifetime)} s exceeds the maximum of ${max} s for caller keys: issue tokens with a shorter exp`,
+      );
+  }
+
   private result(caller: Caller, payload: JWTPayload): { caller: Caller; expiresAtMs: number } {
     return { caller, expiresAtMs: (payload.exp ?? 0) * 1000 };
+  }
+}
+
+/**
+ * client_id and client_secret from an HTTP Basic header (RFC 6749 2.3.1: each form-urlencoded, then joined by
+ * a colon, then base64). AuthError invalid_request (a 400) when it is not that shape.
+ */
+export function parseBasicCredentials(header: string): { clientId: string; clientSecret: string } {
+  const encoded = header.match(/^Basic\s+(\S+)\s*$/i)?.[1];
+  if (!encoded || !/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || encoded.length % 4 === 1)
+    throw new AuthError('Authorization: Basic credentials are not base64', 'invalid_request');
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0)
+    throw new AuthError(
+      'Authorization: Basic credentials lack the ":" between client id and secret',
+      'invalid_request',
+    );
+  try {
+    return {
+      clientId: decodeURIComponent(decoded.slice(0, colon)),
+      clientSecret: decodeURIComponent(decoded.slice(colon + 1)),
+    };
+  } catch {
+    throw new AuthError('Authorization: Basic credentials are not valid form-urlencoding', 'invalid_request');
   }
 }
 
@@ -202,6 +245,7 @@ const jwksSchema = z.object({
 export async function createAuthenticatorFromEnv(
   env: Record<string, string | undefined>,
   tokenTtlSeconds: number,
+  maxCallerTokenLifetimeSeconds?: number,
 ): Promise<Authenticator> {
   const parseJson = (name: string, text: string): unknown => {
     try {
@@ -244,5 +288,11 @@ export async function createAuthenticatorFromEnv(
     const key = await importSPKI(env.LEADRANK_CALLER_PUBLIC_KEY, env.LEADRANK_CALLER_ALG ?? 'RS256');
     callerKeys.set('', { key, region: keyRegion.data, name: env.LEADRANK_CALLER_NAME ?? 'caller-key' });
   }
-  return new Authenticator({ clients: clientsResult.data, signingKey, callerKeys, tokenTtlSeconds });
+  return new Authenticator({
+    clients: clientsResult.data,
+    signingKey,
+    callerKeys,
+    tokenTtlSeconds,
+    ...(maxCallerTokenLifetimeSeconds !== undefined ? { maxCallerTokenLifetimeSeconds } : {}),
+  });
 }

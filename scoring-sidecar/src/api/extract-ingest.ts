@@ -10,7 +10,6 @@ import { createInterface } from 'node:readline';
 import { Transform, type Readable } from 'node:stream';
 import { once } from 'node:events';
 import { parse as parseCsv } from 'csv-parse';
-import { z } from 'zod';
 import {
   erpExtractRowSchema,
   marketingExtractRowSchema,
@@ -19,6 +18,7 @@ import {
 } from '../inputs/index.js';
 import type { OnlineFeatureStore, Region } from '../store/index.js';
 import { ApiError, formatPath } from './errors.js';
+import { extractRowRegionError } from './region-guard.js';
 
 export type ExtractKind = 'erp' | 'marketing';
 export type ExtractFormat = 'csv' | 'ndjson';
@@ -39,7 +39,6 @@ export interface IngestResult {
 }
 
 const SCHEMAS = { erp: erpExtractRowSchema, marketing: marketingExtractRowSchema } as const;
-const rowRegion = z.enum(['US', 'EU']);
 
 export function extractFormatOf(contentType: string | undefined): ExtractFormat | null {
   const type = contentType?.split(';')[0]?.trim().toLowerCase();
@@ -146,19 +145,8 @@ export async function ingestExtract(
         if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
           throw new ApiError(400, 'invalid_extract', `line ${line}: not an object`);
         }
-        const tagged = (raw as Record<string, unknown>).region;
-        if (tagged !== undefined && tagged !== '' && tagged !== null) {
-          const region = rowRegion.safeParse(tagged);
-          if (!region.success)
-            throw new ApiError(400, 'invalid_extract', `line ${line}: region: must be US or EU`);
-          if (region.data !== opts.region) {
-            throw new ApiError(
-              403,
-              'region_refused',
-              `line ${line}: the row belongs to region ${region.data}; this is the ${opts.region} deployment and does not accept it`,
-            );
-          }
-        }
+        const refused = extractRowRegionError(raw as Record<string, unknown>, line, opts.region);
+        if (refused) throw refused;
         const parsed = schema.safeParse(raw);
         if (!parsed.success) {
           const issue = parsed.error.issues[0]!;

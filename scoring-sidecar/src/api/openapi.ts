@@ -30,6 +30,12 @@ const guarded: ZodOpenApiResponsesObject = {
   '400': error('Invalid request: the field path and the reason'),
   '401': error('Missing or invalid bearer token'),
   '403': error('The caller or a record belongs to the other region'),
+  '429': {
+    description:
+      "The caller's rate limit is spent (config/api-access.json); Retry-After gives the seconds to wait",
+    headers: { 'Retry-After': { schema: { type: 'integer' } } },
+    content: json(errorResponseSchema),
+  },
 };
 
 const secured: Pick<ZodOpenApiOperationObject, 'security'> = { security: [{ bearer: [] }] };
@@ -177,6 +183,9 @@ export function buildOpenApiDocument(version: string) {
               description: 'Prometheus text format',
               content: { 'text/plain': { schema: z.string() } },
             },
+            '401': error(
+              'Not loopback or an allowed address, and no valid LEADRANK_METRICS_TOKEN bearer token',
+            ),
           },
         },
       },

@@ -25,16 +25,13 @@ import type {
   ScoreOutcome,
   ScoringService,
 } from '../scoring/scoring-service.js';
-import {
-  isMaterialChange,
-  writebackJobOf,
-  type PublishedScores,
-  type WritebackQueue,
-} from '../scoring/writeback.js';
+import { rescoreAfterEvents } from '../scoring/event-rescore.js';
+import { queueMaterialChanges, type PublishedScores, type WritebackQueue } from '../writeback/index.js';
 import { RefusedInputError, type OnlineFeatureStore, type Region } from '../store/index.js';
 import type { Caller } from './auth.js';
 import { ApiError, issuesOf, parseOr400, regionRefusal, validationError } from './errors.js';
 import { extractFormatOf, ingestExtract } from './extract-ingest.js';
+import { refuseRegionlessPayloads, scoreItemRegion } from './region-guard.js';
 import type { ApiMetrics } from './metrics.js';
 import {
   eventsBatchSchema,
@@ -157,7 +154,12 @@ function requireJson(req: Request): void {
 }
 
 /** Score items -> scoring inputs; a payload's fields are parsed as a lead profile (field paths in errors). */
-function scoreInputsOf(body: unknown, deps: RouteDeps, caller: Caller): ScoreInput[] {
+function scoreInputsOf(
+  body: unknown,
+  deps: RouteDeps,
+  caller: Caller,
+  regionless: { id: string; at: string }[] = [],
+): ScoreInput[] {
   const isBatch = typeof body === 'object' && body !== null && 'leads' in body;
   const items = isBatch
     ? parseOr400(scoreBatchRequestSchema, body).leads
@@ -169,16 +171,9 @@ function scoreInputsOf(body: unknown, deps: RouteDeps, caller: Caller): ScoreInp
   }
   return items.map((item, i) => {
     const at = isBatch ? `leads[${i}]` : '';
-    const fieldRegion = item.fields?.Data_Region__c;
-    const region =
-      item.region ?? (fieldRegion === null || fieldRegion === undefined ? undefined : fieldRegion);
-    if (region !== undefined && region !== deps.region) {
-      if (region === 'US' || region === 'EU') throw regionRefusal(`lead ${item.id}`, region, deps.region);
-      throw validationError([
-        { path: `${at ? `${at}.` : ''}fields.Data_Region__c`, message: 'must be US or EU' },
-      ]);
-    }
+    const region = scoreItemRegion(item, at, deps.region);
     if (!item.fields) return { leadId: item.id };
+    if (region === undefined) regionless.push({ id: item.id, at });
     // A lead without Data_Region__c belongs to the caller's region (Apex sends each region to its own deployment).
     const parsed = leadProfileSchema.safeParse({
       ...item.fields,
@@ -201,7 +196,9 @@ export async function scoreRequest(
   requestId: string,
   started: number,
 ): Promise<{ requestId: string; modelVersion: string; scoredAt: string; scores: ScoreOutcome[] }> {
-  const inputs = scoreInputsOf(body, deps, caller);
+  const regionless: { id: string; at: string }[] = [];
+  const inputs = scoreInputsOf(body, deps, caller, regionless);
+  await refuseRegionlessPayloads(regionless, deps.store, deps.region);
   const ctx = { requestId, caller: caller.id, deadlineAt: started + deps.config.deadlineMs };
   const scores = await deps.scoring.score(inputs, ctx);
   const first = scores.find((s): s is LeadScore => s.status === 200);
@@ -406,27 +403,23 @@ export function eventsHandler(deps: RouteDeps) {
     const unknown = new Set(applied.unknownLeads);
     const toRescore = applied.affectedLeadIds.filter((id) => !unknown.has(id));
     let queued = 0;
-    const batch = deps.config.limits.maxLeadsPerRequest;
-    for (let start = 0; start < toRescore.length; start += batch) {
-      const ids = toRescore.slice(start, start + batch);
-      // Rescoring after the write: no deadline pressure from the caller, so the model gets its full budget.
-      const scores = await deps.scoring.score(
-        ids.map((leadId) => ({ leadId })),
-        { ...ctx, deadlineAt: performance.now() + deps.config.deadlineMs },
-      );
-      const fresh = scores.filter((s): s is LeadScore => s.status === 200);
-      const previous = await deps.published.get(fresh.map((s) => s.leadId));
-      const jobs = fresh.flatMap((s, i) => {
-        const prev = previous[i] ?? null;
-        return isMaterialChange(prev, s, deps.config.materialChange)
-          ? [writebackJobOf(s, deps.region, prev)]
-          : [];
-      });
-      await deps.writeback.add(jobs);
-      await deps.published.set(jobs.map((j) => ({ leadId: j.leadId, score: j.score, band: j.band })));
-      deps.metrics.writebackQueued(jobs.length);
-      queued += jobs.length;
-    }
+    const producer = {
+      region: deps.region,
+      materialChange: deps.config.materialChange,
+      published: deps.published,
+      queue: deps.writeback,
+    };
+    await rescoreAfterEvents(
+      deps.scoring,
+      toRescore,
+      ctx,
+      { batch: deps.config.limits.maxLeadsPerRequest, deadlineMs: deps.config.deadlineMs },
+      async (fresh) => {
+        const n = await queueMaterialChanges(producer, fresh);
+        deps.metrics.writebackQueued(n);
+        queued += n;
+      },
+    );
     res.json({
       requestId: ctx.requestId,
       applied: applied.applied,

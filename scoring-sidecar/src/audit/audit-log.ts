@@ -151,7 +151,11 @@ class FileAuditLog implements AuditLog {
       throw new AuditLogError(
         `${this.opts.region} audit log ends at seq ${tail?.last.seq ?? 0} but HEAD says ${head.seq}: lines are missing; run "leadrank audit verify"`,
       );
-    if (tail === null) return;
+    if (tail === null) {
+      // An empty chain still gets a HEAD (seq 0), so that a region dir emptied later is told from a new one.
+      if (head === null) await this.writeHead({ seq: 0, hash: GENESIS_HASH, segment: '' });
+      return;
+    }
     this.seq = tail.last.seq;
     this.prev = tail.last.hash;
     this.segment = tail.segment;

@@ -83,12 +83,41 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
   }
 }
 
-/** The region dirs under `dir`, or `dir` itself when it is one (holds day dirs or a HEAD). */
-export async function regionDirs(dir: string): Promise<{ path: string; label: string }[]> {
+/** One hash chain: a region dir of one writer. `id` is its path under the root ("US", "worker-1/EU", or "" when
+ * the root is itself a region dir); `region` is the region its headers must name (null when unknown). */
+export interface ChainDir {
+  id: string;
+  path: string;
+  region: AuditRegion | null;
+}
+
+const WORKER_DIR = /^worker-\d+$/;
+
+/**
+ * Every chain under `dir`: `<dir>/<region>` and, with `serve --workers N`, `<dir>/worker-<i>/<region>` (one
+ * writer per directory). A worker folder without a region dir is reported as a chain with no region so that
+ * verification names it. `dir` itself is the chain when it holds day dirs or a HEAD.json and nothing else.
+ */
+export async function listChains(dir: string): Promise<ChainDir[]> {
   const entries = await readdir(dir);
-  const regions = REGIONS.filter((r) => entries.includes(r));
-  if (regions.length > 0) return regions.map((r) => ({ path: join(dir, r), label: `${r}/` }));
-  return [{ path: dir, label: '' }];
+  const chains: ChainDir[] = REGIONS.filter((r) => entries.includes(r)).map((r) => ({
+    id: r,
+    path: join(dir, r),
+    region: r,
+  }));
+  for (const worker of entries.filter((e) => WORKER_DIR.test(e)).sort(byWorkerNumber)) {
+    const inner = await readdirOrEmpty(join(dir, worker));
+    const regions = REGIONS.filter((r) => inner.includes(r));
+    if (regions.length === 0) chains.push({ id: worker, path: join(dir, worker), region: null });
+    for (const r of regions) chains.push({ id: `${worker}/${r}`, path: join(dir, worker, r), region: r });
+  }
+  if (chains.length === 0 && entries.some((e) => e === HEAD_FILE || DAY_DIR.test(e)))
+    return [{ id: '', path: dir, region: null }];
+  return chains;
+}
+
+function byWorkerNumber(a: string, b: string): number {
+  return Number(a.slice('worker-'.length)) - Number(b.slice('worker-'.length));
 }
 
 export async function readHead(regionDir: string): Promise<Head | null> {

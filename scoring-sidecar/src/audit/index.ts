@@ -1,6 +1,28 @@
-// audit/: the region-local, append-only, hash-chained log of every score. See docs/audit.md.
+// audit/: the region-local, append-only, hash-chained log of every score, and its signed checkpoints kept
+// outside the writer's reach. See docs/audit.md.
 export { type AuditEntry, auditEntrySchema, canonicalJson } from './entry.js';
 // The hash the entries carry is the features' own (one definition, which the scoring pipeline computes).
 export { featureHash } from '../features/index.js';
 export { type AuditLog, type AuditLogOptions, AuditLogError, openAuditLog } from './audit-log.js';
-export { type VerifyResult, type AuditProblem, verifyAuditLog, auditHistory } from './verify.js';
+export {
+  type VerifyResult,
+  type VerifyOptions,
+  type AuditProblem,
+  type ChainHead,
+  verifyAuditLog,
+  auditHistory,
+  problemText,
+} from './verify.js';
+export { auditLogStats } from './stats.js';
+export {
+  type Checkpoint,
+  type CheckpointSigner,
+  checkpointSchema,
+  generateAnchorKeyPair,
+  localEd25519Signer,
+  publicKeyFromPem,
+  refuseSigningKeyInWriter,
+  verifyCheckpoints,
+} from './anchor.js';
+export { type AnchorStore, type AnchorStoreOptions, openAnchorStore } from './anchor-store.js';
+export { anchorAuditLog, AnchorRefused } from './checkpointing.js';

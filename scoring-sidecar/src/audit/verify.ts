@@ -1,15 +1,19 @@
 // Reading the log back: full verification of the chain, and a lead's score history.
+import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   GENESIS_HASH,
   hashOf,
   listSegments,
+  listChains,
   readHead,
-  regionDirs,
   segmentNumber,
+  type ChainDir,
   type ChainLine,
 } from './chain.js';
+import { verifyCheckpoints, type AnchoredLine, type Checkpoint } from './anchor.js';
+import type { AnchorStore } from './anchor-store.js';
 import { auditEntrySchema, type AuditEntry } from './entry.js';
 
 export interface AuditProblem {
@@ -18,14 +22,45 @@ export interface AuditProblem {
   reason: string;
 }
 
+/** Where one chain ends: its last complete line. */
+export interface ChainHead {
+  chain: string;
+  seq: number;
+  hash: string;
+  segment: string;
+}
+
 export interface VerifyResult {
   ok: boolean;
   entries: number;
   segments: number;
+  /** The chains verified (ids as under the root: "US", "worker-1/EU"), each with its last line. */
+  chains: ChainHead[];
+  /** The number of the checkpoint the chains were checked against; null when not anchored. */
+  checkpoint: number | null;
   problem?: AuditProblem;
 }
 
+export interface VerifyOptions {
+  /** Check the chains against the latest signed checkpoint of `store` (every checkpoint's signature too). */
+  anchors?: { store: AnchorStore; publicKey: KeyObject };
+  /**
+   * The writer may be appending: a torn last line of a chain's last segment is the write in flight, not
+   * damage. (Used by `audit anchor`, which runs beside the writer.)
+   */
+  live?: boolean;
+  /**
+   * With anchors: start each anchored chain at its anchored line (whose hash must still match) instead of the
+   * first line, so `audit anchor` costs the entries since the last checkpoint, not the whole log. The lines
+   * before it were verified when that checkpoint was made; a full `verify` re-reads them.
+   */
+  incremental?: boolean;
+}
+
 const HEAD_LABEL = 'HEAD.json';
+// Top-level members of a canonical line (sorted keys: hash, kind, prev, seq; a string value cannot hold an
+// unescaped quote, so `"hash":"` and `,"seq":` only match the line's own members).
+const SEQ_AND_HASH = /"hash":"([0-9a-f]{64})".*,"seq":(\d+)\}$/;
 
 class Tampered extends Error {
   constructor(readonly problem: AuditProblem) {
@@ -33,22 +68,41 @@ class Tampered extends Error {
   }
 }
 
-/** Checks one region's chain from its first line to HEAD. Throws `Tampered` at the first problem. */
-async function verifyRegion(
-  regionDir: string,
-  label: string,
-): Promise<{ entries: number; segments: number }> {
-  const segments = await listSegments(regionDir);
-  const head = await readHead(regionDir);
+/** Checks one chain from its first line to its end, HEAD and the anchored line. Throws `Tampered`. */
+async function verifyChain(
+  chain: ChainDir,
+  anchor: AnchoredLine | undefined,
+  live: boolean,
+  incremental: boolean,
+): Promise<{ entries: number; segments: number; head: ChainHead }> {
+  const label = chain.id === '' ? '' : `${chain.id}/`;
   const fail = (segment: string, line: number, reason: string): never => {
     throw new Tampered({ segment: `${label}${segment}`, line, reason });
   };
+  if (chain.region === null && chain.id !== '')
+    fail('', 0, 'worker folder holds no region chain: emptied or removed');
+  // HEAD first: it is written after the data, so the segments read next reach at least as far.
+  const head = await readHead(chain.path);
+  const segments = await listSegments(chain.path);
+  if (segments.length === 0 && head === null)
+    fail(HEAD_LABEL, 0, 'no segments and no HEAD.json: the chain is empty or was emptied');
   let seq = 0;
   let prev = GENESIS_HASH;
   let entries = 0;
-  let headSeen = false;
+  let headSeen = head?.seq === 0 && head.hash === GENESIS_HASH;
+  let anchorSeen = anchor?.seq === 0 && anchor.hash === GENESIS_HASH;
   let lastSegment = '';
-  for (const segment of segments) {
+  let start = 0;
+  // Incremental: lines before the anchored one are skipped (not checked) up to it.
+  let skipUntil = 0;
+  if (incremental && anchor && anchor.seq > 0) {
+    start = segments.indexOf(anchor.segment);
+    if (start < 0) fail(anchor.segment, 0, 'the segment holding the anchored line is missing');
+    lastSegment = segments[start - 1] ?? '';
+    skipUntil = anchor.seq;
+  }
+  for (const [index, segment] of segments.entries()) {
+    if (index < start) continue;
     const [day] = segment.split('/');
     const number = segmentNumber(segment);
     const expected = lastSegment.startsWith(`${day}/`) ? segmentNumber(lastSegment) + 1 : 1;
@@ -59,13 +113,23 @@ async function verifyRegion(
         `segment numbers of ${day} jump from ${expected - 1} to ${number}: a segment is missing or renamed`,
       );
     lastSegment = segment;
-    const text = await readFile(join(regionDir, segment), 'utf8');
+    const text = await readFile(join(chain.path, segment), 'utf8');
     if (text.length === 0) fail(segment, 0, 'empty segment');
     const lines = text.split('\n');
-    if (lines.at(-1) !== '')
+    const inFlight = live && index === segments.length - 1;
+    if (lines.at(-1) !== '' && !inFlight)
       fail(segment, lines.length, 'torn last line (no newline): truncated or still being written');
     for (let i = 0; i < lines.length - 1; i++) {
       const at = i + 1;
+      if (seq + 1 < skipUntil) {
+        // Before the anchored line (incremental): canonical text, so seq and hash are read without parsing.
+        const skipped = SEQ_AND_HASH.exec(lines[i]!);
+        if (skipped && Number(skipped[2]) < skipUntil) {
+          headSeen ||= head !== null && head.seq === Number(skipped[2]) && head.hash === skipped[1];
+          seq = Number(skipped[2]);
+          continue;
+        }
+      }
       let line: ChainLine;
       try {
         line = JSON.parse(lines[i]!) as ChainLine;
@@ -73,6 +137,21 @@ async function verifyRegion(
         return fail(segment, at, 'not valid JSON');
       }
       const { hash, ...unsealed } = line;
+      if (line.seq < skipUntil) {
+        headSeen ||= head !== null && head.seq === line.seq && head.hash === hash;
+        seq = line.seq;
+        prev = hash;
+        continue;
+      }
+      if (line.seq === skipUntil && skipUntil > 0) {
+        if (hashOf(unsealed) !== hash || hash !== anchor!.hash)
+          fail(segment, at, 'line differs from the one the signed checkpoint anchored: rewritten');
+        seq = line.seq;
+        prev = hash;
+        anchorSeen = true;
+        headSeen ||= head !== null && head.seq === line.seq && head.hash === hash;
+        continue;
+      }
       if (line.seq !== seq + 1)
         fail(
           segment,
@@ -90,7 +169,7 @@ async function verifyRegion(
         );
       if (line.kind === 'segment' && line.segment !== segment)
         fail(segment, at, `header names ${line.segment}: segment renamed or moved`);
-      if (line.kind === 'segment' && label !== '' && `${line.region}/` !== label)
+      if (line.kind === 'segment' && chain.region !== null && line.region !== chain.region)
         fail(segment, at, `header names region ${line.region}: segment moved across regions`);
       if (line.kind === 'score') {
         const parsed = auditEntrySchema.safeParse(line.entry);
@@ -100,6 +179,11 @@ async function verifyRegion(
       if (head && line.seq === head.seq) {
         if (line.hash !== head.hash) fail(segment, at, 'line differs from the one HEAD.json recorded');
         headSeen = true;
+      }
+      if (anchor && line.seq === anchor.seq) {
+        if (line.hash !== anchor.hash)
+          fail(segment, at, `line differs from the one the signed checkpoint anchored: rewritten`);
+        anchorSeen = true;
       }
       seq = line.seq;
       prev = hash;
@@ -113,51 +197,102 @@ async function verifyRegion(
       0,
       `log ends at seq ${seq} but HEAD.json records seq ${head.seq}: segments removed or truncated`,
     );
-  return { entries, segments: segments.length };
+  if (anchor && !anchorSeen)
+    fail(
+      lastSegment || HEAD_LABEL,
+      0,
+      `log ends at seq ${seq} but the signed checkpoint anchored seq ${anchor.seq}: the chain was cut`,
+    );
+  if (anchor && head && head.seq < anchor.seq)
+    fail(HEAD_LABEL, 0, `HEAD.json records seq ${head.seq}, before the anchored seq ${anchor.seq}`);
+  return {
+    entries,
+    segments: segments.length,
+    head: { chain: chain.id, seq, hash: prev, segment: lastSegment },
+  };
 }
 
-/** Verifies every region under `dir` (or `dir` itself when it is a region dir). */
-export async function verifyAuditLog(dir: string): Promise<VerifyResult> {
-  let entries = 0;
-  let segments = 0;
-  let dirs: { path: string; label: string }[];
+/**
+ * Verifies every chain under `dir` (regions and workers' regions, or `dir` itself when it is a region dir).
+ * With anchors, also the signed checkpoints, and that every anchored chain is there and reaches its anchor.
+ */
+export async function verifyAuditLog(dir: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
+  const result: VerifyResult = { ok: true, entries: 0, segments: 0, chains: [], checkpoint: null };
+  const failed = (segment: string, reason: string): VerifyResult => ({
+    ...result,
+    ok: false,
+    problem: { segment, line: 0, reason },
+  });
+  let chains: ChainDir[];
   try {
-    dirs = await regionDirs(dir);
+    chains = await listChains(dir);
   } catch (error) {
-    return {
-      ok: false,
-      entries,
-      segments,
-      problem: { segment: '', line: 0, reason: `cannot read ${dir}: ${(error as Error).message}` },
-    };
+    return failed('', `cannot read ${dir}: ${(error as Error).message}`);
   }
-  for (const { path, label } of dirs) {
+  let anchored: Record<string, AnchoredLine> = {};
+  if (opts.anchors) {
+    let checkpoint: Checkpoint | null;
     try {
-      const counts = await verifyRegion(path, label);
-      entries += counts.entries;
-      segments += counts.segments;
+      checkpoint = verifyCheckpoints(await opts.anchors.store.list(), opts.anchors.publicKey);
     } catch (error) {
-      if (error instanceof Tampered) return { ok: false, entries, segments, problem: error.problem };
+      return failed('', `checkpoints in ${opts.anchors.store.description}: ${(error as Error).message}`);
+    }
+    if (checkpoint === null)
+      return failed(
+        '',
+        `no signed checkpoint in ${opts.anchors.store.description}: run "leadrank audit anchor"`,
+      );
+    result.checkpoint = checkpoint.number;
+    anchored = checkpoint.chains;
+    const present = new Set(chains.map((c) => c.id));
+    const missing = Object.keys(anchored).find((id) => !present.has(id));
+    if (missing !== undefined)
+      return failed(
+        `${missing}/`,
+        `chain anchored by checkpoint ${checkpoint.number} (seq ${anchored[missing]!.seq}) is missing: directory removed`,
+      );
+  }
+  if (chains.length === 0) return failed('', `no audit chain under ${dir}: emptied or removed`);
+  for (const chain of chains) {
+    try {
+      const counts = await verifyChain(
+        chain,
+        anchored[chain.id],
+        opts.live ?? false,
+        opts.incremental ?? false,
+      );
+      result.entries += counts.entries;
+      result.segments += counts.segments;
+      result.chains.push(counts.head);
+    } catch (error) {
+      if (error instanceof Tampered) return { ...result, ok: false, problem: error.problem };
       throw error;
     }
   }
-  return { ok: true, entries, segments };
+  return result;
 }
 
-/** A lead's entries in log order (oldest first), with their seq. Reads, does not verify: see verifyAuditLog. */
+/** A lead's entries, chain by chain in log order, each with its chain id and seq. Reads, does not verify. */
 export async function* auditHistory(
   dir: string,
   leadId: string,
-): AsyncGenerator<AuditEntry & { seq: number }> {
+): AsyncGenerator<AuditEntry & { seq: number; chain: string }> {
   const needle = `"leadId":${JSON.stringify(leadId)}`; // canonical lines: skip parsing the lines of other leads
-  for (const { path } of await regionDirs(dir)) {
-    for (const segment of await listSegments(path)) {
-      const text = await readFile(join(path, segment), 'utf8');
+  for (const chain of await listChains(dir)) {
+    for (const segment of await listSegments(chain.path)) {
+      const text = await readFile(join(chain.path, segment), 'utf8');
       for (const raw of text.split('\n')) {
         if (!raw.includes(needle)) continue;
         const line = JSON.parse(raw) as ChainLine;
-        if (line.kind === 'score' && line.entry.leadId === leadId) yield { ...line.entry, seq: line.seq };
+        if (line.kind === 'score' && line.entry.leadId === leadId)
+          yield { ...line.entry, seq: line.seq, chain: chain.id };
       }
     }
   }
+}
+
+/** "worker-1/US/2026-03-10/segment-000002.ndjson line 3: reason", without the parts that are empty. */
+export function problemText(p: AuditProblem): string {
+  const where = `${p.segment}${p.line > 0 ? ` line ${p.line}` : ''}`;
+  return where ? `${where}: ${p.reason}` : p.reason;
 }

@@ -95,6 +95,8 @@ export interface CycleReport {
     changed: number;
     /** Lead rows Salesforce accepted. */
     written: number;
+    /** Changes not written: a newer score of the lead had been written already (event write-back, newer cycle). */
+    superseded?: number;
     historyWritten: number;
     failed: number;
     /** Rows submitted again in a later job (lock errors, unprocessed rows). */

@@ -20,6 +20,7 @@ import {
   type CycleShadow,
   type TaskDispatcher,
 } from './cycle.js';
+import { CycleRunningError } from './cycle-lock.js';
 import type { CycleReport } from './report.js';
 import type { BatchRuntime } from './runtime.js';
 
@@ -65,15 +66,20 @@ async function startCycle(rt: BatchRuntime, req: CycleRequest, defaultId: string
   return cycleId;
 }
 
-/** Runs a whole cycle in this process. */
+/** Runs a whole cycle in this process; refused (CycleRunningError) while another cycle of the region runs. */
 export async function runCycleInProcess(rt: BatchRuntime, req: CycleRequest = {}): Promise<CycleReport> {
-  const cycleId = await startCycle(rt, req, newCycleId(rt.region));
-  const inline: TaskDispatcher = {
-    dispatch: async (tasks) => {
-      for (const task of tasks) await runTask(rt, task);
-    },
-  };
-  return coordinateCycle(rt, cycleId, inline);
+  const lease = await rt.cycleLock.acquire(req.cycleId ?? newCycleId(rt.region));
+  try {
+    const cycleId = await startCycle(rt, req, newCycleId(rt.region));
+    const inline: TaskDispatcher = {
+      dispatch: async (tasks) => {
+        for (const task of tasks) await runTask(rt, task);
+      },
+    };
+    return await coordinateCycle(rt, cycleId, inline);
+  } finally {
+    await lease.release();
+  }
 }
 
 export function batchQueueNames(region: Region): { cycles: string; tasks: string } {
@@ -213,12 +219,28 @@ export function startBatchWorkers(
     connections.push(connection, producer);
     const tasks = new Queue<BatchTask>(names.tasks, { connection: producer, prefix: rt.keyPrefix });
     const dispatcher = queueDispatcher(rt, tasks);
-    const worker = new Worker<CycleRequest, CycleReport>(
+    const worker = new Worker<CycleRequest, CycleReport | { skipped: string }>(
       names.cycles,
       async (job: Job<CycleRequest>) => {
         // A scheduled job carries no cycle id: it is derived from the job's own time, stable across retries.
-        const cycleId = await startCycle(rt, job.data, newCycleId(rt.region, new Date(job.timestamp)));
-        return coordinateCycle(rt, cycleId, dispatcher);
+        const defaultId = newCycleId(rt.region, new Date(job.timestamp));
+        let lease;
+        try {
+          lease = await rt.cycleLock.acquire(job.data.cycleId ?? defaultId);
+        } catch (error) {
+          // A scheduled fire while another cycle runs is skipped (the next fire comes); a queued cycle waits.
+          if (error instanceof CycleRunningError && job.repeatJobKey) {
+            rt.log.warn({ job: job.id, err: error.message }, 'scheduled cycle skipped');
+            return { skipped: error.message };
+          }
+          throw error;
+        }
+        try {
+          const cycleId = await startCycle(rt, job.data, defaultId);
+          return await coordinateCycle(rt, cycleId, dispatcher);
+        } finally {
+          await lease.release();
+        }
       },
       { ...common, connection, concurrency: 1 },
     );

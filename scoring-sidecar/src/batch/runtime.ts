@@ -13,10 +13,16 @@ import { loadActionCatalogue, loadRuleSet } from '../model/rules/index.js';
 import { connectToOrg, orgAuthFromEnv } from '../salesforce/org-connection.js';
 import { loadServingModel } from '../scoring/model-source.js';
 import { createRedisStore, type OnlineFeatureStore, type Region } from '../store/index.js';
+import {
+  createInMemoryLastWritten,
+  createRedisLastWritten,
+  type LastWrittenScores,
+} from '../writeback/index.js';
 import { BatchScorer } from './batch-scorer.js';
 import { liveShadowExperiment } from './shadow.js';
 import { loadBatchConfig, withOverrides, type BatchConfig, type BatchConfigOverrides } from './config.js';
 import type { BatchContext, CycleMeta, CycleModel, CycleShadow, ExportRow } from './cycle.js';
+import { createInProcessCycleLock, createRedisCycleLock, type CycleLock } from './cycle-lock.js';
 import { loadExplanationKeyer } from './explanation-key.js';
 import { BatchMetrics } from './metrics.js';
 import { summaryLine, type CycleReport } from './report.js';
@@ -63,6 +69,8 @@ export interface BatchRuntime extends BatchContext {
   /** Events and extracts of the leads (null: CRM fields only). */
   featureStore: OnlineFeatureStore | null;
   metrics: BatchMetrics;
+  /** One cycle per region at a time (cycle-lock.ts). */
+  cycleLock: CycleLock;
   ruleSetVersion: string;
   /** The champion model now (LEADRANK_MODEL_DIR, else the registry's champion alias); null = rules. */
   resolveModel(): Promise<CycleModel | null>;
@@ -102,6 +110,13 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
         ? createRedisStore(redisUrl, o.region, { keyPrefix, logger: log })
         : null;
   const metrics = o.metrics ?? new BatchMetrics();
+  // The same per-lead guard as the event write-back (same key): an older score never overwrites a newer one.
+  const cycleLock: CycleLock = redisUrl
+    ? createRedisCycleLock(redisUrl, o.region, keyPrefix, config.queue.lockDurationMs)
+    : createInProcessCycleLock(o.region);
+  const lastWritten: LastWrittenScores = redisUrl
+    ? createRedisLastWritten(redisUrl, o.region, keyPrefix)
+    : createInMemoryLastWritten();
 
   let client: Promise<SalesforceBulkClient> | null = null;
   const salesforce = () => {
@@ -246,6 +261,8 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
     explanations,
     featureStore,
     metrics,
+    lastWritten,
+    cycleLock,
     ruleSetVersion: ruleSet.version,
     salesforce,
     scorer,
@@ -257,6 +274,8 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
       await Promise.allSettled([
         state.close(),
         explanations.close(),
+        lastWritten.close(),
+        cycleLock.close(),
         o.featureStore === undefined ? featureStore?.close() : undefined,
       ]);
     },

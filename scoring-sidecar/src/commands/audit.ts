@@ -1,17 +1,78 @@
-// `leadrank audit verify` and `leadrank audit show <leadId>`. Output is for a person at a terminal; it holds
-// lead ids, scores and reason texts, never names or contact details (the log has none).
+// `leadrank audit verify | show <leadId> | anchor | keygen | stats`. Output is for a person at a terminal; it
+// holds lead ids, scores and reason texts, never names or contact details (the log has none).
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { auditHistory, verifyAuditLog, type AuditEntry } from '../audit/index.js';
+import {
+  anchorAuditLog,
+  auditHistory,
+  auditLogStats,
+  generateAnchorKeyPair,
+  localEd25519Signer,
+  openAnchorStore,
+  problemText,
+  publicKeyFromPem,
+  verifyAuditLog,
+  type AnchorStore,
+  type AuditEntry,
+} from '../audit/index.js';
 
 const defaultDir = () => process.env.LEADRANK_AUDIT_DIR ?? 'var/audit';
 
-type Row = AuditEntry & { seq: number };
+type Row = AuditEntry & { seq: number; chain?: string };
+
+interface AnchorOpts {
+  dir: string;
+  anchorDir?: string;
+  name: string;
+}
+
+function anchorStoreOf(opts: AnchorOpts): AnchorStore {
+  return openAnchorStore({
+    auditDir: opts.dir,
+    name: opts.name,
+    anchorDir: opts.anchorDir ?? process.env.LEADRANK_AUDIT_ANCHOR_DIR,
+    redisUrl: process.env.REDIS_URL,
+    redisPrefix: process.env.LEADRANK_REDIS_PREFIX?.trim() || undefined,
+  });
+}
+
+/** A PEM from a file option, else from the environment variable (the PEM text itself). */
+function pemOf(file: string | undefined, envName: string): string | null {
+  if (file) return readFileSync(file, 'utf8');
+  return process.env[envName]?.trim() ? process.env[envName]! : null;
+}
+
+function withAnchorOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--anchor-dir <dir>',
+      'checkpoint directory outside the audit dir (env LEADRANK_AUDIT_ANCHOR_DIR; else Redis at REDIS_URL)',
+    )
+    .option(
+      '--name <name>',
+      "the log's name in the anchor store (env LEADRANK_AUDIT_LOG_NAME)",
+      process.env.LEADRANK_AUDIT_LOG_NAME ?? 'default',
+    );
+}
 
 /** A plain-text table (hand-written: five columns do not need a table dependency). */
 export function formatHistory(rows: readonly Row[]): string {
-  const header = ['SEQ', 'SCORED AT', 'SCORE', 'BAND', 'P', 'SOURCE', 'MODEL', 'NEXT ACTION'];
+  const chains = rows.some((r) => r.chain);
+  const header = [
+    'SEQ',
+    ...(chains ? ['CHAIN'] : []),
+    'SCORED AT',
+    'SCORE',
+    'BAND',
+    'P',
+    'SOURCE',
+    'MODEL',
+    'NEXT ACTION',
+  ];
   const cells = rows.map((r) => [
     String(r.seq),
+    ...(chains ? [r.chain || '-'] : []),
     r.scoredAt,
     String(r.score),
     r.band,
@@ -36,19 +97,117 @@ export function formatHistory(rows: readonly Row[]): string {
 
 export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description('the hash-chained score audit log');
-  audit
-    .command('verify')
-    .description('check every line and segment of the audit log; exit 1 naming the first problem')
-    .option('--dir <dir>', 'audit log root (env LEADRANK_AUDIT_DIR)', defaultDir())
-    .action(async (opts: { dir: string }) => {
-      const result = await verifyAuditLog(opts.dir);
+  withAnchorOptions(
+    audit
+      .command('verify')
+      .description(
+        'check every chain (regions and worker-<i>/ folders) line by line and against the last signed checkpoint; exit 1 naming the first problem',
+      )
+      .option('--dir <dir>', 'audit log root (env LEADRANK_AUDIT_DIR)', defaultDir())
+      .option('--public-key <file>', 'Ed25519 public key PEM (env LEADRANK_AUDIT_PUBLIC_KEY: the PEM text)'),
+  ).action(async (opts: AnchorOpts & { publicKey?: string }) => {
+    const pem = pemOf(opts.publicKey, 'LEADRANK_AUDIT_PUBLIC_KEY');
+    let store: AnchorStore | null = null;
+    try {
+      store = pem ? anchorStoreOf(opts) : null;
+      const result = await verifyAuditLog(
+        opts.dir,
+        pem && store ? { anchors: { store, publicKey: publicKeyFromPem(pem) } } : {},
+      );
       if (result.ok) {
-        console.log(`ok: ${result.entries} entries in ${result.segments} segments under ${opts.dir}`);
+        const chains = result.chains.map((c) => c.chain || '.').join(', ');
+        console.log(
+          `ok: ${result.entries} entries in ${result.segments} segments of ${result.chains.length} chains (${chains}) under ${opts.dir}` +
+            (result.checkpoint !== null
+              ? `; matches signed checkpoint ${result.checkpoint} in ${store!.description}`
+              : '; NOT checked against a signed checkpoint (no public key): a cut tail with HEAD.json rewritten would pass'),
+        );
         return;
       }
-      const p = result.problem!;
-      console.error(`audit log NOT ok: ${p.segment}${p.line > 0 ? ` line ${p.line}` : ''}: ${p.reason}`);
+      console.error(`audit log NOT ok: ${problemText(result.problem!)}`);
       process.exitCode = 1;
+    } catch (error) {
+      console.error(`audit verify: ${(error as Error).message}`);
+      process.exitCode = 1;
+    } finally {
+      await store?.close();
+    }
+  });
+  withAnchorOptions(
+    audit
+      .command('anchor')
+      .description(
+        'verify the chains, then sign their heads into the next checkpoint of the anchor store (needs LEADRANK_AUDIT_SIGNING_KEY; never give it to the serving process)',
+      )
+      .option('--dir <dir>', 'audit log root (env LEADRANK_AUDIT_DIR)', defaultDir())
+      .option(
+        '--signing-key <file>',
+        'Ed25519 private key PEM (env LEADRANK_AUDIT_SIGNING_KEY: the PEM text)',
+      )
+      .option('--every <seconds>', 'keep running, anchoring every so many seconds'),
+  ).action(async (opts: AnchorOpts & { signingKey?: string; every?: string }) => {
+    const store = (() => {
+      try {
+        const pem = pemOf(opts.signingKey, 'LEADRANK_AUDIT_SIGNING_KEY');
+        if (!pem) throw new Error('no signing key: set LEADRANK_AUDIT_SIGNING_KEY or --signing-key');
+        return { signer: localEd25519Signer(pem), store: anchorStoreOf(opts) };
+      } catch (error) {
+        console.error(`audit anchor: ${(error as Error).message}`);
+        process.exitCode = 1;
+        return null;
+      }
+    })();
+    if (!store) return;
+    const once = async (): Promise<boolean> => {
+      try {
+        const { checkpoint, result } = await anchorAuditLog({ dir: opts.dir, ...store });
+        console.log(
+          `checkpoint ${checkpoint.number} in ${store.store.description}: ${Object.entries(checkpoint.chains)
+            .map(([id, c]) => `${id || '.'}@${c.seq}`)
+            .join(', ')} (${result.entries} entries verified since the last checkpoint)`,
+        );
+        return true;
+      } catch (error) {
+        console.error(`audit anchor: ${(error as Error).message}`);
+        process.exitCode = 1;
+        return false;
+      }
+    };
+    const every = opts.every === undefined ? null : Number(opts.every);
+    if (every !== null && !(Number.isFinite(every) && every >= 1)) {
+      console.error('audit anchor: --every must be a number of seconds >= 1');
+      process.exitCode = 1;
+    } else if (every === null) {
+      await once();
+    } else {
+      // A long-running anchorer (a sidecar of the writer's host, with its own key): stops on a refusal.
+      while (await once()) await new Promise((r) => setTimeout(r, every * 1000));
+    }
+    await store.store.close();
+  });
+  audit
+    .command('keygen')
+    .description(
+      'write a new Ed25519 key pair for checkpoints: <prefix>.key (private, mode 600) and <prefix>.pub',
+    )
+    .requiredOption('--out <prefix>', 'path prefix of the two files')
+    .action(async (opts: { out: string }) => {
+      const pair = generateAnchorKeyPair();
+      await writeFile(`${opts.out}.key`, pair.privateKeyPem, { mode: 0o600, flag: 'wx' });
+      await writeFile(`${opts.out}.pub`, pair.publicKeyPem, { flag: 'wx' });
+      console.log(`wrote ${opts.out}.key (give it to the anchoring job only) and ${opts.out}.pub`);
+    });
+  audit
+    .command('stats')
+    .description('bytes per score entry, raw and gzip-compressed, over every chain; last line is JSON')
+    .option('--dir <dir>', 'audit log root (env LEADRANK_AUDIT_DIR)', defaultDir())
+    .action(async (opts: { dir: string }) => {
+      const stats = await auditLogStats(opts.dir);
+      console.log(
+        `${stats.scoreEntries} score entries, ${stats.lines} lines in ${stats.segments} segments of ${stats.chains} chains: ` +
+          `${stats.bytes} bytes (${stats.bytesPerEntry.toFixed(0)} B/entry), gzip ${stats.gzipBytes} bytes (${stats.gzipBytesPerEntry.toFixed(0)} B/entry)`,
+      );
+      console.log(JSON.stringify(stats));
     });
   audit
     .command('show <leadId>')
@@ -67,6 +226,12 @@ export function registerAuditCommands(program: Command): void {
         console.log(`no audit entries for ${leadId} under ${opts.dir}`);
         return;
       }
-      console.log(formatHistory(rows.sort((a, b) => b.seq - a.seq)));
+      // Chains of several workers interleave in time: newest first by scoredAt, then by seq within a chain.
+      rows.sort((a, b) => b.scoredAt.localeCompare(a.scoredAt) || b.seq - a.seq);
+      console.log(
+        formatHistory(
+          rows.every((r) => r.chain === rows[0]!.chain) ? rows.map((r) => ({ ...r, chain: '' })) : rows,
+        ),
+      );
     });
 }

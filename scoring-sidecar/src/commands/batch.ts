@@ -22,6 +22,7 @@ import {
 import { regionStateDir } from '../config/index.js';
 import type { Region } from '../store/index.js';
 import type { BatchConfigOverrides } from '../batch/config.js';
+import type { BatchMetrics } from '../batch/metrics.js';
 import { cycleFailures, cycleReport, listCycles, loadMeta, type Phase } from '../batch/cycle.js';
 import { summaryLine } from '../batch/report.js';
 import {
@@ -42,8 +43,11 @@ function regionOf(flag: string | undefined): Region {
   return parsed.data;
 }
 
-/** LEADRANK_BATCH_OVERRIDES: JSON merged over config/batch.json section by section (ops and tests). */
-async function runtimeFor(region: Region): Promise<BatchRuntime> {
+/**
+ * The batch runtime of a region from the environment (the worker's batch and scheduler roles use it too).
+ * LEADRANK_BATCH_OVERRIDES: JSON merged over config/batch.json section by section (ops and tests).
+ */
+export async function runtimeFor(region: Region, o: { metrics?: BatchMetrics } = {}): Promise<BatchRuntime> {
   const overrides = process.env.LEADRANK_BATCH_OVERRIDES
     ? (JSON.parse(process.env.LEADRANK_BATCH_OVERRIDES) as BatchConfigOverrides)
     : {};
@@ -59,6 +63,7 @@ async function runtimeFor(region: Region): Promise<BatchRuntime> {
     keyPrefix: process.env.LEADRANK_BATCH_PREFIX?.trim() || 'lr',
     overrides,
     experimentsDb: process.env.LEADRANK_EXPERIMENTS_DB ?? join(stateDir, 'experiments.db'),
+    ...(o.metrics ? { metrics: o.metrics } : {}),
   });
   mkdirSync(stateDir, { recursive: true });
   const history = new MonitoringHistory(

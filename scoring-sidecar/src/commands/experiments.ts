@@ -1,6 +1,6 @@
 // `leadrank experiment create | list | status | canary | widen | rollout | revert | join-outcomes | report |
 // check | mde`. State lives in one SQLite file (env LEADRANK_EXPERIMENTS_DB, default
-// <state dir>/experiments.db, the file the region's sidecar serves from: monitoring/config.ts regionStateDir).
+// <state dir>/experiments.db, the file the region's sidecar serves from: config/paths.ts regionStateDir).
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';

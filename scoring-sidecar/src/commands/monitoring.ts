@@ -4,12 +4,11 @@
 // LEADRANK_STATE_DIR or LEADRANK_MONITORING_DB, LEADRANK_ROOT, LEADRANK_CONFIG_DIR).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { connectToOrg, orgAuthFromEnv } from '../salesforce/org-connection.js';
-import { regionStateDir } from '../config/index.js';
+import { REPO_ROOT, regionStateDir } from '../config/index.js';
 import {
   baselineFromTrainingSet,
   calibrationSummary,
@@ -20,8 +19,6 @@ import {
   runCalibrationJob,
   writeBaseline,
 } from '../monitoring/index.js';
-
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Where the batch cycle puts its exports: config/batch.json output.exportsDir under the deployment root. */
 function exportsDirOf(root: string, configDir: string): string {

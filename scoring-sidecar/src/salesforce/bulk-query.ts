@@ -3,17 +3,18 @@
 // header becomes a data row and the stream ends after page one (jsforce issues #1546, #1693).
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'csv-parse';
 import type jsforce from 'jsforce';
+import { SalesforceError } from './errors.js';
+import { SalesforceTransport, type PollPolicy } from './transport.js';
 
 export type BulkRow = Record<string, string | null>;
 
 export interface BulkQueryOptions {
   /** Rows per results page (Salesforce picks when absent). */
   maxRecordsPerPage?: number;
+  /** Overrides the transport's poll policy for this job (a query over millions of rows takes minutes). */
   pollIntervalMs?: number;
-  /** A query job over millions of rows can take minutes on a real org. */
   pollTimeoutMs?: number;
   /** queryAll: include deleted and archived records. */
   includeDeleted?: boolean;
@@ -36,67 +37,47 @@ export class BulkQueryError extends Error {
   }
 }
 
-function jobsPath(conn: jsforce.Connection): string {
-  return `/services/data/v${conn.version}/jobs/query`;
-}
-
-async function waitForJob(
-  conn: jsforce.Connection,
-  id: string,
-  opts: BulkQueryOptions,
-): Promise<QueryJobInfo> {
-  const deadline = Date.now() + (opts.pollTimeoutMs ?? 30 * 60_000);
-  for (;;) {
-    const info = await conn.request<QueryJobInfo>(`${jobsPath(conn)}/${id}`);
-    if (info.state === 'JobComplete') return info;
-    if (info.state === 'Failed' || info.state === 'Aborted') {
-      throw new BulkQueryError(
-        `query job ${id} ended ${info.state}: ${info.errorMessage ?? 'no message'}`,
-        id,
-      );
-    }
-    if (Date.now() > deadline)
-      throw new BulkQueryError(`query job ${id} still ${info.state} at the poll timeout`, id);
-    await sleep(opts.pollIntervalMs ?? 500);
-  }
-}
-
-async function fetchPage(conn: jsforce.Connection, url: string): Promise<Response> {
-  for (let attempt = 0; ; attempt++) {
-    const res = await fetch(url, {
-      headers: { Authorization: `Bearer ${conn.accessToken}`, Accept: 'text/csv' },
-    });
-    if (res.status === 401 && attempt === 0) {
-      // An expired session: any jsforce call renews it through the connection's refresh function.
-      await res.body?.cancel();
-      await conn.request(`/services/data/v${conn.version}/limits`);
-      continue;
-    }
-    if (!res.ok) throw new BulkQueryError(`results page ${url}: HTTP ${res.status} ${await res.text()}`);
-    return res;
-  }
-}
-
 /** Runs `soql` as a Bulk API 2.0 query job and yields its rows; empty cells are null (Salesforce stores no empty text). */
-export async function* bulkQuery(
-  conn: jsforce.Connection,
+export async function* bulkQueryRows(
+  t: SalesforceTransport,
   soql: string,
   opts: BulkQueryOptions = {},
 ): AsyncGenerator<BulkRow> {
-  const job = await conn.request<QueryJobInfo>({
+  const job = await t.request<QueryJobInfo>({
     method: 'POST',
-    url: jobsPath(conn),
+    path: '/jobs/query',
     body: JSON.stringify({ operation: opts.includeDeleted ? 'queryAll' : 'query', query: soql }),
-    headers: { 'Content-Type': 'application/json' },
+    contentType: 'application/json',
   });
-  await waitForJob(conn, job.id, opts);
+  const policy: PollPolicy = {
+    intervalMs: opts.pollIntervalMs ?? t.poll.intervalMs,
+    timeoutMs: opts.pollTimeoutMs ?? t.poll.timeoutMs,
+  };
+  let info: QueryJobInfo;
+  try {
+    info = await t.pollJob<QueryJobInfo>(`/jobs/query/${job.id}`, policy);
+  } catch (error) {
+    if ((error as SalesforceError).errorCode === 'POLL_TIMEOUT')
+      throw new BulkQueryError(`query job ${job.id} still running at the poll timeout`, job.id);
+    throw error;
+  }
+  if (info.state !== 'JobComplete')
+    throw new BulkQueryError(
+      `query job ${job.id} ended ${info.state}: ${info.errorMessage ?? 'no message'}`,
+      job.id,
+    );
   let locator: string | null = null;
   do {
     const params = new URLSearchParams();
     if (locator) params.set('locator', locator);
     if (opts.maxRecordsPerPage) params.set('maxRecords', String(opts.maxRecordsPerPage));
     const query = params.size ? `?${params}` : '';
-    const res = await fetchPage(conn, `${conn.instanceUrl}${jobsPath(conn)}/${job.id}/results${query}`);
+    // The page request is retried; a page that breaks while streaming fails the query (rows were yielded).
+    const res = await t.send({
+      method: 'GET',
+      path: `/jobs/query/${job.id}/results${query}`,
+      accept: 'text/csv',
+    });
     const next = res.headers.get('sforce-locator');
     locator = next && next !== 'null' ? next : null;
     const rows = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>).pipe(
@@ -111,4 +92,13 @@ export async function* bulkQuery(
     );
     for await (const row of rows) yield row as BulkRow;
   } while (locator);
+}
+
+/** `bulkQueryRows` on a connection, under the default retry and poll policy. */
+export function bulkQuery(
+  conn: jsforce.Connection,
+  soql: string,
+  opts: BulkQueryOptions = {},
+): AsyncGenerator<BulkRow> {
+  return bulkQueryRows(new SalesforceTransport(conn), soql, opts);
 }

@@ -55,6 +55,17 @@ class InProcessStore implements OnlineFeatureStore {
     }
   }
 
+  async deleteLeads(leadIds: string[]): Promise<void> {
+    const gone = new Set(leadIds.filter((id) => this.leads.delete(id)));
+    for (const id of leadIds) {
+      this.events.delete(id);
+      this.marketing.delete(id);
+    }
+    // One pass, not one splice per id: cursors handed out before may skip or repeat a lead (as SCAN may).
+    if (gone.size > 0)
+      this.leadOrder.splice(0, this.leadOrder.length, ...this.leadOrder.filter((id) => !gone.has(id)));
+  }
+
   async putAccountLinks(links: AccountLink[]): Promise<void> {
     checkLinks(this.region, links);
     for (const l of links) this.accountLinks.set(l.accountId, l.erpAccountNumber);

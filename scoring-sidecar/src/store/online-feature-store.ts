@@ -41,6 +41,8 @@ export interface OnlineFeatureStore {
   readonly region: Region;
   putLeads(leads: LeadProfile[]): Promise<void>;
   putAccountLinks(links: AccountLink[]): Promise<void>;
+  /** Forgets leads (deleted, merged or converted in the org): profile, events, marketing row, index entry. */
+  deleteLeads(leadIds: string[]): Promise<void>;
   /** Idempotent by eventId for `dedupTtlMs`. Validates the whole batch first: a refusal applies nothing. */
   applyEvents(events: EngagementEvent[]): Promise<ApplyEventsResult>;
   /** Keeps the newest row per account by extract_date; an older row never overwrites a newer one. */

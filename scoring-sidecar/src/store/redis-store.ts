@@ -149,6 +149,18 @@ class RedisStore implements OnlineFeatureStore {
     }
   }
 
+  async deleteLeads(leadIds: string[]): Promise<void> {
+    for (const chunk of chunks(leadIds, WRITE_CHUNK / 2)) {
+      // MULTI: a concurrent read sees the lead whole or not at all
+      const p = this.redis.multi();
+      for (const id of chunk) {
+        p.del(this.profileKey(id), this.stateKey(id));
+        p.hdel(this.indexKey(fnv1a(id) % this.indexBuckets), id);
+      }
+      await execOrThrow(p);
+    }
+  }
+
   async putAccountLinks(links: AccountLink[]): Promise<void> {
     checkLinks(this.region, links);
     for (const chunk of chunks(links, WRITE_CHUNK)) {

@@ -1,0 +1,158 @@
+// `leadrank worker --roles writeback,batch,scheduler[,sync]`: the non-API processes of the topology
+// (docs/operations.md). Every role coordinates through Redis (REDIS_URL), so any number of workers may run on
+// any number of hosts: BullMQ hands each job to one worker, the cycle lease allows one cycle per region, and the
+// schedulers are upserted under fixed ids (one schedule however many scheduler processes start).
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { pino, type Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { z } from 'zod';
+import { runtimeFor } from './batch.js';
+import { BatchMetrics } from '../batch/metrics.js';
+import { loadRetrainSchedule, scheduleRetraining, startRetrainWorker } from '../batch/retrain-schedule.js';
+import { openBatchQueues, scheduleCycles, startBatchWorkers } from '../batch/runners.js';
+import type { Region } from '../store/index.js';
+import { startBullConsumer } from '../writeback/index.js';
+import { startMetricsServer } from './metrics-server.js';
+import { writebackRuntimeFromEnv } from './writeback-runtime.js';
+
+const ROOT = process.env.LEADRANK_ROOT ?? fileURLToPath(new URL('../../../', import.meta.url));
+export const WORKER_ROLES = ['writeback', 'batch', 'scheduler', 'sync'] as const;
+export type WorkerRole = (typeof WORKER_ROLES)[number];
+
+export function parseRoles(value: string): WorkerRole[] {
+  const roles = value
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
+  const bad = roles.find((r) => !(WORKER_ROLES as readonly string[]).includes(r));
+  if (bad !== undefined || roles.length === 0)
+    throw new Error(
+      `--roles: "${bad ?? value}" is not a role; use a comma list of ${WORKER_ROLES.join(', ')}`,
+    );
+  return [...new Set(roles)] as WorkerRole[];
+}
+
+type Closer = () => Promise<unknown>;
+
+/**
+ * The sync role's hook: continuous org sync lives in scoring-sidecar/src/ingest/ (its own issue), which this
+ * build does not contain yet. When it lands, start its sync loop here and return its closer.
+ */
+async function startSyncRole(): Promise<Closer> {
+  throw new Error(
+    'the sync role needs the org sync module (scoring-sidecar/src/ingest/), which this build does not include yet',
+  );
+}
+
+export interface WorkerOptions {
+  roles: WorkerRole[];
+  region: Region;
+  metricsPort: number;
+  env?: NodeJS.ProcessEnv;
+  log?: Logger;
+}
+
+/** Starts the roles and /metrics; resolves once they run, with the metrics port and a stop function. */
+export async function startWorker(o: WorkerOptions): Promise<{ metricsPort: number; stop(): Promise<void> }> {
+  const env = o.env ?? process.env;
+  const log = o.log ?? pino({ name: 'leadrank-worker', level: env.LOG_LEVEL ?? 'info' });
+  const redisUrl = env.REDIS_URL?.trim();
+  if (!redisUrl)
+    throw new Error('leadrank worker needs REDIS_URL: its queues, leases and schedules are in Redis');
+  const configDir = env.LEADRANK_CONFIG_DIR ?? join(ROOT, 'config');
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'leadrank_worker_' });
+  const closers: Closer[] = [];
+  const has = (r: WorkerRole) => o.roles.includes(r);
+  try {
+    if (has('writeback')) {
+      const wb = writebackRuntimeFromEnv({ env, region: o.region, configDir, log, registry, lagGauge: true });
+      const consumer = startBullConsumer(wb.consumer, {
+        redisUrl,
+        region: o.region,
+        ...(wb.bullPrefix ? { prefix: wb.bullPrefix } : {}),
+        config: wb.config,
+        deadLetters: wb.deadLetters,
+        log,
+      });
+      closers.push(
+        () => consumer.close(),
+        () => wb.close(),
+      );
+    }
+    if (has('batch') || has('scheduler')) {
+      const rt = await runtimeFor(o.region, { metrics: new BatchMetrics(registry) });
+      closers.push(() => rt.close());
+      if (has('batch')) {
+        const workers = startBatchWorkers(rt, { tasks: true, coordinator: true });
+        closers.unshift(() => workers.close());
+      }
+      if (has('scheduler')) {
+        const queues = openBatchQueues(rt);
+        try {
+          await scheduleCycles(queues, rt.config.schedule.everyMs);
+        } finally {
+          await queues.close();
+        }
+        const schedule = loadRetrainSchedule(join(configDir, 'retraining.json'));
+        await scheduleRetraining({ redisUrl, region: o.region, prefix: rt.keyPrefix, schedule });
+        const retrain = startRetrainWorker({ redisUrl, region: o.region, prefix: rt.keyPrefix, log });
+        closers.unshift(() => retrain.close());
+        log.info(
+          { everyMs: rt.config.schedule.everyMs, retrain: schedule },
+          'cycle and retraining schedules upserted',
+        );
+      }
+    }
+    if (has('sync')) closers.push(await startSyncRole());
+    const metrics = await startMetricsServer(registry, o.metricsPort);
+    closers.unshift(() => metrics.close());
+    log.info(
+      { roles: o.roles, region: o.region, metricsPort: metrics.port, pid: process.pid },
+      'worker started',
+    );
+    return {
+      metricsPort: metrics.port,
+      stop: async () => {
+        for (const close of closers) await close().catch(() => {});
+      },
+    };
+  } catch (error) {
+    for (const close of closers) await close().catch(() => {});
+    throw error;
+  }
+}
+
+export function registerWorkerCommands(program: Command): void {
+  program
+    .command('worker')
+    .description(
+      'run worker roles: writeback (drain leadrank-writeback-<region>), batch (cycle tasks and coordinator), ' +
+        'scheduler (4-hour cycle and retraining schedules), sync (org sync); needs REDIS_URL',
+    )
+    .requiredOption('--roles <list>', `comma list of ${WORKER_ROLES.join(', ')}`)
+    .option('--region <region>', 'US or EU (env REGION)')
+    .option('--metrics-port <port>', '/metrics port (env LEADRANK_METRICS_PORT, default 9464; 0 = any free)')
+    .action(async (opts: { roles: string; region?: string; metricsPort?: string }) => {
+      const region = z.enum(['US', 'EU']).safeParse(opts.region ?? process.env.REGION);
+      if (!region.success) throw new Error('set --region US|EU (or REGION)');
+      const port = Number(opts.metricsPort ?? process.env.LEADRANK_METRICS_PORT ?? 9464);
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new Error('--metrics-port must be a port number (0-65535)');
+      const worker = await startWorker({
+        roles: parseRoles(opts.roles),
+        region: region.data,
+        metricsPort: port,
+      });
+      const stop = () => {
+        worker.stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+}

@@ -1,0 +1,12 @@
+// ingest/: the org sync, Salesforce -> the online store and the worklist index, as a continuous process.
+export { OrgSync, type OrgSyncOptions, type SyncOutcome } from './org-sync.js';
+export { loadSyncConfig, syncConfigSchema, type SyncConfig } from './config.js';
+export {
+  fileWatermarkStore,
+  redisWatermarkStore,
+  type SyncCursor,
+  type Watermark,
+  type WatermarkStore,
+} from './watermark.js';
+export { SyncMetrics } from './metrics.js';
+export { runSyncLoop, outcomeSummary } from './runner.js';

@@ -1,0 +1,169 @@
+// Bulk API 2.0 ingest jobs, resumable: a job's id is saved as soon as it exists, so a worker that replaces a
+// dead one polls that job instead of submitting the rows again. A job that ends Failed (or Aborted) is
+// submitted once more; a second failure is reported, not retried.
+import { parse } from 'csv-parse/sync';
+import type { SalesforceTransport } from './transport.js';
+
+export type IngestKey = 'Id' | 'External_Key__c';
+
+export interface IngestSpec {
+  object: 'Lead' | 'Score_History__c';
+  operation: 'update' | 'upsert';
+  externalIdFieldName?: string;
+  /** The rows' key column, reported with each failure. */
+  keyColumn: IngestKey;
+  csv: string;
+  rows: number;
+}
+
+export interface RowFailure {
+  key: string;
+  code: string;
+  message: string;
+}
+
+export interface IngestOutcome {
+  jobIds: string[];
+  processed: number;
+  failed: RowFailure[];
+  /** Keys of rows the job never processed (it was aborted or failed part way). */
+  unprocessed: string[];
+  /** Set when the job ended Failed twice: every row counts as failed with this message. */
+  jobFailure: string | null;
+}
+
+/** Where a task records the Bulk job it submitted, so a retry of the task resumes that job. */
+export interface JobCheckpoint {
+  load(): Promise<string | null>;
+  save(jobId: string): Promise<void>;
+}
+
+interface IngestJobInfo {
+  id: string;
+  state: 'Open' | 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Failed' | 'Aborted';
+  errorMessage?: string;
+  numberRecordsProcessed?: number;
+  numberRecordsFailed?: number;
+}
+
+type CsvRecord = Record<string, string>;
+
+export async function runIngestJob(
+  t: SalesforceTransport,
+  spec: IngestSpec,
+  checkpoint: JobCheckpoint,
+): Promise<IngestOutcome> {
+  const jobIds: string[] = [];
+  let info: IngestJobInfo | null = null;
+  const existing = await checkpoint.load();
+  if (existing) {
+    info = await jobInfo(t, existing);
+    if (info?.state === 'Open') {
+      // Abandoned mid-upload: its rows may be partial, so it is aborted and the rows submitted again.
+      await t.request({
+        method: 'PATCH',
+        path: `/jobs/ingest/${existing}`,
+        body: '{"state":"Aborted"}',
+        contentType: 'application/json',
+      });
+      info = null;
+    } else if (info) {
+      jobIds.push(existing);
+      if (info.state === 'UploadComplete' || info.state === 'InProgress')
+        info = await t.pollJob<IngestJobInfo>(`/jobs/ingest/${existing}`);
+    }
+  }
+  let submissions = info && (info.state === 'Failed' || info.state === 'Aborted') ? 1 : 0;
+  while (!info || info.state === 'Failed' || info.state === 'Aborted') {
+    if (submissions >= 2) break;
+    if (submissions === 1) t.stats.resubmittedJobs++;
+    submissions++;
+    const id = await submit(t, spec, checkpoint);
+    jobIds.push(id);
+    info = await t.pollJob<IngestJobInfo>(`/jobs/ingest/${id}`);
+  }
+  const id = jobIds[jobIds.length - 1];
+  if (!info || !id) throw new Error('ingest job was never submitted');
+  if (info.state !== 'JobComplete') {
+    const unprocessed = await resultRows(t, id, 'unprocessedrecords');
+    return {
+      jobIds,
+      processed: info.numberRecordsProcessed ?? 0,
+      failed: [],
+      unprocessed: unprocessed.map((r) => r[spec.keyColumn] ?? ''),
+      jobFailure: `job ${id} ended ${info.state}: ${info.errorMessage ?? 'no message'}`,
+    };
+  }
+  const failedRows = info.numberRecordsFailed ? await resultRows(t, id, 'failedResults') : [];
+  const processed = info.numberRecordsProcessed ?? 0;
+  const unprocessed = processed < spec.rows ? await resultRows(t, id, 'unprocessedrecords') : [];
+  return {
+    jobIds,
+    processed,
+    failed: failedRows.map((r) => {
+      const error = r.sf__Error ?? '';
+      const colon = error.indexOf(':');
+      return {
+        key: r[spec.keyColumn] ?? r.sf__Id ?? '',
+        code: colon > 0 ? error.slice(0, colon) : error || 'UNKNOWN',
+        message: error.slice(colon + 1).replace(/\s*--\s*$/, ''),
+      };
+    }),
+    unprocessed: unprocessed.map((r) => r[spec.keyColumn] ?? ''),
+    jobFailure: null,
+  };
+}
+
+async function submit(t: SalesforceTransport, spec: IngestSpec, checkpoint: JobCheckpoint): Promise<string> {
+  // create, upload, close, a few polls, results: reserved up front so a job is never cut off half way.
+  await t.reserve(6);
+  const job = await t.request<IngestJobInfo>({
+    method: 'POST',
+    path: '/jobs/ingest',
+    contentType: 'application/json',
+    body: JSON.stringify({
+      object: spec.object,
+      operation: spec.operation,
+      lineEnding: 'LF',
+      ...(spec.externalIdFieldName ? { externalIdFieldName: spec.externalIdFieldName } : {}),
+    }),
+  });
+  t.stats.bulkJobs++;
+  await checkpoint.save(job.id);
+  await t.request({
+    method: 'PUT',
+    path: `/jobs/ingest/${job.id}/batches`,
+    body: spec.csv,
+    contentType: 'text/csv',
+  });
+  await t.request({
+    method: 'PATCH',
+    path: `/jobs/ingest/${job.id}`,
+    body: '{"state":"UploadComplete"}',
+    contentType: 'application/json',
+  });
+  return job.id;
+}
+
+async function jobInfo(t: SalesforceTransport, id: string): Promise<IngestJobInfo | null> {
+  try {
+    return await t.request<IngestJobInfo>({ method: 'GET', path: `/jobs/ingest/${id}` });
+  } catch (error) {
+    if ((error as { errorCode?: string }).errorCode === 'NOT_FOUND') return null;
+    throw error;
+  }
+}
+
+async function resultRows(
+  t: SalesforceTransport,
+  id: string,
+  kind: 'failedResults' | 'unprocessedrecords',
+): Promise<CsvRecord[]> {
+  const csv = await t.request<string>({
+    method: 'GET',
+    path: `/jobs/ingest/${id}/${kind}`,
+    accept: 'text/csv',
+  });
+  if (typeof csv !== 'string' || !csv.trim()) return [];
+  return parse(csv, { columns: true, skip_empty_lines: true }) as CsvRecord[];
+}
