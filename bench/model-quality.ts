@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { startOrgSimulator } from '@leadrank/org-simulator';
 import { seedFromDirectory } from '@leadrank/org-simulator/seed';
-import { buildFromOrg } from '../scoring-sidecar/src/features/build-training-set.js';
+import { buildFromOrg } from '../scoring-sidecar/src/commands/build-training-set.js';
 import { connectToOrg } from '../scoring-sidecar/src/salesforce/org-connection.js';
 import { trainingCommand } from '../scoring-sidecar/src/model/python.js';
 

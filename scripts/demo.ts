@@ -13,7 +13,7 @@ import { startOrgSimulator } from '@leadrank/org-simulator';
 import { seedFromDirectory } from '@leadrank/org-simulator/seed';
 import { bulkQuery } from '../scoring-sidecar/src/salesforce/bulk-query.js';
 import { connectToOrg } from '../scoring-sidecar/src/salesforce/org-connection.js';
-import { buildFromOrg } from '../scoring-sidecar/src/features/build-training-set.js';
+import { buildFromOrg } from '../scoring-sidecar/src/commands/build-training-set.js';
 import { trainingCommand } from '../scoring-sidecar/src/model/python.js';
 import { readNdjsonGz } from '@leadrank/crm-generator';
 import { startPreviewServer } from '../preview/server.js';

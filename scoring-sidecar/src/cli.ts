@@ -1,21 +1,23 @@
 #!/usr/bin/env node
-// `leadrank`: serve the scoring API, and the audit and model commands of their modules.
+// `leadrank`: `serve` (the scoring API; here because it starts server.ts, the top of the sidecar), and every
+// other command registered from its module in commands/, one line each.
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { pino } from 'pino';
-import { registerAuditCommands } from './audit/index.js';
-import { registerBatchCommands } from './batch/cli.js';
+import { registerAuditCommands } from './commands/audit.js';
+import { registerBatchCommands } from './commands/batch.js';
+import { registerExperimentCommands } from './commands/experiments.js';
+import { registerModelCommands } from './commands/model.js';
+import { registerMonitoringCommands } from './commands/monitoring.js';
+import { registerSyncCommands } from './commands/sync.js';
 import { registerWorkerCommands } from './commands/worker.js';
 import { registerWritebackCommands } from './commands/writeback.js';
-import { registerSyncCommands } from './commands/sync.js';
 import { registerBacktestCommands } from './commands/backtest.js';
-import { registerExperimentCommands } from './experiments/cli.js';
-import { registerModelCommands } from './model/cli.js';
-import { registerMonitoringCommands } from './monitoring/cli.js';
-import { REPO_ROOT, startServer } from './server.js';
+import { REPO_ROOT } from './config/index.js';
+import { startServer } from './server.js';
 
 const log = pino({ name: 'leadrank', level: process.env.LOG_LEVEL ?? 'info' });
 

@@ -4,7 +4,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
 import { createApp, type AppDeps } from './api/app.js';
@@ -13,15 +12,25 @@ import { createAuthenticatorFromEnv } from './api/auth.js';
 import { ApiMetrics } from './api/metrics.js';
 import type { RouteExperiments } from './api/routes.js';
 import { openAuditLog, refuseSigningKeyInWriter } from './audit/index.js';
-import { loadRegionsConfig, loadScoringConfig, type ScoringConfig } from './config/index.js';
+import {
+  loadRegionsConfig,
+  loadScoringConfig,
+  REPO_ROOT,
+  regionStateDir,
+  type ScoringConfig,
+} from './config/index.js';
 import { createDashboardRouter } from './dashboard/router.js';
 import { dashboardAccessFromEnv } from './dashboard/access.js';
-import type { ArmRanking } from './experiments/definition.js';
-import { ExperimentService } from './experiments/service.js';
-import { ExperimentStore } from './experiments/store.js';
+import {
+  armScorings,
+  countingScores,
+  ExperimentService,
+  ExperimentStore,
+  withShadowScoring,
+} from './experiments/index.js';
 import { loadReasonCatalogue } from './explain/index.js';
 import { BASELINE_FILE, loadBaseline, type Baseline } from './monitoring/baseline.js';
-import { loadMonitoringConfig, regionStateDir } from './monitoring/config.js';
+import { loadMonitoringConfig } from './monitoring/index.js';
 import { ExtractRowChecker } from './monitoring/data-quality.js';
 import { MonitoringHistory } from './monitoring/history.js';
 import { MonitoringMetrics } from './monitoring/metrics.js';
@@ -36,20 +45,13 @@ import {
 import { ModelHolder } from './model/model-holder.js';
 import { ModelRegistry } from './model/registry.js';
 import {
-  fixedModelSource,
+  createScoringService,
   holderModelSource,
   prepareServingExtras,
   loadDirectoryModelSource,
-  type ModelSource,
-} from './scoring/model-source.js';
-import {
-  createScoringService,
   type AuditSink,
-  type ScoreOutcome,
-  type ScoringMetrics,
-  type ScoringService,
-  type ScoringServiceOptions,
-} from './scoring/scoring-service.js';
+  type ModelSource,
+} from './scoring/index.js';
 import { writebackRuntimeFromEnv, type WritebackRuntime } from './commands/writeback-runtime.js';
 import {
   createPublishedScoresFromEnv,
@@ -61,8 +63,6 @@ import {
   type WritebackQueue,
 } from './writeback/index.js';
 import { createStoreFromEnv, type OnlineFeatureStore, type Region } from './store/index.js';
-
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface SidecarOverrides {
   logger?: Logger;
@@ -130,163 +130,6 @@ async function modelSourceFromEnv(
     );
   }
   return holderModelSource(holder);
-}
-
-/**
- * Scores shown to someone are counted for the dashboard (in memory; the monitor flushes them). `rulesLabel`
- * names the source of rules scores: 'rules' (a fallback) except in an experiment's rules arm.
- */
-function countingScores(
-  inner: ScoringService,
-  monitor: Monitor,
-  region: Region,
-  rulesLabel = 'rules',
-): ScoringService {
-  return {
-    score: async (inputs, ctx) => {
-      const outcomes = await inner.score(inputs, ctx);
-      for (const o of outcomes)
-        if (o.status === 200)
-          monitor.countScore(region, o.band, o.source === 'rules' ? rulesLabel : o.source, o.scoredAt);
-      return outcomes;
-    },
-  };
-}
-
-/**
- * The scoring services of experiment arms: the champion (the sidecar's own), the rules, and the challenger
- * (loaded on first use). The rules arm scores by rules by design: not a fallback, so no fallback metric and
- * no fallback reason in the audit. A model arm whose model is not loaded falls back to rules as usual
- * (counted, and the experiment's fallback guardrail sees it).
- */
-function armScorings(
-  base: Omit<ScoringServiceOptions, 'models'>,
-  champion: ScoringService,
-  challengerSource: () => Promise<ModelSource>,
-  monitor: Monitor,
-  region: Region,
-) {
-  const shown = new Map<string, ScoringService>();
-  const shadowed = new Map<string, ScoringService>();
-  const raw = new Map<string, ScoringService>();
-  const metrics = base.metrics;
-  const byChoice: ScoringMetrics | undefined = metrics && {
-    scored: (source, n) => metrics.scored(source, n),
-    fallback: () => {},
-    storeLatency: (operation, seconds) => metrics.storeLatency(operation, seconds),
-    inferenceBatch: (rows) => metrics.inferenceBatch(rows),
-  };
-  const audit = base.audit;
-  const rules = createScoringService({
-    ...base,
-    models: fixedModelSource(null, 'rules arm'),
-    ...(byChoice ? { metrics: byChoice } : {}),
-    audit: {
-      append: (entries) => audit.append(entries.map(({ fallbackReason: _ignored, ...e }) => e)),
-    },
-  });
-  raw.set('rules', rules);
-  raw.set('model:champion', champion);
-  let challenger: Promise<ModelSource> | null = null;
-  const lazyChallenger: ScoringService = {
-    score: async (inputs, ctx) => {
-      challenger ??= challengerSource();
-      const models = await challenger;
-      let service = raw.get('model:challenger:loaded');
-      if (!service) raw.set('model:challenger:loaded', (service = createScoringService({ ...base, models })));
-      return service.score(inputs, ctx);
-    },
-  };
-  raw.set('model:challenger', lazyChallenger);
-  const labelOf = (r: ArmRanking) => (r.kind === 'rules' ? 'rules' : `model:${r.alias}`);
-  return {
-    scoringFor(ranking: ArmRanking, use: 'shown' | 'shadow'): ScoringService {
-      const label = labelOf(ranking);
-      const inner = raw.get(label)!;
-      if (use === 'shadow') {
-        let marked = shadowed.get(label);
-        // Shadow scores are audited like any score; the caller field says nobody was shown them.
-        if (!marked)
-          shadowed.set(
-            label,
-            (marked = {
-              score: (inputs, ctx) =>
-                inner.score(inputs, { ...ctx, caller: `${ctx.caller}${SHADOW_CALLER}` }),
-            }),
-          );
-        return marked;
-      }
-      let counted = shown.get(label);
-      if (!counted)
-        shown.set(
-          label,
-          // The rules arm's scores are the rules by design: kept apart from the fallback share.
-          (counted = countingScores(inner, monitor, region, label === 'rules' ? 'rules_arm' : 'rules')),
-        );
-      return counted;
-    },
-    close: async () => (challenger ? (await challenger).close() : undefined),
-  };
-}
-
-/** Appended to the audit entry's caller for scores computed in shadow (never shown to anyone). */
-export const SHADOW_CALLER = ' [shadow]';
-
-/** Shadow batches of /v1/score allowed to run at once; beyond that a request's shadow is skipped (counted). */
-const MAX_SHADOW_IN_FLIGHT = 8;
-
-/**
- * Shadow mode on the score route (and event rescoring): while the live experiment runs in shadow with the
- * challenger model as its treatment, the same leads are scored by the challenger after the shown answer is
- * ready, and both are logged (lead ids and scores only) and audited; the caller only ever gets the champion.
- * A bounded number run at once, so a shadow never takes the shown answer's CPU at peak.
- */
-function withShadowScoring(
-  shown: ScoringService,
-  experiments: Pick<ExperimentService, 'shadowRanking'>,
-  scoringFor: (ranking: ArmRanking, use: 'shown' | 'shadow') => ScoringService,
-  logger: Logger,
-): ScoringService {
-  let inFlight = 0;
-  let skipped = 0;
-  const compact = (o: ScoreOutcome) =>
-    o.status === 200
-      ? { leadId: o.leadId, score: o.score, band: o.band, source: o.source, modelVersion: o.modelVersion }
-      : { leadId: o.leadId, status: o.status };
-  return {
-    score: async (inputs, ctx) => {
-      const outcomes = await shown.score(inputs, ctx);
-      const shadow = experiments.shadowRanking();
-      if (shadow?.ranking.kind !== 'model' || shadow.ranking.alias !== 'challenger') return outcomes;
-      if (inFlight >= MAX_SHADOW_IN_FLIGHT) {
-        if (skipped++ % 1000 === 0)
-          logger.warn({ experimentId: shadow.experimentId, skipped }, 'shadow scoring skipped: at capacity');
-        return outcomes;
-      }
-      inFlight++;
-      void scoringFor(shadow.ranking, 'shadow')
-        .score(inputs, ctx)
-        .then(
-          (shadowed) =>
-            logger.info(
-              {
-                experimentId: shadow.experimentId,
-                requestId: ctx.requestId,
-                shown: outcomes.map(compact),
-                shadow: shadowed.map(compact),
-              },
-              'shadow scores',
-            ),
-          (error: unknown) =>
-            logger.warn(
-              { experimentId: shadow.experimentId, requestId: ctx.requestId, err: (error as Error).message },
-              'shadow scoring failed',
-            ),
-        )
-        .finally(() => inFlight--);
-      return outcomes;
-    },
-  };
 }
 
 async function baselineOf(modelDir: string | undefined): Promise<Baseline | null> {

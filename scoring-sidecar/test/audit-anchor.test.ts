@@ -15,13 +15,13 @@ import {
   openAnchorStore,
   openAuditLog,
   publicKeyFromPem,
-  registerAuditCommands,
   verifyAuditLog,
   type AnchorStore,
   type AuditEntry,
   type VerifyResult,
 } from '../src/audit/index.js';
 import { hashOf, sealLine, type ChainLine } from '../src/audit/chain.js';
+import { registerAuditCommands } from '../src/commands/audit.js';
 
 const DAY1 = '2026-03-10';
 const DAY2 = '2026-03-11';

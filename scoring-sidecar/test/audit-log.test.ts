@@ -8,11 +8,11 @@ import {
   auditHistory,
   featureHash,
   openAuditLog,
-  registerAuditCommands,
   verifyAuditLog,
   type AuditEntry,
   type AuditLog,
 } from '../src/audit/index.js';
+import { registerAuditCommands } from '../src/commands/audit.js';
 import { hashOf, sealLine, type ChainBody } from '../src/audit/chain.js';
 import { canonicalJson } from '../src/audit/entry.js';
 

@@ -251,7 +251,7 @@ export function spawnWorker(o: {
   const args = [
     '--import',
     'tsx',
-    join(repoRoot, 'scoring-sidecar/src/batch/main.ts'),
+    join(repoRoot, 'scoring-sidecar/src/commands/batch-main.ts'),
     'batch',
     'worker',
     '--region',

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeFeatureSpec, writeTrainingSet, type TrainingRow } from '../src/features/training-set-file.js';
-import { registerModelCommands } from '../src/model/cli.js';
+import { registerModelCommands } from '../src/commands/model.js';
 import { pythonModuleOutput } from '../src/model/python.js';
 import { LocalRegistryStore, ModelRegistry, openRegistryStore } from '../src/model/registry.js';
 import { seeded } from './support/seeded.js';

@@ -14,7 +14,7 @@ import {
 } from '@leadrank/crm-generator/ground-truth';
 import { startOrgSimulator, type RunningOrgSimulator } from '@leadrank/org-simulator';
 import { seedFromDirectory } from '@leadrank/org-simulator/seed';
-import { buildFromOrg } from '../src/features/build-training-set.js';
+import { buildFromOrg } from '../src/commands/build-training-set.js';
 import { labelAt, snapshotInstants, DEFAULT_SNAPSHOT_DESIGN } from '../src/features/training-set-builder.js';
 import { connectToOrg } from '../src/salesforce/org-connection.js';
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFeatureSpec, TRAINING_SET_FILE } from '../src/features/training-set-file.js';
-import { CLEAN_COLUMNS, LEAKY_COLUMNS, writeXEducationTrainingSets } from '../src/features/x-education.js';
+import { CLEAN_COLUMNS, LEAKY_COLUMNS, writeXEducationTrainingSets } from '../src/commands/x-education.js';
 
 // The data set lives in the shared folder beside the repository (never copied into it).
 const csv = fileURLToPath(new URL('../../../shared/data/x-education-leads.csv', import.meta.url));

@@ -41,7 +41,7 @@ def x_education_sets(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [
             npx,
             "tsx",
-            "scoring-sidecar/src/features/x-education.ts",
+            "scoring-sidecar/src/commands/x-education.ts",
             "--csv",
             str(X_EDUCATION_CSV),
             "--out",

@@ -11,7 +11,9 @@ export {
   type ChainHead,
   verifyAuditLog,
   auditHistory,
+  problemText,
 } from './verify.js';
+export { auditLogStats } from './stats.js';
 export {
   type Checkpoint,
   type CheckpointSigner,
@@ -24,4 +26,3 @@ export {
 } from './anchor.js';
 export { type AnchorStore, type AnchorStoreOptions, openAnchorStore } from './anchor-store.js';
 export { anchorAuditLog, AnchorRefused } from './checkpointing.js';
-export { registerAuditCommands, formatHistory } from './cli.js';

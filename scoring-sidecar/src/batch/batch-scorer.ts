@@ -6,8 +6,13 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { RegionsConfig, ScoringConfig } from '../config/index.js';
 import type { ReasonCatalogue } from '../explain/index.js';
 import { EventAggregates, type LeadProfile, type Region } from '../inputs/index.js';
-import type { ActionCatalogue, Band, LeadRecord, RuleSet } from '../model/rules/index.js';
-import { isEligible } from '../model/rules/actions.js';
+import {
+  isEligible,
+  type ActionCatalogue,
+  type Band,
+  type LeadRecord,
+  type RuleSet,
+} from '../model/rules/index.js';
 import {
   checkProbabilities,
   ScoringPipeline,

@@ -25,4 +25,3 @@ export {
   scheduleRetraining,
   startRetrainWorker,
 } from './retrain-schedule.js';
-export { registerBatchCommands, runtimeFor } from './cli.js';

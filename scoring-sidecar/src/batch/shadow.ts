@@ -1,6 +1,6 @@
 // Which experiment the cycle shadows: the region's experiments.db (the file its sidecar serves from) read at
 // cycle start. Only a live shadow experiment whose treatment is the challenger model is shadow-scored, as the
-// API does (server.ts withShadowScoring).
+// API does (experiments/scoring-arms.ts withShadowScoring).
 import { existsSync } from 'node:fs';
 import { ExperimentService } from '../experiments/service.js';
 import { ExperimentStore } from '../experiments/store.js';

@@ -12,12 +12,12 @@ import {
   BatchMetrics,
   loadRetrainSchedule,
   openBatchQueues,
-  runtimeFor,
   scheduleCycles,
   scheduleRetraining,
   startBatchWorkers,
   startRetrainWorker,
 } from '../batch/index.js';
+import { runtimeFor } from './batch.js';
 import type { Region } from '../store/index.js';
 import { startBullConsumer } from '../writeback/index.js';
 import { startMetricsServer } from './metrics-server.js';

@@ -92,3 +92,4 @@ export function loadRegionsConfig(file = 'config/regions.json'): RegionsConfig {
 export function leadTimeZone(regions: RegionsConfig, region: 'US' | 'EU', country: string | null): string {
   return (country ? regions.countryTimeZones[country] : undefined) ?? regions.regions[region].defaultTimeZone;
 }
+export { REPO_ROOT, regionStateDir } from './paths.js';

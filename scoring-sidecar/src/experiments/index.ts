@@ -21,4 +21,10 @@ export {
   type ClusterCell,
   type Arm,
 } from './stats.js';
-export { registerExperimentCommands, openExperimentService } from './cli.js';
+export {
+  armScorings,
+  countingScores,
+  withShadowScoring,
+  SHADOW_CALLER,
+  type ScoreCounter,
+} from './scoring-arms.js';

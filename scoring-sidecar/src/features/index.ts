@@ -24,4 +24,12 @@ export {
   writeTrainingSet,
   readFeatureSpec,
   featureSpecSchema,
+  makeFeatureSpec,
+  type FeatureDefinition as FeatureSpecEntry,
 } from './training-set-file.js';
+export {
+  buildTrainingSet,
+  DEFAULT_SNAPSHOT_DESIGN,
+  type BuildResult,
+  type SnapshotDesign,
+} from './training-set-builder.js';

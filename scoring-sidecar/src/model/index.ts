@@ -2,3 +2,7 @@ export { loadOnnxModel } from './onnx-scorer.js';
 export type { OnnxModel } from './onnx-scorer.js';
 export { applyCalibration, calibrationSchema, readCalibration } from './onnx-calibration.js';
 export type { Calibration } from './onnx-calibration.js';
+export { ALIASES, ModelRegistry } from './registry.js';
+export { readScoreScale, scoreFromProbability } from './score-scale.js';
+export type { ModelHolder } from './model-holder.js';
+export { leadrankPython, runPythonModule } from './python.js';

@@ -1,22 +1,6 @@
 // Monitoring thresholds (config/monitoring.json).
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-/**
- * The deployment's region-local state directory (experiments.db, monitoring.db): LEADRANK_STATE_DIR, default
- * <root>/var/state/<REGION> (root: the repository, or the batch's LEADRANK_ROOT). The sidecar and the CLIs resolve it the same way, so `leadrank experiment …` run
- * beside a sidecar changes the experiments that sidecar serves.
- */
-export function regionStateDir(
-  env: Record<string, string | undefined> = process.env,
-  root = REPO_ROOT,
-): string {
-  return env.LEADRANK_STATE_DIR ?? join(root, 'var', 'state', env.REGION ?? 'US');
-}
 
 const extractSchema = z.object({
   /** UTC time of day by which the day's extract must have arrived. */

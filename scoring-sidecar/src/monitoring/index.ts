@@ -29,4 +29,3 @@ export {
   type CalibrationJobInput,
   type CalibrationJobResult,
 } from './calibration-job.js';
-export { registerMonitoringCommands } from './cli.js';

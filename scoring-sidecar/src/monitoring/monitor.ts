@@ -1,7 +1,6 @@
 // The monitor: one object the other modules report to. It turns what they report into metrics (for the
 // alert rules) and history (for the dashboard). Each method is a hook another module calls; see the report
 // in docs/runbook.md for who calls which.
-import type { ExperimentReport } from '../experiments/analysis.js';
 import type { Baseline } from './baseline.js';
 import type { MonitoringConfig } from './config.js';
 import {
@@ -39,6 +38,18 @@ interface Tally {
   region: string;
   bands: Record<string, number>;
   sources: Record<string, number>;
+}
+
+/**
+ * What the monitor exports of an experiment's report (experiments' ExperimentReport, matched structurally:
+ * experiments sit above monitoring, so monitoring never imports them).
+ */
+export interface GuardrailStatus {
+  experimentId: string;
+  mode: string;
+  share: number;
+  guardrails: readonly { name: string; breached: boolean }[];
+  srm?: { mismatch: boolean } | null;
 }
 
 export class Monitor {
@@ -293,7 +304,7 @@ export class Monitor {
   }
 
   /** Wire as ExperimentService's onGuardrails: exports guardrail status and mode of each checked experiment. */
-  recordExperiment(report: ExperimentReport): void {
+  recordExperiment(report: GuardrailStatus): void {
     const m = this.deps.metrics;
     for (const g of report.guardrails)
       m.guardrailBreached.set({ experiment: report.experimentId, guardrail: g.name }, g.breached ? 1 : 0);

@@ -4,11 +4,19 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadExplainer, type TreeExplainer } from '../explain/index.js';
-import { featuresForSpec, LEAD_CONVERSION_FEATURES, type FeatureDefinition } from '../features/index.js';
-import type { FeatureSpec } from '../features/training-set-file.js';
-import { loadOnnxModel, type OnnxModel } from '../model/index.js';
-import type { ModelHolder } from '../model/model-holder.js';
-import { readScoreScale, scoreFromProbability } from '../model/score-scale.js';
+import {
+  featuresForSpec,
+  LEAD_CONVERSION_FEATURES,
+  type FeatureDefinition,
+  type FeatureSpec,
+} from '../features/index.js';
+import {
+  loadOnnxModel,
+  readScoreScale,
+  scoreFromProbability,
+  type ModelHolder,
+  type OnnxModel,
+} from '../model/index.js';
 
 export interface ServingModel {
   readonly version: string;

@@ -12,6 +12,7 @@ export {
 export { bandFor, scoreWithRules, type FiredRule, type RulesScore } from './score.js';
 export {
   chooseNextBestAction,
+  isEligible,
   loadActionCatalogue,
   parseActionCatalogue,
   type ActionCatalogue,

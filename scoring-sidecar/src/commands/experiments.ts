@@ -1,17 +1,21 @@
 // `leadrank experiment create | list | status | canary | widen | rollout | revert | join-outcomes | report |
 // check | mde`. State lives in one SQLite file (env LEADRANK_EXPERIMENTS_DB, default
-// <state dir>/experiments.db, the file the region's sidecar serves from: monitoring/config.ts regionStateDir).
+// <state dir>/experiments.db, the file the region's sidecar serves from: config/paths.ts regionStateDir).
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { regionStateDir } from '../monitoring/config.js';
+import { regionStateDir } from '../config/index.js';
 import { connectToOrg, orgAuthFromEnv } from '../salesforce/org-connection.js';
-import { loadExperimentDefinition } from './definition.js';
-import { importOutcomes, importPrePeriod } from './outcomes.js';
-import { formatReport } from './report-text.js';
-import { ExperimentService } from './service.js';
-import { minimumDetectableEffect, repsNeeded } from './stats.js';
-import { ExperimentStore } from './store.js';
+import {
+  ExperimentService,
+  ExperimentStore,
+  formatReport,
+  importOutcomes,
+  importPrePeriod,
+  loadExperimentDefinition,
+  minimumDetectableEffect,
+  repsNeeded,
+} from '../experiments/index.js';
 
 export function defaultExperimentsDb(env: Record<string, string | undefined> = process.env): string {
   return env.LEADRANK_EXPERIMENTS_DB ?? join(regionStateDir(env), 'experiments.db');

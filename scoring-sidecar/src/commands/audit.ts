@@ -3,12 +3,19 @@
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { generateAnchorKeyPair, localEd25519Signer, publicKeyFromPem } from './anchor.js';
-import { openAnchorStore, type AnchorStore } from './anchor-store.js';
-import { anchorAuditLog } from './checkpointing.js';
-import type { AuditEntry } from './entry.js';
-import { auditLogStats } from './stats.js';
-import { auditHistory, problemText, verifyAuditLog } from './verify.js';
+import {
+  anchorAuditLog,
+  auditHistory,
+  auditLogStats,
+  generateAnchorKeyPair,
+  localEd25519Signer,
+  openAnchorStore,
+  problemText,
+  publicKeyFromPem,
+  verifyAuditLog,
+  type AnchorStore,
+  type AuditEntry,
+} from '../audit/index.js';
 
 const defaultDir = () => process.env.LEADRANK_AUDIT_DIR ?? 'var/audit';
 

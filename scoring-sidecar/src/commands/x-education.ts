@@ -7,8 +7,13 @@ import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { parse } from 'csv-parse';
 import { pino } from 'pino';
-import { makeFeatureSpec, writeTrainingSet } from './training-set-file.js';
-import type { FeatureDefinition, FeatureSpec, TrainingRow } from './training-set-file.js';
+import {
+  makeFeatureSpec,
+  writeTrainingSet,
+  type FeatureSpec,
+  type FeatureSpecEntry as FeatureDefinition,
+  type TrainingRow,
+} from '../features/index.js';
 
 const log = pino({ name: 'x-education' });
 

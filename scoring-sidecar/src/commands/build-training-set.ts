@@ -1,13 +1,13 @@
 // CLI: build a point-in-time training set from an org (SF_* credentials, see salesforce/org-connection.ts),
 // an events file and the daily extracts.
-//   npx tsx scoring-sidecar/src/features/build-training-set.ts --out var/training/demo \
+//   npx tsx scoring-sidecar/src/commands/build-training-set.ts --out var/training/demo \
 //     --events var/data/demo/events.ndjson.gz --extracts var/data/demo/extracts --data-end 2026-11-24T00:00:00Z
 import type { EventType } from '../inputs/index.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type jsforce from 'jsforce';
 import { connectToOrg, orgAuthFromEnv } from '../salesforce/org-connection.js';
-import { buildTrainingSet, DEFAULT_SNAPSHOT_DESIGN, type BuildResult } from './training-set-builder.js';
+import { buildTrainingSet, DEFAULT_SNAPSHOT_DESIGN, type BuildResult } from '../features/index.js';
 
 export interface BuildCliOptions {
   out: string;

@@ -4,19 +4,21 @@
 // LEADRANK_STATE_DIR or LEADRANK_MONITORING_DB, LEADRANK_ROOT, LEADRANK_CONFIG_DIR).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { connectToOrg, orgAuthFromEnv } from '../salesforce/org-connection.js';
-import { baselineFromTrainingSet, writeBaseline } from './baseline.js';
-import { calibrationSummary, runCalibrationJob } from './calibration-job.js';
-import { loadMonitoringConfig, regionStateDir } from './config.js';
-import { MonitoringHistory } from './history.js';
-import { MonitoringMetrics } from './metrics.js';
-import { Monitor } from './monitor.js';
-
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+import { REPO_ROOT, regionStateDir } from '../config/index.js';
+import {
+  baselineFromTrainingSet,
+  calibrationSummary,
+  loadMonitoringConfig,
+  Monitor,
+  MonitoringHistory,
+  MonitoringMetrics,
+  runCalibrationJob,
+  writeBaseline,
+} from '../monitoring/index.js';
 
 /** Where the batch cycle puts its exports: config/batch.json output.exportsDir under the deployment root. */
 function exportsDirOf(root: string, configDir: string): string {

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Standalone entry for the batch commands (worker processes, the bench and tests spawn it):
-//   npx tsx scoring-sidecar/src/batch/main.ts batch worker --region EU
+//   npx tsx scoring-sidecar/src/commands/batch-main.ts batch worker --region EU
 import { Command } from 'commander';
 import { pino } from 'pino';
-import { registerBatchCommands } from './cli.js';
+import { registerBatchCommands } from './batch.js';
 
 const program = new Command('leadrank');
 registerBatchCommands(program);

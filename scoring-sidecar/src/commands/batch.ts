@@ -19,21 +19,21 @@ import {
   MonitoringHistory,
   MonitoringMetrics,
 } from '../monitoring/index.js';
-import { regionStateDir } from '../monitoring/config.js';
+import { regionStateDir } from '../config/index.js';
 import type { Region } from '../store/index.js';
-import type { BatchConfigOverrides } from './config.js';
-import type { BatchMetrics } from './metrics.js';
-import { cycleFailures, cycleReport, listCycles, loadMeta, type Phase } from './cycle.js';
-import { summaryLine } from './report.js';
+import type { BatchConfigOverrides } from '../batch/config.js';
+import type { BatchMetrics } from '../batch/metrics.js';
+import { cycleFailures, cycleReport, listCycles, loadMeta, type Phase } from '../batch/cycle.js';
+import { summaryLine } from '../batch/report.js';
 import {
   enqueueCycle,
   openBatchQueues,
   runCycleInProcess,
   scheduleCycles,
   startBatchWorkers,
-} from './runners.js';
-import { createBatchRuntime, type BatchRuntime } from './runtime.js';
-import { getJson } from './state-store.js';
+} from '../batch/runners.js';
+import { createBatchRuntime, type BatchRuntime } from '../batch/runtime.js';
+import { getJson } from '../batch/state-store.js';
 
 const ROOT = process.env.LEADRANK_ROOT ?? fileURLToPath(new URL('../../../', import.meta.url));
 

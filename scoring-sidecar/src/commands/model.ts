@@ -5,10 +5,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { LEAD_CONVERSION_FEATURES, type FeatureDefinition } from '../features/definitions.js';
-import { featuresForSpec } from '../features/feature-spec.js';
-import { leadrankPython, runPythonModule } from './python.js';
-import { ALIASES, ModelRegistry } from './registry.js';
+import { featuresForSpec, LEAD_CONVERSION_FEATURES, type FeatureDefinition } from '../features/index.js';
+import { ALIASES, leadrankPython, ModelRegistry, runPythonModule } from '../model/index.js';
 
 export interface CliOutput {
   out(line: string): void;
