@@ -129,7 +129,7 @@ def honesty_reasons(
         v = card["baselines"]["validation"]
         reasons.append(
             f"the model does not beat the rules on validation: AUC {v['model_auc']:.4f} vs rules "
-            f"{v['rules_auc']:.4f} (gain {beats['validation_gain']:+.4f}, needs "
+            f"{beats.get('reference_auc', v['rules_auc']):.4f} (gain {beats['validation_gain']:+.4f}, needs "
             f"{max(beats['margin'], 2 * beats.get('auc_standard_error', 0)):.4f}); the rules stay in place"
         )
     return reasons, out

@@ -196,13 +196,17 @@ def run_training(
     positives = int(y[split.validation].sum())
     # The chosen model's validation AUC is the best of several candidates on these rows (optimistic), so the
     # gain must also clear two standard errors of the AUC, or a no-signal model passes by chance.
+    # The reference is the rules' AUC, or 0.5 when the rules rank no better than chance on these rows (a
+    # rules AUC below 0.5 by chance made a no-signal model look like a gain).
     se = auc_standard_error(v["model_auc"], positives, len(split.validation) - positives)
+    reference = max(v["rules_auc"], 0.5)
     honest["beats_rules"] = {
         "margin": margin,
-        "validation_gain": v["model_auc"] - v["rules_auc"],
+        "reference_auc": reference,
+        "validation_gain": v["model_auc"] - reference,
         "auc_standard_error": se,
-        "rule": "gain >= margin and gain >= 2 standard errors (Hanley-McNeil)",
-        "passed": v["model_auc"] - v["rules_auc"] >= max(margin, 2 * se),
+        "rule": "model AUC - max(rules AUC, 0.5) >= max(margin, 2 standard errors (Hanley-McNeil))",
+        "passed": v["model_auc"] - reference >= max(margin, 2 * se),
     }
     candidate_rows = [
         {
