@@ -33,6 +33,7 @@ import {
 } from './runners.js';
 import { createBatchRuntime, type BatchRuntime } from './runtime.js';
 import { getJson } from './state-store.js';
+import { databaseUrlOf } from '../shared-state/index.js';
 
 const ROOT = process.env.LEADRANK_ROOT ?? fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -61,9 +62,10 @@ async function runtimeFor(region: Region): Promise<BatchRuntime> {
     experimentsDb: process.env.LEADRANK_EXPERIMENTS_DB ?? join(stateDir, 'experiments.db'),
   });
   mkdirSync(stateDir, { recursive: true });
-  const history = new MonitoringHistory(
-    process.env.LEADRANK_MONITORING_DB ?? join(stateDir, 'monitoring.db'),
-  );
+  const history = await MonitoringHistory.open({
+    databaseUrl: databaseUrlOf(process.env),
+    sqliteFile: process.env.LEADRANK_MONITORING_DB ?? join(stateDir, 'monitoring.db'),
+  });
   const monitor = new Monitor({
     // Its own registry: the batch registry already has a cycle-duration histogram of the same name.
     metrics: new MonitoringMetrics(new Registry()),
@@ -75,7 +77,7 @@ async function runtimeFor(region: Region): Promise<BatchRuntime> {
   const close = rt.close.bind(rt);
   rt.close = async () => {
     await close();
-    history.close();
+    await history.close();
   };
   return rt;
 }

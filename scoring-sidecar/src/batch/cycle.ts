@@ -147,7 +147,7 @@ export interface CycleMonitorHooks {
     summaries: readonly unknown[],
     orgUsage: { used: number; limit: number } | null,
   ): Promise<void>;
-  cycleFailed(meta: CycleMeta, error: Error): void;
+  cycleFailed(meta: CycleMeta, error: Error): void | Promise<void>;
 }
 
 /** Everything a step needs; built once per process (see runtime.ts). */
@@ -867,7 +867,8 @@ export async function coordinateCycle(
   try {
     return await driveCycle(ctx, meta, dispatcher);
   } catch (error) {
-    ctx.monitor?.cycleFailed(meta, error as Error);
+    // A failed history write must not hide the cycle's own error.
+    await Promise.resolve(ctx.monitor?.cycleFailed(meta, error as Error)).catch(() => {});
     throw error;
   }
 }

@@ -12,6 +12,7 @@ import { connectToOrg, orgAuthFromEnv } from '../salesforce/org-connection.js';
 import { baselineFromTrainingSet, writeBaseline } from './baseline.js';
 import { calibrationSummary, runCalibrationJob } from './calibration-job.js';
 import { loadMonitoringConfig, regionStateDir } from './config.js';
+import { databaseUrlOf } from '../shared-state/index.js';
 import { MonitoringHistory } from './history.js';
 import { MonitoringMetrics } from './metrics.js';
 import { Monitor } from './monitor.js';
@@ -63,8 +64,9 @@ export function registerMonitoringCommands(program: Command): Command {
       const configDir = process.env.LEADRANK_CONFIG_DIR ?? join(root, 'config');
       const env: Record<string, string | undefined> = { ...process.env, REGION: region };
       const historyFile = env.LEADRANK_MONITORING_DB ?? join(regionStateDir(env), 'monitoring.db');
-      mkdirSync(dirname(historyFile), { recursive: true });
-      const history = new MonitoringHistory(historyFile);
+      const databaseUrl = databaseUrlOf(env);
+      if (!databaseUrl) mkdirSync(dirname(historyFile), { recursive: true });
+      const history = await MonitoringHistory.open({ databaseUrl, sqliteFile: historyFile });
       try {
         const monitor = new Monitor({
           // The sidecar publishes the gauge from the history (Monitor.publishLatestCalibration).
@@ -81,7 +83,7 @@ export function registerMonitoringCommands(program: Command): Command {
         });
         console.log(calibrationSummary(result));
       } finally {
-        history.close();
+        await history.close();
       }
     });
   return monitoring;
