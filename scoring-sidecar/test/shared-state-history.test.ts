@@ -135,6 +135,20 @@ describe.each(['sqlite', 'postgres'] as const)('monitoring history on %s', (back
   });
 });
 
+describe('a shared state that cannot be opened', () => {
+  it('says which database, without its password', async () => {
+    const err = await MonitoringHistory.open({
+      databaseUrl: 'postgres://leadrank:s3cret@127.0.0.1:1/leadrank_us',
+    }).catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(Error);
+    expect(err!.message).toContain('postgres://127.0.0.1:1/leadrank_us');
+    expect(err!.message).not.toContain('s3cret');
+    await expect(MonitoringHistory.open({ databaseUrl: 'mysql://x/y' })).rejects.toThrow(
+      'DATABASE_URL must be a postgres:// URL',
+    );
+  });
+});
+
 describe('an embedded history written before the shared-state layer', () => {
   it('opens with its rows intact, and records its migration once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'history-legacy-'));

@@ -62,9 +62,11 @@ export async function openSharedDb<Schema>(o: SharedStateOptions): Promise<Share
     });
     const { error, results } = await migrator.migrateToLatest();
     if (error) {
-      const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? '?';
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+      // Where, without the credentials: the URL's host and database, or the SQLite file.
+      const where = url ? redacted(url) : o.sqliteFile;
       throw new Error(
-        `shared-state migration ${o.migrationTable}/${failed} failed: ${(error as Error).message}`,
+        `shared state ${where}: ${failed ? `migration ${failed} failed: ` : ''}${(error as Error).message}`,
       );
     }
   } catch (error) {
@@ -72,6 +74,11 @@ export async function openSharedDb<Schema>(o: SharedStateOptions): Promise<Share
     throw error;
   }
   return { db, dialect, close: () => db.destroy() };
+}
+
+function redacted(url: string): string {
+  const u = new URL(url);
+  return `postgres://${u.host}${u.pathname}`;
 }
 
 /** The database a region's processes share, from the environment (DATABASE_URL), or null for embedded files. */
