@@ -117,21 +117,20 @@ export class ExperimentService {
       const exposures = this.pendingExposures;
       this.pendingAssignments = new Map();
       this.pendingExposures = new Map();
-      for (const [id, rows] of assignments) {
-        try {
+      // Rows leave the taken batch once written; whatever is left when a write fails goes back in the queue.
+      try {
+        for (const [id, rows] of assignments) {
           await this.store.recordAssignments(id, rows);
-        } catch (error) {
-          this.pendingAssignments.set(id, [...rows, ...(this.pendingAssignments.get(id) ?? [])]);
-          throw error;
+          assignments.delete(id);
         }
-      }
-      for (const [id, rows] of exposures) {
-        try {
+        for (const [id, rows] of exposures) {
           await this.store.recordExposures(id, rows);
-        } catch (error) {
-          this.pendingExposures.set(id, [...rows, ...(this.pendingExposures.get(id) ?? [])]);
-          throw error;
+          exposures.delete(id);
         }
+      } catch (error) {
+        requeue(this.pendingAssignments, assignments);
+        requeue(this.pendingExposures, exposures);
+        throw error;
       }
     });
     const done = this.flushing;
@@ -378,4 +377,9 @@ export class ExperimentService {
     timer.unref();
     return () => clearInterval(timer);
   }
+}
+
+/** Puts unwritten rows back in front of those queued since. */
+function requeue<T>(queue: Map<string, T[]>, unwritten: Map<string, T[]>): void {
+  for (const [id, rows] of unwritten) queue.set(id, [...rows, ...(queue.get(id) ?? [])]);
 }
