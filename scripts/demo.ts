@@ -352,9 +352,10 @@ const experiments = sidecar.sidecar.experiments;
 const definition = await loadExperimentDefinition(
   join(repoRoot, 'config', 'experiments', 'model-vs-rules.json'),
 );
-experiments.create(definition, 'demo');
-experiments.startCanary(definition.id, 'demo', 'demo canary');
-while (experiments.require(definition.id).share < 0.5) experiments.widen(definition.id, 'demo', 'demo');
+await experiments.create(definition, 'demo');
+await experiments.startCanary(definition.id, 'demo', 'demo canary');
+while ((await experiments.require(definition.id)).share < 0.5)
+  await experiments.widen(definition.id, 'demo', 'demo');
 const arms = { control: 0, treatment: 0 };
 const demoReps = sorted(counts.owner)
   .filter(([id]) => ownerName.has(id) && !ownerName.get(id)!.startsWith('Leadrank'))
@@ -365,9 +366,10 @@ for (const [rep] of demoReps) {
   };
   if (served.experiment) arms[served.experiment.arm] += 1;
 }
-const exposed = experiments.store.leadExposures(definition.id).length;
+await experiments.flush();
+const exposed = (await experiments.store.leadExposures(definition.id)).length;
 console.log(
-  `${definition.id}: canary at ${experiments.require(definition.id).share}; ${demoReps.length} reps' worklists ` +
+  `${definition.id}: canary at ${(await experiments.require(definition.id)).share}; ${demoReps.length} reps' worklists ` +
     `served (${arms.treatment} treatment = model ranking, ${arms.control} control = rules ranking); ${exposed} leads exposed`,
 );
 console.log(`RevOps dashboard (this run's cycle, scores, drift and experiment): ${sidecarUrl}/dashboard/`);

@@ -33,6 +33,7 @@ import { BASELINE_FILE, loadBaseline, type Baseline } from './monitoring/baselin
 import { loadMonitoringConfig } from './monitoring/index.js';
 import { ExtractRowChecker } from './monitoring/data-quality.js';
 import { MonitoringHistory } from './monitoring/history.js';
+import { databaseUrlOf } from './shared-state/index.js';
 import { MonitoringMetrics } from './monitoring/metrics.js';
 import { Monitor } from './monitoring/monitor.js';
 import { loadActionCatalogue, loadRuleSet } from './model/rules/index.js';
@@ -207,9 +208,15 @@ export async function createSidecar(
     mkdirSync(stateDir, { recursive: true });
     return join(stateDir, name);
   };
+  // Shared state: the region's PostgreSQL database when DATABASE_URL is set (every replica and process agrees),
+  // else one SQLite file per store in the state dir.
+  const databaseUrl = databaseUrlOf(env);
   const monitoringHistory =
     overrides.monitoringHistory ??
-    new MonitoringHistory(stateFile(env.LEADRANK_MONITORING_DB, 'monitoring.db'));
+    (await MonitoringHistory.open({
+      databaseUrl,
+      ...(databaseUrl ? {} : { sqliteFile: stateFile(env.LEADRANK_MONITORING_DB, 'monitoring.db') }),
+    }));
   const monitor = new Monitor({
     metrics: new MonitoringMetrics(metrics.registry),
     history: monitoringHistory,
@@ -231,11 +238,13 @@ export async function createSidecar(
   }
   const experiments =
     overrides.experiments ??
-    new ExperimentService(new ExperimentStore(stateFile(env.LEADRANK_EXPERIMENTS_DB, 'experiments.db')), {
-      logger,
-      now,
-      onGuardrails: (report) => monitor.recordExperiment(report),
-    });
+    (await ExperimentService.open(
+      await ExperimentStore.open({
+        databaseUrl,
+        ...(databaseUrl ? {} : { sqliteFile: stateFile(env.LEADRANK_EXPERIMENTS_DB, 'experiments.db') }),
+      }),
+      { logger, now, onGuardrails: (report) => monitor.recordExperiment(report) },
+    ));
 
   const scoringOptions = {
     region: region.data,
@@ -272,11 +281,11 @@ export async function createSidecar(
     every(s.scoreFlushSeconds * 1000, () => monitor.flushScores(), logger),
     every(
       s.freshnessCheckSeconds * 1000,
-      () => {
-        monitor.checkExtractFreshness(now());
+      async () => {
         monitor.checkEventStreamNow(now());
+        await monitor.checkExtractFreshness(now());
         // The calibration job runs in its own process: its latest result reaches /metrics from the history.
-        monitor.publishLatestCalibration();
+        await monitor.publishLatestCalibration();
       },
       logger,
     ),
@@ -303,7 +312,8 @@ export async function createSidecar(
       redis: Boolean(redisUrl),
       stateDir,
       dashboard: dashboardAccess.kind,
-      experiment: experiments.refreshActive()?.id ?? null,
+      experiment: (await experiments.refreshActive())?.id ?? null,
+      sharedState: databaseUrl ? 'postgres' : 'sqlite',
     },
     'sidecar configured',
   );
@@ -334,7 +344,12 @@ export async function createSidecar(
     experiments: routeExperiments,
     monitoring: {
       eventsArrived: (at) => monitor.eventsArrived(at),
-      extractDelivered: (summary, at) => void monitor.recordExtractSummary(summary, at),
+      extractDelivered: async (summary, at) => {
+        // The extract is already stored: a failed history write is logged, not the caller's error.
+        await monitor.recordExtractSummary(summary, at).catch((error: unknown) => {
+          logger.error({ err: (error as Error).message }, 'could not record the extract delivery');
+        });
+      },
       extractRowChecker: (kind) => new ExtractRowChecker(kind),
     },
     mounts,
@@ -357,12 +372,17 @@ export async function createSidecar(
     close: async () => {
       for (const stop of stopTimers) stop();
       try {
-        monitor.flushScores();
+        await monitor.flushScores();
       } catch (error) {
         logger.warn({ err: (error as Error).message }, 'could not flush the score counts');
       }
-      if (!overrides.experiments) experiments.store.close();
-      if (!overrides.monitoringHistory) monitoringHistory.close();
+      try {
+        await experiments.close(); // writes the queued exposures
+      } catch (error) {
+        logger.warn({ err: (error as Error).message }, 'could not write the queued exposures');
+      }
+      if (!overrides.experiments) await experiments.store.close();
+      if (!overrides.monitoringHistory) await monitoringHistory.close();
       await drainer?.close();
       await drainerRuntime?.close();
       await Promise.allSettled([
@@ -380,13 +400,13 @@ export async function createSidecar(
 }
 
 /** Runs `work` every `ms` without keeping the process alive; errors are logged, the timer goes on. */
-function every(ms: number, work: () => void, logger: Logger): () => void {
+function every(ms: number, work: () => unknown, logger: Logger): () => void {
   const timer = setInterval(() => {
-    try {
-      work();
-    } catch (error) {
-      logger.error({ err: (error as Error).message }, 'scheduled monitoring task failed');
-    }
+    Promise.resolve()
+      .then(work)
+      .catch((error: unknown) => {
+        logger.error({ err: (error as Error).message }, 'scheduled monitoring task failed');
+      });
   }, ms);
   timer.unref();
   return () => clearInterval(timer);

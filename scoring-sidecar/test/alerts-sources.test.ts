@@ -117,16 +117,21 @@ describe('series named by the alert rules', () => {
         });
         expect(scored.status).toBe(200);
         const now = new Date();
-        sidecar.monitoringHistory.recordCalibrationRun(now.toISOString().slice(0, 10), 'US', 5000, 0.02);
-        sidecar.monitor.publishLatestCalibration();
-        sidecar.monitor.checkExtractFreshness(now);
+        await sidecar.monitoringHistory.recordCalibrationRun(
+          now.toISOString().slice(0, 10),
+          'US',
+          5000,
+          0.02,
+        );
+        await sidecar.monitor.publishLatestCalibration();
+        await sidecar.monitor.checkExtractFreshness(now);
         sidecar.monitor.checkEventStreamNow(now);
         const definition = experimentDefinitionSchema.parse(
           JSON.parse(readFileSync(join(root, 'config', 'experiments', 'model-vs-rules.json'), 'utf8')),
         );
-        sidecar.experiments.create(definition, 'test');
-        sidecar.experiments.startCanary(definition.id, 'test');
-        sidecar.experiments.checkGuardrails(definition.id);
+        await sidecar.experiments.create(definition, 'test');
+        await sidecar.experiments.startCanary(definition.id, 'test');
+        await sidecar.experiments.checkGuardrails(definition.id);
         sidecarMetrics = await (await fetch(`${base}/metrics`)).text();
       } finally {
         await stop();
