@@ -111,7 +111,7 @@ export async function sidecarReadiness(sidecarUrl: string, timeoutMs = 5000): Pr
       check,
       ok: false,
       detail: `answered HTTP ${response.status}, not ready`,
-      fix: 'See the sidecar logs and /readyz checks (docs/operations.md).',
+      fix: 'See the checks in the sidecar answer to GET /readyz and its logs (docs/runbook.md).',
     };
   } catch (error) {
     return {
