@@ -207,6 +207,19 @@ async function checkMetadata(model: PackageModel, problems: ReferenceProblem[]):
           if (object && field) checkFieldList(model, rel, object, [field], problems);
         }
       }
+      // A chart plots a column, RowCount or one of the report's own summary formulas.
+      const formulas = valuesOf(doc, new Set(['developerName']));
+      const chartColumns = valuesOf(
+        (doc.Report as Record<string, unknown>[] | undefined)?.[0]?.chart,
+        new Set(['column']),
+      );
+      for (const column of chartColumns.filter((c) => !c.includes('$') && c !== 'RowCount')) {
+        if (!formulas.includes(column))
+          problems.push({ file: rel, message: `chart plots unknown summary ${column}` });
+      }
+      if (/rate/i.test(valuesOf(doc, new Set(['name']))[0] ?? '') && chartColumns.includes('RowCount')) {
+        problems.push({ file: rel, message: 'a rate report charts RowCount, not its rate formula' });
+      }
       for (const type of valuesOf(doc, new Set(['reportType']))) {
         const typeFile = join(model.root, 'reportTypes', `${type.replace(/__c$/, '')}.reportType-meta.xml`);
         if (!model.files.includes(typeFile))

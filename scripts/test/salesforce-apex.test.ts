@@ -191,4 +191,19 @@ describe('names the package refers to', () => {
       ]),
     );
   });
+
+  it('catches a rate report that charts the row count instead of its rate formula', async () => {
+    const copy = await packageCopy();
+    const report = join(copy, 'reports', 'Leadrank', 'Conversion_Rate_By_Band.report-meta.xml');
+    await writeFile(
+      report,
+      (await readFile(report, 'utf8')).replace('<column>FORMULA1</column>', '<column>RowCount</column>'),
+    );
+
+    const messages = (await checkReferences(copy, configFiles)).map((p) => `${p.file}: ${p.message}`);
+
+    expect(messages).toContain(
+      'reports/Leadrank/Conversion_Rate_By_Band.report-meta.xml: a rate report charts RowCount, not its rate formula',
+    );
+  });
 });

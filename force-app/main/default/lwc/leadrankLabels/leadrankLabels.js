@@ -37,6 +37,18 @@ import LEADRANK_SCORE_LOAD_FAILED from '@salesforce/label/c.Leadrank_Score_Load_
 import LEADRANK_SCORED from '@salesforce/label/c.Leadrank_Scored';
 import LEADRANK_SCORED_STALE from '@salesforce/label/c.Leadrank_Scored_Stale';
 import LEADRANK_SCORED_UNKNOWN from '@salesforce/label/c.Leadrank_Scored_Unknown';
+import LEADRANK_SETUP_LAST_CYCLE from '@salesforce/label/c.Leadrank_Setup_Last_Cycle';
+import LEADRANK_SETUP_LOAD_FAILED from '@salesforce/label/c.Leadrank_Setup_Load_Failed';
+import LEADRANK_SETUP_NAMESPACE from '@salesforce/label/c.Leadrank_Setup_Namespace';
+import LEADRANK_SETUP_NO_CYCLE from '@salesforce/label/c.Leadrank_Setup_No_Cycle';
+import LEADRANK_SETUP_OPEN_ISSUES from '@salesforce/label/c.Leadrank_Setup_Open_Issues';
+import LEADRANK_SETUP_REFRESH from '@salesforce/label/c.Leadrank_Setup_Refresh';
+import LEADRANK_SETUP_REGION_NOT_READY from '@salesforce/label/c.Leadrank_Setup_Region_Not_Ready';
+import LEADRANK_SETUP_REGION_READY from '@salesforce/label/c.Leadrank_Setup_Region_Ready';
+import LEADRANK_SETUP_RETENTION_OFF from '@salesforce/label/c.Leadrank_Setup_Retention_Off';
+import LEADRANK_SETUP_RETENTION_ON from '@salesforce/label/c.Leadrank_Setup_Retention_On';
+import LEADRANK_SETUP_TITLE from '@salesforce/label/c.Leadrank_Setup_Title';
+import LEADRANK_SETUP_UNPACKAGED from '@salesforce/label/c.Leadrank_Setup_Unpackaged';
 import LEADRANK_SHOW_REASONS from '@salesforce/label/c.Leadrank_Show_Reasons';
 import LEADRANK_TOGGLE_FOR from '@salesforce/label/c.Leadrank_Toggle_For';
 import LEADRANK_TREND from '@salesforce/label/c.Leadrank_Trend';
@@ -86,6 +98,18 @@ export const LABELS = {
   Scored: LEADRANK_SCORED,
   Scored_Stale: LEADRANK_SCORED_STALE,
   Scored_Unknown: LEADRANK_SCORED_UNKNOWN,
+  Setup_Last_Cycle: LEADRANK_SETUP_LAST_CYCLE,
+  Setup_Load_Failed: LEADRANK_SETUP_LOAD_FAILED,
+  Setup_Namespace: LEADRANK_SETUP_NAMESPACE,
+  Setup_No_Cycle: LEADRANK_SETUP_NO_CYCLE,
+  Setup_Open_Issues: LEADRANK_SETUP_OPEN_ISSUES,
+  Setup_Refresh: LEADRANK_SETUP_REFRESH,
+  Setup_Region_Not_Ready: LEADRANK_SETUP_REGION_NOT_READY,
+  Setup_Region_Ready: LEADRANK_SETUP_REGION_READY,
+  Setup_Retention_Off: LEADRANK_SETUP_RETENTION_OFF,
+  Setup_Retention_On: LEADRANK_SETUP_RETENTION_ON,
+  Setup_Title: LEADRANK_SETUP_TITLE,
+  Setup_Unpackaged: LEADRANK_SETUP_UNPACKAGED,
   Show_Reasons: LEADRANK_SHOW_REASONS,
   Toggle_For: LEADRANK_TOGGLE_FOR,
   Trend: LEADRANK_TREND,
