@@ -42,6 +42,8 @@ async function main() {
 
   check('prettier', run('formatting', 'npx', ['prettier', '--check', '.']));
   check('eslint', run('lint', 'npx', ['eslint', '.']));
+  // Layering, index-only access across folders, no cycles (.dependency-cruiser.mjs); known violations ignored.
+  check('dependency-rules', run('dependency rules', 'npm', ['run', '--silent', 'deps']));
   check('typecheck', run('type-check', 'npx', ['tsc', '-p', 'tsconfig.json']));
   check('typecheck-preview', run('type-check (preview, DOM)', 'npx', ['tsc', '-p', 'preview/tsconfig.json']));
   const vitestJson = join(resultsDir, 'vitest.json');
