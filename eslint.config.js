@@ -10,6 +10,7 @@ export default tseslint.config(
       '**/node_modules/**',
       'var/**',
       '.venv/**',
+      '.tools/**',
       'coverage/**',
       '.sfdx/**',
       '.sf/**',
