@@ -1,12 +1,21 @@
 #!/usr/bin/env node
-// `npm run demo`: installs what it needs on a fresh machine, then runs the demo (scripts/demo.ts).
-// Node built-ins only: this runs before the npm packages are installed.
+// `npm run demo`: on a fresh machine, moves to Node 22 when `node` is older and installs what it needs, then runs
+// the demo (scripts/demo.ts). Node built-ins only: this runs before the npm packages are installed.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ensureNodeModules, ensurePythonVenv, repoRoot } from './lib/bootstrap.mjs';
+import {
+  ensureNodeModules,
+  ensurePythonVenv,
+  ensureToolchain,
+  reexecOnNode22,
+  repoRoot,
+} from './lib/bootstrap.mjs';
+
+reexecOnNode22(repoRoot);
 
 let python;
 try {
+  ensureToolchain(); // native npm modules build with it; the venv needs python3-venv
   ensureNodeModules();
   python = ensurePythonVenv(join(repoRoot, 'training', 'requirements.txt')); // the demo trains a model
 } catch (err) {

@@ -1,31 +1,23 @@
 #!/usr/bin/env node
-// `npm test`: sets up what the suites need on a fresh machine, then runs every suite:
-// formatting and lint, type-check, TypeScript (vitest), LWC (sfdx-lwc-jest) and Python (ruff + pytest).
+// `npm test`: sets up what the suites need on a fresh machine (Node 22, Debian packages and services, npm
+// packages, the Python venv), then runs every suite: formatting and lint, dependency rules, type-check,
+// TypeScript (vitest), LWC (sfdx-lwc-jest) and Python (ruff + pytest).
 // Only node built-ins here: this script runs before dependencies are installed.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { ensureNodeModules, ensurePythonVenv, repoRoot as root, run } from './lib/bootstrap.mjs';
+import {
+  ensureNodeModules,
+  ensurePythonVenv,
+  ensureServices,
+  reexecOnNode22,
+  repoRoot as root,
+  run,
+} from './lib/bootstrap.mjs';
+
+reexecOnNode22(root);
 
 const resultsDir = join(root, 'var', 'test-results');
 mkdirSync(resultsDir, { recursive: true });
-
-function redisReachable(url) {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: hostname || '127.0.0.1', port: Number(port || 6379) });
-    socket.setTimeout(1000);
-    socket.once('connect', () => {
-      socket.write('PING\r\n');
-    });
-    socket.once('data', (d) => {
-      socket.destroy();
-      resolve(d.toString().startsWith('+PONG'));
-    });
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
-    socket.once('error', () => resolve(false));
-  });
-}
 
 function readJson(file) {
   try {
@@ -36,32 +28,22 @@ function readJson(file) {
 }
 
 async function main() {
+  // Services first: the Debian packages include the C++ toolchain that native npm modules build with.
+  const services = await ensureServices();
   ensureNodeModules();
 
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  if (!(await redisReachable(redisUrl))) {
-    throw new Error(
-      `Redis is required for the Redis-backed tests and is not answering at ${redisUrl}: ` +
-        'install redis-server (apt-get install -y redis-server && redis-server --daemonize yes) or set REDIS_URL.',
-    );
-  }
-  const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (!existsSync(chromium)) {
-    throw new Error(
-      `Chromium is required for the browser tests and is not at ${chromium}: ` +
-        "install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH.",
-    );
-  }
   // The Python venv comes first: TypeScript parity tests call the training code.
   const requirements = join(root, 'training', 'requirements.txt');
   const python = existsSync(requirements) ? ensurePythonVenv(requirements) : undefined;
-  const env = { REDIS_URL: redisUrl, ...(python ? { LEADRANK_PYTHON: python } : {}) };
+  const env = { ...services, ...(python ? { LEADRANK_PYTHON: python } : {}) };
 
   const failures = [];
   const check = (label, status) => status === 0 || failures.push(label);
 
   check('prettier', run('formatting', 'npx', ['prettier', '--check', '.']));
   check('eslint', run('lint', 'npx', ['eslint', '.']));
+  // Layering, index-only access across folders, no cycles (.dependency-cruiser.mjs); known violations ignored.
+  check('dependency-rules', run('dependency rules', 'npm', ['run', '--silent', 'deps']));
   check('typecheck', run('type-check', 'npx', ['tsc', '-p', 'tsconfig.json']));
   check('typecheck-preview', run('type-check (preview, DOM)', 'npx', ['tsc', '-p', 'preview/tsconfig.json']));
   const vitestJson = join(resultsDir, 'vitest.json');
@@ -77,13 +59,12 @@ async function main() {
   const jestJson = join(resultsDir, 'lwc-jest.json');
   check(
     'lwc-jest',
-    run('LWC tests', 'npx', [
-      'sfdx-lwc-jest',
-      '--',
-      '--passWithNoTests',
-      '--json',
-      `--outputFile=${jestJson}`,
-    ]),
+    run(
+      'LWC tests',
+      'npx',
+      ['sfdx-lwc-jest', '--', '--passWithNoTests', '--json', `--outputFile=${jestJson}`],
+      { env },
+    ),
   );
 
   let pyPassed = 0;

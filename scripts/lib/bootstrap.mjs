@@ -18,14 +18,31 @@ export function run(label, cmd, args, opts = {}) {
   return res.status ?? 1;
 }
 
-/** `npm ci` when node_modules is missing or older than the lockfile. */
+// Native modules (better-sqlite3) are built for one Node ABI: node_modules records the Node major that installed
+// it, and a different major reinstalls. The `prepare` script writes the same stamp after a plain `npm install`.
+const nodeStamp = join(repoRoot, 'node_modules', '.leadrank-node-major');
+const nodeMajor = process.versions.node.split('.')[0];
+
+/** Records that node_modules was installed by this Node major. */
+export function writeNodeStamp() {
+  if (existsSync(dirname(nodeStamp))) writeFileSync(nodeStamp, `${nodeMajor}\n`);
+}
+
+/** `npm ci` when node_modules is missing, older than the lockfile, or installed by another Node major. */
 export function ensureNodeModules() {
   const stamp = join(repoRoot, 'node_modules', '.package-lock.json');
   const lock = join(repoRoot, 'package-lock.json');
-  if (existsSync(stamp) && statSync(stamp).mtimeMs >= statSync(lock).mtimeMs) return;
+  const installedBy = existsSync(nodeStamp) ? readFileSync(nodeStamp, 'utf8').trim() : undefined;
+  const fresh = existsSync(stamp) && statSync(stamp).mtimeMs >= statSync(lock).mtimeMs;
+  if (fresh && installedBy === nodeMajor) return;
+  if (fresh)
+    console.log(
+      `node_modules was installed by Node ${installedBy ?? '(unknown)'}: reinstalling for Node ${nodeMajor}`,
+    );
   if (run('install npm packages', 'npm', ['ci', '--no-audit', '--no-fund']) !== 0) {
-    throw new Error('npm ci failed: see the output above (Node.js 20.19+ and a C++ toolchain are needed)');
+    throw new Error('npm ci failed: see the output above (Node.js 22+ and a C++ toolchain are needed)');
   }
+  writeNodeStamp();
 }
 
 /** A Python venv under .venv with the pinned requirements; reinstalls when the file changes. */
@@ -46,3 +63,6 @@ export function ensurePythonVenv(requirements) {
   writeFileSync(stampFile, wanted);
   return python;
 }
+
+export { reexecOnNode22 } from './node-runtime.mjs';
+export { ensureServices, ensureToolchain } from './services.mjs';
