@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { loadBatchConfig, withOverrides, type BatchConfigOverrides } from '../batch/config.js';
 import { SalesforceBulkClient } from '../batch/salesforce-client.js';
-import { connectToOrg, orgAuthFromEnv } from '../salesforce/org-connection.js';
+import { connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
 import type { Region } from '../store/index.js';
 import {
   createInMemoryDeadLetters,
