@@ -19,8 +19,7 @@ import {
   regionStateDir,
   type ScoringConfig,
 } from './config/index.js';
-import { createDashboardRouter } from './dashboard/router.js';
-import { dashboardAccessFromEnv } from './dashboard/access.js';
+import { createDashboardRouter, dashboardAccessFromEnv } from './dashboard/index.js';
 import {
   armScorings,
   countingScores,
@@ -29,12 +28,16 @@ import {
   withShadowScoring,
 } from './experiments/index.js';
 import { loadReasonCatalogue } from './explain/index.js';
-import { BASELINE_FILE, loadBaseline, type Baseline } from './monitoring/baseline.js';
-import { loadMonitoringConfig } from './monitoring/index.js';
-import { ExtractRowChecker } from './monitoring/data-quality.js';
-import { MonitoringHistory } from './monitoring/history.js';
-import { MonitoringMetrics } from './monitoring/metrics.js';
-import { Monitor } from './monitoring/monitor.js';
+import {
+  BASELINE_FILE,
+  ExtractRowChecker,
+  loadBaseline,
+  loadMonitoringConfig,
+  Monitor,
+  MonitoringHistory,
+  MonitoringMetrics,
+  type Baseline,
+} from './monitoring/index.js';
 import { loadActionCatalogue, loadRuleSet } from './model/rules/index.js';
 import {
   createInProcessWorklistIndex,
@@ -42,8 +45,7 @@ import {
   loadRankingConfig,
   type ClosableWorklistIndex,
 } from './ranking/index.js';
-import { ModelHolder } from './model/model-holder.js';
-import { ModelRegistry } from './model/registry.js';
+import { ModelHolder, ModelRegistry } from './model/index.js';
 import {
   createScoringService,
   holderModelSource,
