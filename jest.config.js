@@ -6,6 +6,7 @@ export default {
   moduleNameMapper: {
     '^@salesforce/apex$': '<rootDir>/force-app/test/jest-mocks/apex',
     '^lightning/navigation$': '<rootDir>/force-app/test/jest-mocks/lightning/navigation',
+    '^c/leadrankLabels$': '<rootDir>/force-app/test/jest-mocks/leadrankLabels',
   },
   setupFilesAfterEnv: [
     ...(sfdxLwcJest.jestConfig.setupFilesAfterEnv ?? []),

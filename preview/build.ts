@@ -1,6 +1,6 @@
 // Compiles the package's Lightning web components (force-app/main/default/lwc, unchanged) with LWC OSS into
 // one browser bundle, the Salesforce-only imports mapped to the adapters in preview/adapters/.
-import { readdirSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lwc from '@lwc/rollup-plugin';
@@ -24,7 +24,29 @@ const MODULE_ADAPTERS: Record<string, string> = {
   'lightning/platformShowToastEvent': 'toast.js',
   '@salesforce/apex': 'apex.js',
   '@salesforce/user/Id': 'user-id.js',
+  'lightning/empApi': 'empApi.js',
 };
+
+const LABELS_FILE = join(REPO_ROOT, 'force-app', 'main', 'default', 'labels', 'CustomLabels.labels-meta.xml');
+
+/** Custom Label values by name, from the package's CustomLabels file (the preview shows the real texts). */
+function customLabels(): Map<string, string> {
+  const xml = readFileSync(LABELS_FILE, 'utf8');
+  const decode = (text: string) =>
+    text
+      .replace(/&quot;/g, '"')
+      .replace(/&apos;/g, "'")
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&');
+  const labels = new Map<string, string>();
+  for (const [, block = ''] of xml.matchAll(/<labels>([\s\S]*?)<\/labels>/g)) {
+    const name = /<fullName>(.*?)<\/fullName>/.exec(block)?.[1];
+    const value = /<value>([\s\S]*?)<\/value>/.exec(block)?.[1];
+    if (name && value !== undefined) labels.set(name, decode(value));
+  }
+  return labels;
+}
 
 /** `c/<name>` for every component folder of the package. */
 function packageComponents(): { name: string; path: string }[] {
@@ -44,7 +66,11 @@ export function salesforceImports(): Plugin {
   return {
     name: 'leadrank-salesforce-imports',
     resolveId(source) {
-      if (source.startsWith('@salesforce/apex/') || source.startsWith('@salesforce/schema/')) {
+      if (
+        source.startsWith('@salesforce/apex/') ||
+        source.startsWith('@salesforce/schema/') ||
+        source.startsWith('@salesforce/label/c.')
+      ) {
         return `${VIRTUAL}${source}`;
       }
       return null;
@@ -52,6 +78,12 @@ export function salesforceImports(): Plugin {
     load(id) {
       if (!id.startsWith(VIRTUAL)) return null;
       const source = id.slice(VIRTUAL.length);
+      if (source.startsWith('@salesforce/label/c.')) {
+        const name = source.slice('@salesforce/label/'.length).replace(/^c\./, '');
+        const value = customLabels().get(name);
+        if (value === undefined) throw new Error(`${source}: no such Custom Label in ${LABELS_FILE}`);
+        return `export default ${JSON.stringify(value)};\n`;
+      }
       const apexFactory = JSON.stringify(join(ADAPTERS, 'apex.js'));
       if (source.startsWith('@salesforce/apex/')) {
         const [className = '', method = ''] = source.slice('@salesforce/apex/'.length).split('.');

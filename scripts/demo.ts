@@ -1,11 +1,13 @@
-// The demo on embedded defaults: a generated CRM in the org simulator, read back through the same client
-// code production uses against a real org. Later stages (train, score, write back, serve) extend it.
-import { spawnSync } from 'node:child_process';
+// The demo: a generated CRM in the org simulator, read back through the same client code production uses
+// against a real org; the org sync runs as the product's own command against Redis (REDIS_URL). Later stages
+// (train, score, write back, serve) extend it.
+import { execFile, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { startOrgSimulator } from '@leadrank/org-simulator';
 import { seedFromDirectory } from '@leadrank/org-simulator/seed';
@@ -15,7 +17,6 @@ import { buildFromOrg } from '../scoring-sidecar/src/commands/build-training-set
 import { trainingCommand } from '../scoring-sidecar/src/model/python.js';
 import { readNdjsonGz } from '@leadrank/crm-generator';
 import { startPreviewServer } from '../preview/server.js';
-import { syncFromOrg } from '../scoring-sidecar/src/batch/org-sync.js';
 import { summaryLine } from '../scoring-sidecar/src/batch/report.js';
 import { loadExperimentDefinition } from '../scoring-sidecar/src/experiments/definition.js';
 import { BatchMonitor } from '../scoring-sidecar/src/monitoring/batch-monitor.js';
@@ -23,9 +24,9 @@ import { baselineFromTrainingSet, writeBaseline } from '../scoring-sidecar/src/m
 import { runCycleInProcess } from '../scoring-sidecar/src/batch/runners.js';
 import { createBatchRuntime } from '../scoring-sidecar/src/batch/runtime.js';
 import type { EngagementEvent } from '../scoring-sidecar/src/inputs/index.js';
-import { createInProcessWorklistIndex, loadRankingConfig } from '../scoring-sidecar/src/ranking/index.js';
+import { createRedisWorklistIndex, loadRankingConfig } from '../scoring-sidecar/src/ranking/index.js';
 import { startServer } from '../scoring-sidecar/src/server.js';
-import { createInProcessStore } from '../scoring-sidecar/src/store/index.js';
+import { createRedisStore } from '../scoring-sidecar/src/store/index.js';
 import { loadExtracts } from './lib/extracts.js';
 
 const repoRoot = join(import.meta.dirname, '..');
@@ -178,8 +179,28 @@ step(
 );
 const region = 'US' as const;
 const ranking = loadRankingConfig(join(repoRoot, 'config', 'ranking.json'));
-const store = createInProcessStore(region);
-const worklistIndex = createInProcessWorklistIndex(region, {
+// The org sync runs as its own process (`leadrank store sync --full`), as in production: store and worklists
+// live in Redis, under a prefix of the demo's own, emptied first.
+const redisUrl = process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
+const redisPrefix = 'lr-demo';
+const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+try {
+  await redis.connect();
+} catch {
+  throw new Error(
+    `the demo needs Redis at ${redisUrl} (the org sync is a process of its own): start one, e.g. ` +
+      '`redis-server --daemonize yes`, or set REDIS_URL',
+  );
+}
+for (let cursor = '0'; ;) {
+  const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}:*`, 'COUNT', 1000);
+  if (keys.length > 0) await redis.del(...keys);
+  if ((cursor = next) === '0') break;
+}
+await redis.quit();
+const store = createRedisStore(redisUrl, region, { keyPrefix: redisPrefix });
+const worklistIndex = createRedisWorklistIndex(redisUrl, region, {
+  keyPrefix: redisPrefix,
   closedStatuses: ranking.candidates.closedStatuses,
 });
 const sidecarClient = { clientId: 'leadrank-demo-ui', clientSecret: randomBytes(24).toString('base64url') };
@@ -208,13 +229,39 @@ const sidecar = await startServer(
   { store, worklistIndex, logger: quiet },
 );
 const sidecarUrl = `http://127.0.0.1:${sidecar.port}`;
-const synced = await syncFromOrg(conn, {
-  region,
-  store,
-  worklistIndex,
-  ranking,
-  leadFilter: 'Source_Record_Id__c = null',
-});
+// Asynchronous: the org simulator runs in this process and must answer the command's calls.
+const syncRun = await promisify(execFile)(
+  join(repoRoot, 'node_modules', '.bin', 'tsx'),
+  [join(repoRoot, 'scoring-sidecar', 'src', 'cli.ts'), 'store', 'sync', '--full'],
+  {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      REGION: region,
+      REDIS_URL: redisUrl,
+      LEADRANK_REDIS_PREFIX: redisPrefix,
+      SF_LOGIN_URL: sim.url,
+      SF_CLIENT_ID: demoApp.clientId,
+      SF_CLIENT_SECRET: demoApp.clientSecret,
+      LEADRANK_SYNC_LEAD_FILTER: 'Source_Record_Id__c = null', // the generated CRM, not the imported x-education leads
+    },
+  },
+);
+const synced = JSON.parse(syncRun.stdout.trim().split('\n').pop()!) as { upserted: number; accounts: number };
+// The extract replay below is not an operator surface yet: it needs the region's lead ids and ERP numbers.
+const owned = { leadIds: new Set<string>(), erpAccountNumbers: new Set<string>() };
+for (let cursor: string | undefined; ;) {
+  const page = await store.leadIds(cursor, 5_000);
+  for (const id of page.ids) owned.leadIds.add(id);
+  if (page.cursor === null) break;
+  cursor = page.cursor;
+}
+for await (const a of bulkQuery(
+  conn,
+  `SELECT ERP_Account_Number__c FROM Account WHERE ERP_Account_Number__c != null AND Data_Region__c = '${region}'`,
+))
+  owned.erpAccountNumbers.add(a.ERP_Account_Number__c!);
 let events = 0;
 let pending: EngagementEvent[] = [];
 for await (const e of readNdjsonGz<EngagementEvent>(join(dataDir, 'events.ndjson.gz'))) {
@@ -226,9 +273,10 @@ for await (const e of readNdjsonGz<EngagementEvent>(join(dataDir, 'events.ndjson
   }
 }
 events += (await store.applyEvents(pending)).applied;
-const extractRows = await loadExtracts(store, join(dataDir, 'extracts'), synced);
+const extractRows = await loadExtracts(store, join(dataDir, 'extracts'), owned);
 console.log(
-  `sidecar at ${sidecarUrl}: ${synced.leads} open ${region} leads and ${synced.accounts} account links from the org, ` +
+  `sidecar at ${sidecarUrl}: ${synced.upserted} open ${region} leads and ${synced.accounts} account links from the org ` +
+    '(leadrank store sync --full), ' +
     `${events} engagement events, ${extractRows} extract rows`,
 );
 
@@ -304,9 +352,10 @@ const experiments = sidecar.sidecar.experiments;
 const definition = await loadExperimentDefinition(
   join(repoRoot, 'config', 'experiments', 'model-vs-rules.json'),
 );
-experiments.create(definition, 'demo');
-experiments.startCanary(definition.id, 'demo', 'demo canary');
-while (experiments.require(definition.id).share < 0.5) experiments.widen(definition.id, 'demo', 'demo');
+await experiments.create(definition, 'demo');
+await experiments.startCanary(definition.id, 'demo', 'demo canary');
+while ((await experiments.require(definition.id)).share < 0.5)
+  await experiments.widen(definition.id, 'demo', 'demo');
 const arms = { control: 0, treatment: 0 };
 const demoReps = sorted(counts.owner)
   .filter(([id]) => ownerName.has(id) && !ownerName.get(id)!.startsWith('Leadrank'))
@@ -317,9 +366,10 @@ for (const [rep] of demoReps) {
   };
   if (served.experiment) arms[served.experiment.arm] += 1;
 }
-const exposed = experiments.store.leadExposures(definition.id).length;
+await experiments.flush();
+const exposed = (await experiments.store.leadExposures(definition.id)).length;
 console.log(
-  `${definition.id}: canary at ${experiments.require(definition.id).share}; ${demoReps.length} reps' worklists ` +
+  `${definition.id}: canary at ${(await experiments.require(definition.id)).share}; ${demoReps.length} reps' worklists ` +
     `served (${arms.treatment} treatment = model ranking, ${arms.control} control = rules ranking); ${exposed} leads exposed`,
 );
 console.log(`RevOps dashboard (this run's cycle, scores, drift and experiment): ${sidecarUrl}/dashboard/`);

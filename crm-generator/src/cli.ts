@@ -2,6 +2,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { computeBayesAuc } from './bayes-auc.js';
 import { generateDataset } from './generate.js';
+import { DAY_MS } from './format.js';
+import { DEFAULT_GROUND_TRUTH_PARAMS } from './ground-truth.js';
 import { convertXEducation } from './x-education.js';
 import { createLogger } from './logger.js';
 
@@ -32,8 +34,22 @@ program
   .option('--history-days <n>', 'history window length in days', intArg, 540)
   .option('--accounts <n>', 'number of pre-existing accounts (default: leads / 25)', intArg)
   .option('--reps <n>', 'approximate number of reps (default: sqrt(leads) / 2)', intArg)
+  .option(
+    '--drift-conversion <x>',
+    'base-rate drift: the conversion hazard changes by exp(x) per year from the start of the history window',
+    floatArg,
+    0,
+  )
   .action(async (o: Record<string, unknown>) => {
     const logger = createLogger('crm-generator');
+    const drift = o.driftConversion as number;
+    const windowStart = new Date(
+      Date.parse(o.end as string) - (o.historyDays as number) * DAY_MS,
+    ).toISOString();
+    const params =
+      drift === 0
+        ? undefined
+        : { ...DEFAULT_GROUND_TRUTH_PARAMS, drift: { conversionLogPerYear: drift, fromIso: windowStart } };
     const manifest = await generateDataset({
       outDir: o.out as string,
       seed: o.seed as number,
@@ -44,6 +60,7 @@ program
       historyDays: o.historyDays as number,
       accounts: o.accounts as number | undefined,
       reps: o.reps as number | undefined,
+      ...(params ? { params } : {}),
       logger,
     });
     const { params: _params, ...truth } = manifest.groundTruth;

@@ -68,6 +68,12 @@ export interface GroundTruthParams {
     maxCampaignTouches: number;
   };
   close: { basePerDay: number; slopePerDay: number };
+  /**
+   * Optional drift of the conversion hazard over calendar time: × exp(conversionLogPerYear · years since
+   * fromIso), 1 before it. Applied with the season factor, so the simulated outcomes and the Bayes-optimal
+   * ceiling follow it alike (the model-selection tests and bench need a base rate that moves).
+   */
+  drift?: { conversionLogPerYear: number; fromIso: string };
   season: {
     weekendFactor: number;
     quarterEndFactor: number;
@@ -273,6 +279,10 @@ export function seasonFactor(ms: number, p: GroundTruthParams = DEFAULT_GROUND_T
     if (day > daysInMonth - s.quarterEndDays) f *= s.quarterEndFactor;
   }
   if ((month === 11 && day >= s.lateDecemberFromDay) || (month === 0 && day === 1)) f *= s.lateDecemberFactor;
+  if (p.drift) {
+    const years = (ms - Date.parse(p.drift.fromIso)) / (365.25 * DAY_MS);
+    if (years > 0) f *= Math.exp(p.drift.conversionLogPerYear * years);
+  }
   return f;
 }
 

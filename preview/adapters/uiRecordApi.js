@@ -45,19 +45,27 @@ export async function fetchRecord(recordId, fields) {
   return { apiName, id: stored.Id || recordId, fields: recordFields };
 }
 
+/** Connected getRecord wires, so notifyRecordUpdateAvailable can re-read their records. */
+const liveWires = new Set();
+
 export class getRecord {
   constructor(dataCallback) {
     this.dataCallback = dataCallback;
     this.generation = 0;
+    this.config = undefined;
   }
 
-  connect() {}
+  connect() {
+    liveWires.add(this);
+  }
 
   disconnect() {
     this.generation += 1;
+    liveWires.delete(this);
   }
 
   update(config) {
+    this.config = config;
     const { recordId, fields = [], optionalFields = [] } = config || {};
     if (!recordId) {
       return;
@@ -67,6 +75,14 @@ export class getRecord {
       (data) => generation === this.generation && this.dataCallback({ data, error: undefined }),
       (error) => generation === this.generation && this.dataCallback({ data: undefined, error }),
     );
+  }
+}
+
+/** As on the platform: every wire showing one of these records reads it again. */
+export async function notifyRecordUpdateAvailable(items) {
+  const ids = new Set((items || []).map((item) => item.recordId));
+  for (const wire of liveWires) {
+    if (wire.config && ids.has(wire.config.recordId)) wire.update(wire.config);
   }
 }
 

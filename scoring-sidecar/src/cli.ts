@@ -15,6 +15,7 @@ import { registerMonitoringCommands } from './commands/monitoring.js';
 import { registerSyncCommands } from './commands/sync.js';
 import { registerWorkerCommands } from './commands/worker.js';
 import { registerWritebackCommands } from './commands/writeback.js';
+import { registerBacktestCommands } from './commands/backtest.js';
 import { REPO_ROOT } from './config/index.js';
 import { startServer } from './server.js';
 
@@ -74,6 +75,7 @@ export function buildProgram(): Command {
     .action(serve);
   registerAuditCommands(program);
   registerModelCommands(program);
+  registerBacktestCommands(program);
   registerBatchCommands(program);
   registerExperimentCommands(program);
   registerMonitoringCommands(program);

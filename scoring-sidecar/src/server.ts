@@ -38,6 +38,7 @@ import {
   MonitoringMetrics,
   type Baseline,
 } from './monitoring/index.js';
+import { databaseUrlOf } from './shared-state/index.js';
 import { loadActionCatalogue, loadRuleSet } from './model/rules/index.js';
 import {
   createInProcessWorklistIndex,
@@ -49,6 +50,7 @@ import { ModelHolder, ModelRegistry } from './model/index.js';
 import {
   createScoringService,
   holderModelSource,
+  prepareServingExtras,
   loadDirectoryModelSource,
   type AuditSink,
   type ModelSource,
@@ -117,6 +119,7 @@ async function modelSourceFromEnv(
   const holder = new ModelHolder({
     registry: ModelRegistry.open(env.LEADRANK_REGISTRY_URL),
     cacheDir,
+    prepare: prepareServingExtras,
     logger,
     alias,
     ...(env.LEADRANK_MODEL_POLL_MS ? { pollIntervalMs: Number(env.LEADRANK_MODEL_POLL_MS) } : {}),
@@ -129,7 +132,7 @@ async function modelSourceFromEnv(
       'model registry unavailable: scoring by rules until it answers',
     );
   }
-  return holderModelSource(holder, cacheDir);
+  return holderModelSource(holder);
 }
 
 async function baselineOf(modelDir: string | undefined): Promise<Baseline | null> {
@@ -140,7 +143,8 @@ async function baselineOf(modelDir: string | undefined): Promise<Baseline | null
 /**
  * Env: REGION (US|EU, required), REDIS_URL (+ LEADRANK_REDIS_PREFIX), LEADRANK_MODEL_DIR, LEADRANK_RULES_ONLY=1,
  * LEADRANK_CONFIG_DIR (default <repo>/config), LEADRANK_AUDIT_DIR (default <repo>/var/audit),
- * LEADRANK_AUDIT_FSYNC (batch|none), the auth variables of api/auth.ts; LEADRANK_STATE_DIR (default
+ * LEADRANK_AUDIT_FSYNC (batch|none), the auth variables of api/auth.ts, LEADRANK_METRICS_TOKEN (api/access.ts;
+ * never LEADRANK_AUDIT_SIGNING_KEY); LEADRANK_STATE_DIR (default
  * <repo>/var/state/<REGION>: experiments.db, monitoring.db; or LEADRANK_EXPERIMENTS_DB, LEADRANK_MONITORING_DB),
  * LEADRANK_CHALLENGER_MODEL_DIR (with LEADRANK_MODEL_DIR; else the registry's challenger alias),
  * LEADRANK_DASHBOARD_USERS (dashboard/access.ts).
@@ -206,9 +210,15 @@ export async function createSidecar(
     mkdirSync(stateDir, { recursive: true });
     return join(stateDir, name);
   };
+  // Shared state: the region's PostgreSQL database when DATABASE_URL is set (every replica and process agrees),
+  // else one SQLite file per store in the state dir.
+  const databaseUrl = databaseUrlOf(env);
   const monitoringHistory =
     overrides.monitoringHistory ??
-    new MonitoringHistory(stateFile(env.LEADRANK_MONITORING_DB, 'monitoring.db'));
+    (await MonitoringHistory.open({
+      databaseUrl,
+      ...(databaseUrl ? {} : { sqliteFile: stateFile(env.LEADRANK_MONITORING_DB, 'monitoring.db') }),
+    }));
   const monitor = new Monitor({
     metrics: new MonitoringMetrics(metrics.registry),
     history: monitoringHistory,
@@ -225,16 +235,18 @@ export async function createSidecar(
     drainer = startInProcessDrainer(drainerRuntime.consumer, writeback, {
       config: drainerRuntime.config,
       log: logger,
-      onLag,
+      onPendingAge: (seconds) => drainerRuntime?.reportPendingAge(seconds),
     });
   }
   const experiments =
     overrides.experiments ??
-    new ExperimentService(new ExperimentStore(stateFile(env.LEADRANK_EXPERIMENTS_DB, 'experiments.db')), {
-      logger,
-      now,
-      onGuardrails: (report) => monitor.recordExperiment(report),
-    });
+    (await ExperimentService.open(
+      await ExperimentStore.open({
+        databaseUrl,
+        ...(databaseUrl ? {} : { sqliteFile: stateFile(env.LEADRANK_EXPERIMENTS_DB, 'experiments.db') }),
+      }),
+      { logger, now, onGuardrails: (report) => monitor.recordExperiment(report) },
+    ));
 
   const scoringOptions = {
     region: region.data,
@@ -271,11 +283,11 @@ export async function createSidecar(
     every(s.scoreFlushSeconds * 1000, () => monitor.flushScores(), logger),
     every(
       s.freshnessCheckSeconds * 1000,
-      () => {
-        monitor.checkExtractFreshness(now());
+      async () => {
         monitor.checkEventStreamNow(now());
+        await monitor.checkExtractFreshness(now());
         // The calibration job runs in its own process: its latest result reaches /metrics from the history.
-        monitor.publishLatestCalibration();
+        await monitor.publishLatestCalibration();
       },
       logger,
     ),
@@ -302,7 +314,8 @@ export async function createSidecar(
       redis: Boolean(redisUrl),
       stateDir,
       dashboard: dashboardAccess.kind,
-      experiment: experiments.refreshActive()?.id ?? null,
+      experiment: (await experiments.refreshActive())?.id ?? null,
+      sharedState: databaseUrl ? 'postgres' : 'sqlite',
     },
     'sidecar configured',
   );
@@ -317,7 +330,13 @@ export async function createSidecar(
     metrics,
     worklists: worklistIndex ? { index: worklistIndex, config: ranking } : null,
     now,
-    currentVersion: () => models.current()?.version ?? ruleSet.version,
+    currentVersion: () => {
+      try {
+        return models.current()?.version ?? ruleSet.version;
+      } catch {
+        return ruleSet.version; // a broken model source scores by rules (see the scoring service)
+      }
+    },
     auth,
     access,
     models,
@@ -327,7 +346,12 @@ export async function createSidecar(
     experiments: routeExperiments,
     monitoring: {
       eventsArrived: (at) => monitor.eventsArrived(at),
-      extractDelivered: (summary, at) => void monitor.recordExtractSummary(summary, at),
+      extractDelivered: async (summary, at) => {
+        // The extract is already stored: a failed history write is logged, not the caller's error.
+        await monitor.recordExtractSummary(summary, at).catch((error: unknown) => {
+          logger.error({ err: (error as Error).message }, 'could not record the extract delivery');
+        });
+      },
       extractRowChecker: (kind) => new ExtractRowChecker(kind),
     },
     mounts,
@@ -350,12 +374,17 @@ export async function createSidecar(
     close: async () => {
       for (const stop of stopTimers) stop();
       try {
-        monitor.flushScores();
+        await monitor.flushScores();
       } catch (error) {
         logger.warn({ err: (error as Error).message }, 'could not flush the score counts');
       }
-      if (!overrides.experiments) experiments.store.close();
-      if (!overrides.monitoringHistory) monitoringHistory.close();
+      try {
+        await experiments.close(); // writes the queued exposures
+      } catch (error) {
+        logger.warn({ err: (error as Error).message }, 'could not write the queued exposures');
+      }
+      if (!overrides.experiments) await experiments.store.close();
+      if (!overrides.monitoringHistory) await monitoringHistory.close();
       await drainer?.close();
       await drainerRuntime?.close();
       await Promise.allSettled([
@@ -373,13 +402,13 @@ export async function createSidecar(
 }
 
 /** Runs `work` every `ms` without keeping the process alive; errors are logged, the timer goes on. */
-function every(ms: number, work: () => void, logger: Logger): () => void {
+function every(ms: number, work: () => unknown, logger: Logger): () => void {
   const timer = setInterval(() => {
-    try {
-      work();
-    } catch (error) {
-      logger.error({ err: (error as Error).message }, 'scheduled monitoring task failed');
-    }
+    Promise.resolve()
+      .then(work)
+      .catch((error: unknown) => {
+        logger.error({ err: (error as Error).message }, 'scheduled monitoring task failed');
+      });
   }, ms);
   timer.unref();
   return () => clearInterval(timer);

@@ -110,10 +110,10 @@ describe.each([
 
   it("ranks a canary's treatment rep by the model and its control rep by the rules, recording what was shown", async () => {
     const svc = kit.sidecar.experiments;
-    svc.create(definition, 'test');
-    svc.startCanary(definition.id, 'test');
-    while (svc.require(definition.id).share < 0.5) svc.widen(definition.id, 'test');
-    expect(svc.require(definition.id)).toMatchObject({ mode: 'canary', share: 0.5 });
+    await svc.create(definition, 'test');
+    await svc.startCanary(definition.id, 'test');
+    while ((await svc.require(definition.id)).share < 0.5) await svc.widen(definition.id, 'test');
+    expect(await svc.require(definition.id)).toMatchObject({ mode: 'canary', share: 0.5 });
 
     const treated = await call('GET', `/v1/worklists/${treatmentRep}`);
     expect(treated.status).toBe(200);
@@ -139,7 +139,8 @@ describe.each([
       Number(text.match(/leadrank_fallbacks_total\{reason="no_model"\} (\d+)/)?.[1] ?? 0);
     expect(fallbacks((await call('GET', '/metrics')).text)).toBe(fallbacks(metricsBefore));
 
-    const exposures = svc.store.leadExposures(definition.id);
+    await svc.flush(); // exposures are queued by the route and written by the service's timer
+    const exposures = await svc.store.leadExposures(definition.id);
     const byRep = (rep: string) =>
       exposures
         .filter((e) => e.repId === rep)
@@ -153,7 +154,7 @@ describe.each([
     expect(new Set(exposures.filter((e) => e.repId === controlRep).map((e) => e.arm))).toEqual(
       new Set(['control']),
     );
-    const units = svc.store.unitExposures(definition.id);
+    const units = await svc.store.unitExposures(definition.id);
     expect(units.find((u) => u.unitId === treatmentRep)).toMatchObject({
       arm: 'treatment',
       fallbackLeads: 0,
@@ -169,7 +170,10 @@ describe.each([
     });
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ recorded: true, experimentId: definition.id, arm: 'treatment' });
-    const row = kit.sidecar.experiments.store.leadExposures(definition.id).find((e) => e.leadId === leadId);
+    await kit.sidecar.experiments.flush();
+    const row = (await kit.sidecar.experiments.store.leadExposures(definition.id)).find(
+      (e) => e.leadId === leadId,
+    );
     expect(row).toMatchObject({ repId: treatmentRep, arm: 'treatment' });
   });
 
@@ -206,9 +210,9 @@ describe.each([
 
   it('in shadow mode shows the control, logs the treatment ranking (ids and scores only) and never returns it', async () => {
     const svc = kit.sidecar.experiments;
-    svc.revert(definition.id, 'test', 'next test');
+    await svc.revert(definition.id, 'test', 'next test');
     const shadowDef = { ...definition, id: 'shadow-model-vs-rules', salt: 'shadow-model-vs-rules-salt' };
-    svc.create(shadowDef, 'test');
+    await svc.create(shadowDef, 'test');
     const rep = treatmentRep!;
     const res = await call('GET', `/v1/worklists/${rep}`);
     expect(res.status).toBe(200);
@@ -221,7 +225,8 @@ describe.each([
     const items = res.json.items as { leadId: string; source: string }[];
     expect(items.every((i) => i.source === 'rules')).toBe(true);
     expect(res.text).not.toMatch(/shadow":\s*\[/);
-    expect(svc.store.leadExposures(shadowDef.id)).toEqual([]);
+    await svc.flush();
+    expect(await svc.store.leadExposures(shadowDef.id)).toEqual([]);
 
     await expect
       .poll(() => logLines.find((l) => l.includes('"shadow ranking"') && l.includes(res.json.requestId)), {
@@ -292,7 +297,7 @@ describe('shadow scoring on POST /v1/score', () => {
       const challenger = experimentDefinitionSchema.parse(
         JSON.parse(readFileSync(`${repoRoot}config/experiments/champion-vs-challenger.json`, 'utf8')),
       );
-      expect(kit.sidecar.experiments.create(challenger, 'test').mode).toBe('shadow');
+      expect((await kit.sidecar.experiments.create(challenger, 'test')).mode).toBe('shadow');
       const res = await kit.call('POST', '/v1/score', body);
       expect(res.status).toBe(200);
       const shown = res.json.scores as { leadId: string; score: number; source: string }[];

@@ -642,7 +642,7 @@ describe.each([
 
   describe('health, readiness, metrics, unknown routes', () => {
     it('answers /healthz and /readyz (model loaded, store reachable)', async () => {
-      expect((await call('GET', '/healthz')).json).toEqual({ status: 'ok' });
+      expect((await call('GET', '/healthz')).json).toMatchObject({ status: 'ok', scoring: 'model' });
       const ready = await call('GET', '/readyz');
       expect(ready.status).toBe(200);
       expect(ready.json.checks.model).toMatchObject({ ok: true, mode: 'model', version: model.version });

@@ -398,6 +398,25 @@ describe('reading every worker chain', () => {
 });
 
 describe('incremental anchoring', () => {
+  it('anchors again and again while a writer appends (small segments rotating), then verifies', async () => {
+    const log = await openAuditLog({
+      dir,
+      region: 'US',
+      maxSegmentBytes: 4000,
+      clock: () => new Date(`${DAY2}T10:00:00Z`),
+    });
+    const writes: Promise<void>[] = [];
+    const checkpoints: number[] = [];
+    for (let round = 0; round < 6; round++) {
+      for (let n = 0; n < 20; n++) writes.push(log.append([auditEntry(1000 + round * 20 + n)]));
+      checkpoints.push((await anchorAuditLog({ dir, store, signer })).checkpoint.number);
+    }
+    await Promise.all(writes);
+    await log.close();
+    expect(checkpoints).toEqual([2, 3, 4, 5, 6, 7]);
+    expect(await verifyAnchored()).toMatchObject({ ok: true, entries: 33 + 120, checkpoint: 7 });
+  });
+
   it('reads only from the last anchored line on: an earlier alteration is left to the full verify', async () => {
     const log = await openAuditLog({ dir, region: 'US', clock: () => new Date(`${DAY2}T09:00:00Z`) });
     await log.append([auditEntry(40), auditEntry(41)]);

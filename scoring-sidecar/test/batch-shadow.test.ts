@@ -67,12 +67,14 @@ async function rootWithExperiment(definition: string): Promise<string> {
   const root = mkdtempSync(join(tmpdir(), 'batch-shadow-root-'));
   const stateDir = join(root, 'var', 'state', 'EU');
   mkdirSync(stateDir, { recursive: true });
-  const store = new ExperimentStore(join(stateDir, 'experiments.db'));
-  new ExperimentService(store).create(
+  const store = await ExperimentStore.open(join(stateDir, 'experiments.db'));
+  const service = await ExperimentService.open(store);
+  await service.create(
     await loadExperimentDefinition(join(repoRoot, 'config', 'experiments', `${definition}.json`)),
     'test',
   );
-  store.close();
+  await service.close();
+  await store.close();
   return root;
 }
 
@@ -98,13 +100,13 @@ describe('shadow scoring in the batch cycle', () => {
   it('only a live shadow experiment with the challenger as treatment is shadowed', async () => {
     expect(champion.version).not.toBe(challenger.version);
     const shadowed = await rootWithExperiment('champion-vs-challenger');
-    expect(liveShadowExperiment(join(shadowed, 'var/state/EU/experiments.db'))).toBe(
+    expect(await liveShadowExperiment(join(shadowed, 'var/state/EU/experiments.db'), {})).toBe(
       'champion-vs-challenger',
     );
     // model-vs-rules treats with the champion: nothing to shadow.
     const other = await rootWithExperiment('model-vs-rules');
-    expect(liveShadowExperiment(join(other, 'var/state/EU/experiments.db'))).toBeNull();
-    expect(liveShadowExperiment(join(tmpdir(), 'no-such-dir', 'experiments.db'))).toBeNull();
+    expect(await liveShadowExperiment(join(other, 'var/state/EU/experiments.db'), {})).toBeNull();
+    expect(await liveShadowExperiment(join(tmpdir(), 'no-such-dir', 'experiments.db'), {})).toBeNull();
   });
 
   it('exports challenger scores for every lead and writes to the org exactly what a cycle without it writes', async () => {

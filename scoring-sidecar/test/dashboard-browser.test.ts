@@ -48,9 +48,10 @@ beforeAll(async () => {
     JSON.parse(readFileSync(`${repoRoot}config/experiments/model-vs-rules.json`, 'utf8')),
   );
   const experiments = kit.sidecar.experiments;
-  experiments.create(definition, 'dashboard-test');
-  experiments.startCanary(definition.id, 'dashboard-test');
-  while (experiments.require(definition.id).share < 0.5) experiments.widen(definition.id, 'dashboard-test');
+  await experiments.create(definition, 'dashboard-test');
+  await experiments.startCanary(definition.id, 'dashboard-test');
+  while ((await experiments.require(definition.id)).share < 0.5)
+    await experiments.widen(definition.id, 'dashboard-test');
   const rand = seeded(9);
   const leads = Array.from({ length: 80 }, (_, i) => syntheticLead(70_000 + i, 'US', Date.now(), rand));
   await kit.sidecar.store.putLeads(leads);

@@ -153,7 +153,7 @@ describe('outcomes from Salesforce', () => {
 
   it('computes each unit’s pre-period conversion', async () => {
     const conn = await connectToOrg({ flow: 'client_credentials', loginUrl: sim.url, ...app });
-    const store = new ExperimentStore(':memory:');
+    const store = await ExperimentStore.open(':memory:');
     const rows = await importPrePeriod(
       conn,
       store,
@@ -164,6 +164,7 @@ describe('outcomes from Salesforce', () => {
     const byUnit = new Map(rows.map((r) => [r.unitId, r]));
     expect(byUnit.get(id('005', 1))).toEqual({ unitId: id('005', 1), leads: 2, conversions: 1 });
     expect(byUnit.get(id('005', 2))).toEqual({ unitId: id('005', 2), leads: 1, conversions: 0 });
-    expect(store.prePeriod('x')).toHaveLength(2);
+    expect(await store.prePeriod('x')).toHaveLength(2);
+    await store.close();
   });
 });

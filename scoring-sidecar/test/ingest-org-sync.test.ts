@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -16,6 +16,7 @@ import { startOrgSimulator, type RunningOrgSimulator } from '@leadrank/org-simul
 import { seedFromDirectory } from '@leadrank/org-simulator/seed';
 import {
   fileWatermarkStore,
+  loadSyncConfig,
   OrgSync,
   redisWatermarkStore,
   type WatermarkStore,
@@ -386,6 +387,26 @@ describe('file watermark', () => {
     expect(await store.load()).toEqual(w);
     await store.clear();
     expect(await store.load()).toBeNull();
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('config/sync.json', () => {
+  it('loads the repository file and refuses a bad one naming the file and the field', async () => {
+    expect(loadSyncConfig(join(REPO, 'config', 'sync.json')).maxWatermarkAgeDays).toBeLessThanOrEqual(14);
+    const dir = await mkdtemp(join(tmpdir(), 'leadrank-sync-config-'));
+    const file = join(dir, 'sync.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        intervalMs: 5,
+        overlapMs: 0,
+        writeBatchRows: 10,
+        maxWatermarkAgeDays: 20,
+        metricsPort: 0,
+      }),
+    );
+    expect(() => loadSyncConfig(file)).toThrow(/sync\.json: intervalMs: .*; maxWatermarkAgeDays: /);
     await rm(dir, { recursive: true, force: true });
   });
 });

@@ -95,7 +95,8 @@ const modelRow = (id: string, p: number): ExportRow => [
   null,
 ];
 
-function freshMonitor(history = new MonitoringHistory(':memory:')) {
+async function freshMonitor(given?: MonitoringHistory) {
+  const history = given ?? (await MonitoringHistory.open(':memory:'));
   const registry = new Registry();
   return {
     registry,
@@ -181,7 +182,7 @@ describe('calibration job', () => {
       null,
     ]);
     await writeExport(dir, 'EU', [...truth.map((t) => modelRow(t.id, t.p)), ...rules]);
-    const { registry, history, monitor } = freshMonitor();
+    const { registry, history, monitor } = await freshMonitor();
     const r = await runEu(dir, monitor);
 
     expect(r.scoredDay).toBe(SCORED_DAY);
@@ -200,7 +201,7 @@ describe('calibration job', () => {
     expect(r.bins[9]!.observedRate).toBeGreaterThan(r.bins[0]!.observedRate + 0.25);
 
     expect((await eceGauge(registry)).EU).toBeCloseTo(r.ece, 10);
-    const chart = history.calibration('2025-03-01');
+    const chart = await history.calibration('2025-03-01');
     expect(chart.filter((b) => b.region === 'EU')).toHaveLength(10);
     expect(calibrationSummary(r)).toMatch(
       /^calibration EU 2025-03-01→2025-03-31: 4000 model rows of 4050, \d+ converted; ECE 0\.0\d+ \(ok\)/,
@@ -214,7 +215,7 @@ describe('calibration job', () => {
       'EU',
       truth.map((t) => modelRow(t.id, Math.min(1, 2 * t.p))),
     );
-    const { history, monitor } = freshMonitor();
+    const { history, monitor } = await freshMonitor();
     const r = await runEu(dir, monitor);
 
     expect(r.ece).toBeGreaterThan(config.calibration.maxEce);
@@ -224,15 +225,16 @@ describe('calibration job', () => {
     expect(calibrationSummary(r)).toContain('(ALERT)');
 
     // The job runs in its own process: the sidecar's monitor publishes the gauge from the history it wrote.
-    const restarted = freshMonitor(history);
+    const restarted = await freshMonitor(history);
+    await restarted.monitor.publishLatestCalibration(); // what its start (and then its timer) does
     expect((await eceGauge(restarted.registry)).EU).toBeCloseTo(r.ece, 10);
-    history.close();
+    await history.close();
   }, 120_000);
 
   it('skips with a clear message when the day has no export of the region, never reading another region’s', async () => {
     const dir = mkdtempSync(join(exportsDir, 'us-only-'));
     await writeExport(dir, 'US', [modelRow(makeId('00Q', 100_000), 0.2)]);
-    const { registry, history, monitor } = freshMonitor();
+    const { registry, history, monitor } = await freshMonitor();
     const result = await runCalibrationJob(
       monitor,
       () => Promise.reject(new Error('the org is not asked without an export')),
@@ -247,7 +249,7 @@ describe('calibration job', () => {
     expect(calibrationSummary(result)).toBe(
       `calibration EU: no export for ${SCORED_DAY} (${join(dir, 'EU', SCORED_DAY, 'scores.parquet')}); nothing to judge`,
     );
-    expect(history.calibration('2000-01-01')).toEqual([]);
+    expect(await history.calibration('2000-01-01')).toEqual([]);
     expect(await eceGauge(registry)).toEqual({});
   });
 
@@ -259,12 +261,12 @@ describe('calibration job', () => {
       'EU',
       few.map((t) => modelRow(t.id, Math.min(1, 3 * t.p))),
     );
-    const { registry, history, monitor } = freshMonitor();
+    const { registry, history, monitor } = await freshMonitor();
     const r = await runEu(dir, monitor);
     expect(r.modelRows).toBe(few.length);
     expect(r.judged).toBe(false);
     expect(r.alerting).toBe(false);
     expect(await eceGauge(registry)).toEqual({});
-    expect(history.calibration('2025-03-01')).toHaveLength(10);
+    expect(await history.calibration('2025-03-01')).toHaveLength(10);
   }, 120_000);
 });

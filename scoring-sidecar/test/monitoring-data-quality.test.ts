@@ -73,7 +73,7 @@ describe('extract checks', () => {
     const metrics = new MonitoringMetrics(registry);
     const monitor = new Monitor({
       metrics,
-      history: new MonitoringHistory(':memory:'),
+      history: await MonitoringHistory.open(':memory:'),
       config,
       baseline: null,
     });

@@ -38,23 +38,23 @@ afterAll(async () => {
   await rm(model.work, { recursive: true, force: true });
 });
 
-function freshMonitor() {
+async function freshMonitor() {
   const registry = new Registry();
-  const history = new MonitoringHistory(':memory:');
+  const history = await MonitoringHistory.open(':memory:');
   const monitor = new Monitor({ metrics: new MonitoringMetrics(registry), history, config, baseline: null });
   return { registry, history, monitor };
 }
 
 describe('batch cycle monitoring', () => {
   it('writes the cycle record, score counts, drift per feature and API usage at the end of a cycle', async () => {
-    const { registry, history, monitor } = freshMonitor();
+    const { registry, history, monitor } = await freshMonitor();
     const rt = await kitRuntime({ sim, region: 'US' });
     rt.monitor = new BatchMonitor({ monitor });
     try {
       const report = await runCycleInProcess(rt, { model: { version: model.version, dir: model.dir } });
       expect(report.leads.scored).toBe(1200);
 
-      const cycles = history.batchCycles(SINCE);
+      const cycles = await history.batchCycles(SINCE);
       expect(cycles).toHaveLength(1);
       expect(cycles[0]).toMatchObject({
         region: 'US',
@@ -65,14 +65,14 @@ describe('batch cycle monitoring', () => {
       });
       expect(cycles[0]!.durationSeconds).toBeGreaterThan(0);
 
-      const bands = history.scoreBands(SINCE);
+      const bands = await history.scoreBands(SINCE);
       expect(bands.reduce((s, b) => s + b.count, 0)).toBe(1200);
-      expect(history.scoreSources(SINCE)).toEqual([
+      expect(await history.scoreSources(SINCE)).toEqual([
         { day: bands[0]!.day, region: 'US', source: 'model', count: 1200 },
       ]);
 
       const baseline = await loadBaseline(join(model.dir, 'baseline-stats.json'));
-      const drift = history.drift(SINCE);
+      const drift = await history.drift(SINCE);
       expect(drift.map((d) => d.feature).sort()).toEqual(baseline.features.map((f) => f.name).sort());
       expect(new Set(drift.map((d) => d.region))).toEqual(new Set(['US']));
       // 1,200 rows sampled (partitions of 500 are under the per-partition sample): every feature is judged.
@@ -89,7 +89,7 @@ describe('batch cycle monitoring', () => {
   });
 
   it('records a failed cycle attempt with its error', async () => {
-    const { registry, history, monitor } = freshMonitor();
+    const { registry, history, monitor } = await freshMonitor();
     const rt = await createBatchRuntime({
       region: 'US',
       rootDir: mkdtempSync(join(tmpdir(), 'batch-fail-')),
@@ -101,7 +101,7 @@ describe('batch cycle monitoring', () => {
     rt.monitor = new BatchMonitor({ monitor });
     try {
       await expect(runCycleInProcess(rt, { model: null })).rejects.toThrow('org unreachable');
-      expect(history.batchCycles(SINCE)).toMatchObject([
+      expect(await history.batchCycles(SINCE)).toMatchObject([
         { region: 'US', ok: false, leadsScored: 0, error: 'org unreachable' },
       ]);
       expect(await registry.metrics()).toMatch(
@@ -131,7 +131,7 @@ describe('extract ingest monitoring', () => {
       expect(res.status).toBe(200);
       expect(res.json.rows).toBe(40);
 
-      const deliveries = kit.sidecar.monitoringHistory.extractDeliveries('erp');
+      const deliveries = await kit.sidecar.monitoringHistory.extractDeliveries('erp');
       expect(deliveries).toHaveLength(1);
       expect(deliveries[0]).toMatchObject({ extract: 'erp', day: today, rows: 40, invalidRows: 0 });
       expect(deliveries[0]!.issues).toContain('range');
@@ -144,7 +144,7 @@ describe('extract ingest monitoring', () => {
 
       // The freshness timer's check: today's ERP delivery is in, the marketing one is not judged missing
       // before it is due, and is once the day is over.
-      const checks = kit.sidecar.monitor.checkExtractFreshness(new Date(`${today}T23:59:00Z`));
+      const checks = await kit.sidecar.monitor.checkExtractFreshness(new Date(`${today}T23:59:00Z`));
       expect(checks.find((c) => c.extract === 'erp')!.issues.map((i) => i.code)).not.toContain('missing');
       expect(checks.find((c) => c.extract === 'marketing')!.issues.map((i) => i.code)).toContain('missing');
       expect((await kit.call('GET', '/metrics')).text).toContain(

@@ -1,12 +1,25 @@
 // `leadrank worker` as a real child process started through the CLI: it exposes /metrics, drains the
 // write-back queue into the org, and refuses bad roles with a message naming them.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningOrgSimulator } from '../../org-simulator/src/server.js';
+import { listCycles } from '../src/batch/cycle.js';
+import { waitForCycle } from '../src/batch/runners.js';
 import { createWritebackQueue, type WritebackJob } from '../src/writeback/index.js';
-import { CLIENT, FAST, queryStore, REDIS_URL, repoRoot, seedLeads, startSimulator } from './batch-kit.js';
+import {
+  CLIENT,
+  FAST,
+  kitRuntime,
+  queryStore,
+  REDIS_URL,
+  repoRoot,
+  seedLeads,
+  startSimulator,
+} from './batch-kit.js';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.js';
 
 const PREFIX = `workertest-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
@@ -85,6 +98,39 @@ describe('leadrank worker (child process)', () => {
     ).toEqual(expect.objectContaining({ Lead_Score__c: 88, Score_Source__c: 'Rules' }));
     await worker.stop();
     expect(worker.child.exitCode).toBe(0);
+  });
+
+  it('runs the scheduled cycle with the batch and scheduler roles, and exposes its metrics', async () => {
+    const rootDir = mkdtempSync(join(tmpdir(), 'worker-batch-'));
+    const batchWorker = await startWorkerProcess({
+      roles: 'batch,scheduler',
+      env: {
+        ...envOf(sim),
+        LEADRANK_ROOT: rootDir,
+        LEADRANK_BATCH_OVERRIDES: JSON.stringify({ ...FAST, schedule: { everyMs: 2000 } }),
+      },
+    });
+    const rt = await kitRuntime({ sim, redisUrl: REDIS_URL, keyPrefix: PREFIX });
+    try {
+      const first = await (async () => {
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const ids = await listCycles(rt.state);
+          if (ids.length) return ids[0]!;
+          if (Date.now() > deadline) throw new Error('no cycle started');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+      const report = await waitForCycle(rt, first, 100, 60_000);
+      expect(report.leads.extracted).toBe(5);
+      expect(report.scoreSource).toBe('Rules');
+      const text = await batchWorker.metrics();
+      expect(text).toMatch(/leadrank_batch_leads_total\{region="EU",outcome="scored"\} [1-9]/);
+    } finally {
+      await batchWorker.stop();
+      await rt.close();
+    }
+    expect(batchWorker.child.exitCode).toBe(0);
   });
 
   it('refuses an unknown role, naming it', () => {

@@ -238,6 +238,43 @@ describe('write-back consumer', () => {
     expect(await wb.deadLetters.count()).toBe(0);
   });
 
+  it('writes through one Bulk API 2.0 job above the volume threshold', async () => {
+    const bulkRegistry = new Registry();
+    const bulk = writebackRuntimeFromEnv({
+      env: {
+        ...ENV,
+        LEADRANK_WRITEBACK_OVERRIDES: JSON.stringify({
+          bulkThreshold: 2,
+          retry: { baseDelayMs: 20, maxDelayMs: 200 },
+        }),
+      },
+      region: 'EU',
+      configDir: join(repoRoot, 'config'),
+      log,
+      registry: bulkRegistry,
+      connect: () => connectTo(sim),
+    });
+    try {
+      const ids = leadIds.slice(41, 44);
+      const jobs = ids.map((id, i) => jobFor(id, 21 + i, at(60)));
+      expect(await bulk.consumer.writeBatch(jobs)).toEqual(['written', 'written', 'written']);
+      const written = (await bulkRegistry.getMetricsAsJSON()).find(
+        (m) => m.name === 'leadrank_writeback_written_total',
+      );
+      expect(written?.values).toEqual([
+        expect.objectContaining({ labels: { region: 'EU', path: 'bulk' }, value: 3 }),
+      ]);
+      ids.forEach((id, i) => {
+        expect(leadOf(id).Lead_Score__c).toBe(21 + i);
+        expect(historyOf(id)).toEqual([
+          expect.objectContaining({ External_Key__c: `${id}:evt-${T0 + 60 * 60_000}`, Score__c: 21 + i }),
+        ]);
+      });
+    } finally {
+      await bulk.close();
+    }
+  });
+
   it('bounds the in-process queue (one entry per lead, the newest) and drains it into the org', async () => {
     const local = new InProcessWritebackQueue('EU', 3);
     const ids = leadIds.slice(31, 36);
@@ -288,6 +325,58 @@ describe('write-back consumer', () => {
       expect(queryStore(sim, 'SELECT Id FROM Lead WHERE Lead_Score__c != null')).toHaveLength(0);
     } finally {
       await rt.close();
+    }
+  });
+});
+
+describe('write-back under the API-allocation guard', () => {
+  it('pauses before passing its share of the daily allocation and resumes when the window frees', async () => {
+    const org = await startSimulator({ region: 'EU' });
+    seedLeads(org, 3, { region: 'EU', seed: 12 });
+    const ids = queryStore(org, 'SELECT Id FROM Lead ORDER BY Id').map((r) => r.Id as string);
+    // 10 calls a day, half of them for Leadrank: two writes (a /limits read, then 2 calls each) fit, a third waits.
+    await setFaults(org, { dailyApiRequests: 10 });
+    const guardRegistry = new Registry();
+    const guarded = writebackRuntimeFromEnv({
+      env: {
+        ...ENV,
+        // Its own namespace: this org's lead Ids repeat the first org's, whose newer scores are recorded.
+        LEADRANK_BATCH_PREFIX: `${PREFIX}-alloc`,
+        LEADRANK_BATCH_OVERRIDES: JSON.stringify({
+          ...FAST,
+          apiAllocation: { maxShare: 0.5, pauseCheckMs: 200 },
+        }),
+      },
+      region: 'EU',
+      configDir: join(repoRoot, 'config'),
+      log,
+      registry: guardRegistry,
+      connect: () => connectTo(org),
+    });
+    try {
+      expect(await guarded.consumer.writeBatch([jobFor(ids[0]!, 31, at(70))])).toEqual(['written']);
+      expect(await guarded.consumer.writeBatch([jobFor(ids[1]!, 32, at(70))])).toEqual(['written']);
+      const third = guarded.consumer.writeBatch([jobFor(ids[2]!, 33, at(70))]);
+      const waited = await Promise.race([
+        third.then(() => 'written'),
+        new Promise((r) => setTimeout(() => r('paused'), 1500)),
+      ]);
+      expect(waited).toBe('paused');
+      const score = () =>
+        queryStore(org, `SELECT Lead_Score__c FROM Lead WHERE Id = '${ids[2]}'`)[0]!.Lead_Score__c;
+      expect(score()).toBeNull();
+      // A new day's allocation: the write goes through.
+      await fetch(`${org.url}/__admin/usage/reset`, { method: 'POST' });
+      expect(await third).toEqual(['written']);
+      expect(score()).toBe(33);
+      // The guard waited: no call was refused by the org (REQUEST_LIMIT_EXCEEDED) and retried.
+      const retries = (await guardRegistry.getMetricsAsJSON()).find(
+        (m) => m.name === 'leadrank_writeback_retries_total',
+      );
+      expect(retries?.values).toEqual([]);
+    } finally {
+      await guarded.close();
+      await org.close();
     }
   });
 });

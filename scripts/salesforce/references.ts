@@ -5,6 +5,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
+import { checkCustomMetadataSoql } from './cmdt-soql.js';
 import { CUSTOM_OBJECT_STANDARD_FIELDS, PSEUDO_FIELDS, STANDARD_FIELDS } from './standard-fields.js';
 
 export interface ReferenceProblem {
@@ -16,7 +17,7 @@ export interface PackageModel {
   root: string;
   /** Object API name → custom field names defined in force-app. */
   customFields: Map<string, Set<string>>;
-  /** Custom objects and custom metadata types defined in force-app. */
+  /** Custom objects, custom metadata types and platform events defined in force-app. */
   customObjects: Set<string>;
   apexClasses: Map<string, string>;
   /** Classes and triggers, by path relative to the package directory. */
@@ -42,7 +43,7 @@ export async function loadPackageModel(defaultDir: string): Promise<PackageModel
     if (rel[0] === 'objects' && rel.length >= 3) {
       const object = rel[1] as string;
       if (!customFields.has(object)) customFields.set(object, new Set());
-      if (/__(c|mdt)$/.test(object)) customObjects.add(object);
+      if (/__(c|mdt|e)$/.test(object)) customObjects.add(object);
       if (rel[2] === 'fields') customFields.get(object)?.add(basename(file, '.field-meta.xml'));
     }
     if (file.endsWith('.cls') || file.endsWith('.trigger')) {
@@ -96,7 +97,7 @@ function checkApex(model: PackageModel, problems: ReferenceProblem[]): void {
         problems.push({ file, message: `${object}.${field} does not exist` });
       }
     }
-    for (const [token] of source.matchAll(/\b\w+__(?:c|mdt)\b/g)) {
+    for (const [token] of source.matchAll(/\b\w+__(?:c|mdt|e)\b/g)) {
       if (!model.customObjects.has(token) && !allFields.has(token)) {
         problems.push({
           file,
@@ -123,6 +124,30 @@ function checkApex(model: PackageModel, problems: ReferenceProblem[]): void {
       new RegExp(`\\b${name}\\b`).test(stripApexComments(test)),
     );
     if (!covered) problems.push({ file: `classes/${name}.cls`, message: `no test class references ${name}` });
+  }
+}
+
+/** Custom Label names defined in labels/CustomLabels.labels-meta.xml. */
+async function customLabelNames(model: PackageModel): Promise<Set<string>> {
+  const file = join(model.root, 'labels', 'CustomLabels.labels-meta.xml');
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return new Set([...text.matchAll(/<fullName>(\w+)<\/fullName>/g)].map((m) => m[1] ?? ''));
+}
+
+function checkLabels(
+  model: PackageModel,
+  labels: Set<string>,
+  file: string,
+  source: string,
+  problems: ReferenceProblem[],
+) {
+  const rel = file.startsWith(model.root) ? relative(model.root, file) : file;
+  const used = [
+    ...source.matchAll(/['"]@salesforce\/label\/c\.(\w+)['"]/g),
+    ...source.matchAll(/\bSystem\.Label\.(\w+)/g),
+  ].map((m) => m[1] ?? '');
+  for (const name of used) {
+    if (!labels.has(name)) problems.push({ file: rel, message: `unknown Custom Label ${name}` });
   }
 }
 
@@ -158,8 +183,9 @@ function checkFieldList(
 }
 
 async function checkMetadata(model: PackageModel, problems: ReferenceProblem[]): Promise<void> {
+  // Custom metadata and platform event fields have no field-level security.
   const everyCustomField = [...model.customFields]
-    .filter(([object]) => !object.endsWith('__mdt'))
+    .filter(([object]) => !object.endsWith('__mdt') && !object.endsWith('__e'))
     .flatMap(([object, fields]) => [...fields].map((field) => `${object}.${field}`));
 
   for (const file of model.files.filter((f) => f.endsWith('-meta.xml'))) {
@@ -180,6 +206,19 @@ async function checkMetadata(model: PackageModel, problems: ReferenceProblem[]):
         for (const [, object, field] of formula.matchAll(/(\w+)\.(\w+):/g)) {
           if (object && field) checkFieldList(model, rel, object, [field], problems);
         }
+      }
+      // A chart plots a column, RowCount or one of the report's own summary formulas.
+      const formulas = valuesOf(doc, new Set(['developerName']));
+      const chartColumns = valuesOf(
+        (doc.Report as Record<string, unknown>[] | undefined)?.[0]?.chart,
+        new Set(['column']),
+      );
+      for (const column of chartColumns.filter((c) => !c.includes('$') && c !== 'RowCount')) {
+        if (!formulas.includes(column))
+          problems.push({ file: rel, message: `chart plots unknown summary ${column}` });
+      }
+      if (/rate/i.test(valuesOf(doc, new Set(['name']))[0] ?? '') && chartColumns.includes('RowCount')) {
+        problems.push({ file: rel, message: 'a rate report charts RowCount, not its rate formula' });
       }
       for (const type of valuesOf(doc, new Set(['reportType']))) {
         const typeFile = join(model.root, 'reportTypes', `${type.replace(/__c$/, '')}.reportType-meta.xml`);
@@ -209,7 +248,8 @@ async function checkMetadata(model: PackageModel, problems: ReferenceProblem[]):
         const [object = '', field = ''] = entry.split('.');
         checkFieldList(model, rel, object, [field], problems);
       }
-      for (const missing of everyCustomField.filter((f) => !granted.includes(f))) {
+      // A set that grants no field at all (e.g. only a custom permission) needs no field list.
+      for (const missing of everyCustomField.filter((f) => granted.length > 0 && !granted.includes(f))) {
         problems.push({ file: rel, message: `no field-level security for ${missing}` });
       }
       for (const apexClass of valuesOf(doc, new Set(['apexClass']))) {
@@ -235,6 +275,14 @@ async function checkMetadata(model: PackageModel, problems: ReferenceProblem[]):
           problems.push({ file: rel, message: `unknown external credential ${credential}` });
         }
       }
+    } else if (name.endsWith('.flexipage-meta.xml')) {
+      for (const component of valuesOf(doc, new Set(['componentName'])).filter((c) => !c.includes(':'))) {
+        if (!model.files.includes(join(model.root, 'lwc', component, `${component}.js`)))
+          problems.push({ file: rel, message: `unknown Lightning web component ${component}` });
+      }
+    } else if (name.endsWith('.compactLayout-meta.xml')) {
+      const object = basename(dirname(dirname(file)));
+      checkFieldList(model, rel, object, valuesOf(doc, new Set(['fields'])), problems);
     } else if (name.endsWith('.md-meta.xml')) {
       const type = `${name.split('.')[0]}__mdt`;
       if (!model.customObjects.has(type))
@@ -276,10 +324,15 @@ export async function checkReferences(
   const model = await loadPackageModel(defaultDir);
   const problems: ReferenceProblem[] = [];
   checkApex(model, problems);
+  checkCustomMetadataSoql(model, problems);
+  const labels = await customLabelNames(model);
+  for (const [file, source] of model.apexSources) checkLabels(model, labels, file, source, problems);
   for (const file of model.files.filter(
     (f) => f.includes('/lwc/') && f.endsWith('.js') && !f.includes('__tests__'),
   )) {
-    checkLwc(model, file, await readFile(file, 'utf8'), problems);
+    const source = await readFile(file, 'utf8');
+    checkLwc(model, file, source, problems);
+    checkLabels(model, labels, file, source, problems);
   }
   await checkMetadata(model, problems);
   for (const file of configFiles) {

@@ -6,6 +6,8 @@ const SYSTEM_FIELDS = [
   'Name',
   'CreatedDate',
   'CreatedById',
+  // The relationship name reports and report types use for the creator.
+  'CreatedBy',
   'LastModifiedDate',
   'LastModifiedById',
   'SystemModstamp',
@@ -38,6 +40,8 @@ export const STANDARD_FIELDS: Readonly<Record<string, readonly string[]>> = {
   Task: [...SYSTEM_FIELDS, 'WhoId', 'WhatId', 'Subject', 'Status', 'Description', 'ActivityDate'],
   User: [...SYSTEM_FIELDS, 'TimeZoneSidKey'],
   Account: [...SYSTEM_FIELDS, 'Industry', 'NumberOfEmployees', 'AnnualRevenue'],
+  Contact: [...SYSTEM_FIELDS, 'LastName', 'AccountId'],
+  Opportunity: [...SYSTEM_FIELDS, 'AccountId', 'StageName'],
 };
 
 /** Fields every custom object has. */

@@ -117,6 +117,12 @@ export async function renderGeneratedFiles(): Promise<Map<string, string>> {
       '',
     ].join('\n'),
   );
+  // force-app XML is prettier-formatted (@prettier/plugin-xml): generate it the way it is committed.
+  for (const [path, content] of files) {
+    if (!path.endsWith('.xml')) continue;
+    const options = await resolveConfig(join(repoRoot, 'force-app', 'main', 'default', path));
+    files.set(path, await format(content, { ...options, filepath: path }));
+  }
   return files;
 }
 

@@ -133,4 +133,77 @@ describe('names the package refers to', () => {
     );
     expect(messages).not.toContain('DaysSinceCreated is not a Lead field or pseudo-field');
   });
+
+  it('catches OR across two columns in SOQL on a Custom Metadata type (the old logAction query)', async () => {
+    const copy = await packageCopy();
+    const controller = join(copy, 'classes', 'NextBestActionController.cls');
+    await writeFile(
+      controller,
+      (await readFile(controller, 'utf8')).replace(
+        'Next_Best_Action__mdt definition = definitionFor(action);',
+        `List<Next_Best_Action__mdt> found = [
+            SELECT Action__c, MasterLabel, Task_Subject__c
+            FROM Next_Best_Action__mdt
+            WHERE Action__c = :action OR MasterLabel = :action
+            LIMIT 1
+        ];
+        Next_Best_Action__mdt definition = found.isEmpty() ? null : found[0];`,
+      ),
+    );
+    const rules = join(copy, 'classes', 'OneColumn.cls');
+    await writeFile(
+      rules,
+      "public with sharing class OneColumn { static Object q() { return [SELECT Id FROM Scoring_Rule__mdt WHERE Field__c = 'A' OR Field__c = 'B']; } }",
+    );
+
+    const messages = (await checkReferences(copy, configFiles)).map((p) => `${p.file}: ${p.message}`);
+
+    expect(messages.filter((m) => m.includes('OR across columns'))).toEqual([
+      'classes/NextBestActionController.cls: line 9: OR across columns (action__c, masterlabel) in SOQL on Next_Best_Action__mdt, which Salesforce rejects for Custom Metadata types',
+    ]);
+  });
+
+  it('catches an unknown Custom Label in an LWC or Apex, and an unknown component on a Lightning page', async () => {
+    const copy = await packageCopy();
+    const labels = join(copy, 'lwc', 'leadrankLabels', 'leadrankLabels.js');
+    await writeFile(
+      labels,
+      (await readFile(labels, 'utf8')).replace('c.Leadrank_Why_High', 'c.Leadrank_Why_Hihg'),
+    );
+    const guard = join(copy, 'classes', 'ScoreHistoryGuard.cls');
+    await writeFile(
+      guard,
+      (await readFile(guard, 'utf8')).replace(
+        'System.Label.Leadrank_History_Delete_Refused',
+        'System.Label.Leadrank_History_Delete_Refsued',
+      ),
+    );
+    const page = join(copy, 'flexipages', 'Leadrank_Worklist.flexipage-meta.xml');
+    await writeFile(page, (await readFile(page, 'utf8')).replace('>rankedLeadList<', '>rankedLeads<'));
+
+    const messages = (await checkReferences(copy, configFiles)).map((p) => `${p.file}: ${p.message}`);
+
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        'lwc/leadrankLabels/leadrankLabels.js: unknown Custom Label Leadrank_Why_Hihg',
+        'classes/ScoreHistoryGuard.cls: unknown Custom Label Leadrank_History_Delete_Refsued',
+        'flexipages/Leadrank_Worklist.flexipage-meta.xml: unknown Lightning web component rankedLeads',
+      ]),
+    );
+  });
+
+  it('catches a rate report that charts the row count instead of its rate formula', async () => {
+    const copy = await packageCopy();
+    const report = join(copy, 'reports', 'Leadrank', 'Conversion_Rate_By_Band.report-meta.xml');
+    await writeFile(
+      report,
+      (await readFile(report, 'utf8')).replace('<column>FORMULA1</column>', '<column>RowCount</column>'),
+    );
+
+    const messages = (await checkReferences(copy, configFiles)).map((p) => `${p.file}: ${p.message}`);
+
+    expect(messages).toContain(
+      'reports/Leadrank/Conversion_Rate_By_Band.report-meta.xml: a rate report charts RowCount, not its rate formula',
+    );
+  });
 });

@@ -19,7 +19,6 @@ import pyarrow.parquet as pq
 
 from .calibration import apply_calibration
 from .dataset import load_training_set
-from .model import predict_raw
 from .synthetic import write_synthetic_training_set
 from .train import run_training
 
@@ -29,17 +28,19 @@ PARITY_ROWS_FILE = "parity-rows.parquet"
 log = logging.getLogger("leadrank_training")
 
 
-def run_parity(out: Path, data: Path | None = None, rows: int = DEFAULT_ROWS) -> dict:
+def run_parity(
+    out: Path, data: Path | None = None, rows: int = DEFAULT_ROWS, family: str = "lightgbm"
+) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     if data is None:
         data = write_synthetic_training_set(out / "training-set", SYNTHETIC_ROWS)
-    result = run_training(data, out / "model")
+    result = run_training(data, out / "model", families=[family])
     ts = load_training_set(data)
     test = result.split.test
     if len(test) < rows:
         raise ValueError(f"the test period has {len(test)} rows, fewer than the {rows} requested")
     x = ts.features[test[:rows]]
-    p_uncalibrated = predict_raw(result.booster, x)
+    p_uncalibrated = result.chosen.predict_raw(x)
     p_calibrated = apply_calibration(result.calibration, p_uncalibrated)
     columns = {name: pa.array(x[:, j], type=pa.float64()) for j, name in enumerate(ts.feature_names)}
     columns["p_calibrated"] = pa.array(p_calibrated, type=pa.float64())
@@ -60,6 +61,14 @@ def run_parity(out: Path, data: Path | None = None, rows: int = DEFAULT_ROWS) ->
         "version": result.card["version"],
         "python": result.card["parity"]["python_onnxruntime"],
     }
+    if family == "logistic":
+        # Exact linear SHAP from Python for the TypeScript explainer's parity check (phi..., expected value).
+        shap = result.chosen.model.shap(x)
+        pq.write_table(
+            pa.table({f"shap_{j}": pa.array(shap[:, j], type=pa.float64()) for j in range(shap.shape[1])}),
+            out / "parity-shap.parquet",
+        )
+    summary["family"] = family
     (out / "parity.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
 
@@ -69,9 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--data", type=Path, default=None, help="training-set directory (default: synthetic)")
     parser.add_argument("--rows", type=int, default=DEFAULT_ROWS)
+    parser.add_argument("--family", choices=["lightgbm", "logistic"], default="lightgbm")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    summary = run_parity(args.out, args.data, args.rows)
+    summary = run_parity(args.out, args.data, args.rows, args.family)
     log.info(
         json.dumps({"msg": "parity rows written", **{k: summary[k] for k in ("rows", "version", "python")}})
     )

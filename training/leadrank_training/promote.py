@@ -23,14 +23,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
 from .calibration import apply_calibration
-from .dataset import SEGMENT_COLUMNS, TrainingSet, load_training_set
+from .dataset import BASELINE_COLUMN, SEGMENT_COLUMNS, TrainingSet, load_training_set
 from .export import onnx_probabilities
 from .metrics import score_metrics
 from .registry import ModelRegistry, RegistryError
 from .registry_store import REPO_ROOT
 from .report import MISSING_SEGMENT
+from .selection import load_selection_config
 
 MAX_AUC_DROP = 0.005
 MAX_ECE = 0.03
@@ -82,13 +84,55 @@ def features_for_spec(ts: TrainingSet, spec: dict) -> tuple[np.ndarray | None, l
     return np.column_stack(columns) if columns else np.empty((len(ts.frame), 0)), []
 
 
-def score_version(model_dir: Path, ts: TrainingSet) -> tuple[np.ndarray | None, list[str]]:
+def score_version_raw(
+    model_dir: Path, ts: TrainingSet
+) -> tuple[np.ndarray | None, np.ndarray | None, list[str]]:
+    """(calibrated, uncalibrated) probabilities of the holdout rows, as serving computes them."""
     spec = json.loads((model_dir / "feature-spec.json").read_text(encoding="utf-8"))
     x, problems = features_for_spec(ts, spec)
     if x is None:
-        return None, problems
+        return None, None, problems
     calibration = json.loads((model_dir / "calibration.json").read_text(encoding="utf-8"))
-    return apply_calibration(calibration, onnx_probabilities(model_dir / "model.onnx", x)), []
+    raw = onnx_probabilities(model_dir / "model.onnx", x)
+    return apply_calibration(calibration, raw), raw, []
+
+
+def score_version(model_dir: Path, ts: TrainingSet) -> tuple[np.ndarray | None, list[str]]:
+    p, _, problems = score_version_raw(model_dir, ts)
+    return p, problems
+
+
+def honesty_reasons(
+    card: dict, y: np.ndarray, p: np.ndarray, p_raw: np.ndarray | None
+) -> tuple[list[str], dict]:
+    """Calibration must keep the ranking on the holdout, and the model must beat the rules on validation
+    (the training run measured it: model_card.json -> baselines.beats_rules)."""
+    gate = load_selection_config().gate
+    reasons, out = [], {}
+    if p_raw is not None and 0 < int(y.sum()) < len(y):
+        raw, cal = float(roc_auc_score(y, p_raw)), float(roc_auc_score(y, p))
+        out["calibration_ranking"] = {
+            "raw_auc": raw,
+            "calibrated_auc": cal,
+            "tolerance": gate.maxCalibratedAucLoss,
+        }
+        if cal < raw - gate.maxCalibratedAucLoss:
+            reasons.append(
+                f"calibration lowers the ranking: calibrated AUC {cal:.4f} < raw AUC {raw:.4f} "
+                f"- {gate.maxCalibratedAucLoss} on the holdout"
+            )
+    beats = card.get("baselines", {}).get("beats_rules")
+    out["beats_rules"] = beats
+    if beats is None:
+        reasons.append("the model card does not record the comparison with the rules (retrain the model)")
+    elif not beats["passed"]:
+        v = card["baselines"]["validation"]
+        reasons.append(
+            f"the model does not beat the rules on validation: AUC {v['model_auc']:.4f} vs rules "
+            f"{beats.get('reference_auc', v['rules_auc']):.4f} (gain {beats['validation_gain']:+.4f}, needs "
+            f"{max(beats['margin'], 2 * beats.get('auc_standard_error', 0)):.4f}); the rules stay in place"
+        )
+    return reasons, out
 
 
 def segment_aucs(frame: pd.DataFrame, y: np.ndarray, p: np.ndarray) -> dict[str, dict[str, dict]]:
@@ -142,11 +186,12 @@ def evaluate_gate(
     champion_card: dict | None,
     champion_p: np.ndarray | None,
     holdout: TrainingSet,
+    challenger_raw: np.ndarray | None = None,
 ) -> tuple[list[str], dict]:
     """Every rule, with the reasons for refusal (empty = pass) and the comparison report."""
     y = holdout.labels
     frame = holdout.frame
-    reasons: list[str] = []
+    reasons, honesty = honesty_reasons(challenger_card, y, challenger_p, challenger_raw)
     challenger = _model_block(challenger_card, y, challenger_p, frame)
     champion = None if champion_card is None else _model_block(champion_card, y, champion_p, frame)
     c = challenger["metrics"]
@@ -188,7 +233,14 @@ def evaluate_gate(
                             f"{cm['roc_auc']:.4f}), more than {MAX_SEGMENT_AUC_DROP}"
                         )
                 segments.append(row)
+    rules_holdout = None
+    if BASELINE_COLUMN in frame.columns:
+        b = frame[BASELINE_COLUMN].to_numpy(dtype=np.float64)
+        has = ~np.isnan(b)
+        if has.any() and 0 < int(y[has].sum()) < int(has.sum()):
+            rules_holdout = float(roc_auc_score(y[has], b[has]))
     report = {
+        "honesty": {**honesty, "rules_auc_holdout": rules_holdout},
         "rules": {
             "max_auc_drop": MAX_AUC_DROP,
             "max_ece": MAX_ECE,
@@ -233,6 +285,20 @@ def render_markdown(report: dict) -> str:
         f"| holdout rows in training period | {k['holdout_rows_in_training_period'] if k else '-'} "
         f"| {c['holdout_rows_in_training_period']} |"
     )
+    h = report.get("honesty", {})
+    cr = h.get("calibration_ranking")
+    if cr:
+        lines.append(
+            "| challenger AUC raw / calibrated (holdout) | - | "
+            f"{_fmt(cr['raw_auc'])} / {_fmt(cr['calibrated_auc'])} |"
+        )
+    beats = h.get("beats_rules")
+    if beats:
+        lines.append(
+            f"| challenger AUC gain over the rules (validation) | - | {beats['validation_gain']:+.4f} |"
+        )
+    if h.get("rules_auc_holdout") is not None:
+        lines.append(f"| rules AUC (holdout) | - | {_fmt(h['rules_auc_holdout'])} |")
     checked = [s for s in report["segment_comparison"] if s["checked"]]
     if checked:
         lines += [
@@ -282,7 +348,7 @@ def run_gate(
             missing = unservable_features(spec, servable_features)
             if missing:
                 reasons.append(f"the serving code does not compute features: {', '.join(missing)}")
-        challenger_p, problems = score_version(challenger_dir, holdout)
+        challenger_p, challenger_raw, problems = score_version_raw(challenger_dir, holdout)
         reasons += [f"challenger: {p}" for p in problems]
         champion_card = champion_p = None
         if champion is not None:
@@ -295,7 +361,7 @@ def run_gate(
         gate_reasons: list[str] = []
     else:
         gate_reasons, report = evaluate_gate(
-            challenger_card, challenger_p, champion_card, champion_p, holdout
+            challenger_card, challenger_p, champion_card, champion_p, holdout, challenger_raw
         )
     reasons += gate_reasons
     promoted = not reasons and promote
@@ -329,6 +395,16 @@ def run_gate(
     # A copy in the registry keeps every decision next to the versions it concerns.
     registry.store.write(f"promotions/{stamp}-{challenger}/promotion.json", report_json.encode())
     registry.store.write(f"promotions/{stamp}-{challenger}/promotion.md", markdown.encode())
+    # What the product serves after this decision, for the dashboard: the champion if there is one, else
+    # the rules, with the reasons the challenger was refused.
+    serving = {
+        "decided_at": report["decided_at"],
+        "challenger": challenger,
+        "serves": "model" if promoted or champion else "rules",
+        "version": challenger if promoted else champion,
+        "refused_because": reasons,
+    }
+    registry.store.write("status/serving-decision.json", (json.dumps(serving, indent=2) + "\n").encode())
     return GateResult(promoted, challenger, champion, reasons, report, report_dir)
 
 
@@ -390,6 +466,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{verdict}: challenger {result.challenger} vs champion {result.champion or '(none)'}")
     for reason in result.reasons:
         print(f"  - {reason}")
+    if not result.promoted and result.champion is None:
+        print("serving: no champion, the product keeps the rules-only score")
     print(f"report: {result.report_dir}/promotion.md")
     return 0 if result.promoted or (args.dry_run and not result.reasons) else 1
 

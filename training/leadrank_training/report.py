@@ -169,7 +169,70 @@ def write_report(out: Path, report: dict, context: dict) -> None:
             f"| {method} | {_fmt(c.get('validation_cv_log_loss'))} | {_fmt(c.get('test_log_loss'))} | "
             f"{_fmt(c.get('test_ece'))} |"
         )
+    prior = comparison.get("prior_correction")
+    if prior:
+        md += [
+            "",
+            f"Prior correction ({prior['rule']}): latest {prior['recent_rows']} validation rows convert at "
+            f"{_fmt(prior['recent_base_rate'])}, calibrated mean {_fmt(prior['calibrated_mean_before'])}; "
+            f"applied: {prior['applied']} (shift {prior['shift_log_odds']:+.3f} log-odds).",
+        ]
+    ranking = context.get("calibration_ranking")
+    if ranking:
+        md += ["", "| AUC | raw | calibrated | calibration keeps the ranking |", "|---|---|---|---|"]
+        for part, r in ranking.items():
+            md.append(f"| {part} | {_fmt(r['raw_auc'])} | {_fmt(r['calibrated_auc'])} | {r['passed']} |")
     md += ["", "![calibration](calibration.png) ![gains](gains.png)", ""]
+    selection = context.get("selection")
+    if selection:
+        md += [
+            "## Model-family selection (chosen on validation AUC, ties to the simpler)",
+            "",
+            "| candidate | validation AUC | test AUC (uncalibrated) | chosen |",
+            "|---|---|---|---|",
+            *(
+                f"| {c['name']} | {_fmt(c['validation_auc'])} | {_fmt(c['test_auc_uncalibrated'])} | "
+                f"{'yes' if c['chosen'] else ''} |"
+                for c in selection["candidates"]
+            ),
+            "",
+        ]
+    honest = context.get("baselines")
+    if honest:
+        b = honest["beats_rules"]
+        md += [
+            "## Baselines (rules and logistic beside the chosen model)",
+            "",
+            "| period | rows | model AUC | rules AUC | logistic AUC |",
+            "|---|---|---|---|---|",
+            *(
+                f"| {part} | {honest[part]['rows']} | {_fmt(honest[part]['model_auc'])} | "
+                f"{_fmt(honest[part]['rules_auc'])} | {_fmt(honest[part]['logistic_auc'])} |"
+                for part in ("validation", "test")
+            ),
+            "",
+            f"Rules: {honest['validation']['rules_source']}. Beats the rules on validation ({b['rule']}, "
+            f"margin {b['margin']}): **{b['passed']}** (gain {b['validation_gain']:+.4f}).",
+            "",
+        ]
+    drift = context.get("drift")
+    if drift:
+        md += [
+            "## Drift",
+            "",
+            "Base rate: " + ", ".join(f"{k} {_fmt(v)}" for k, v in drift["base_rate"].items()) + ".",
+            "",
+            "| feature | PSI train -> validation | PSI train -> test |\n|---|---|---|",
+            *(
+                f"| {r['feature']} | {_fmt(r['psi_train_to_validation'])} | {_fmt(r['psi_train_to_test'])} |"
+                for r in drift["most_moved_features"]
+            ),
+            "",
+            drift["psi_rule"],
+            "",
+        ]
+    for w in context.get("warnings", []):
+        md += [f"**Warning:** {w}", ""]
     if report["baseline"]:
         b = report["baseline"]
         md += [

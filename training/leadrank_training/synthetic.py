@@ -29,23 +29,47 @@ FEATURES = [
 ]
 
 
-def synthetic_spec(name: str = "synthetic") -> dict:
+CALENDAR_FEATURE = {"name": "day_of_year", "kind": "numeric", "description": "Day of the year (UTC)"}
+
+
+def synthetic_spec(name: str = "synthetic", calendar: bool = False) -> dict:
+    features = [*FEATURES, CALENDAR_FEATURE] if calendar else FEATURES
     return {
         "specVersion": 1,
         "name": name,
-        "hash": feature_spec_hash(FEATURES),
-        "features": FEATURES,
+        "hash": feature_spec_hash(features),
+        "features": features,
         "label": {"name": "label", "horizonDays": 30},
         "snapshotTime": "snapshot_at",
         "segments": list(SEGMENT_COLUMNS),
     }
 
 
-def write_synthetic_training_set(directory: Path, rows: int, seed: int = 11) -> Path:
-    """Leads over one year: known logistic ground truth, a 0-100 rules baseline score, missing values."""
+def write_synthetic_training_set(
+    directory: Path,
+    rows: int,
+    seed: int = 11,
+    *,
+    base_rate_drift: float = 0.0,
+    feature_drift: float = 0.0,
+    signal: bool = True,
+    calendar: bool = False,
+    effect_drift: float = 0.0,
+) -> Path:
+    """Leads over one year: known logistic ground truth, a 0-100 rules baseline score, missing values.
+
+    Drift knobs (t = share of the year elapsed at the snapshot, 0..1):
+    - base_rate_drift: the log-odds intercept moves by base_rate_drift * t (the base rate shifts over time);
+    - feature_drift: web visits are Poisson(3 + feature_drift * t), so late periods hold values beyond the
+      training range (their effect on the log-odds stays linear);
+    - signal=False: the label is independent of every feature (base rate 0.2, plus base_rate_drift);
+    - calendar=True: adds a day_of_year feature (no effect on the label);
+    - effect_drift: the lead-source effects are scaled by (1 - effect_drift * t): what converts changes over
+      time (at 2 they are reversed by the end of the year), which only retraining follows."""
     rng = np.random.default_rng(seed)
     n = rows
-    visits = rng.poisson(3, n).astype(float)
+    t = np.sort(rng.random(n))
+    visits = rng.poisson(3 + feature_drift * t, n).astype(float)
     visits[rng.random(n) < 0.05] = np.nan
     time_on_site = np.round(rng.lognormal(1.5, 1.0, n), 1)
     opens = rng.poisson(1.5, n).astype(float)
@@ -69,11 +93,14 @@ def write_synthetic_training_set(directory: Path, rows: int, seed: int = 11) -> 
         + np.where(
             np.isnan(cats["industry"]), -0.3, effect_industry[np.nan_to_num(cats["industry"]).astype(int)]
         )
-        + effect_source[cats["lead_source"].astype(int)]
+        + effect_source[cats["lead_source"].astype(int)] * (1 - effect_drift * t)
         + 0.3 * np.nan_to_num(cats["company_size"], nan=1.0) / 4
     )
+    if not signal:
+        z = np.full(n, np.log(0.2 / 0.8))
+    z = z + base_rate_drift * t
     label = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(np.int32)
-    snapshot = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(np.sort(rng.random(n)) * 365, unit="D")
+    snapshot = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(t * 365, unit="D")
     baseline = np.clip(20 * has_phone + 5 * np.nan_to_num(visits) + 3 * opens, 0, 100)
 
     def names(codes: np.ndarray, values: list[str]) -> list[str | None]:
@@ -94,12 +121,13 @@ def write_synthetic_training_set(directory: Path, rows: int, seed: int = 11) -> 
         "email_opens_30d": opens,
         "has_phone": has_phone,
         **cats,
+        "day_of_year": np.floor(t * 365) + 1,
     }
-    for f in FEATURES:
+    spec = synthetic_spec(calendar=calendar)
+    for f in spec["features"]:
         columns[f["name"]] = pa.array(values[f["name"]], type=pa.float64(), from_pandas=True)
     columns[BASELINE_COLUMN] = pa.array(baseline, type=pa.float64())
     directory.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.table(columns), directory / TRAINING_SET_FILE)
-    spec = synthetic_spec()
     (directory / FEATURE_SPEC_FILE).write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
     return directory

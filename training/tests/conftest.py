@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,7 +11,10 @@ from leadrank_training.synthetic import write_synthetic_training_set
 from leadrank_training.train import run_training
 
 REPO = Path(__file__).resolve().parents[2]
-X_EDUCATION_CSV = REPO.parent / "shared" / "data" / "x-education-leads.csv"
+# Beside the repository; LEADRANK_X_EDUCATION_CSV points elsewhere (e.g. from a git worktree).
+X_EDUCATION_CSV = Path(
+    os.environ.get("LEADRANK_X_EDUCATION_CSV", REPO.parent / "shared" / "data" / "x-education-leads.csv")
+)
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +25,7 @@ def synthetic_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def trained(synthetic_set: Path, tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("model")
-    return out, run_training(synthetic_set, out)
+    return out, run_training(synthetic_set, out, families=["lightgbm"])
 
 
 @pytest.fixture(scope="session")

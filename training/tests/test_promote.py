@@ -54,7 +54,20 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     data = write_synthetic_training_set(root / "data", rows=8000, seed=3)
     sets = {
         "good": data,
-        "weak": derive_set(data, root / "weak-data", keep=["has_phone", "region", "company_size"]),
+        # No industry: weaker than "good", still better than the rules score.
+        "weak": derive_set(
+            data,
+            root / "weak-data",
+            keep=[
+                "web_visits_30d",
+                "time_on_site_min",
+                "email_opens_30d",
+                "has_phone",
+                "lead_source",
+                "region",
+                "company_size",
+            ],
+        ),
         "shuffled": derive_set(data, root / "shuffled-data", shuffle_labels=True),
     }
     out = {name: root / f"model-{name}" for name in sets}
@@ -125,7 +138,9 @@ def test_a_worse_challenger_is_refused_with_its_reasons(registry, setup, tmp_pat
     out = capsys.readouterr().out
     assert code == 1 and out.startswith("refused")
     assert "ROC-AUC drops by" in out
-    if worse == "weak":  # the model without industry / lead source loses in segments of those too
+    if worse == "shuffled":  # no signal: it does not beat the rules either, and the gate says so
+        assert "does not beat the rules on validation" in out
+    if worse == "weak":  # the model without industry loses in segments of it too
         assert "segment seg_" in out
     assert registry.alias_version("champion") == good
     assert "REFUSED" in (tmp_path / "report" / "promotion.md").read_text()
@@ -183,7 +198,11 @@ def constructed_holdout(rows: int, segment_rows: int, seed: int = 1) -> tuple[Tr
 
 
 def card(version: str) -> dict:
-    return {"version": version, "parity": {"python_onnxruntime": {"passed": True}}}
+    return {
+        "version": version,
+        "parity": {"python_onnxruntime": {"passed": True}},
+        "baselines": {"beats_rules": {"passed": True, "margin": 0.01, "validation_gain": 0.1}},
+    }
 
 
 @pytest.mark.parametrize(
@@ -267,3 +286,28 @@ def test_the_champion_cannot_challenge_itself(registry, setup, tmp_path):
     registry.set_alias("champion", good, "baseline")
     with pytest.raises(RegistryError, match="already the champion"):
         gate(registry, setup, tmp_path)
+
+
+def test_no_signal_first_model_is_refused_and_the_rules_stay(registry, setup, tmp_path, capsys):
+    version = challenge(registry, setup["shuffled"])
+    code = main(
+        [
+            "--registry",
+            registry.url,
+            "--holdout",
+            str(setup["holdout"]),
+            "--servable-features",
+            str(write_servable(tmp_path)),
+            "--report-dir",
+            str(tmp_path / "report"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 1 and "does not beat the rules on validation" in out
+    assert "the product keeps the rules-only score" in out
+    assert registry.alias_version("champion") is None
+    decision = json.loads(registry.store.read("status/serving-decision.json"))
+    assert decision["serves"] == "rules" and decision["challenger"] == version
+    assert any("does not beat the rules" in r for r in decision["refused_because"])
+    card = json.loads((setup["shuffled"] / "model_card.json").read_text())
+    assert card["baselines"]["beats_rules"]["passed"] is False

@@ -2,6 +2,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { childRelationshipNames, customObjectStandardFields, readCustomMetadata } from './metadata.js';
+import { SETUP_OBJECTS } from './setup-objects.js';
 import { STANDARD_OBJECTS } from './standard-objects.js';
 import type { FieldDescribe, SObjectDescribe } from './types.js';
 
@@ -99,7 +100,9 @@ function describeObject(
 export function loadOrgSchema(opts: { forceAppDir?: string } = {}): OrgSchema {
   const forceAppDir = opts.forceAppDir ?? join(REPO_ROOT, 'force-app/main/default');
   const sources = readCustomMetadata(forceAppDir);
-  const objects = STANDARD_OBJECTS.map((def) => describeObject(def, false, [...def.fields]));
+  const objects = [...STANDARD_OBJECTS, ...SETUP_OBJECTS].map((def) =>
+    describeObject(def, false, [...def.fields]),
+  );
   let customIndex = 0;
   for (const source of sources) {
     const existing = objects.find((o) => o.name.toLowerCase() === source.name.toLowerCase());

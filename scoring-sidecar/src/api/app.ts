@@ -9,6 +9,7 @@ import type { OnlineFeatureStore, Region } from '../store/index.js';
 import type { ApiAccess } from './access.js';
 import { AuthError, parseBasicCredentials, type Authenticator } from './auth.js';
 import { ApiError, errorHandler, sendError } from './errors.js';
+import { ScoreHealth } from './health.js';
 import type { ApiMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 import {
@@ -149,7 +150,17 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
 
-  app.post('/v1/score', guard, jsonBody, route(scoreHandler(deps)));
+  const scoreHealth = new ScoreHealth();
+  app.post(
+    '/v1/score',
+    (_req: Request, res: Response, next: NextFunction) => {
+      res.on('finish', () => scoreHealth.observe(res.statusCode));
+      next();
+    },
+    guard,
+    jsonBody,
+    route(scoreHandler(deps)),
+  );
   app.get('/v1/worklists/:repId', guard, route(worklistHandler(deps)));
   app.post('/v1/events', guard, jsonBody, route(eventsHandler(deps)));
   app.post('/v1/extracts/:kind', guard, route(extractHandler(deps)));
@@ -157,13 +168,19 @@ export function createApp(deps: AppDeps): express.Express {
   for (const m of deps.mounts ?? []) app.use(m.path, ...m.handlers);
 
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    const health = scoreHealth.check(deps.models);
+    res.status(health.ok ? 200 : 503).json({ status: health.ok ? 'ok' : 'failing', ...health });
   });
   app.get(
     '/readyz',
     route(async (_req, res) => {
       const status = deps.models.status();
-      const model = deps.models.current();
+      let model: ReturnType<ModelSource['current']> = null;
+      try {
+        model = deps.models.current();
+      } catch {
+        model = null; // a source that throws is not ready; /healthz reports it as failing
+      }
       let store: { ok: boolean; latencyMs: number | null; error?: string };
       try {
         store = { ok: true, latencyMs: await withTimeout(deps.store.ping(), 1000) };
@@ -190,7 +207,12 @@ export function createApp(deps: AppDeps): express.Express {
     '/metrics',
     deps.access.metrics,
     route(async (_req, res) => {
-      const model = deps.models.current();
+      let model: ReturnType<ModelSource['current']> = null;
+      try {
+        model = deps.models.current();
+      } catch {
+        model = null;
+      }
       deps.metrics.showVersion(model?.version ?? deps.ruleSetVersion, model ? 'model' : 'rules');
       res.setHeader('Content-Type', deps.metrics.registry.contentType);
       res.send(await deps.metrics.registry.metrics());

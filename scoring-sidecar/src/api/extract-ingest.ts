@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Transform, type Readable } from 'node:stream';
+import { finished, Transform, type Readable } from 'node:stream';
 import { once } from 'node:events';
 import { parse as parseCsv } from 'csv-parse';
 import {
@@ -140,40 +140,54 @@ export async function ingestExtract(
   try {
     // Pass 1: validate everything, spool the validated rows.
     const spool = createWriteStream(spoolPath);
+    let spooled = false;
     try {
-      for await (const { line, raw } of records(body.pipe(byteLimit(opts.maxBytes)), format)) {
-        if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-          throw new ApiError(400, 'invalid_extract', `line ${line}: not an object`);
+      // pipe() does not forward errors: without this, a client that aborts the upload leaves the loop below
+      // waiting forever for the end of a body that never comes, and the spool file open (issue 13).
+      const limited = body.pipe(byteLimit(opts.maxBytes));
+      const stopWatching = finished(body, (error) => {
+        if (error) limited.destroy(new ApiError(400, 'upload_aborted', 'the client aborted the upload'));
+      });
+      try {
+        for await (const { line, raw } of records(limited, format)) {
+          if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+            throw new ApiError(400, 'invalid_extract', `line ${line}: not an object`);
+          }
+          const refused = extractRowRegionError(raw as Record<string, unknown>, line, opts.region);
+          if (refused) throw refused;
+          const parsed = schema.safeParse(raw);
+          if (!parsed.success) {
+            const issue = parsed.error.issues[0]!;
+            throw new ApiError(
+              400,
+              'invalid_extract',
+              `line ${line}: ${formatPath(issue.path)}: ${issue.message}`,
+              [{ path: `line ${line}: ${formatPath(issue.path)}`, message: issue.message }],
+            );
+          }
+          const date = parsed.data.extract_date;
+          if (date > today) {
+            throw new ApiError(
+              400,
+              'invalid_extract',
+              `line ${line}: extract_date: is after today (${today}, UTC)`,
+            );
+          }
+          if (from === null || date < from) from = date;
+          if (to === null || date > to) to = date;
+          rows++;
+          opts.onValidRow?.(parsed.data);
+          await writeLine(spool, `${JSON.stringify(parsed.data)}\n`);
         }
-        const refused = extractRowRegionError(raw as Record<string, unknown>, line, opts.region);
-        if (refused) throw refused;
-        const parsed = schema.safeParse(raw);
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0]!;
-          throw new ApiError(
-            400,
-            'invalid_extract',
-            `line ${line}: ${formatPath(issue.path)}: ${issue.message}`,
-            [{ path: `line ${line}: ${formatPath(issue.path)}`, message: issue.message }],
-          );
-        }
-        const date = parsed.data.extract_date;
-        if (date > today) {
-          throw new ApiError(
-            400,
-            'invalid_extract',
-            `line ${line}: extract_date: is after today (${today}, UTC)`,
-          );
-        }
-        if (from === null || date < from) from = date;
-        if (to === null || date > to) to = date;
-        rows++;
-        opts.onValidRow?.(parsed.data);
-        await writeLine(spool, `${JSON.stringify(parsed.data)}\n`);
+      } finally {
+        stopWatching();
       }
+      spooled = true;
     } finally {
-      spool.end();
-      await once(spool, 'close');
+      // On failure destroy, not end: after an abort the spool may be waiting for a 'drain' that never comes.
+      if (spooled) spool.end();
+      else spool.destroy();
+      if (!spool.closed) await once(spool, 'close');
     }
 
     // Pass 2: the whole extract is valid; write it in chunks (each write is idempotent: newest extract_date wins).
@@ -184,8 +198,8 @@ export async function ingestExtract(
       else await opts.store.putMarketingRows(chunk as MarketingExtractRow[]);
       chunk = [];
     };
-    const spooled = createInterface({ input: createReadStream(spoolPath), crlfDelay: Infinity });
-    for await (const text of spooled) {
+    const spoolLines = createInterface({ input: createReadStream(spoolPath), crlfDelay: Infinity });
+    for await (const text of spoolLines) {
       chunk.push(JSON.parse(text));
       if (chunk.length >= opts.writeChunkRows) await flush();
     }

@@ -162,8 +162,14 @@ export function buildOpenApiDocument(version: string) {
       },
       '/healthz': {
         get: {
-          summary: 'Liveness',
-          responses: { '200': { description: 'Alive', content: json(healthResponseSchema) } },
+          summary: 'Liveness: fails when the process cannot score (model source broken, scores failing)',
+          responses: {
+            '200': {
+              description: 'Alive (scoring by model, or by rules while degraded)',
+              content: json(healthResponseSchema),
+            },
+            '503': { description: 'Cannot score: restart', content: json(healthResponseSchema) },
+          },
         },
       },
       '/readyz': {

@@ -78,7 +78,7 @@ export interface RouteExperiments {
 export interface RouteMonitoring {
   eventsArrived(at: Date): void;
   /** An extract ingested in full, counted row by row while it streamed (refused extracts are not deliveries). */
-  extractDelivered(summary: ExtractSummary, now: Date): void;
+  extractDelivered(summary: ExtractSummary, now: Date): void | Promise<void>;
   /** Counts one delivery's validated rows (value ranges). */
   extractRowChecker(kind: string): {
     addValid(row: Readonly<Record<string, unknown>>): void;
@@ -468,7 +468,7 @@ export function extractHandler(deps: RouteDeps) {
     deps.metrics.storeLatency(`extract_${kind}`, (performance.now() - started) / 1000);
     if (checker && result.extractDates) {
       const at = deps.now();
-      deps.monitoring!.extractDelivered(checker.summary(result.extractDates.to, at), at);
+      await deps.monitoring!.extractDelivered(checker.summary(result.extractDates.to, at), at);
     }
     res.json({
       requestId: String(res.locals.requestId),

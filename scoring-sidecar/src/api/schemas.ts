@@ -75,7 +75,7 @@ export const leadScoreSchema = z
     reasonLines: z.array(z.string()).meta({ description: 'The reasons as signed lines ("+ …", "- …")' }),
     nextBestAction: nextBestActionSchema.nullable(),
     source: z.enum(['model', 'rules']),
-    fallbackReason: z.enum(['no_model', 'model_error', 'deadline']).optional(),
+    fallbackReason: z.enum(['no_model', 'model_unavailable', 'model_error', 'deadline']).optional(),
     modelVersion: z
       .string()
       .meta({ description: 'Model version, or the rule set version when source is rules' }),
@@ -270,7 +270,16 @@ export const errorResponseSchema = z
   })
   .meta({ id: 'Error' });
 
-export const healthResponseSchema = z.strictObject({ status: z.literal('ok') }).meta({ id: 'Health' });
+export const healthResponseSchema = z
+  .strictObject({
+    status: z.enum(['ok', 'failing']),
+    ok: z.boolean(),
+    /** How scores are answered now: 'rules' while the model is unavailable (alive, degraded). */
+    scoring: z.enum(['model', 'rules', 'failing']),
+    consecutiveScoreErrors: z.number().int(),
+    detail: z.string().nullable(),
+  })
+  .meta({ id: 'Health' });
 
 export const readinessResponseSchema = z
   .strictObject({

@@ -1,6 +1,7 @@
 // `leadrank audit anchor`: verify the chains as they stand (beside a writer still appending), then sign
-// their heads into the next checkpoint of the anchor store. Run by the scheduler or an operator holding
-// LEADRANK_AUDIT_SIGNING_KEY, never by the serving process: the writer's cost per append is unchanged.
+// their committed heads (HEAD.json's lines) into the next checkpoint of the anchor store. Run by the scheduler
+// or an operator holding LEADRANK_AUDIT_SIGNING_KEY, never by the serving process: the writer's cost per append
+// is unchanged.
 import { checkpointDigest, signCheckpoint, type Checkpoint, type CheckpointSigner } from './anchor.js';
 import type { AnchorStore } from './anchor-store.js';
 import { GENESIS_HASH } from './chain.js';
@@ -35,7 +36,12 @@ export async function anchorAuditLog(opts: {
       prev: previous ? checkpointDigest(previous) : GENESIS_HASH,
       at: (opts.now?.() ?? new Date()).toISOString(),
       chains: Object.fromEntries(
-        result.chains.map((c) => [c.chain, { seq: c.seq, hash: c.hash, segment: c.segment }]),
+        result.chains.map((c) => {
+          // The committed line (HEAD's), never behind the previous anchor (HEAD can lag after a power cut).
+          const before = previous?.chains[c.chain];
+          const line = before && before.seq > c.committed.seq ? before : c.committed;
+          return [c.chain, { seq: line.seq, hash: line.hash, segment: line.segment }];
+        }),
       ),
     },
     opts.signer,

@@ -22,12 +22,17 @@ export interface AuditProblem {
   reason: string;
 }
 
-/** Where one chain ends: its last complete line. */
+/** Where one chain ends: its last complete line, and the last committed one (HEAD.json's, once verified). */
 export interface ChainHead {
   chain: string;
   seq: number;
   hash: string;
   segment: string;
+  /**
+   * The line HEAD.json records: written only after its batch is on disk, so it is what anchoring signs (a line
+   * past it may still be in flight, or lost by a power cut without being tampering).
+   */
+  committed: AnchoredLine;
 }
 
 export interface VerifyResult {
@@ -114,9 +119,10 @@ async function verifyChain(
       );
     lastSegment = segment;
     const text = await readFile(join(chain.path, segment), 'utf8');
+    const inFlight = live && index === segments.length - 1;
+    if (text.length === 0 && inFlight) continue; // just created by the writer, its first write pending
     if (text.length === 0) fail(segment, 0, 'empty segment');
     const lines = text.split('\n');
-    const inFlight = live && index === segments.length - 1;
     if (lines.at(-1) !== '' && !inFlight)
       fail(segment, lines.length, 'torn last line (no newline): truncated or still being written');
     for (let i = 0; i < lines.length - 1; i++) {
@@ -203,12 +209,19 @@ async function verifyChain(
       0,
       `log ends at seq ${seq} but the signed checkpoint anchored seq ${anchor.seq}: the chain was cut`,
     );
-  if (anchor && head && head.seq < anchor.seq)
+  // Beside a live writer HEAD may lag the lines it is writing; otherwise HEAD behind the anchor disagrees with it.
+  if (anchor && head && head.seq < anchor.seq && !live)
     fail(HEAD_LABEL, 0, `HEAD.json records seq ${head.seq}, before the anchored seq ${anchor.seq}`);
   return {
     entries,
     segments: segments.length,
-    head: { chain: chain.id, seq, hash: prev, segment: lastSegment },
+    head: {
+      chain: chain.id,
+      seq,
+      hash: prev,
+      segment: lastSegment,
+      committed: head ?? { seq, hash: prev, segment: lastSegment },
+    },
   };
 }
 

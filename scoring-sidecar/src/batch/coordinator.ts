@@ -210,7 +210,8 @@ export async function coordinateCycle(
   try {
     return await driveCycle(ctx, meta, dispatcher);
   } catch (error) {
-    ctx.monitor?.cycleFailed(meta, error as Error);
+    // A failed history write must not hide the cycle's own error.
+    await Promise.resolve(ctx.monitor?.cycleFailed(meta, error as Error)).catch(() => {});
     throw error;
   }
 }

@@ -115,7 +115,7 @@ export interface CycleMonitorHooks {
     summaries: readonly unknown[],
     orgUsage: { used: number; limit: number } | null,
   ): Promise<void>;
-  cycleFailed(meta: CycleMeta, error: Error): void;
+  cycleFailed(meta: CycleMeta, error: Error): void | Promise<void>;
 }
 
 /** Everything a step needs; built once per process (see runtime.ts). */

@@ -5,6 +5,7 @@
 // change far less often than raw vectors (lead_age_days moves every cycle, its split bins do not).
 import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isLinearDump } from '../explain/index.js';
 import { CATEGORICAL, compileLightGbmDump, LEAF, ZERO_THRESHOLD } from '../explain/lightgbm-dump.js';
 
 export interface ExplanationKeyer {
@@ -14,6 +15,12 @@ export interface ExplanationKeyer {
 
 /** Sorted split thresholds per numeric feature; categorical features compare by code; unused ones not at all. */
 export function explanationKeyerFromDump(dump: unknown, modelVersion: string): ExplanationKeyer {
+  // The linear model reads every value: the key is the vector itself.
+  if (isLinearDump(dump)) {
+    return {
+      keyOf: (v) => hash('sha1', `${modelVersion},${v.map((x) => x ?? 'n').join(',')}`, 'hex').slice(0, 16),
+    };
+  }
   const model = compileLightGbmDump(dump);
   const n = model.featureNames.length;
   const thresholds: Set<number>[] = Array.from({ length: n }, () => new Set());

@@ -198,7 +198,7 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
       ? join(regionStateDir({ REGION: o.region }, o.rootDir), 'experiments.db')
       : o.experimentsDb;
   const resolveShadow = async (): Promise<CycleShadow | null> => {
-    const live = experimentsDb ? liveShadowExperiment(experimentsDb) : null;
+    const live = experimentsDb ? await liveShadowExperiment(experimentsDb) : null;
     if (!live) return null;
     try {
       const explicit = o.challengerModelDir ?? process.env.LEADRANK_CHALLENGER_MODEL_DIR;

@@ -34,6 +34,7 @@ import {
 } from '../batch/runners.js';
 import { createBatchRuntime, type BatchRuntime } from '../batch/runtime.js';
 import { getJson } from '../batch/state-store.js';
+import { databaseUrlOf } from '../shared-state/index.js';
 
 const ROOT = process.env.LEADRANK_ROOT ?? fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -66,9 +67,10 @@ export async function runtimeFor(region: Region, o: { metrics?: BatchMetrics } =
     ...(o.metrics ? { metrics: o.metrics } : {}),
   });
   mkdirSync(stateDir, { recursive: true });
-  const history = new MonitoringHistory(
-    process.env.LEADRANK_MONITORING_DB ?? join(stateDir, 'monitoring.db'),
-  );
+  const history = await MonitoringHistory.open({
+    databaseUrl: databaseUrlOf(process.env),
+    sqliteFile: process.env.LEADRANK_MONITORING_DB ?? join(stateDir, 'monitoring.db'),
+  });
   const monitor = new Monitor({
     // Its own registry: the batch registry already has a cycle-duration histogram of the same name.
     metrics: new MonitoringMetrics(new Registry()),
@@ -80,7 +82,7 @@ export async function runtimeFor(region: Region, o: { metrics?: BatchMetrics } =
   const close = rt.close.bind(rt);
   rt.close = async () => {
     await close();
-    history.close();
+    await history.close();
   };
   return rt;
 }

@@ -1,6 +1,7 @@
 // `leadrank experiment create | list | status | canary | widen | rollout | revert | join-outcomes | report |
-// check | mde`. State lives in one SQLite file (env LEADRANK_EXPERIMENTS_DB, default
-// <state dir>/experiments.db, the file the region's sidecar serves from: config/paths.ts regionStateDir).
+// check | mde`. State lives in the region's PostgreSQL database when DATABASE_URL is set (shared by every
+// replica), else in one SQLite file (env LEADRANK_EXPERIMENTS_DB, default <state dir>/experiments.db, the file
+// the region's sidecar serves from: config/paths.ts regionStateDir).
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
@@ -16,14 +17,20 @@ import {
   minimumDetectableEffect,
   repsNeeded,
 } from '../experiments/index.js';
+import { databaseUrlOf } from '../shared-state/index.js';
 
 export function defaultExperimentsDb(env: Record<string, string | undefined> = process.env): string {
   return env.LEADRANK_EXPERIMENTS_DB ?? join(regionStateDir(env), 'experiments.db');
 }
 
-export function openExperimentService(db = defaultExperimentsDb()): ExperimentService {
-  if (db !== ':memory:') mkdirSync(dirname(db), { recursive: true });
-  return new ExperimentService(new ExperimentStore(db));
+/** DATABASE_URL when set (the `db` file is then unused), else the SQLite file `db`. */
+export async function openExperimentService(
+  db = defaultExperimentsDb(),
+  env: Record<string, string | undefined> = process.env,
+): Promise<ExperimentService> {
+  const databaseUrl = databaseUrlOf(env);
+  if (!databaseUrl && db !== ':memory:') mkdirSync(dirname(db), { recursive: true });
+  return ExperimentService.open(await ExperimentStore.open({ databaseUrl, sqliteFile: db }));
 }
 
 const actor = () => process.env.LEADRANK_ACTOR ?? process.env.USER ?? 'cli';
@@ -36,11 +43,12 @@ export function registerExperimentCommands(program: Command): Command {
   const withService =
     <A extends unknown[]>(fn: (svc: ExperimentService, ...args: A) => Promise<void> | void) =>
     async (...args: A) => {
-      const svc = openExperimentService((experiment.opts() as { db: string }).db);
+      const svc = await openExperimentService((experiment.opts() as { db: string }).db);
       try {
         await fn(svc, ...args);
       } finally {
-        svc.store.close();
+        await svc.close();
+        await svc.store.close();
       }
     };
 
@@ -50,7 +58,7 @@ export function registerExperimentCommands(program: Command): Command {
     .requiredOption('--file <json>', 'definition, e.g. config/experiments/model-vs-rules.json')
     .action(
       withService(async (svc, opts: { file: string }) => {
-        const state = svc.create(await loadExperimentDefinition(opts.file), actor());
+        const state = await svc.create(await loadExperimentDefinition(opts.file), actor());
         console.log(`created ${state.id} in ${state.mode} mode`);
       }),
     );
@@ -59,8 +67,8 @@ export function registerExperimentCommands(program: Command): Command {
     .command('list')
     .description('experiments with their mode and treatment share')
     .action(
-      withService((svc) => {
-        for (const s of svc.store.list())
+      withService(async (svc) => {
+        for (const s of await svc.store.list())
           console.log(`${s.id}\t${s.mode}\tshare ${s.share}\tsince ${s.updatedAt}`);
       }),
     );
@@ -69,10 +77,10 @@ export function registerExperimentCommands(program: Command): Command {
     .command('status <id>')
     .description('mode, share and the trail of mode changes with their reasons')
     .action(
-      withService((svc, id: string) => {
-        const s = svc.require(id);
+      withService(async (svc, id: string) => {
+        const s = await svc.require(id);
         console.log(`${s.id}: ${s.mode}, share ${s.share}`);
-        for (const e of svc.store.events(id))
+        for (const e of await svc.store.events(id))
           console.log(
             `  ${e.at} ${e.action} ${e.fromMode ?? '-'} → ${e.toMode} (${e.share}) by ${e.actor}: ${e.reason}`,
           );
@@ -89,9 +97,9 @@ export function registerExperimentCommands(program: Command): Command {
       .description(description)
       .option('--reason <text>', 'why, for the trail')
       .action(
-        withService((svc, id: string, opts: { reason?: string }) => {
-          run(svc, id, opts.reason);
-          const s = svc.require(id);
+        withService(async (svc, id: string, opts: { reason?: string }) => {
+          await run(svc, id, opts.reason);
+          const s = await svc.require(id);
           console.log(`${id}: ${s.mode}, share ${s.share}`);
         }),
       );
@@ -109,8 +117,8 @@ export function registerExperimentCommands(program: Command): Command {
     .description('everyone back on the control (champion) now')
     .requiredOption('--reason <text>', 'why, for the trail')
     .action(
-      withService((svc, id: string, opts: { reason: string }) => {
-        svc.revert(id, actor(), opts.reason);
+      withService(async (svc, id: string, opts: { reason: string }) => {
+        await svc.revert(id, actor(), opts.reason);
         console.log(`${id}: reverted, everyone on control`);
       }),
     );
@@ -122,12 +130,12 @@ export function registerExperimentCommands(program: Command): Command {
     .option('--region <region>', 'only this region (Data_Region__c)')
     .action(
       withService(async (svc, id: string, opts: { since: string; region?: string }) => {
-        const state = svc.require(id);
+        const state = await svc.require(id);
         const conn = await connectToOrg(orgAuthFromEnv());
         const since = new Date(opts.since);
         const region = opts.region ? { region: opts.region } : {};
         const leads = await importOutcomes(conn, svc.store, id, { since, ...region });
-        const units = svc.store.repUnits(id);
+        const units = await svc.store.repUnits(id);
         // Reps never seen by the sidecar are their own unit; a team experiment needs them seen first.
         const unitOf = (ownerId: string) =>
           units.get(ownerId) ?? (state.definition.unit === 'rep' ? ownerId : null);
@@ -146,8 +154,8 @@ export function registerExperimentCommands(program: Command): Command {
     .description('effects per arm with clustered intervals, CUPED, SRM, guardrails and the decision')
     .option('--json', 'print the report as JSON')
     .action(
-      withService((svc, id: string, opts: { json?: boolean }) => {
-        const report = svc.report(id);
+      withService(async (svc, id: string, opts: { json?: boolean }) => {
+        const report = await svc.report(id);
         console.log(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
       }),
     );
@@ -156,15 +164,12 @@ export function registerExperimentCommands(program: Command): Command {
     .command('check [id]')
     .description('scheduled guardrail check: halts a breached canary; exit 2 when one was halted')
     .action(
-      withService((svc, id: string | undefined) => {
+      withService(async (svc, id: string | undefined) => {
         const ids = id
           ? [id]
-          : svc.store
-              .list()
-              .filter((s) => s.mode === 'canary' || s.mode === 'full')
-              .map((s) => s.id);
+          : (await svc.store.list()).filter((s) => s.mode === 'canary' || s.mode === 'full').map((s) => s.id);
         for (const each of ids) {
-          const { report, halted } = svc.checkGuardrails(each);
+          const { report, halted } = await svc.checkGuardrails(each);
           const breached = report.guardrails.filter((g) => g.breached);
           console.log(`${each}: ${halted ? 'HALTED' : breached.length ? 'breached (not running)' : 'ok'}`);
           for (const g of breached) console.log(`  ${g.name}: ${g.detail}`);

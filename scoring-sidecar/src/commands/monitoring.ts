@@ -19,6 +19,7 @@ import {
   runCalibrationJob,
   writeBaseline,
 } from '../monitoring/index.js';
+import { databaseUrlOf } from '../shared-state/index.js';
 
 /** Where the batch cycle puts its exports: config/batch.json output.exportsDir under the deployment root. */
 function exportsDirOf(root: string, configDir: string): string {
@@ -65,8 +66,9 @@ export function registerMonitoringCommands(program: Command): Command {
       const configDir = process.env.LEADRANK_CONFIG_DIR ?? join(root, 'config');
       const env: Record<string, string | undefined> = { ...process.env, REGION: region };
       const historyFile = env.LEADRANK_MONITORING_DB ?? join(regionStateDir(env), 'monitoring.db');
-      mkdirSync(dirname(historyFile), { recursive: true });
-      const history = new MonitoringHistory(historyFile);
+      const databaseUrl = databaseUrlOf(env);
+      if (!databaseUrl) mkdirSync(dirname(historyFile), { recursive: true });
+      const history = await MonitoringHistory.open({ databaseUrl, sqliteFile: historyFile });
       try {
         const monitor = new Monitor({
           // The sidecar publishes the gauge from the history (Monitor.publishLatestCalibration).
@@ -83,7 +85,7 @@ export function registerMonitoringCommands(program: Command): Command {
         });
         console.log(calibrationSummary(result));
       } finally {
-        history.close();
+        await history.close();
       }
     });
   return monitoring;

@@ -8,10 +8,16 @@ import type { Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { z } from 'zod';
+import {
+  BatchMetrics,
+  loadRetrainSchedule,
+  openBatchQueues,
+  scheduleCycles,
+  scheduleRetraining,
+  startBatchWorkers,
+  startRetrainWorker,
+} from '../batch/index.js';
 import { runtimeFor } from './batch.js';
-import { BatchMetrics } from '../batch/metrics.js';
-import { loadRetrainSchedule, scheduleRetraining, startRetrainWorker } from '../batch/retrain-schedule.js';
-import { openBatchQueues, scheduleCycles, startBatchWorkers } from '../batch/runners.js';
 import type { Region } from '../store/index.js';
 import { startBullConsumer } from '../writeback/index.js';
 import { startMetricsServer } from './metrics-server.js';
@@ -76,6 +82,7 @@ export async function startWorker(o: WorkerOptions): Promise<{ metricsPort: numb
         config: wb.config,
         deadLetters: wb.deadLetters,
         log,
+        onPendingAge: (seconds) => wb.reportPendingAge(seconds),
       });
       closers.push(
         () => consumer.close(),

@@ -5,8 +5,12 @@ import { join } from 'node:path';
 import type jsforce from 'jsforce';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { loadBatchConfig, withOverrides, type BatchConfigOverrides } from '../batch/config.js';
-import { SalesforceBulkClient } from '../batch/salesforce-client.js';
+import {
+  loadBatchConfig,
+  SalesforceBulkClient,
+  withOverrides,
+  type BatchConfigOverrides,
+} from '../batch/index.js';
 import { connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
 import type { Region } from '../store/index.js';
 import {
@@ -31,6 +35,8 @@ export interface WritebackRuntime {
   lastWritten: LastWrittenScores;
   metrics: WritebackMetrics | null;
   redisUrl: string | null;
+  /** Age of the oldest pending change: the lag gauge here (lagGauge) and/or monitoring's recordWritebackLag. */
+  reportPendingAge(seconds: number): void;
   /** BullMQ prefix of the write-back queue (LEADRANK_BULLMQ_PREFIX, as the API's producer uses). */
   bullPrefix: string | undefined;
   close(): Promise<void>;
@@ -51,7 +57,7 @@ export function writebackRuntimeFromEnv(o: {
   registry?: Registry;
   /** Register leadrank_writeback_lag_seconds in `registry` (no Monitor in this process). */
   lagGauge?: boolean;
-  /** Else monitoring's recordWritebackLag, where a Monitor runs. */
+  /** Monitoring's recordWritebackLag, where a Monitor runs (serve). */
   onLag?: (seconds: number) => void;
   connect?: () => Promise<jsforce.Connection>;
 }): WritebackRuntime {
@@ -90,10 +96,6 @@ export function writebackRuntimeFromEnv(o: {
     deadLetters,
     log,
     ...(metrics ? { metrics } : {}),
-    onLag: (s) => {
-      metrics?.lagGauge?.set({ region }, s);
-      o.onLag?.(s);
-    },
   });
   return {
     region,
@@ -103,6 +105,10 @@ export function writebackRuntimeFromEnv(o: {
     lastWritten,
     metrics,
     redisUrl,
+    reportPendingAge: (seconds) => {
+      metrics?.lagGauge?.set({ region }, seconds);
+      o.onLag?.(seconds);
+    },
     bullPrefix: env.LEADRANK_BULLMQ_PREFIX?.trim() || undefined,
     close: async () => {
       await Promise.allSettled([lastWritten.close(), deadLetters.close()]);

@@ -27,7 +27,7 @@ const FEATURES = [
   'erp_revenue',
 ];
 
-export function seedDemoHistory(history: MonitoringHistory, now: Date, region = 'US'): void {
+export async function seedDemoHistory(history: MonitoringHistory, now: Date, region = 'US'): Promise<void> {
   const next = seededUniform(42);
   for (let d = 29; d >= 0; d--) {
     const dayStart = new Date(now.getTime() - d * DAY_MS);
@@ -41,11 +41,11 @@ export function seedDemoHistory(history: MonitoringHistory, now: Date, region = 
       D: Math.round(volume * (0.3 - shiftA)),
     };
     const fallbackShare = d === 6 ? 0.12 : 0.01 + 0.01 * next();
-    history.addScores(day, region, bands, {
+    await history.addScores(day, region, bands, {
       model: Math.round(volume * (1 - fallbackShare)),
       rules: Math.round(volume * fallbackShare),
     });
-    history.recordDrift([
+    await history.recordDrift([
       {
         day,
         region,
@@ -67,7 +67,7 @@ export function seedDemoHistory(history: MonitoringHistory, now: Date, region = 
     ]);
     if (d >= 10) {
       // Labels exist only for leads scored 30+ days ago in reality; the demo shows the curve it would give.
-      history.recordCalibration(
+      await history.recordCalibration(
         day,
         region,
         Array.from({ length: 10 }, (_, k) => {
@@ -83,7 +83,7 @@ export function seedDemoHistory(history: MonitoringHistory, now: Date, region = 
     }
     for (const hour of [0, 4, 8, 12, 16, 20]) {
       const failed = d === 3 && hour === 8;
-      history.recordBatchCycle({
+      await history.recordBatchCycle({
         startedAt: new Date(
           dayStart.getTime() - (dayStart.getTime() % DAY_MS) + hour * 3_600_000,
         ).toISOString(),
@@ -103,9 +103,9 @@ const definitionFile = fileURLToPath(
 );
 
 /** Two simulated experiments in a fresh service: one to ship, one halted by its segment guardrail. */
-export function seedDemoExperiments(store: ExperimentStore, now: Date): ExperimentService {
+export async function seedDemoExperiments(store: ExperimentStore, now: Date): Promise<ExperimentService> {
   const clock = { now: new Date(now.getTime() - 35 * DAY_MS) };
-  const service = new ExperimentService(store, { now: () => clock.now });
+  const service = await ExperimentService.open(store, { now: () => clock.now });
   const base = experimentDefinitionSchema.parse(JSON.parse(readFileSync(definitionFile, 'utf8')));
   const spec = {
     ...DEFAULT_SIMULATION,
@@ -116,8 +116,8 @@ export function seedDemoExperiments(store: ExperimentStore, now: Date): Experime
     days: 30,
     seed: 3,
   };
-  simulateIntoService(service, base, spec);
-  simulateIntoService(
+  await simulateIntoService(service, base, spec);
+  await simulateIntoService(
     service,
     {
       ...base,
@@ -134,10 +134,10 @@ export function seedDemoExperiments(store: ExperimentStore, now: Date): Experime
     },
   );
   clock.now = now;
-  service.checkGuardrails('challenger-canary');
+  await service.checkGuardrails('challenger-canary');
   return service;
 }
 
-export function openDemoExperiments(now: Date): ExperimentService {
-  return seedDemoExperiments(new ExperimentStore(':memory:'), now);
+export async function openDemoExperiments(now: Date): Promise<ExperimentService> {
+  return seedDemoExperiments(await ExperimentStore.open(':memory:'), now);
 }

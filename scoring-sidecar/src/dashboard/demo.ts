@@ -4,20 +4,20 @@ import { MonitoringHistory } from '../monitoring/index.js';
 import { openDemoExperiments, seedDemoHistory } from './demo-data.js';
 import { createDashboardRouter } from './router.js';
 
-export function createDemoDashboardApp(now = new Date()): express.Express {
-  const history = new MonitoringHistory(':memory:');
-  seedDemoHistory(history, now);
+export async function createDemoDashboardApp(now = new Date()): Promise<express.Express> {
+  const history = await MonitoringHistory.open(':memory:');
+  await seedDemoHistory(history, now);
   const app = express();
   app.use(
     '/dashboard',
-    createDashboardRouter({ history, experiments: openDemoExperiments(now), now: () => now }),
+    createDashboardRouter({ history, experiments: await openDemoExperiments(now), now: () => now }),
   );
   return app;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const port = Number(process.argv[process.argv.indexOf('--port') + 1]) || 8090;
-  createDemoDashboardApp().listen(port, '127.0.0.1', () =>
+  (await createDemoDashboardApp()).listen(port, '127.0.0.1', () =>
     console.log(`http://127.0.0.1:${port}/dashboard/`),
   );
 }

@@ -14,7 +14,7 @@ export interface DashboardDeps {
   experiments: ExperimentService;
   now?: () => Date;
   /** Called before the data endpoints read (e.g. flush the scores counted in memory). */
-  beforeRead?: () => void;
+  beforeRead?: () => unknown;
 }
 
 const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
@@ -41,13 +41,18 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
     res.sendFile(join(STATIC_DIR, 'index.html'));
   });
 
-  router.use('/api', (_req, _res, next) => {
-    deps.beforeRead?.();
+  // Express 5 passes a rejected handler promise to the error handler.
+  router.use('/api', async (_req, _res, next) => {
+    try {
+      await deps.beforeRead?.();
+    } catch {
+      // Counts not yet written are kept for the next flush: the charts show what is stored.
+    }
     next();
   });
 
-  router.get('/api/score-bands', (req, res) => {
-    const rows = deps.history.scoreBands(sinceDay(req, now()));
+  router.get('/api/score-bands', async (req, res) => {
+    const rows = await deps.history.scoreBands(sinceDay(req, now()));
     const days = [...new Set(rows.map((r) => r.day))];
     const bands = [...new Set(rows.map((r) => r.band))].sort();
     const counts = Object.fromEntries(
@@ -59,12 +64,12 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
     res.json({ days, bands, counts });
   });
 
-  router.get('/api/calibration', (req, res) => {
-    res.json({ bins: deps.history.calibration(sinceDay(req, now())) });
+  router.get('/api/calibration', async (req, res) => {
+    res.json({ bins: await deps.history.calibration(sinceDay(req, now())) });
   });
 
-  router.get('/api/drift', (req, res) => {
-    const rows = deps.history.drift(sinceDay(req, now()));
+  router.get('/api/drift', async (req, res) => {
+    const rows = await deps.history.drift(sinceDay(req, now()));
     const regions = [...new Set(rows.map((r) => r.region))].sort();
     const latest = regions.map((region) => {
       const day = rows.filter((r) => r.region === region).reduce((d, r) => (r.day > d ? r.day : d), '');
@@ -84,8 +89,8 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
     res.json({ latest });
   });
 
-  router.get('/api/fallback', (req, res) => {
-    const rows = deps.history.scoreSources(sinceDay(req, now()));
+  router.get('/api/fallback', async (req, res) => {
+    const rows = await deps.history.scoreSources(sinceDay(req, now()));
     const days = [...new Set(rows.map((r) => r.day))];
     const share = days.map((d) => {
       const ofDay = rows.filter((r) => r.day === d);
@@ -96,15 +101,17 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
     res.json({ days, share });
   });
 
-  router.get('/api/batch-cycles', (req, res) => {
-    res.json({ cycles: deps.history.batchCycles(sinceDay(req, now())) });
+  router.get('/api/batch-cycles', async (req, res) => {
+    res.json({ cycles: await deps.history.batchCycles(sinceDay(req, now())) });
   });
 
-  router.get('/api/experiments', (_req, res) => {
-    const experiments = deps.experiments.store.list().map((s) => {
-      const r = deps.experiments.report(s.id);
+  router.get('/api/experiments', async (_req, res) => {
+    const states = await deps.experiments.store.list();
+    const experiments = [];
+    for (const s of states) {
+      const r = await deps.experiments.report(s.id);
       const c = r.metrics.conversion;
-      return {
+      experiments.push({
         id: s.id,
         description: s.definition.description,
         mode: s.mode,
@@ -121,9 +128,9 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
           status: g.breached ? 'breached' : g.insufficientData ? 'waiting' : 'ok',
           detail: g.detail,
         })),
-        lastEvent: deps.experiments.store.events(s.id).at(-1) ?? null,
-      };
-    });
+        lastEvent: (await deps.experiments.store.events(s.id)).at(-1) ?? null,
+      });
+    }
     res.json({ experiments });
   });
 

@@ -1,6 +1,12 @@
 // experiments/: rep-randomized tests of rankings and models, from shadow to full rollout, with guardrails.
 export { ExperimentService, TeamRequiredError, type ServingPlan, type ExposureInput } from './service.js';
-export { ExperimentStore, type ExperimentMode, type ExperimentState, type OutcomeRow } from './store.js';
+export {
+  ExperimentStore,
+  ModeChangedError,
+  type ExperimentMode,
+  type ExperimentState,
+  type OutcomeRow,
+} from './store.js';
 export {
   experimentDefinitionSchema,
   loadExperimentDefinition,

@@ -93,7 +93,7 @@ export async function importOutcomes(
   opts: BulkQueryOptions = {},
 ): Promise<number> {
   const rows = await readOutcomes(conn, window, opts);
-  store.upsertOutcomes(experimentId, rows);
+  await store.upsertOutcomes(experimentId, rows);
   return rows.length;
 }
 
@@ -124,6 +124,6 @@ export async function importPrePeriod(
     byUnit.set(unitId, acc);
   }
   const result = [...byUnit.values()];
-  store.setPrePeriod(experimentId, result);
+  await store.setPrePeriod(experimentId, result);
   return result;
 }

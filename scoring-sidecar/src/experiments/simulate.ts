@@ -102,14 +102,14 @@ export interface ServiceSimulationSpec extends SimulationSpec {
  * Runs a whole experiment through the service: canary at `treatmentShare` (its only step), an exposure per lead
  * on its creation day, outcomes and the pre-period joined as Salesforce would give them.
  */
-export function simulateIntoService(
+export async function simulateIntoService(
   service: ExperimentService,
   definition: ExperimentDefinition,
   spec: ServiceSimulationSpec,
-): void {
+): Promise<void> {
   const next = seededUniform(spec.seed);
-  service.create({ ...definition, canarySteps: [spec.treatmentShare] }, 'simulation');
-  service.startCanary(definition.id, 'simulation');
+  await service.create({ ...definition, canarySteps: [spec.treatmentShare] }, 'simulation');
+  await service.startCanary(definition.id, 'simulation');
   const reps = simulateReps(spec, next, definition.salt);
   const outcomes: OutcomeRow[] = [];
   let leadNo = 0;
@@ -154,8 +154,9 @@ export function simulateIntoService(
       });
     }
   }
-  service.store.upsertOutcomes(definition.id, outcomes);
-  service.store.setPrePeriod(
+  await service.flush();
+  await service.store.upsertOutcomes(definition.id, outcomes);
+  await service.store.setPrePeriod(
     definition.id,
     reps.map((r) => ({ unitId: r.repId, leads: r.preLeads, conversions: r.preConversions })),
   );

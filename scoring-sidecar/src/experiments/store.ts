@@ -1,7 +1,11 @@
-// Experiment state on SQLite: definitions, mode changes (an append-only trail with who and why), stored
-// assignments, exposures, outcomes joined from Salesforce and the pre-period covariate. Exposures keep one row
-// per lead (its first exposure decides its arm) plus per unit-day counts, so a busy worklist costs no row per view.
-import Database from 'better-sqlite3';
+// Experiment state through the shared-state layer (PostgreSQL when DATABASE_URL is set, else an embedded SQLite
+// file): definitions, mode changes (an append-only trail with who and why), stored assignments, exposures,
+// outcomes joined from Salesforce and the pre-period covariate. Exposures keep one row per lead (its first
+// exposure decides its arm) plus per unit-day counts, so a busy worklist costs no row per view.
+// The tables are the reporting surface BI tools read: docs/reporting.md.
+import { sql, type Generated, type Kysely } from 'kysely';
+import type { Migration } from 'kysely/migration';
+import { openSharedDb, type Dialect, type SharedDb } from '../shared-state/index.js';
 import type { ExperimentDefinition, SegmentDimension } from './definition.js';
 import type { Arm } from './stats.js';
 
@@ -71,78 +75,254 @@ export interface PrePeriodRow {
   conversions: number;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS experiments (
-  id TEXT PRIMARY KEY, definition TEXT NOT NULL, mode TEXT NOT NULL, share REAL NOT NULL,
-  started_at TEXT NOT NULL, updated_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS experiment_events (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, experiment_id TEXT NOT NULL, at TEXT NOT NULL, action TEXT NOT NULL,
-  from_mode TEXT, to_mode TEXT NOT NULL, share REAL NOT NULL, reason TEXT NOT NULL, actor TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS assignments (
-  experiment_id TEXT NOT NULL, unit_id TEXT NOT NULL, arm TEXT NOT NULL, bucket REAL NOT NULL,
-  share REAL NOT NULL, first_seen_at TEXT NOT NULL, PRIMARY KEY (experiment_id, unit_id));
-CREATE TABLE IF NOT EXISTS rep_units (
-  experiment_id TEXT NOT NULL, rep_id TEXT NOT NULL, unit_id TEXT NOT NULL, PRIMARY KEY (experiment_id, rep_id));
-CREATE TABLE IF NOT EXISTS lead_exposures (
-  experiment_id TEXT NOT NULL, lead_id TEXT NOT NULL, rep_id TEXT NOT NULL, unit_id TEXT NOT NULL,
-  arm TEXT NOT NULL, share REAL NOT NULL, first_at TEXT NOT NULL, last_at TEXT NOT NULL, times INTEGER NOT NULL,
-  PRIMARY KEY (experiment_id, lead_id));
-CREATE TABLE IF NOT EXISTS unit_exposures (
-  experiment_id TEXT NOT NULL, unit_id TEXT NOT NULL, arm TEXT NOT NULL, share REAL NOT NULL,
-  first_at TEXT NOT NULL, leads INTEGER NOT NULL, fallback_leads INTEGER NOT NULL,
-  PRIMARY KEY (experiment_id, unit_id, arm));
-CREATE TABLE IF NOT EXISTS outcomes (
-  experiment_id TEXT NOT NULL, lead_id TEXT NOT NULL, owner_id TEXT, created_at TEXT NOT NULL,
-  converted INTEGER NOT NULL, converted_at TEXT, first_touch_at TEXT, amount REAL NOT NULL,
-  region TEXT, lead_source TEXT, industry TEXT, company_size TEXT, PRIMARY KEY (experiment_id, lead_id));
-CREATE TABLE IF NOT EXISTS pre_period (
-  experiment_id TEXT NOT NULL, unit_id TEXT NOT NULL, leads INTEGER NOT NULL, conversions INTEGER NOT NULL,
-  PRIMARY KEY (experiment_id, unit_id));
-`;
+interface ExperimentsSchema {
+  experiments: {
+    id: string;
+    definition: string;
+    mode: ExperimentMode;
+    share: number;
+    started_at: string;
+    updated_at: string;
+  };
+  experiment_events: {
+    seq: GeneratedSeq;
+    experiment_id: string;
+    at: string;
+    action: string;
+    from_mode: ExperimentMode | null;
+    to_mode: ExperimentMode;
+    share: number;
+    reason: string;
+    actor: string;
+  };
+  assignments: {
+    experiment_id: string;
+    unit_id: string;
+    arm: Arm;
+    bucket: number;
+    share: number;
+    first_seen_at: string;
+  };
+  rep_units: { experiment_id: string; rep_id: string; unit_id: string };
+  lead_exposures: {
+    experiment_id: string;
+    lead_id: string;
+    rep_id: string;
+    unit_id: string;
+    arm: Arm;
+    share: number;
+    first_at: string;
+    last_at: string;
+    times: number;
+  };
+  unit_exposures: {
+    experiment_id: string;
+    unit_id: string;
+    arm: Arm;
+    share: number;
+    first_at: string;
+    leads: number;
+    fallback_leads: number;
+  };
+  outcomes: {
+    experiment_id: string;
+    lead_id: string;
+    owner_id: string | null;
+    created_at: string;
+    converted: number;
+    converted_at: string | null;
+    first_touch_at: string | null;
+    amount: number;
+    region: string | null;
+    lead_source: string | null;
+    industry: string | null;
+    company_size: string | null;
+  };
+  pre_period: { experiment_id: string; unit_id: string; leads: number; conversions: number };
+}
 
-interface ExperimentRow {
-  id: string;
-  definition: string;
-  mode: ExperimentMode;
+/** Inserted by the database (never written by the store). */
+type GeneratedSeq = Generated<number>;
+
+const REAL = 'double precision'; // REAL affinity in SQLite, float8 in PostgreSQL
+
+/** The schema, version 1: the tables of the SQLite files written before this layer, unchanged. */
+function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    '001_experiments': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('experiments')
+          .ifNotExists()
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('definition', 'text', (c) => c.notNull())
+          .addColumn('mode', 'text', (c) => c.notNull())
+          .addColumn('share', REAL, (c) => c.notNull())
+          .addColumn('started_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('experiment_events')
+          .ifNotExists()
+          .addColumn('seq', dialect === 'postgres' ? 'serial' : 'integer', (c) =>
+            dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+          )
+          .addColumn('experiment_id', 'text', (c) => c.notNull())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('from_mode', 'text')
+          .addColumn('to_mode', 'text', (c) => c.notNull())
+          .addColumn('share', REAL, (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('assignments')
+          .ifNotExists()
+          .addColumn('experiment_id', 'text', (c) => c.notNull())
+          .addColumn('unit_id', 'text', (c) => c.notNull())
+          .addColumn('arm', 'text', (c) => c.notNull())
+          .addColumn('bucket', REAL, (c) => c.notNull())
+          .addColumn('share', REAL, (c) => c.notNull())
+          .addColumn('first_seen_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('assignments_pk', ['experiment_id', 'unit_id'])
+          .execute();
+        await db.schema
+          .createTable('rep_units')
+          .ifNotExists()
+          .addColumn('experiment_id', 'text', (c) => c.notNull())
+          .addColumn('rep_id', 'text', (c) => c.notNull())
+          .addColumn('unit_id', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('rep_units_pk', ['experiment_id', 'rep_id'])
+          .execute();
+        await db.schema
+          .createTable('lead_exposures')
+          .ifNotExists()
+          .addColumn('experiment_id', 'text', (c) => c.notNull())
+          .addColumn('lead_id', 'text', (c) => c.notNull())
+          .addColumn('rep_id', 'text', (c) => c.notNull())
+          .addColumn('unit_id', 'text', (c) => c.notNull())
+          .addColumn('arm', 'text', (c) => c.notNull())
+          .addColumn('share', REAL, (c) => c.notNull())
+          .addColumn('first_at', 'text', (c) => c.notNull())
+          .addColumn('last_at', 'text', (c) => c.notNull())
+          .addColumn('times', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('lead_exposures_pk', ['experiment_id', 'lead_id'])
+          .execute();
+        await db.schema
+          .createTable('unit_exposures')
+          .ifNotExists()
+          .addColumn('experiment_id', 'text', (c) => c.notNull())
+          .addColumn('unit_id', 'text', (c) => c.notNull())
+          .addColumn('arm', 'text', (c) => c.notNull())
+          .addColumn('share', REAL, (c) => c.notNull())
+          .addColumn('first_at', 'text', (c) => c.notNull())
+          .addColumn('leads', 'integer', (c) => c.notNull())
+          .addColumn('fallback_leads', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('unit_exposures_pk', ['experiment_id', 'unit_id', 'arm'])
+          .execute();
+        await db.schema
+          .createTable('outcomes')
+          .ifNotExists()
+          .addColumn('experiment_id', 'text', (c) => c.notNull())
+          .addColumn('lead_id', 'text', (c) => c.notNull())
+          .addColumn('owner_id', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('converted', 'integer', (c) => c.notNull())
+          .addColumn('converted_at', 'text')
+          .addColumn('first_touch_at', 'text')
+          .addColumn('amount', REAL, (c) => c.notNull())
+          .addColumn('region', 'text')
+          .addColumn('lead_source', 'text')
+          .addColumn('industry', 'text')
+          .addColumn('company_size', 'text')
+          .addPrimaryKeyConstraint('outcomes_pk', ['experiment_id', 'lead_id'])
+          .execute();
+        await db.schema
+          .createTable('pre_period')
+          .ifNotExists()
+          .addColumn('experiment_id', 'text', (c) => c.notNull())
+          .addColumn('unit_id', 'text', (c) => c.notNull())
+          .addColumn('leads', 'integer', (c) => c.notNull())
+          .addColumn('conversions', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('pre_period_pk', ['experiment_id', 'unit_id'])
+          .execute();
+      },
+    },
+  };
+}
+
+/** One exposure as the service queues it (written in batches, see ExperimentService). */
+export interface ExposureWrite {
+  repId: string;
+  unitId: string;
+  arm: Arm;
   share: number;
-  started_at: string;
-  updated_at: string;
+  at: string;
+  leadIds: readonly string[];
+  fallbackLeads: number;
+}
+
+/** A mode change refused because another process changed the mode first (the compare-and-set lost). */
+export class ModeChangedError extends Error {}
+
+export interface ExperimentStoreOptions {
+  /** PostgreSQL (shared by replicas) when set. */
+  databaseUrl?: string | undefined;
+  /** Else this SQLite file; ':memory:' for tests. */
+  sqliteFile?: string;
 }
 
 export class ExperimentStore {
-  private readonly db: Database.Database;
+  private constructor(private readonly shared: SharedDb<ExperimentsSchema>) {}
 
-  /** `file` is a SQLite path, or ':memory:' for tests. */
-  constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.exec(SCHEMA);
+  static async open(o: ExperimentStoreOptions | string): Promise<ExperimentStore> {
+    const opts = typeof o === 'string' ? { sqliteFile: o } : o;
+    const dialect: Dialect = opts.databaseUrl ? 'postgres' : 'sqlite';
+    return new ExperimentStore(
+      await openSharedDb<ExperimentsSchema>({
+        ...opts,
+        migrationTable: 'experiments_migrations',
+        migrations: migrations(dialect),
+      }),
+    );
   }
 
-  close(): void {
-    this.db.close();
+  get dialect(): Dialect {
+    return this.shared.dialect;
   }
 
-  transaction<T>(work: () => T): T {
-    return this.db.transaction(work)();
+  private get db(): Kysely<ExperimentsSchema> {
+    return this.shared.db;
   }
 
-  get(id: string): ExperimentState | null {
-    const row = this.db.prepare('SELECT * FROM experiments WHERE id = ?').get(id) as
-      ExperimentRow | undefined;
+  close(): Promise<void> {
+    return this.shared.close();
+  }
+
+  async get(id: string): Promise<ExperimentState | null> {
+    const row = await this.db.selectFrom('experiments').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toState(row) : null;
   }
 
-  list(): ExperimentState[] {
-    return (this.db.prepare('SELECT * FROM experiments ORDER BY id').all() as ExperimentRow[]).map(toState);
+  async list(): Promise<ExperimentState[]> {
+    return (await this.db.selectFrom('experiments').selectAll().orderBy('id').execute()).map(toState);
   }
 
-  create(definition: ExperimentDefinition, at: string, actor: string): void {
-    this.transaction(() => {
-      this.db
-        .prepare('INSERT INTO experiments VALUES (?, ?, ?, ?, ?, ?)')
-        .run(definition.id, JSON.stringify(definition), 'shadow', 0, at, at);
-      this.appendEvent(definition.id, {
+  async create(definition: ExperimentDefinition, at: string, actor: string): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto('experiments')
+        .values({
+          id: definition.id,
+          definition: JSON.stringify(definition),
+          mode: 'shadow',
+          share: 0,
+          started_at: at,
+          updated_at: at,
+        })
+        .execute();
+      await appendEvent(tx, definition.id, {
         at,
         action: 'create',
         fromMode: null,
@@ -154,146 +334,228 @@ export class ExperimentStore {
     });
   }
 
-  setMode(id: string, event: Omit<ExperimentEvent, 'fromMode'>): void {
-    this.transaction(() => {
-      const current = this.get(id);
-      if (!current) throw new Error(`no experiment ${id}`);
-      this.db
-        .prepare('UPDATE experiments SET mode = ?, share = ?, updated_at = ? WHERE id = ?')
-        .run(event.toMode, event.share, event.at, id);
-      this.appendEvent(id, { ...event, fromMode: current.mode });
+  /**
+   * Changes the mode if it is still `expected` (mode and share): a compare-and-set in one transaction, so of
+   * several replicas deciding the same change at once exactly one succeeds and appends the event; the others
+   * get ModeChangedError. This is what makes one guardrail decision per experiment however many replicas run.
+   */
+  async setMode(
+    id: string,
+    expected: { mode: ExperimentMode; share: number },
+    event: Omit<ExperimentEvent, 'fromMode'>,
+  ): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      const updated = await tx
+        .updateTable('experiments')
+        .set({ mode: event.toMode, share: event.share, updated_at: event.at })
+        .where('id', '=', id)
+        .where('mode', '=', expected.mode)
+        .where('share', '=', expected.share)
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) !== 1) {
+        const now = await tx
+          .selectFrom('experiments')
+          .select(['mode', 'share'])
+          .where('id', '=', id)
+          .executeTakeFirst();
+        if (!now) throw new Error(`no experiment ${id}`);
+        throw new ModeChangedError(
+          `experiment ${id} is ${now.mode} at ${now.share}, no longer ${expected.mode} at ${expected.share}: changed meanwhile`,
+        );
+      }
+      await appendEvent(tx, id, { ...event, fromMode: expected.mode });
     });
   }
 
-  private appendEvent(id: string, e: ExperimentEvent): void {
-    this.db
-      .prepare(
-        'INSERT INTO experiment_events (experiment_id, at, action, from_mode, to_mode, share, reason, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(id, e.at, e.action, e.fromMode, e.toMode, e.share, e.reason, e.actor);
-  }
-
-  events(id: string): ExperimentEvent[] {
-    return (
-      this.db
-        .prepare(
-          'SELECT at, action, from_mode AS fromMode, to_mode AS toMode, share, reason, actor FROM experiment_events WHERE experiment_id = ? ORDER BY seq',
-        )
-        .all(id) as ExperimentEvent[]
-    ).map((e) => ({ ...e }));
-  }
-
-  /** Stores the first assignment seen for a unit; later calls keep the original row (the audit record). */
-  recordAssignment(id: string, repId: string, row: AssignmentRow): void {
-    this.db
-      .prepare('INSERT OR IGNORE INTO assignments VALUES (?, ?, ?, ?, ?, ?)')
-      .run(id, row.unitId, row.arm, row.bucket, row.share, row.firstSeenAt);
-    this.db.prepare('INSERT OR IGNORE INTO rep_units VALUES (?, ?, ?)').run(id, repId, row.unitId);
-  }
-
-  assignments(id: string): AssignmentRow[] {
+  async events(id: string): Promise<ExperimentEvent[]> {
     return this.db
-      .prepare(
-        'SELECT unit_id AS unitId, arm, bucket, share, first_seen_at AS firstSeenAt FROM assignments WHERE experiment_id = ? ORDER BY unit_id',
-      )
-      .all(id) as AssignmentRow[];
+      .selectFrom('experiment_events')
+      .select(['at', 'action', 'from_mode as fromMode', 'to_mode as toMode', 'share', 'reason', 'actor'])
+      .where('experiment_id', '=', id)
+      .orderBy('seq')
+      .execute();
   }
 
-  repUnits(id: string): Map<string, string> {
-    const rows = this.db
-      .prepare('SELECT rep_id AS repId, unit_id AS unitId FROM rep_units WHERE experiment_id = ?')
-      .all(id) as { repId: string; unitId: string }[];
+  /** Stores the first assignment seen for each unit; later calls keep the original row (the audit record). */
+  async recordAssignments(id: string, rows: readonly (AssignmentRow & { repId: string })[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto('assignments')
+        .values(
+          dedupe(rows, (r) => r.unitId).map((r) => ({
+            experiment_id: id,
+            unit_id: r.unitId,
+            arm: r.arm,
+            bucket: r.bucket,
+            share: r.share,
+            first_seen_at: r.firstSeenAt,
+          })),
+        )
+        .onConflict((oc) => oc.columns(['experiment_id', 'unit_id']).doNothing())
+        .execute();
+      await tx
+        .insertInto('rep_units')
+        .values(
+          dedupe(rows, (r) => r.repId).map((r) => ({
+            experiment_id: id,
+            rep_id: r.repId,
+            unit_id: r.unitId,
+          })),
+        )
+        .onConflict((oc) => oc.columns(['experiment_id', 'rep_id']).doNothing())
+        .execute();
+    });
+  }
+
+  async assignments(id: string): Promise<AssignmentRow[]> {
+    return this.db
+      .selectFrom('assignments')
+      .select(['unit_id as unitId', 'arm', 'bucket', 'share', 'first_seen_at as firstSeenAt'])
+      .where('experiment_id', '=', id)
+      .orderBy('unit_id')
+      .execute();
+  }
+
+  async repUnits(id: string): Promise<Map<string, string>> {
+    const rows = await this.db
+      .selectFrom('rep_units')
+      .select(['rep_id as repId', 'unit_id as unitId'])
+      .where('experiment_id', '=', id)
+      .execute();
     return new Map(rows.map((r) => [r.repId, r.unitId]));
   }
 
-  recordExposure(
-    id: string,
-    e: {
-      repId: string;
-      unitId: string;
-      arm: Arm;
-      share: number;
-      at: string;
-      leadIds: readonly string[];
-      fallbackLeads: number;
-    },
-  ): void {
-    this.transaction(() => {
-      const lead = this.db.prepare(
-        `INSERT INTO lead_exposures VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)
-         ON CONFLICT (experiment_id, lead_id) DO UPDATE SET last_at = excluded.last_at, times = times + 1`,
-      );
-      for (const leadId of new Set(e.leadIds))
-        lead.run(id, leadId, e.repId, e.unitId, e.arm, e.share, e.at, e.at);
-      this.db
-        .prepare(
-          `INSERT INTO unit_exposures VALUES (?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (experiment_id, unit_id, arm) DO UPDATE SET leads = leads + excluded.leads,
-             fallback_leads = fallback_leads + excluded.fallback_leads`,
-        )
-        .run(id, e.unitId, e.arm, e.share, e.at, e.leadIds.length, e.fallbackLeads);
-    });
-  }
-
-  leadExposures(id: string): LeadExposureRow[] {
-    return this.db
-      .prepare(
-        'SELECT lead_id AS leadId, rep_id AS repId, unit_id AS unitId, arm, share, first_at AS firstAt FROM lead_exposures WHERE experiment_id = ?',
-      )
-      .all(id) as LeadExposureRow[];
-  }
-
-  unitExposures(id: string): UnitExposureRow[] {
-    return this.db
-      .prepare(
-        'SELECT unit_id AS unitId, arm, leads, fallback_leads AS fallbackLeads, first_at AS firstAt, share FROM unit_exposures WHERE experiment_id = ?',
-      )
-      .all(id) as UnitExposureRow[];
-  }
-
-  upsertOutcomes(id: string, rows: readonly OutcomeRow[]): void {
-    const stmt = this.db.prepare(
-      'INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.transaction(() => {
-      for (const r of rows) {
-        stmt.run(
-          id,
-          r.leadId,
-          r.ownerId,
-          r.createdAt,
-          r.converted ? 1 : 0,
-          r.convertedAt,
-          r.firstTouchAt,
-          r.amount,
-          r.segments.region,
-          r.segments.lead_source,
-          r.segments.industry,
-          r.segments.company_size,
-        );
+  /** Writes queued exposures of one experiment in one transaction (the service batches the worklist's calls). */
+  async recordExposures(id: string, exposures: readonly ExposureWrite[]): Promise<void> {
+    if (exposures.length === 0) return;
+    await this.db.transaction().execute(async (tx) => {
+      for (const e of exposures) {
+        const leads = [...new Set(e.leadIds)];
+        if (leads.length > 0)
+          await tx
+            .insertInto('lead_exposures')
+            .values(
+              leads.map((leadId) => ({
+                experiment_id: id,
+                lead_id: leadId,
+                rep_id: e.repId,
+                unit_id: e.unitId,
+                arm: e.arm,
+                share: e.share,
+                first_at: e.at,
+                last_at: e.at,
+                times: 1,
+              })),
+            )
+            .onConflict((oc) =>
+              oc.columns(['experiment_id', 'lead_id']).doUpdateSet((eb) => ({
+                last_at: eb.ref('excluded.last_at'),
+                times: sql<number>`lead_exposures.times + 1`,
+              })),
+            )
+            .execute();
+        await tx
+          .insertInto('unit_exposures')
+          .values({
+            experiment_id: id,
+            unit_id: e.unitId,
+            arm: e.arm,
+            share: e.share,
+            first_at: e.at,
+            leads: e.leadIds.length,
+            fallback_leads: e.fallbackLeads,
+          })
+          .onConflict((oc) =>
+            oc.columns(['experiment_id', 'unit_id', 'arm']).doUpdateSet({
+              leads: sql<number>`unit_exposures.leads + excluded.leads`,
+              fallback_leads: sql<number>`unit_exposures.fallback_leads + excluded.fallback_leads`,
+            }),
+          )
+          .execute();
       }
     });
   }
 
-  outcomes(id: string): OutcomeRow[] {
-    const rows = this.db.prepare('SELECT * FROM outcomes WHERE experiment_id = ?').all(id) as {
-      lead_id: string;
-      owner_id: string | null;
-      created_at: string;
-      converted: number;
-      converted_at: string | null;
-      first_touch_at: string | null;
-      amount: number;
-      region: string | null;
-      lead_source: string | null;
-      industry: string | null;
-      company_size: string | null;
-    }[];
+  async leadExposures(id: string): Promise<LeadExposureRow[]> {
+    return this.db
+      .selectFrom('lead_exposures')
+      .select([
+        'lead_id as leadId',
+        'rep_id as repId',
+        'unit_id as unitId',
+        'arm',
+        'share',
+        'first_at as firstAt',
+      ])
+      .where('experiment_id', '=', id)
+      .execute();
+  }
+
+  async unitExposures(id: string): Promise<UnitExposureRow[]> {
+    return (
+      await this.db
+        .selectFrom('unit_exposures')
+        .select([
+          'unit_id as unitId',
+          'arm',
+          'leads',
+          'fallback_leads as fallbackLeads',
+          'first_at as firstAt',
+          'share',
+        ])
+        .where('experiment_id', '=', id)
+        .execute()
+    ).map((r) => ({ ...r, leads: Number(r.leads), fallbackLeads: Number(r.fallbackLeads) }));
+  }
+
+  async upsertOutcomes(id: string, rows: readonly OutcomeRow[]): Promise<void> {
+    // Chunks keep each statement under SQLite's bound-parameter limit.
+    for (let i = 0; i < rows.length; i += 500) {
+      const chunk = rows.slice(i, i + 500);
+      await this.db
+        .insertInto('outcomes')
+        .values(
+          dedupe(chunk, (r) => r.leadId).map((r) => ({
+            experiment_id: id,
+            lead_id: r.leadId,
+            owner_id: r.ownerId,
+            created_at: r.createdAt,
+            converted: r.converted ? 1 : 0,
+            converted_at: r.convertedAt,
+            first_touch_at: r.firstTouchAt,
+            amount: r.amount,
+            region: r.segments.region,
+            lead_source: r.segments.lead_source,
+            industry: r.segments.industry,
+            company_size: r.segments.company_size,
+          })),
+        )
+        .onConflict((oc) =>
+          oc.columns(['experiment_id', 'lead_id']).doUpdateSet((eb) => ({
+            owner_id: eb.ref('excluded.owner_id'),
+            created_at: eb.ref('excluded.created_at'),
+            converted: eb.ref('excluded.converted'),
+            converted_at: eb.ref('excluded.converted_at'),
+            first_touch_at: eb.ref('excluded.first_touch_at'),
+            amount: eb.ref('excluded.amount'),
+            region: eb.ref('excluded.region'),
+            lead_source: eb.ref('excluded.lead_source'),
+            industry: eb.ref('excluded.industry'),
+            company_size: eb.ref('excluded.company_size'),
+          })),
+        )
+        .execute();
+    }
+  }
+
+  async outcomes(id: string): Promise<OutcomeRow[]> {
+    const rows = await this.db.selectFrom('outcomes').selectAll().where('experiment_id', '=', id).execute();
     return rows.map((r) => ({
       leadId: r.lead_id,
       ownerId: r.owner_id,
       createdAt: r.created_at,
-      converted: r.converted === 1,
+      converted: Number(r.converted) === 1,
       convertedAt: r.converted_at,
       firstTouchAt: r.first_touch_at,
       amount: r.amount,
@@ -306,21 +568,62 @@ export class ExperimentStore {
     }));
   }
 
-  setPrePeriod(id: string, rows: readonly PrePeriodRow[]): void {
-    const stmt = this.db.prepare('INSERT OR REPLACE INTO pre_period VALUES (?, ?, ?, ?)');
-    this.transaction(() => {
-      for (const r of rows) stmt.run(id, r.unitId, r.leads, r.conversions);
-    });
+  async setPrePeriod(id: string, rows: readonly PrePeriodRow[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += 500) {
+      const chunk = dedupe(rows.slice(i, i + 500), (r) => r.unitId);
+      await this.db
+        .insertInto('pre_period')
+        .values(
+          chunk.map((r) => ({
+            experiment_id: id,
+            unit_id: r.unitId,
+            leads: r.leads,
+            conversions: r.conversions,
+          })),
+        )
+        .onConflict((oc) =>
+          oc.columns(['experiment_id', 'unit_id']).doUpdateSet((eb) => ({
+            leads: eb.ref('excluded.leads'),
+            conversions: eb.ref('excluded.conversions'),
+          })),
+        )
+        .execute();
+    }
   }
 
-  prePeriod(id: string): PrePeriodRow[] {
-    return this.db
-      .prepare('SELECT unit_id AS unitId, leads, conversions FROM pre_period WHERE experiment_id = ?')
-      .all(id) as PrePeriodRow[];
+  async prePeriod(id: string): Promise<PrePeriodRow[]> {
+    return (
+      await this.db
+        .selectFrom('pre_period')
+        .select(['unit_id as unitId', 'leads', 'conversions'])
+        .where('experiment_id', '=', id)
+        .execute()
+    ).map((r) => ({ unitId: r.unitId, leads: Number(r.leads), conversions: Number(r.conversions) }));
   }
 }
 
-function toState(row: ExperimentRow): ExperimentState {
+/** The last row per key (one multi-row upsert may not name a key twice in PostgreSQL). */
+function dedupe<T>(rows: readonly T[], key: (r: T) => string): T[] {
+  return [...new Map(rows.map((r) => [key(r), r])).values()];
+}
+
+async function appendEvent(tx: Kysely<ExperimentsSchema>, id: string, e: ExperimentEvent): Promise<void> {
+  await tx
+    .insertInto('experiment_events')
+    .values({
+      experiment_id: id,
+      at: e.at,
+      action: e.action,
+      from_mode: e.fromMode,
+      to_mode: e.toMode,
+      share: e.share,
+      reason: e.reason,
+      actor: e.actor,
+    })
+    .execute();
+}
+
+function toState(row: ExperimentsSchema['experiments']): ExperimentState {
   return {
     id: row.id,
     definition: JSON.parse(row.definition) as ExperimentDefinition,

@@ -1,4 +1,7 @@
-// explain/: exact TreeSHAP over LightGBM models, and the reason texts account teams read.
+// explain/: exact TreeSHAP over LightGBM models, exact linear SHAP over the logistic model, and the reason
+// texts account teams read.
+export { loadExplainer } from './load-explainer.js';
+export { isLinearDump, loadLinearExplainer } from './linear-shap.js';
 export {
   EXPLAIN_BLOCK_ROWS,
   loadTreeExplainer,

@@ -13,12 +13,14 @@ export const DEFAULT_POLL_INTERVAL_MS = 5_000;
 export const DEFAULT_RETIRE_GRACE_MS = 1_000;
 
 /** A loaded model as callers see it. Use it right after `current()`: a retired model closes after its grace. */
-export interface ServingModel {
+export interface ServingModel<P = undefined> {
   readonly version: string;
   readonly spec: FeatureSpec;
   /** The serving code's definitions for the spec's features, in spec order. */
   readonly definitions: readonly FeatureDefinition[];
   readonly loadedAt: Date;
+  /** What `prepare` read from the version's directory before the swap (explainer, score scale…). */
+  readonly prepared: P;
   predict(rows: Float32Array, nRows: number): Promise<Float64Array>;
 }
 
@@ -35,7 +37,7 @@ export interface ModelHolderStatus {
   retiredOpen: number;
 }
 
-export interface ModelHolderOptions {
+export interface ModelHolderOptions<P = undefined> {
   registry: ModelRegistry;
   /** Local directory that versions are copied into before loading. */
   cacheDir: string;
@@ -45,21 +47,27 @@ export interface ModelHolderOptions {
   definitions?: readonly FeatureDefinition[];
   /** Loads a fetched model directory (tests inject failures); default loadOnnxModel. */
   load?: (modelDir: string) => Promise<OnnxModel>;
+  /**
+   * Reads whatever else the callers need from the fetched directory (the explainer, the score scale) BEFORE the
+   * swap: a version whose files cannot be read fails here and the previous model keeps serving, instead of
+   * being swapped in and failing on every request afterwards.
+   */
+  prepare?: (modelDir: string, model: OnnxModel) => P | Promise<P>;
   logger?: Logger;
 }
 
-interface Entry {
+interface Entry<P> {
   model: OnnxModel;
-  serving: ServingModel;
+  serving: ServingModel<P>;
   inFlight: number;
   retired: boolean;
   graceOver: boolean;
   closed: boolean;
 }
 
-export class ModelHolder {
-  private active: Entry | null = null;
-  private readonly retired = new Set<Entry>();
+export class ModelHolder<P = undefined> {
+  private active: Entry<P> | null = null;
+  private readonly retired = new Set<Entry<P>>();
   private timer: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
@@ -71,7 +79,7 @@ export class ModelHolder {
   private readonly definitions: readonly FeatureDefinition[];
   private readonly graceMs: number;
 
-  constructor(private readonly opts: ModelHolderOptions) {
+  constructor(private readonly opts: ModelHolderOptions<P>) {
     this.state = {
       alias: opts.alias ?? 'champion',
       lastCheckAt: null,
@@ -97,7 +105,7 @@ export class ModelHolder {
   }
 
   /** The model to score with, or null (no champion loaded: the caller falls back to rules). */
-  current(): ServingModel | null {
+  current(): ServingModel<P> | null {
     return this.active?.serving ?? null;
   }
 
@@ -159,10 +167,12 @@ export class ModelHolder {
       const dir = await this.opts.registry.fetchVersion(doc.version, this.opts.cacheDir);
       const model = await this.load(dir);
       let definitions: FeatureDefinition[];
+      let prepared: P;
       try {
         if (model.version !== doc.version)
           throw new Error(`${dir} holds ${model.version}, not ${doc.version}`);
         definitions = featuresForSpec(model.spec, this.definitions);
+        prepared = this.opts.prepare ? await this.opts.prepare(dir, model) : (undefined as P); // P defaults to undefined when no prepare is given
       } catch (err) {
         await model.close();
         throw err;
@@ -171,7 +181,7 @@ export class ModelHolder {
         await model.close();
         return;
       }
-      this.swap(model, definitions);
+      this.swap(model, definitions, prepared);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.state.lastError = message;
@@ -186,13 +196,14 @@ export class ModelHolder {
     }
   }
 
-  private swap(model: OnnxModel, definitions: FeatureDefinition[]): void {
+  private swap(model: OnnxModel, definitions: FeatureDefinition[], prepared: P): void {
     // eslint-disable-next-line prefer-const -- the closure below reads it; it is assigned once it exists
-    let entry: Entry;
-    const serving: ServingModel = {
+    let entry: Entry<P>;
+    const serving: ServingModel<P> = {
       version: model.version,
       spec: model.spec,
       definitions,
+      prepared,
       loadedAt: new Date(),
       predict: async (rows, nRows) => {
         if (entry.closed)
@@ -220,7 +231,7 @@ export class ModelHolder {
     if (previous) this.retire(previous, this.graceMs);
   }
 
-  private retire(entry: Entry, graceMs: number): void {
+  private retire(entry: Entry<P>, graceMs: number): void {
     entry.retired = true;
     this.retired.add(entry);
     const over = () => {
@@ -231,7 +242,7 @@ export class ModelHolder {
     else setTimeout(over, graceMs).unref();
   }
 
-  private closeIfIdle(entry: Entry): void {
+  private closeIfIdle(entry: Entry<P>): void {
     if (!entry.retired || !entry.graceOver || entry.inFlight > 0 || entry.closed) return;
     entry.closed = true;
     this.retired.delete(entry);

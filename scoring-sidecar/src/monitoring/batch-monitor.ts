@@ -117,7 +117,7 @@ export class BatchMonitor {
     orgUsage: { used: number; limit: number } | null,
   ): Promise<void> {
     const m = this.o.monitor;
-    m.recordBatchCycle({
+    await m.recordBatchCycle({
       startedAt: cycle.startedAt,
       region: cycle.region,
       durationSeconds: outcome.durationMs / 1000,
@@ -135,10 +135,10 @@ export class BatchMonitor {
       if (s.drift) drift = drift ? mergeDriftCounts(drift, s.drift) : structuredClone(s.drift);
     }
     const day = cycle.asOf.slice(0, 10);
-    m.addScoreCounts(day, cycle.region, bands, sources);
+    await m.addScoreCounts(day, cycle.region, bands, sources);
     const model = drift ? await this.modelDrift(cycle.model).catch(() => null) : null;
     if (drift && model)
-      m.recordDriftSlices([driftFromCounts(model.baseline, drift, day, cycle.region, m.config.drift)]);
+      await m.recordDriftSlices([driftFromCounts(model.baseline, drift, day, cycle.region, m.config.drift)]);
     if (orgUsage && orgUsage.limit > 0)
       m.recordApiUsage({
         DailyApiRequests: { Max: orgUsage.limit, Remaining: orgUsage.limit - orgUsage.used },
@@ -146,8 +146,8 @@ export class BatchMonitor {
   }
 
   /** On the coordinator, when an attempt of the cycle fails (it resumes on retry). */
-  cycleFailed(cycle: MonitoredCycle, error: Error): void {
-    this.o.monitor.recordBatchCycle({
+  async cycleFailed(cycle: MonitoredCycle, error: Error): Promise<void> {
+    await this.o.monitor.recordBatchCycle({
       startedAt: cycle.startedAt,
       region: cycle.region,
       durationSeconds: (this.now().getTime() - Date.parse(cycle.startedAt)) / 1000,

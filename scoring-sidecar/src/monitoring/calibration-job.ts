@@ -116,7 +116,7 @@ export async function runCalibrationJob(
   );
   const pairs = model.map((r) => ({ p: r.probability, converted: converted.has(r.leadId) }));
   const day = isoDay(input.asOf.getTime());
-  const result = monitor.recordCalibration(day, region, pairs);
+  const result = await monitor.recordCalibration(day, region, pairs);
   const judged = result.rows >= monitor.config.calibration.minLabelledRows;
   return {
     status: 'recorded',

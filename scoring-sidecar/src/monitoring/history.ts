@@ -1,6 +1,10 @@
-// Daily monitoring history on SQLite: what the dashboard charts and the reports read. Small aggregates only
-// (counts per day, region, band or feature); no lead ids, no record bodies.
-import Database from 'better-sqlite3';
+// Daily monitoring history through the shared-state layer (PostgreSQL when DATABASE_URL is set, else an
+// embedded SQLite file): what the dashboard charts and the reports read. Small aggregates only (counts per
+// day, region, band or feature); no lead ids, no record bodies. The tables are the reporting surface BI tools
+// read: docs/reporting.md.
+import { sql, type Kysely } from 'kysely';
+import type { Migration } from 'kysely/migration';
+import { openSharedDb, type Dialect, type SharedDb } from '../shared-state/index.js';
 import type { CalibrationBin, DriftSlice, DriftStatus } from './drift.js';
 
 export interface BatchCycleRecord {
@@ -13,21 +17,6 @@ export interface BatchCycleRecord {
   error: string | null;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS score_bands (day TEXT, region TEXT, band TEXT, count INTEGER, PRIMARY KEY (day, region, band));
-CREATE TABLE IF NOT EXISTS score_sources (day TEXT, region TEXT, source TEXT, count INTEGER, PRIMARY KEY (day, region, source));
-CREATE TABLE IF NOT EXISTS drift (day TEXT, region TEXT, feature TEXT, psi REAL, missing_rate REAL,
-  baseline_missing_rate REAL, status TEXT, reason TEXT, PRIMARY KEY (day, region, feature));
-CREATE TABLE IF NOT EXISTS calibration (day TEXT, region TEXT, decile INTEGER, rows INTEGER, mean_predicted REAL,
-  observed_rate REAL, PRIMARY KEY (day, region, decile));
-CREATE TABLE IF NOT EXISTS calibration_runs (day TEXT, region TEXT, rows INTEGER, ece REAL,
-  PRIMARY KEY (day, region));
-CREATE TABLE IF NOT EXISTS batch_cycles (started_at TEXT, region TEXT, duration_s REAL, ok INTEGER, leads INTEGER,
-  written INTEGER, error TEXT, PRIMARY KEY (started_at, region));
-CREATE TABLE IF NOT EXISTS extract_deliveries (extract TEXT, day TEXT, received_at TEXT, rows INTEGER,
-  invalid_rows INTEGER, issues TEXT, PRIMARY KEY (extract, received_at));
-`;
-
 export interface ExtractDeliveryRecord {
   extract: string;
   day: string;
@@ -38,179 +27,453 @@ export interface ExtractDeliveryRecord {
   issues: string[];
 }
 
-export class MonitoringHistory {
-  private readonly db: Database.Database;
-
-  constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.exec(SCHEMA);
-  }
-
-  close(): void {
-    this.db.close();
-  }
-
-  /** Adds scores to the day's counts by band and by source (model, or rules fallback). */
-  addScores(
-    day: string,
-    region: string,
-    bands: Record<string, number>,
-    sources: Record<string, number>,
-  ): void {
-    const band = this.db.prepare(
-      'INSERT INTO score_bands VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count',
-    );
-    const source = this.db.prepare(
-      'INSERT INTO score_sources VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count',
-    );
-    this.db.transaction(() => {
-      for (const [b, n] of Object.entries(bands)) band.run(day, region, b, n);
-      for (const [s, n] of Object.entries(sources)) source.run(day, region, s, n);
-    })();
-  }
-
-  recordDrift(slices: readonly DriftSlice[]): void {
-    const stmt = this.db.prepare('INSERT OR REPLACE INTO drift VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-    this.db.transaction(() => {
-      for (const s of slices) {
-        for (const f of [...s.features, ...(s.prediction ? [{ ...s.prediction, feature: '(score)' }] : [])])
-          stmt.run(
-            s.day,
-            s.region,
-            f.feature,
-            f.psi,
-            f.missingRate,
-            f.baselineMissingRate,
-            f.status,
-            f.reason,
-          );
-      }
-    })();
-  }
-
-  recordCalibration(day: string, region: string, bins: readonly CalibrationBin[]): void {
-    const stmt = this.db.prepare('INSERT OR REPLACE INTO calibration VALUES (?, ?, ?, ?, ?, ?)');
-    this.db.transaction(() => {
-      for (const b of bins) stmt.run(day, region, b.decile, b.rows, b.meanPredicted, b.observedRate);
-    })();
-  }
-
-  /** The ECE of one calibration measurement (its bins go to recordCalibration). */
-  recordCalibrationRun(day: string, region: string, rows: number, ece: number): void {
-    this.db
-      .prepare('INSERT OR REPLACE INTO calibration_runs VALUES (?, ?, ?, ?)')
-      .run(day, region, rows, ece);
-  }
-
-  /** Per region, the newest calibration measurement with at least `minRows` labelled rows. */
-  latestCalibrationRuns(minRows: number): { day: string; region: string; rows: number; ece: number }[] {
-    return this.db
-      .prepare(
-        `SELECT day, region, rows, ece FROM calibration_runs c WHERE rows >= ? AND day = (SELECT MAX(day)
-           FROM calibration_runs WHERE region = c.region AND rows >= ?) ORDER BY region`,
-      )
-      .all(minRows, minRows) as { day: string; region: string; rows: number; ece: number }[];
-  }
-
-  recordBatchCycle(c: BatchCycleRecord): void {
-    this.db
-      .prepare('INSERT OR REPLACE INTO batch_cycles VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(c.startedAt, c.region, c.durationSeconds, c.ok ? 1 : 0, c.leadsScored, c.changesWritten, c.error);
-  }
-
-  recordExtractDelivery(d: ExtractDeliveryRecord): void {
-    this.db
-      .prepare('INSERT OR REPLACE INTO extract_deliveries VALUES (?, ?, ?, ?, ?, ?)')
-      .run(d.extract, d.day, d.receivedAt, d.rows, d.invalidRows, JSON.stringify(d.issues));
-  }
-
-  /** Deliveries of one extract, newest first. */
-  extractDeliveries(extract: string, limit = 30): ExtractDeliveryRecord[] {
-    return (
-      this.db
-        .prepare('SELECT * FROM extract_deliveries WHERE extract = ? ORDER BY received_at DESC LIMIT ?')
-        .all(extract, limit) as {
-        extract: string;
-        day: string;
-        received_at: string;
-        rows: number;
-        invalid_rows: number;
-        issues: string;
-      }[]
-    ).map((r) => ({
-      extract: r.extract,
-      day: r.day,
-      receivedAt: r.received_at,
-      rows: r.rows,
-      invalidRows: r.invalid_rows,
-      issues: JSON.parse(r.issues) as string[],
-    }));
-  }
-
-  scoreBands(since: string): { day: string; region: string; band: string; count: number }[] {
-    return this.db
-      .prepare('SELECT day, region, band, count FROM score_bands WHERE day >= ? ORDER BY day, region, band')
-      .all(since) as { day: string; region: string; band: string; count: number }[];
-  }
-
-  scoreSources(since: string): { day: string; region: string; source: string; count: number }[] {
-    return this.db
-      .prepare(
-        'SELECT day, region, source, count FROM score_sources WHERE day >= ? ORDER BY day, region, source',
-      )
-      .all(since) as { day: string; region: string; source: string; count: number }[];
-  }
-
-  drift(since: string): {
+interface HistorySchema {
+  score_bands: { day: string; region: string; band: string; count: number };
+  score_sources: { day: string; region: string; source: string; count: number };
+  drift: {
     day: string;
     region: string;
     feature: string;
     psi: number;
-    missingRate: number;
-    baselineMissingRate: number;
+    missing_rate: number;
+    baseline_missing_rate: number;
     status: DriftStatus;
     reason: string | null;
-  }[] {
-    return this.db
-      .prepare(
-        `SELECT day, region, feature, psi, missing_rate AS missingRate, baseline_missing_rate AS baselineMissingRate,
-           status, reason FROM drift WHERE day >= ? ORDER BY day, region, feature`,
-      )
-      .all(since) as ReturnType<MonitoringHistory['drift']>;
+  };
+  calibration: {
+    day: string;
+    region: string;
+    decile: number;
+    rows: number;
+    mean_predicted: number;
+    observed_rate: number;
+  };
+  calibration_runs: { day: string; region: string; rows: number; ece: number };
+  batch_cycles: {
+    started_at: string;
+    region: string;
+    duration_s: number;
+    ok: number;
+    leads: number;
+    written: number;
+    error: string | null;
+  };
+  extract_deliveries: {
+    extract: string;
+    day: string;
+    received_at: string;
+    rows: number;
+    invalid_rows: number;
+    issues: string;
+  };
+}
+
+const REAL = 'double precision';
+
+/** Version 1: the tables of the SQLite files written before this layer (same names and columns). */
+const MIGRATIONS: Record<string, Migration> = {
+  '001_monitoring_history': {
+    async up(db: Kysely<unknown>) {
+      const s = db.schema;
+      await s
+        .createTable('score_bands')
+        .ifNotExists()
+        .addColumn('day', 'text', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('band', 'text', (c) => c.notNull())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('score_bands_pk', ['day', 'region', 'band'])
+        .execute();
+      await s
+        .createTable('score_sources')
+        .ifNotExists()
+        .addColumn('day', 'text', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('score_sources_pk', ['day', 'region', 'source'])
+        .execute();
+      await s
+        .createTable('drift')
+        .ifNotExists()
+        .addColumn('day', 'text', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('feature', 'text', (c) => c.notNull())
+        .addColumn('psi', REAL)
+        .addColumn('missing_rate', REAL)
+        .addColumn('baseline_missing_rate', REAL)
+        .addColumn('status', 'text')
+        .addColumn('reason', 'text')
+        .addPrimaryKeyConstraint('drift_pk', ['day', 'region', 'feature'])
+        .execute();
+      await s
+        .createTable('calibration')
+        .ifNotExists()
+        .addColumn('day', 'text', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('decile', 'integer', (c) => c.notNull())
+        .addColumn('rows', 'integer')
+        .addColumn('mean_predicted', REAL)
+        .addColumn('observed_rate', REAL)
+        .addPrimaryKeyConstraint('calibration_pk', ['day', 'region', 'decile'])
+        .execute();
+      await s
+        .createTable('calibration_runs')
+        .ifNotExists()
+        .addColumn('day', 'text', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('rows', 'integer')
+        .addColumn('ece', REAL)
+        .addPrimaryKeyConstraint('calibration_runs_pk', ['day', 'region'])
+        .execute();
+      await s
+        .createTable('batch_cycles')
+        .ifNotExists()
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('duration_s', REAL)
+        .addColumn('ok', 'integer')
+        .addColumn('leads', 'integer')
+        .addColumn('written', 'integer')
+        .addColumn('error', 'text')
+        .addPrimaryKeyConstraint('batch_cycles_pk', ['started_at', 'region'])
+        .execute();
+      await s
+        .createTable('extract_deliveries')
+        .ifNotExists()
+        .addColumn('extract', 'text', (c) => c.notNull())
+        .addColumn('day', 'text')
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .addColumn('rows', 'integer')
+        .addColumn('invalid_rows', 'integer')
+        .addColumn('issues', 'text')
+        .addPrimaryKeyConstraint('extract_deliveries_pk', ['extract', 'received_at'])
+        .execute();
+    },
+  },
+};
+
+export interface MonitoringHistoryOptions {
+  /** PostgreSQL (shared by replicas and processes) when set. */
+  databaseUrl?: string | undefined;
+  /** Else this SQLite file; ':memory:' for tests. */
+  sqliteFile?: string;
+}
+
+export class MonitoringHistory {
+  private constructor(private readonly shared: SharedDb<HistorySchema>) {}
+
+  static async open(o: MonitoringHistoryOptions | string): Promise<MonitoringHistory> {
+    const opts = typeof o === 'string' ? { sqliteFile: o } : o;
+    return new MonitoringHistory(
+      await openSharedDb<HistorySchema>({
+        ...opts,
+        migrationTable: 'monitoring_migrations',
+        migrations: MIGRATIONS,
+      }),
+    );
   }
 
-  calibration(
+  get dialect(): Dialect {
+    return this.shared.dialect;
+  }
+
+  private get db(): Kysely<HistorySchema> {
+    return this.shared.db;
+  }
+
+  close(): Promise<void> {
+    return this.shared.close();
+  }
+
+  /** Adds scores to the day's counts by band and by source (model, or rules fallback). */
+  async addScores(
+    day: string,
+    region: string,
+    bands: Record<string, number>,
+    sources: Record<string, number>,
+  ): Promise<void> {
+    const bandRows = Object.entries(bands).map(([band, count]) => ({ day, region, band, count }));
+    const sourceRows = Object.entries(sources).map(([source, count]) => ({ day, region, source, count }));
+    await this.db.transaction().execute(async (tx) => {
+      if (bandRows.length)
+        await tx
+          .insertInto('score_bands')
+          .values(bandRows)
+          .onConflict((oc) =>
+            oc.columns(['day', 'region', 'band']).doUpdateSet({
+              count: sql<number>`score_bands.count + excluded.count`,
+            }),
+          )
+          .execute();
+      if (sourceRows.length)
+        await tx
+          .insertInto('score_sources')
+          .values(sourceRows)
+          .onConflict((oc) =>
+            oc.columns(['day', 'region', 'source']).doUpdateSet({
+              count: sql<number>`score_sources.count + excluded.count`,
+            }),
+          )
+          .execute();
+    });
+  }
+
+  async recordDrift(slices: readonly DriftSlice[]): Promise<void> {
+    const rows = new Map<string, HistorySchema['drift']>();
+    for (const s of slices) {
+      for (const f of [...s.features, ...(s.prediction ? [{ ...s.prediction, feature: '(score)' }] : [])])
+        rows.set(`${s.day}\u0000${s.region}\u0000${f.feature}`, {
+          day: s.day,
+          region: s.region,
+          feature: f.feature,
+          psi: f.psi,
+          missing_rate: f.missingRate,
+          baseline_missing_rate: f.baselineMissingRate,
+          status: f.status,
+          reason: f.reason,
+        });
+    }
+    const values = [...rows.values()];
+    for (let i = 0; i < values.length; i += 500)
+      await this.db
+        .insertInto('drift')
+        .values(values.slice(i, i + 500))
+        .onConflict((oc) =>
+          oc.columns(['day', 'region', 'feature']).doUpdateSet((eb) => ({
+            psi: eb.ref('excluded.psi'),
+            missing_rate: eb.ref('excluded.missing_rate'),
+            baseline_missing_rate: eb.ref('excluded.baseline_missing_rate'),
+            status: eb.ref('excluded.status'),
+            reason: eb.ref('excluded.reason'),
+          })),
+        )
+        .execute();
+  }
+
+  async recordCalibration(day: string, region: string, bins: readonly CalibrationBin[]): Promise<void> {
+    if (bins.length === 0) return;
+    const rows = [...new Map(bins.map((b) => [b.decile, b])).values()].map((b) => ({
+      day,
+      region,
+      decile: b.decile,
+      rows: b.rows,
+      mean_predicted: b.meanPredicted,
+      observed_rate: b.observedRate,
+    }));
+    await this.db
+      .insertInto('calibration')
+      .values(rows)
+      .onConflict((oc) =>
+        oc.columns(['day', 'region', 'decile']).doUpdateSet((eb) => ({
+          rows: eb.ref('excluded.rows'),
+          mean_predicted: eb.ref('excluded.mean_predicted'),
+          observed_rate: eb.ref('excluded.observed_rate'),
+        })),
+      )
+      .execute();
+  }
+
+  /** The ECE of one calibration measurement (its bins go to recordCalibration). */
+  async recordCalibrationRun(day: string, region: string, rows: number, ece: number): Promise<void> {
+    await this.db
+      .insertInto('calibration_runs')
+      .values({ day, region, rows, ece })
+      .onConflict((oc) =>
+        oc
+          .columns(['day', 'region'])
+          .doUpdateSet((eb) => ({ rows: eb.ref('excluded.rows'), ece: eb.ref('excluded.ece') })),
+      )
+      .execute();
+  }
+
+  /** Per region, the newest calibration measurement with at least `minRows` labelled rows. */
+  async latestCalibrationRuns(
+    minRows: number,
+  ): Promise<{ day: string; region: string; rows: number; ece: number }[]> {
+    const rows = await this.db
+      .selectFrom('calibration_runs as c')
+      .select(['c.day', 'c.region', 'c.rows', 'c.ece'])
+      .where('c.rows', '>=', minRows)
+      .where('c.day', '=', (eb) =>
+        eb
+          .selectFrom('calibration_runs as d')
+          .select((e) => e.fn.max('d.day').as('day'))
+          .whereRef('d.region', '=', 'c.region')
+          .where('d.rows', '>=', minRows),
+      )
+      .orderBy('c.region')
+      .execute();
+    return rows.map((r) => ({ ...r, rows: Number(r.rows) }));
+  }
+
+  async recordBatchCycle(c: BatchCycleRecord): Promise<void> {
+    const row = {
+      started_at: c.startedAt,
+      region: c.region,
+      duration_s: c.durationSeconds,
+      ok: c.ok ? 1 : 0,
+      leads: c.leadsScored,
+      written: c.changesWritten,
+      error: c.error,
+    };
+    await this.db
+      .insertInto('batch_cycles')
+      .values(row)
+      .onConflict((oc) =>
+        oc.columns(['started_at', 'region']).doUpdateSet((eb) => ({
+          duration_s: eb.ref('excluded.duration_s'),
+          ok: eb.ref('excluded.ok'),
+          leads: eb.ref('excluded.leads'),
+          written: eb.ref('excluded.written'),
+          error: eb.ref('excluded.error'),
+        })),
+      )
+      .execute();
+  }
+
+  async recordExtractDelivery(d: ExtractDeliveryRecord): Promise<void> {
+    await this.db
+      .insertInto('extract_deliveries')
+      .values({
+        extract: d.extract,
+        day: d.day,
+        received_at: d.receivedAt,
+        rows: d.rows,
+        invalid_rows: d.invalidRows,
+        issues: JSON.stringify(d.issues),
+      })
+      .onConflict((oc) =>
+        oc.columns(['extract', 'received_at']).doUpdateSet((eb) => ({
+          day: eb.ref('excluded.day'),
+          rows: eb.ref('excluded.rows'),
+          invalid_rows: eb.ref('excluded.invalid_rows'),
+          issues: eb.ref('excluded.issues'),
+        })),
+      )
+      .execute();
+  }
+
+  /** Deliveries of one extract, newest first. */
+  async extractDeliveries(extract: string, limit = 30): Promise<ExtractDeliveryRecord[]> {
+    const rows = await this.db
+      .selectFrom('extract_deliveries')
+      .selectAll()
+      .where('extract', '=', extract)
+      .orderBy('received_at', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      extract: r.extract,
+      day: r.day,
+      receivedAt: r.received_at,
+      rows: Number(r.rows),
+      invalidRows: Number(r.invalid_rows),
+      issues: JSON.parse(r.issues) as string[],
+    }));
+  }
+
+  async scoreBands(since: string): Promise<{ day: string; region: string; band: string; count: number }[]> {
+    const rows = await this.db
+      .selectFrom('score_bands')
+      .select(['day', 'region', 'band', 'count'])
+      .where('day', '>=', since)
+      .orderBy('day')
+      .orderBy('region')
+      .orderBy('band')
+      .execute();
+    return rows.map((r) => ({ ...r, count: Number(r.count) }));
+  }
+
+  async scoreSources(
     since: string,
-  ): { region: string; decile: number; rows: number; meanPredicted: number; observedRate: number }[] {
-    // Rows-weighted over the days since `since`: a decile's curve point pools its days.
-    return this.db
-      .prepare(
-        `SELECT region, decile, SUM(rows) AS rows, SUM(mean_predicted * rows) / SUM(rows) AS meanPredicted,
-           SUM(observed_rate * rows) / SUM(rows) AS observedRate
-         FROM calibration WHERE day >= ? GROUP BY region, decile ORDER BY region, decile`,
-      )
-      .all(since) as ReturnType<MonitoringHistory['calibration']>;
+  ): Promise<{ day: string; region: string; source: string; count: number }[]> {
+    const rows = await this.db
+      .selectFrom('score_sources')
+      .select(['day', 'region', 'source', 'count'])
+      .where('day', '>=', since)
+      .orderBy('day')
+      .orderBy('region')
+      .orderBy('source')
+      .execute();
+    return rows.map((r) => ({ ...r, count: Number(r.count) }));
   }
 
-  batchCycles(since: string): BatchCycleRecord[] {
-    return (
-      this.db.prepare('SELECT * FROM batch_cycles WHERE started_at >= ? ORDER BY started_at').all(since) as {
-        started_at: string;
-        region: string;
-        duration_s: number;
-        ok: number;
-        leads: number;
-        written: number;
-        error: string | null;
-      }[]
-    ).map((r) => ({
+  async drift(since: string): Promise<
+    {
+      day: string;
+      region: string;
+      feature: string;
+      psi: number;
+      missingRate: number;
+      baselineMissingRate: number;
+      status: DriftStatus;
+      reason: string | null;
+    }[]
+  > {
+    return this.db
+      .selectFrom('drift')
+      .select([
+        'day',
+        'region',
+        'feature',
+        'psi',
+        'missing_rate as missingRate',
+        'baseline_missing_rate as baselineMissingRate',
+        'status',
+        'reason',
+      ])
+      .where('day', '>=', since)
+      .orderBy('day')
+      .orderBy('region')
+      .orderBy('feature')
+      .execute();
+  }
+
+  async calibration(
+    since: string,
+  ): Promise<
+    { region: string; decile: number; rows: number; meanPredicted: number; observedRate: number }[]
+  > {
+    // Rows-weighted over the days since `since`: a decile's curve point pools its days.
+    const rows = await this.db
+      .selectFrom('calibration')
+      .select((eb) => [
+        'region',
+        'decile',
+        eb.fn.sum<number>('rows').as('rows'),
+        sql<number>`SUM(mean_predicted * rows) / SUM(rows)`.as('meanPredicted'),
+        sql<number>`SUM(observed_rate * rows) / SUM(rows)`.as('observedRate'),
+      ])
+      .where('day', '>=', since)
+      .groupBy(['region', 'decile'])
+      .orderBy('region')
+      .orderBy('decile')
+      .execute();
+    // PostgreSQL sums integers to bigint (a string through pg) and divides them as numeric: numbers here.
+    return rows.map((r) => ({
+      region: r.region,
+      decile: Number(r.decile),
+      rows: Number(r.rows),
+      meanPredicted: Number(r.meanPredicted),
+      observedRate: Number(r.observedRate),
+    }));
+  }
+
+  async batchCycles(since: string): Promise<BatchCycleRecord[]> {
+    const rows = await this.db
+      .selectFrom('batch_cycles')
+      .selectAll()
+      .where('started_at', '>=', since)
+      .orderBy('started_at')
+      .execute();
+    return rows.map((r) => ({
       startedAt: r.started_at,
       region: r.region,
       durationSeconds: r.duration_s,
-      ok: r.ok === 1,
-      leadsScored: r.leads,
-      changesWritten: r.written,
+      ok: Number(r.ok) === 1,
+      leadsScored: Number(r.leads),
+      changesWritten: Number(r.written),
       error: r.error,
     }));
   }

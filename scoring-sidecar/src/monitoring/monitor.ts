@@ -53,14 +53,15 @@ export interface GuardrailStatus {
 }
 
 export class Monitor {
-  /** Scores counted in memory since the last flush, by day and region (one SQLite write per flush). */
+  /** Scores counted in memory since the last flush, by day and region (one history write per flush). */
   private tally = new Map<string, Tally>();
   private lastEventAt: Date | null;
 
   constructor(private readonly deps: MonitorDeps) {
     // A sidecar that just started has not missed any event yet: the lag counts from its start.
     this.lastEventAt = new Date();
-    this.publishLatestCalibration();
+    // The gauge from the history as soon as it is read; the freshness timer publishes it again.
+    this.publishLatestCalibration().catch(() => {});
   }
 
   get config(): MonitoringConfig {
@@ -91,43 +92,62 @@ export class Monitor {
     region: string,
     bands: Record<string, number>,
     sources: Record<string, number>,
-  ): void {
-    this.deps.history.addScores(day, region, bands, sources);
+  ): Promise<void> {
+    return this.deps.history.addScores(day, region, bands, sources);
   }
 
-  /** Writes the counted scores to the history (a timer and close call it). */
-  flushScores(): void {
+  /** Writes the counted scores to the history (a timer and close call it); counts of a failed write are kept. */
+  async flushScores(): Promise<void> {
     if (this.tally.size === 0) return;
     const pending = this.tally;
     this.tally = new Map();
-    for (const t of pending.values()) this.deps.history.addScores(t.day, t.region, t.bands, t.sources);
+    for (const [key, t] of pending) {
+      try {
+        await this.deps.history.addScores(t.day, t.region, t.bands, t.sources);
+        pending.delete(key);
+      } catch (error) {
+        // Put the unwritten counts back so the next flush writes them.
+        for (const [k, rest] of pending) {
+          const into = this.tally.get(k) ?? { day: rest.day, region: rest.region, bands: {}, sources: {} };
+          for (const [b, n] of Object.entries(rest.bands)) into.bands[b] = (into.bands[b] ?? 0) + n;
+          for (const [src, n] of Object.entries(rest.sources))
+            into.sources[src] = (into.sources[src] ?? 0) + n;
+          this.tally.set(k, into);
+        }
+        throw error;
+      }
+    }
   }
 
   /** Hook (scoring service / batch): scores of one day with their band and source, counted for the dashboard. */
-  recordScores(day: string, region: string, scores: readonly { band: string; source: string }[]): void {
+  recordScores(
+    day: string,
+    region: string,
+    scores: readonly { band: string; source: string }[],
+  ): Promise<void> {
     const bands: Record<string, number> = {};
     const sources: Record<string, number> = {};
     for (const s of scores) {
       bands[s.band] = (bands[s.band] ?? 0) + 1;
       sources[s.source] = (sources[s.source] ?? 0) + 1;
     }
-    this.deps.history.addScores(day, region, bands, sources);
+    return this.deps.history.addScores(day, region, bands, sources);
   }
 
   /**
    * Hook (daily job over the audit log's feature vectors): drift per feature and of the score, per day and
    * region. Gauges show the latest day of each region.
    */
-  recordDrift(rows: readonly ScoredRow[]): DriftSlice[] {
+  async recordDrift(rows: readonly ScoredRow[]): Promise<DriftSlice[]> {
     if (!this.deps.baseline) return [];
     const slices = driftBySlice(this.deps.baseline, rows, this.deps.config.drift);
-    this.recordDriftSlices(slices);
+    await this.recordDriftSlices(slices);
     return slices;
   }
 
   /** Drift already computed (e.g. from a batch cycle's bin counts): history, and gauges of the latest day. */
-  recordDriftSlices(slices: readonly DriftSlice[]): void {
-    this.deps.history.recordDrift(slices);
+  async recordDriftSlices(slices: readonly DriftSlice[]): Promise<void> {
+    await this.deps.history.recordDrift(slices);
     const latest = new Map<string, DriftSlice>();
     for (const s of slices) if ((latest.get(s.region)?.day ?? '') <= s.day) latest.set(s.region, s);
     const m = this.deps.metrics;
@@ -149,10 +169,14 @@ export class Monitor {
    * Hook (`leadrank monitoring calibration`, daily once 30-day labels exist): conversion by score decile vs
    * predicted, kept in the history under `day` (the day the labels were read); the gauge when enough rows.
    */
-  recordCalibration(day: string, region: string, pairs: readonly { p: number; converted: boolean }[]) {
+  async recordCalibration(
+    day: string,
+    region: string,
+    pairs: readonly { p: number; converted: boolean }[],
+  ): Promise<ReturnType<typeof calibrationByDecile>> {
     const result = calibrationByDecile(pairs);
-    this.deps.history.recordCalibration(day, region, result.bins);
-    this.deps.history.recordCalibrationRun(day, region, result.rows, result.ece);
+    await this.deps.history.recordCalibration(day, region, result.bins);
+    await this.deps.history.recordCalibrationRun(day, region, result.rows, result.ece);
     if (result.rows >= this.deps.config.calibration.minLabelledRows)
       this.deps.metrics.calibrationEce.set({ region }, result.ece);
     return result;
@@ -162,9 +186,9 @@ export class Monitor {
    * The ECE gauge from the newest measurement in the history: the calibration job runs in its own process,
    * so the sidecar serving /metrics publishes what the job wrote (at start, and whenever this is called).
    */
-  publishLatestCalibration(): void {
+  async publishLatestCalibration(): Promise<void> {
     const min = this.deps.config.calibration.minLabelledRows;
-    for (const run of this.deps.history.latestCalibrationRuns(min))
+    for (const run of await this.deps.history.latestCalibrationRuns(min))
       this.deps.metrics.calibrationEce.set({ region: run.region }, run.ece);
   }
 
@@ -190,10 +214,10 @@ export class Monitor {
    * Hook (extract ingest): a delivery counted row by row while it streamed. Checked against the trailing
    * deliveries of the same extract, published as gauges and kept in the history.
    */
-  recordExtractSummary(summary: ExtractSummary, now: Date): ExtractCheck {
+  async recordExtractSummary(summary: ExtractSummary, now: Date): Promise<ExtractCheck> {
     const expectation = this.deps.config.extracts[summary.extract];
     if (!expectation) throw new Error(`no expectation configured for extract ${summary.extract}`);
-    const recent = this.deps.history.extractDeliveries(summary.extract, 14).map((d) => d.rows);
+    const recent = (await this.deps.history.extractDeliveries(summary.extract, 14)).map((d) => d.rows);
     const check = checkExtractSummary(summary, expectation, recent, now);
     this.publishExtractChecks(summary.extract, check, EXTRACT_CHECKS);
     if (summary.receivedAt) {
@@ -202,7 +226,7 @@ export class Monitor {
         (now.getTime() - summary.receivedAt.getTime()) / 1000,
       );
       this.deps.metrics.extractRows.set({ extract: summary.extract }, check.rows);
-      this.deps.history.recordExtractDelivery({
+      await this.deps.history.recordExtractDelivery({
         extract: summary.extract,
         day: summary.day,
         receivedAt: summary.receivedAt.toISOString(),
@@ -218,10 +242,11 @@ export class Monitor {
    * Timer: is each configured extract's delivery for today missing once due, and is the newest one too old?
    * Only the missing and stale gauges move here; the others describe the newest delivery.
    */
-  checkExtractFreshness(now: Date): ExtractCheck[] {
+  async checkExtractFreshness(now: Date): Promise<ExtractCheck[]> {
     const today = now.toISOString().slice(0, 10);
-    return Object.entries(this.deps.config.extracts).map(([extract, expectation]) => {
-      const last = this.deps.history.extractDeliveries(extract, 1)[0] ?? null;
+    const checks: ExtractCheck[] = [];
+    for (const [extract, expectation] of Object.entries(this.deps.config.extracts)) {
+      const last = (await this.deps.history.extractDeliveries(extract, 1))[0] ?? null;
       const receivedToday = last !== null && last.day >= today;
       const check = checkExtractSummary(
         {
@@ -247,8 +272,9 @@ export class Monitor {
           });
       }
       this.publishExtractChecks(extract, check, ['missing', 'stale']);
-      return check;
-    });
+      checks.push(check);
+    }
+    return checks;
   }
 
   private publishExtractChecks(extract: string, check: ExtractCheck, codes: readonly ExtractIssueCode[]) {
@@ -278,8 +304,8 @@ export class Monitor {
   }
 
   /** Hook (batch cycle end): duration, outcome, volumes. */
-  recordBatchCycle(c: BatchCycleRecord): void {
-    this.deps.history.recordBatchCycle(c);
+  async recordBatchCycle(c: BatchCycleRecord): Promise<void> {
+    await this.deps.history.recordBatchCycle(c);
     const m = this.deps.metrics;
     m.batchCycles.inc({ region: c.region, outcome: c.ok ? 'success' : 'failure' });
     if (c.ok) {

@@ -32,6 +32,8 @@ export {
   holderModelSource,
   loadDirectoryModelSource,
   loadServingModel,
+  prepareServingExtras,
+  type ServingExtras,
   type ModelSource,
   type ModelStatus,
   type ServingModel,

@@ -3,7 +3,7 @@
 // Sources: one directory loaded at start-up (LEADRANK_MODEL_DIR), or the registry's ModelHolder (hot swap).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadTreeExplainer, type TreeExplainer } from '../explain/index.js';
+import { loadExplainer, type TreeExplainer } from '../explain/index.js';
 import {
   featuresForSpec,
   LEAD_CONVERSION_FEATURES,
@@ -37,6 +37,11 @@ export interface ModelStatus {
   version: string | null;
   loadedAt: string | null;
   lastError: string | null;
+  /**
+   * A model is configured but none can be served (cannot be loaded or read): rules answer with
+   * fallbackReason 'model_unavailable' rather than 'no_model' (none configured, or rules-only on purpose).
+   */
+  unavailable?: boolean;
 }
 
 export interface ModelSource {
@@ -56,7 +61,7 @@ export async function loadServingModel(modelDir: string): Promise<ServingModel> 
   const onnx = await loadOnnxModel(modelDir);
   try {
     const features = featuresForSpec(onnx.spec, LEAD_CONVERSION_FEATURES);
-    const explainer = loadTreeExplainer(join(modelDir, 'model.json'));
+    const explainer = loadExplainer(join(modelDir, 'model.json'));
     checkExplainer(explainer, onnx.spec, modelDir);
     const scale = readScoreScale(modelDir);
     return {
@@ -76,11 +81,15 @@ export async function loadServingModel(modelDir: string): Promise<ServingModel> 
 }
 
 /** Wraps an already loaded model (or none) as a source that never changes. */
-export function fixedModelSource(model: ServingModel | null, lastError: string | null = null): ModelSource {
+export function fixedModelSource(
+  model: ServingModel | null,
+  lastError: string | null = null,
+  unavailable = false,
+): ModelSource {
   const loadedAt = model ? new Date().toISOString() : null;
   return {
     current: () => model,
-    status: () => ({ version: model?.version ?? null, loadedAt, lastError }),
+    status: () => ({ version: model?.version ?? null, loadedAt, lastError, unavailable }),
     close: async () => model?.close(),
   };
 }
@@ -95,25 +104,41 @@ export async function loadDirectoryModelSource(modelDir: string | undefined): Pr
   try {
     return fixedModelSource(await loadServingModel(modelDir));
   } catch (error) {
-    return fixedModelSource(null, (error as Error).message);
+    // The directory is there but its model cannot be loaded or read (corrupt or missing files).
+    return fixedModelSource(null, (error as Error).message, true);
   }
 }
 
+/** What the scoring service needs beyond the ONNX session, read by the ModelHolder before each swap. */
+export interface ServingExtras {
+  explainer: TreeExplainer;
+  toScore: (probability: number) => number;
+}
+
+/** The ModelHolder's `prepare`: a version whose explainer or score scale cannot be read is never swapped in. */
+export function prepareServingExtras(dir: string, model: Pick<OnnxModel, 'spec'>): ServingExtras {
+  let explainer: TreeExplainer;
+  try {
+    explainer = loadExplainer(join(dir, 'model.json'));
+  } catch (error) {
+    throw new Error(`cannot read ${join(dir, 'model.json')}: ${(error as Error).message}`);
+  }
+  checkExplainer(explainer, model.spec, dir);
+  const scale = readScoreScale(dir);
+  return { explainer, toScore: (p) => scoreFromProbability(p, scale) };
+}
+
 /**
- * The registry's ModelHolder as a source: its current champion plus a TreeSHAP explainer read from the
- * version's cached directory (`<cacheDir>/<version>/model.json`), built once per version.
+ * The registry's ModelHolder as a source: its current champion with the explainer and score scale the holder
+ * read before the swap (`prepareServingExtras`), so serving never reads the cache directory again.
  */
-export function holderModelSource(holder: ModelHolder, cacheDir: string): ModelSource {
+export function holderModelSource(holder: ModelHolder<ServingExtras>): ModelSource {
   let cached: { version: string; model: ServingModel } | null = null;
   return {
     current: () => {
       const held = holder.current();
       if (!held) return null;
       if (cached?.version !== held.version) {
-        const dir = join(cacheDir, held.version);
-        const explainer = loadTreeExplainer(join(dir, 'model.json'));
-        checkExplainer(explainer, held.spec, dir);
-        const scale = readScoreScale(dir);
         const predict = (rows: Float32Array, n: number) => held.predict(rows, n);
         const close = async () => {}; // the holder releases its sessions
         cached = {
@@ -122,8 +147,8 @@ export function holderModelSource(holder: ModelHolder, cacheDir: string): ModelS
             version: held.version,
             spec: held.spec,
             features: held.definitions,
-            explainer,
-            toScore: (p: number) => scoreFromProbability(p, scale),
+            explainer: held.prepared.explainer,
+            toScore: held.prepared.toScore,
             predict,
             close,
             onnx: { spec: held.spec, predict, close },
@@ -134,7 +159,12 @@ export function holderModelSource(holder: ModelHolder, cacheDir: string): ModelS
     },
     status: () => {
       const s = holder.status();
-      return { version: s.version, loadedAt: s.loadedAt, lastError: s.lastError };
+      return {
+        version: s.version,
+        loadedAt: s.loadedAt,
+        lastError: s.lastError,
+        unavailable: s.version === null && s.lastError !== null,
+      };
     },
     close: () => holder.stop(),
   };

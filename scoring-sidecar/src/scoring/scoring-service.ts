@@ -21,7 +21,7 @@ import {
 } from './pipeline.js';
 
 export type { NextBestActionResult, Reason, ScoreSource } from './pipeline.js';
-export type FallbackReason = 'no_model' | 'model_error' | 'deadline';
+export type FallbackReason = 'no_model' | 'model_unavailable' | 'model_error' | 'deadline';
 
 export interface LeadScore {
   status: 200;
@@ -191,10 +191,19 @@ class DefaultScoringService implements ScoringService {
     });
     if (leads.length === 0) return outcomes;
 
-    const model = this.o.models.current();
+    // A model source that cannot produce its model degrades to rules, never a 500.
+    let model: ServingModel | null = null;
+    let unavailable = false;
+    try {
+      model = this.o.models.current();
+      unavailable = !model && this.o.models.status().unavailable === true;
+    } catch {
+      unavailable = true;
+    }
+    const noModel: FallbackReason = unavailable ? 'model_unavailable' : 'no_model';
     const { scores, encoded, fallback } = model
       ? await this.scoreWithModel(model, leads, now, ctx)
-      : { scores: this.pipeline.withRules(leads, now, null), encoded: null, fallback: 'no_model' as const };
+      : { scores: this.pipeline.withRules(leads, now, null), encoded: null, fallback: noModel };
     if (fallback) {
       this.metrics.scored('rules', leads.length);
       this.metrics.fallback(fallback, leads.length);

@@ -2,7 +2,7 @@
 // already written, writes the rest (writer.ts) with retries for transient errors and moves permanent failures
 // to the dead-letter list. startBullConsumer drains the BullMQ queue; startInProcessDrainer the in-process one.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Worker, type Job } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Region } from '../store/index.js';
@@ -25,8 +25,6 @@ export interface WritebackConsumerDeps {
   deadLetters: DeadLetterStore;
   log: Logger;
   metrics?: WritebackMetrics;
-  /** monitoring's recordWritebackLag: seconds from queueing to the write of the last change written. */
-  onLag?: (seconds: number) => void;
   /** Injected for tests of the backoff; default: jittered exponential. */
   delayOf?: (attempt: number) => number;
 }
@@ -107,13 +105,7 @@ export class WritebackConsumer {
     await this.deps.lastWritten.record(jobs.map((j) => ({ leadId: j.leadId, scoredAtMs: tsOf(j) })));
     metrics?.written.inc({ region, path }, jobs.length);
     const now = Date.now();
-    let lag = 0;
-    for (const j of jobs) {
-      const seconds = Math.max(0, (now - (j.enqueuedAt ?? now)) / 1000);
-      metrics?.lag.observe({ region }, seconds);
-      lag = Math.max(lag, seconds);
-    }
-    this.deps.onLag?.(lag);
+    for (const j of jobs) metrics?.lag.observe({ region }, Math.max(0, (now - (j.enqueuedAt ?? now)) / 1000));
   }
 }
 
@@ -171,6 +163,9 @@ export function startBullConsumer(
     config: WritebackConfig;
     deadLetters: DeadLetterStore;
     log: Logger;
+    /** Sampled every `pendingSampleMs` (5 s): age of the oldest job waiting on the queue, 0 when none. */
+    onPendingAge?: (seconds: number) => void;
+    pendingSampleMs?: number;
   },
 ): ConsumerHandle {
   // Workers need maxRetriesPerRequest null: a blocking command must wait out a Redis restart.
@@ -187,6 +182,22 @@ export function startBullConsumer(
     },
   );
   worker.on('error', (error) => o.log.warn({ err: error.message }, 'write-back worker error'));
+  const inspect = new Queue<WritebackJob>(writebackQueueName(o.region), {
+    connection,
+    ...(o.prefix ? { prefix: o.prefix } : {}),
+  });
+  const sampler = o.onPendingAge
+    ? setInterval(() => {
+        inspect.getJobs(['waiting'], 0, 0, true).then(
+          ([oldest]) => {
+            const since = oldest ? (oldest.data.enqueuedAt ?? oldest.timestamp) : Date.now();
+            o.onPendingAge!(Math.max(0, (Date.now() - since) / 1000));
+          },
+          () => {}, // Redis restarting: the next sample reports
+        );
+      }, o.pendingSampleMs ?? 5000)
+    : null;
+  sampler?.unref();
   worker.on('failed', (job, error) => {
     if (!job) return;
     const attempts = job.opts.attempts ?? 1;
@@ -207,7 +218,9 @@ export function startBullConsumer(
   });
   return {
     close: async () => {
+      if (sampler) clearInterval(sampler);
       await worker.close();
+      await inspect.close();
       await connection.quit().catch(() => connection.disconnect());
     },
   };
@@ -217,14 +230,14 @@ export function startBullConsumer(
 export function startInProcessDrainer(
   consumer: WritebackConsumer,
   queue: InProcessWritebackQueue,
-  o: { config: WritebackConfig; log: Logger; onLag?: (seconds: number) => void },
+  o: { config: WritebackConfig; log: Logger; onPendingAge?: (seconds: number) => void },
 ): ConsumerHandle {
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
+      o.onPendingAge?.(queue.oldestPendingSeconds());
       const jobs = queue.take(o.config.maxBatch);
       if (jobs.length === 0) {
-        o.onLag?.(0);
         await sleep(o.config.flushMs);
         continue;
       }

@@ -52,6 +52,13 @@ export class InProcessWritebackQueue implements WritebackQueue {
     return this.jobs.size;
   }
 
+  /** Age of the longest-waiting entry (seconds; 0 when empty): the write-back lag gauge. */
+  oldestPendingSeconds(now = Date.now()): number {
+    let oldest = now;
+    for (const job of this.jobs.values()) oldest = Math.min(oldest, job.enqueuedAt ?? now);
+    return (now - oldest) / 1000;
+  }
+
   /** Removes and returns up to `max` jobs, oldest first. */
   take(max = Infinity): WritebackJob[] {
     const out: WritebackJob[] = [];

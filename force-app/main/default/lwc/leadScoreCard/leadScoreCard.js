@@ -1,6 +1,7 @@
 import { LightningElement, api, wire } from 'lwc';
-import { getRecord, getFieldValue } from 'lightning/uiRecordApi';
+import { getRecord, getFieldValue, notifyRecordUpdateAvailable } from 'lightning/uiRecordApi';
 import { ShowToastEvent } from 'lightning/platformShowToastEvent';
+import { refreshApex } from '@salesforce/apex';
 import getHistory from '@salesforce/apex/ScoreHistoryController.getHistory';
 import logAction from '@salesforce/apex/NextBestActionController.logAction';
 import reportScoreCardView from '@salesforce/apex/ExposureController.reportScoreCardView';
@@ -20,6 +21,8 @@ import {
   timeAgo,
   trendPoints,
 } from 'c/leadrankFormat';
+import { namesLead, subscribeToScoreChanges } from 'c/leadScoreEvents';
+import { LABELS, format } from 'c/leadrankLabels';
 
 const FIELDS = [
   LEAD_SCORE,
@@ -39,14 +42,41 @@ const TREND_HEIGHT = 32;
 export default class LeadScoreCard extends LightningElement {
   @api recordId;
 
+  labels = LABELS;
   record;
   recordError;
   history = [];
   logging = false;
   loggedAction;
   reportedExposureFor;
+  historyResult;
+  stopListening;
 
-  @wire(getRecord, { recordId: '$recordId', fields: FIELDS })
+  connectedCallback() {
+    // A new score lands asynchronously (Queueable, Bulk write-back): refresh when an event names this lead.
+    this.stopListening = subscribeToScoreChanges((leadIds, message) => {
+      if (namesLead(message, this.recordId)) {
+        this.refreshScore();
+      }
+    });
+  }
+
+  disconnectedCallback() {
+    if (this.stopListening) {
+      this.stopListening();
+    }
+  }
+
+  /** Lightning Data Service re-reads the lead (every component showing it updates); the trend re-queries. */
+  async refreshScore() {
+    await notifyRecordUpdateAvailable([{ recordId: this.recordId }]);
+    if (this.historyResult) {
+      await refreshApex(this.historyResult);
+    }
+  }
+
+  // optionalFields: a user without access to a score field gets a degraded card, not an error.
+  @wire(getRecord, { recordId: '$recordId', optionalFields: FIELDS })
   wiredLead({ data, error }) {
     this.record = data;
     this.recordError = error;
@@ -66,17 +96,23 @@ export default class LeadScoreCard extends LightningElement {
   }
 
   @wire(getHistory, { leadId: '$recordId', maxRows: TREND_POINTS })
-  wiredHistory({ data }) {
+  wiredHistory(result) {
+    this.historyResult = result;
     // The trend is a nice-to-have: without history the card still shows the score.
-    this.history = data || [];
+    this.history = result.data || [];
   }
 
   get hasScore() {
     return Boolean(this.record) && this.score !== null && this.score !== undefined;
   }
 
+  /** The record loaded but the score field did not: the user has no field access to it. */
+  get scoreHidden() {
+    return Boolean(this.record) && !(LEAD_SCORE.fieldApiName in (this.record.fields || {}));
+  }
+
   get notScored() {
-    return Boolean(this.record) && !this.hasScore;
+    return Boolean(this.record) && !this.hasScore && !this.scoreHidden;
   }
 
   get errorText() {
@@ -89,6 +125,14 @@ export default class LeadScoreCard extends LightningElement {
 
   get band() {
     return getFieldValue(this.record, SCORE_BAND);
+  }
+
+  get bandText() {
+    return format(LABELS.Band, this.band);
+  }
+
+  get scoreErrorText() {
+    return format(LABELS.Score_Load_Failed, this.errorText);
   }
 
   get bandBadgeClass() {
@@ -107,9 +151,9 @@ export default class LeadScoreCard extends LightningElement {
     const scoredAt = getFieldValue(this.record, SCORED_AT);
     const ago = timeAgo(scoredAt);
     if (!ago) {
-      return 'Scoring time unknown';
+      return LABELS.Scored_Unknown;
     }
-    return isStale(scoredAt) ? `Scored ${ago} (stale)` : `Scored ${ago}`;
+    return format(isStale(scoredAt) ? LABELS.Scored_Stale : LABELS.Scored, ago);
   }
 
   get reasons() {
@@ -138,11 +182,11 @@ export default class LeadScoreCard extends LightningElement {
 
   get actionLabel() {
     const next = this.nextBestAction;
-    return next && next.label ? next.label : 'Next step';
+    return next && next.label ? next.label : LABELS.Next_Step;
   }
 
   get logButtonLabel() {
-    return this.loggedAction ? 'Logged' : `Log "${this.actionLabel}" as done`;
+    return this.loggedAction ? LABELS.Logged : format(LABELS.Log_As_Done, this.actionLabel);
   }
 
   get logDisabled() {
@@ -167,7 +211,7 @@ export default class LeadScoreCard extends LightningElement {
 
   get trendLabel() {
     const scores = this.trendScores;
-    return `Score trend over the last ${scores.length} changes: from ${scores[0]} to ${scores[scores.length - 1]}`;
+    return format(LABELS.Trend, scores.length, scores[0], scores[scores.length - 1]);
   }
 
   async handleLogAction() {
@@ -177,15 +221,15 @@ export default class LeadScoreCard extends LightningElement {
       this.loggedAction = this.actionLabel;
       this.dispatchEvent(
         new ShowToastEvent({
-          title: 'Logged',
-          message: `"${this.actionLabel}" was logged as a completed task.`,
+          title: LABELS.Logged,
+          message: format(LABELS.Logged_Message, this.actionLabel),
           variant: 'success',
         }),
       );
     } catch (error) {
       this.dispatchEvent(
         new ShowToastEvent({
-          title: 'Could not log the action',
+          title: LABELS.Log_Failed,
           message: errorMessage(error),
           variant: 'error',
         }),

@@ -1,6 +1,8 @@
 // Formatting shared by the Leadrank components. No Salesforce imports, so a local preview can reuse it
 // with other data adapters.
 
+import { LABELS, format } from 'c/leadrankLabels';
+
 const MINUTE_MS = 60 * 1000;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
@@ -62,16 +64,16 @@ export function timeAgo(isoTime, now = Date.now()) {
   }
   const elapsed = Math.max(0, now - time);
   if (elapsed < MINUTE_MS) {
-    return 'just now';
+    return LABELS.Just_Now;
   }
   if (elapsed < HOUR_MS) {
-    return `${Math.floor(elapsed / MINUTE_MS)} min ago`;
+    return format(LABELS.Minutes_Ago, Math.floor(elapsed / MINUTE_MS));
   }
   if (elapsed < DAY_MS) {
-    return `${Math.floor(elapsed / HOUR_MS)} h ago`;
+    return format(LABELS.Hours_Ago, Math.floor(elapsed / HOUR_MS));
   }
   const days = Math.floor(elapsed / DAY_MS);
-  return days === 1 ? '1 day ago' : `${days} days ago`;
+  return days === 1 ? LABELS.One_Day_Ago : format(LABELS.Days_Ago, days);
 }
 
 /** True when the score is older than a day (the same rule as the Score_Is_Stale__c formula). */
@@ -110,7 +112,7 @@ export function errorMessage(error) {
       if (e.body && typeof e.body.message === 'string') {
         return e.body.message;
       }
-      return typeof e.message === 'string' ? e.message : e.statusText || 'Unknown error';
+      return typeof e.message === 'string' ? e.message : e.statusText || LABELS.Unknown_Error;
     })
     .join(', ');
 }

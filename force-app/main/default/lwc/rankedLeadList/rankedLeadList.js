@@ -4,15 +4,45 @@ import { refreshApex } from '@salesforce/apex';
 import getWorklist from '@salesforce/apex/WorklistController.getWorklist';
 import getRulesWorklist from '@salesforce/apex/WorklistController.getRulesWorklist';
 import { bandClass, errorMessage, parseReasons, splitNextBestAction } from 'c/leadrankFormat';
+import { subscribeToScoreChanges } from 'c/leadScoreEvents';
+import { LABELS, format } from 'c/leadrankLabels';
+
+/** Score events arrive in bursts (one per 200 leads of a Bulk write-back): refresh once per burst. */
+export const REFRESH_DEBOUNCE_MS = 2000;
 
 /** The running rep's ranked worklist, best lead first; keyboard: Up/Down move between leads. */
 export default class RankedLeadList extends NavigationMixin(LightningElement) {
+  labels = LABELS;
   worklist;
   error;
   fallbackItems;
   expandedIds = [];
   refreshing = false;
   wiredResult;
+  stopListening;
+  refreshTimer;
+
+  connectedCallback() {
+    // Any score change may reorder the list: re-rank after a burst of events settles.
+    this.stopListening = subscribeToScoreChanges(() => this.scheduleRefresh());
+  }
+
+  disconnectedCallback() {
+    if (this.stopListening) {
+      this.stopListening();
+    }
+    clearTimeout(this.refreshTimer);
+  }
+
+  scheduleRefresh() {
+    clearTimeout(this.refreshTimer);
+    // eslint-disable-next-line @lwc/lwc/no-async-operation -- debounce: one refresh per burst of events
+    this.refreshTimer = setTimeout(() => {
+      if (this.wiredResult) {
+        this.handleRefresh();
+      }
+    }, REFRESH_DEBOUNCE_MS);
+  }
 
   @wire(getWorklist)
   wiredWorklist(result) {
@@ -47,6 +77,10 @@ export default class RankedLeadList extends NavigationMixin(LightningElement) {
     return this.error ? errorMessage(this.error) : null;
   }
 
+  get loadFailedText() {
+    return format(LABELS.Worklist_Load_Failed, this.errorText);
+  }
+
   get notice() {
     return this.worklist ? this.worklist.notice : null;
   }
@@ -69,7 +103,12 @@ export default class RankedLeadList extends NavigationMixin(LightningElement) {
         reasonsId: `reasons-${item.leadId}`,
         expanded,
         ariaExpanded: String(expanded),
-        toggleLabel: expanded ? 'Hide reasons' : 'Show reasons',
+        toggleLabel: expanded ? LABELS.Hide_Reasons : LABELS.Show_Reasons,
+        toggleAssistive: format(
+          LABELS.Toggle_For,
+          expanded ? LABELS.Hide_Reasons : LABELS.Show_Reasons,
+          item.name,
+        ),
         toggleIcon: expanded ? 'utility:chevrondown' : 'utility:chevronright',
         bandBadgeClass: bandClass(item.band),
         scoreText: item.score === null || item.score === undefined ? '–' : String(item.score),

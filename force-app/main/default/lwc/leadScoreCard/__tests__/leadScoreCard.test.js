@@ -1,6 +1,8 @@
 import { createElement } from 'lwc';
 import LeadScoreCard from 'c/leadScoreCard';
-import { getRecord } from 'lightning/uiRecordApi';
+import { getRecord, notifyRecordUpdateAvailable } from 'lightning/uiRecordApi';
+import { subscribe, unsubscribe } from 'lightning/empApi';
+import { refreshApex } from '@salesforce/apex';
 // The platformShowToastEvent stub dispatches this event name.
 const ShowToastEventName = 'lightning__showtoast';
 import getHistory from '@salesforce/apex/ScoreHistoryController.getHistory';
@@ -104,13 +106,14 @@ describe('c-lead-score-card', () => {
     expect(byId(element, 'rules-badge')).toBeNull();
   });
 
-  it('asks getRecord for the score fields of this lead', async () => {
+  it('asks getRecord for the score fields of this lead as optional fields', async () => {
     createCard();
     await flushPromises();
 
     const config = getRecord.getLastConfig();
     expect(config.recordId).toBe(RECORD_ID);
-    expect(config.fields.map((f) => f.fieldApiName)).toEqual(
+    expect(config.fields).toBeUndefined();
+    expect(config.optionalFields.map((f) => f.fieldApiName)).toEqual(
       expect.arrayContaining(['Lead_Score__c', 'Score_Band__c', 'Score_Source__c', 'Scored_At__c']),
     );
   });
@@ -226,5 +229,50 @@ describe('c-lead-score-card', () => {
     await flushPromises();
 
     await expect(element).toBeAccessible();
+  });
+
+  describe('live refresh', () => {
+    /** The empApi stub records the subscription; this delivers an event to it as the platform would. */
+    function deliver(leadIds) {
+      const [, , onMessage] = subscribe.mock.calls[subscribe.mock.calls.length - 1];
+      onMessage({ data: { payload: { Lead_Ids__c: leadIds.join(','), Lead_Count__c: leadIds.length } } });
+    }
+
+    it('subscribes to score events and re-reads the lead and its trend when an event names it', async () => {
+      createCard();
+      getRecord.emit(mockRecord);
+      getHistory.emit(mockHistory);
+      await flushPromises();
+
+      expect(subscribe).toHaveBeenCalledWith('/event/Lead_Score_Changed__e', -1, expect.any(Function));
+      deliver(['00Q5g00000ZzZzZEAZ', RECORD_ID.slice(0, 15)]);
+      await flushPromises();
+
+      expect(notifyRecordUpdateAvailable).toHaveBeenCalledWith([{ recordId: RECORD_ID }]);
+      expect(refreshApex).toHaveBeenCalledTimes(1);
+    });
+
+    it('ignores events about other leads and unsubscribes when removed', async () => {
+      const element = createCard();
+      await flushPromises();
+
+      deliver(['00Q5g00000ZzZzZEAZ']);
+      await flushPromises();
+      expect(notifyRecordUpdateAvailable).not.toHaveBeenCalled();
+
+      document.body.removeChild(element);
+      await flushPromises();
+      expect(unsubscribe).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  it('degrades to a notice when the user cannot read the score fields (optionalFields omit them)', async () => {
+    const element = createCard();
+    getRecord.emit({ apiName: 'Lead', id: RECORD_ID, fields: {} });
+    await flushPromises();
+
+    expect(byId(element, 'no-access')).not.toBeNull();
+    expect(byId(element, 'not-scored')).toBeNull();
+    expect(byId(element, 'error')).toBeNull();
   });
 });

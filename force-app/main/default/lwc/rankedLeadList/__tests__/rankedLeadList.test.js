@@ -2,6 +2,8 @@ import { createElement } from 'lwc';
 import RankedLeadList from 'c/rankedLeadList';
 import { getNavigateCalledWith } from 'lightning/navigation';
 import { refreshApex } from '@salesforce/apex';
+import { subscribe, unsubscribe } from 'lightning/empApi';
+import { REFRESH_DEBOUNCE_MS } from 'c/rankedLeadList';
 import getWorklist from '@salesforce/apex/WorklistController.getWorklist';
 import getRulesWorklist from '@salesforce/apex/WorklistController.getRulesWorklist';
 
@@ -176,5 +178,35 @@ describe('c-ranked-lead-list', () => {
     await flushPromises();
 
     await expect(element).toBeAccessible();
+  });
+
+  describe('live refresh', () => {
+    beforeEach(() => jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask'] }));
+    afterEach(() => jest.useRealTimers());
+
+    function deliver(leadIds) {
+      const [channel, , onMessage] = subscribe.mock.calls[subscribe.mock.calls.length - 1];
+      expect(channel).toBe('/event/Lead_Score_Changed__e');
+      onMessage({ data: { payload: { Lead_Ids__c: leadIds.join(',') } } });
+    }
+
+    it('re-ranks once after a burst of score events settles, and stops listening when removed', async () => {
+      const element = createList();
+      getWorklist.emit(mockWorklist);
+      await flushPromises();
+
+      deliver(['00Q5g00000AAAAAEAZ']);
+      jest.advanceTimersByTime(REFRESH_DEBOUNCE_MS - 1);
+      deliver(['00Q5g00000BBBBBEAZ']);
+      deliver(['00Q5g00000CCCCCEAZ']);
+      expect(refreshApex).not.toHaveBeenCalled();
+      jest.advanceTimersByTime(REFRESH_DEBOUNCE_MS);
+      await flushPromises();
+
+      expect(refreshApex).toHaveBeenCalledTimes(1);
+      document.body.removeChild(element);
+      await flushPromises();
+      expect(unsubscribe).toHaveBeenCalledTimes(1);
+    });
   });
 });

@@ -1,6 +1,8 @@
 import { createElement } from 'lwc';
 import ScoreHistory from 'c/scoreHistory';
 import getHistory from '@salesforce/apex/ScoreHistoryController.getHistory';
+import { subscribe } from 'lightning/empApi';
+import { refreshApex } from '@salesforce/apex';
 
 const mockHistory = require('./data/getHistory.json');
 
@@ -30,6 +32,7 @@ describe('c-score-history', () => {
     while (document.body.firstChild) {
       document.body.removeChild(document.body.firstChild);
     }
+    jest.clearAllMocks();
   });
 
   it('asks for up to 200 rows of this lead', async () => {
@@ -88,5 +91,18 @@ describe('c-score-history', () => {
     await flushPromises();
 
     await expect(element).toBeAccessible();
+  });
+
+  it('re-queries the history when a score event names this lead, and only then', async () => {
+    createHistory();
+    getHistory.emit(mockHistory);
+    await flushPromises();
+    const [, , onMessage] = subscribe.mock.calls[subscribe.mock.calls.length - 1];
+
+    onMessage({ data: { payload: { Lead_Ids__c: '00Q5g00000ZzZzZEAZ' } } });
+    expect(refreshApex).not.toHaveBeenCalled();
+    onMessage({ data: { payload: { Lead_Ids__c: `00Q5g00000ZzZzZEAZ,${RECORD_ID}` } } });
+
+    expect(refreshApex).toHaveBeenCalledTimes(1);
   });
 });

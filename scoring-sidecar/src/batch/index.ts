@@ -1,0 +1,27 @@
+// The batch stage's public surface: what commands/ and the top level use (cycle internals stay in the folder).
+export { loadBatchConfig, withOverrides, type BatchConfig, type BatchConfigOverrides } from './config.js';
+export { BatchMetrics } from './metrics.js';
+export { SalesforceBulkClient } from './salesforce-client.js';
+export { createBatchRuntime, type BatchRuntime, type BatchRuntimeOptions } from './runtime.js';
+export {
+  enqueueCycle,
+  openBatchQueues,
+  runCycleInProcess,
+  scheduleCycles,
+  startBatchWorkers,
+  waitForCycle,
+  type CycleRequest,
+} from './runners.js';
+export {
+  CycleRunningError,
+  createRedisCycleLock,
+  createInProcessCycleLock,
+  type CycleLock,
+} from './cycle-lock.js';
+export {
+  loadRetrainSchedule,
+  retrainQueueName,
+  RETRAIN_SCHEDULER_ID,
+  scheduleRetraining,
+  startRetrainWorker,
+} from './retrain-schedule.js';

@@ -1,0 +1,127 @@
+// The oclif commands themselves (flag parsing, --target-org resolution through @salesforce/core's stored
+// auth, the report) against the org simulator. @salesforce/core reads ~/.sfdx at import time, so HOME
+// points at a temporary folder before anything imports it (vitest runs each file in its own process).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const home = mkdtempSync(join(tmpdir(), 'leadrank-sf-home-'));
+process.env.HOME = home;
+process.env.SF_USE_GENERIC_UNIX_KEYCHAIN = 'true';
+process.env.SF_DISABLE_TELEMETRY = 'true';
+process.env.SF_AUTOUPDATE_DISABLE = 'true';
+
+const repoRoot = join(import.meta.dirname, '..', '..');
+const CLIENT = { clientId: 'sf-cmd-test', clientSecret: 'sf-cmd-test-secret' };
+const USERNAME = 'admin@acme.test';
+let close: () => Promise<void>;
+
+beforeAll(async () => {
+  const { default: pino } = await import('pino');
+  const { startOrgSimulator } = await import('@leadrank/org-simulator');
+  const sim = await startOrgSimulator({ port: 0, clients: [CLIENT], logger: pino({ level: 'silent' }) });
+  close = sim.close;
+  const token = (await (
+    await fetch(`${sim.url}/services/oauth2/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: CLIENT.clientId,
+        client_secret: CLIENT.clientSecret,
+      }),
+    })
+  ).json()) as { access_token: string };
+  // What `sf org login` stores (an encrypted auth file under ~/.sfdx), written directly: the simulator has
+  // no OpenID userinfo endpoint, which AuthInfo.create uses to learn the username of a bare access token.
+  const { AuthInfo, Connection, StateAggregator } = await import('@salesforce/core');
+  const state = await StateAggregator.getInstance();
+  state.orgs.set(USERNAME, {
+    username: USERNAME,
+    accessToken: token.access_token,
+    instanceUrl: sim.url,
+    loginUrl: sim.url,
+    orgId: '00D000000000001AAA',
+    instanceApiVersion: '62.0',
+  });
+  await state.orgs.write(USERNAME);
+  const conn = await Connection.create({
+    authInfo: await AuthInfo.create({ username: USERNAME }),
+    connectionOptions: { version: '62.0' },
+  });
+  await conn.sobject('User').create({ Username: USERNAME, LastName: 'Admin', Email: USERNAME });
+  await conn.sobject('PermissionSet').create({ Name: 'Leadrank_Admin', Label: 'Leadrank Admin' });
+}, 120_000);
+afterAll(async () => close?.());
+
+describe('sf leadrank org check (the command)', () => {
+  it('resolves --target-org, reports each missing piece and exits 1', async () => {
+    const { Config } = await import('@oclif/core');
+    const { default: LeadrankOrgCheck } = await import('../../sf-plugin/src/commands/leadrank/org/check.js');
+    const config = await Config.load(join(repoRoot, 'sf-plugin'));
+    // vitest replaces the global console with one that has no Console class, which @oclif/table constructs.
+    const { Console } = await import('node:console');
+    Object.assign(console, { Console });
+    const output: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => (
+      output.push(String(chunk)),
+      true
+    )) as typeof process.stdout.write;
+    let error: (Error & { oclif?: { exit?: number } }) | undefined;
+    try {
+      await new LeadrankOrgCheck(['--target-org', USERNAME], config).run();
+    } catch (e) {
+      error = e as Error & { oclif?: { exit?: number } };
+    } finally {
+      process.stdout.write = write;
+    }
+    const text = output.join('');
+
+    expect(text).toContain('package permission sets');
+    expect(text).toContain(
+      'missing Leadrank_User, Leadrank_Auditor, Leadrank_Integration, Leadrank_Data_Load',
+    );
+    expect(text).toContain('sf org assign permset --name Leadrank_Admin --on-behalf-of admin@acme.test');
+    expect(error?.oclif?.exit).toBe(1);
+    expect(error?.message).toMatch(/checks failed: apply the fixes above/);
+  });
+
+  it('sets up: parses the flags, assigns the admin permission set and reports the sidecar', async () => {
+    const { Config } = await import('@oclif/core');
+    const { default: LeadrankOrgSetup } = await import('../../sf-plugin/src/commands/leadrank/org/setup.js');
+    const config = await Config.load(join(repoRoot, 'sf-plugin'));
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    try {
+      const argv = [
+        '--target-org',
+        USERNAME,
+        '--region',
+        'US',
+        '--sidecar-url',
+        'http://127.0.0.1:9',
+        '--skip-deploy',
+        '--project-dir',
+        repoRoot,
+      ];
+      const report = await new LeadrankOrgSetup(argv, config).run();
+
+      expect(report.deployed).toBe(false);
+      expect(report.components).toBeGreaterThan(100);
+      expect(report.assignments).toEqual([
+        { username: USERNAME, name: 'Leadrank_Admin', outcome: 'assigned' },
+      ]);
+      expect(report.sidecar.ok).toBe(false);
+      await expect(
+        new LeadrankOrgSetup(
+          [...argv.slice(0, 2), '--region', 'APAC', '--sidecar-url', 'https://x.test'],
+          config,
+        ).run(),
+      ).rejects.toThrow(/Expected --region=APAC to be one of: US, EU/);
+    } finally {
+      process.stdout.write = write;
+    }
+  });
+});

@@ -1,0 +1,38 @@
+import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
+import { checkOrg, type CheckItem, type OrgApi } from '../../../lib/org-steps.js';
+
+export default class LeadrankOrgCheck extends SfCommand<CheckItem[]> {
+  public static override readonly summary = 'Report what Leadrank is missing in an org, each with its fix.';
+  public static override readonly examples = [
+    '<%= config.bin %> <%= command.id %> --target-org acme --sidecar-url https://leadrank-eu.acme.com',
+  ];
+
+  public static override readonly flags = {
+    'target-org': Flags.requiredOrg(),
+    'sidecar-url': Flags.url({ summary: 'The region sidecar base URL, to check it answers.' }),
+    'integration-username': Flags.string({ summary: 'The sidecar API-only integration user.' }),
+  };
+
+  public async run(): Promise<CheckItem[]> {
+    const { flags } = await this.parse(LeadrankOrgCheck);
+    const org = flags['target-org'];
+    const items = await checkOrg(org.getConnection() as unknown as OrgApi, {
+      adminUsername: org.getUsername() ?? '',
+      integrationUsername: flags['integration-username'],
+      sidecarUrl: flags['sidecar-url']?.toString(),
+    });
+    this.table({
+      data: items.map((i) => ({
+        check: i.check,
+        status: i.ok ? 'ok' : 'MISSING',
+        detail: i.detail,
+        fix: i.fix ?? '',
+      })),
+    });
+    const missing = items.filter((i) => !i.ok).length;
+    if (missing > 0) {
+      this.error(`${missing} of ${items.length} checks failed: apply the fixes above.`, { exit: 1 });
+    }
+    return items;
+  }
+}
