@@ -6,11 +6,14 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
-import { createApp, type AppDeps } from './api/app.js';
-import { apiAccessFromEnv } from './api/access.js';
-import { createAuthenticatorFromEnv } from './api/auth.js';
-import { ApiMetrics } from './api/metrics.js';
-import type { RouteExperiments } from './api/routes.js';
+import {
+  apiAccessFromEnv,
+  ApiMetrics,
+  createApp,
+  createAuthenticatorFromEnv,
+  type AppDeps,
+  type RouteExperiments,
+} from './api/index.js';
 import { openAuditLog, refuseSigningKeyInWriter } from './audit/index.js';
 import {
   loadRegionsConfig,
