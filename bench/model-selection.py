@@ -29,7 +29,7 @@ WORK = REPO / "var" / "bench" / "model-selection"
 SCENARIOS = {
     "no drift": {},
     "base-rate drift (+3 log-odds over the year)": {"base_rate_drift": 3.0},
-    "feature drift (visits Poisson 3 -> 23)": {"feature_drift": 20.0},
+    "feature drift (visits Poisson(3) + 20t)": {"feature_drift": 20.0},
     "effect drift (lead-source effects reversed)": {"effect_drift": 2.0, "base_rate_drift": 1.5},
     "no signal (label independent of features)": {"signal": False},
 }

@@ -124,4 +124,15 @@ describe('sf leadrank org check (the command)', () => {
       process.stdout.write = write;
     }
   });
+
+  it('runs from the repository through its bin script', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', join(repoRoot, 'sf-plugin', 'bin', 'run.ts'), 'leadrank', 'org', 'setup', '--help'],
+      { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1' } },
+    );
+    expect(stdout).toContain('$ sf leadrank org setup -o <value> --region US|EU --sidecar-url <value>');
+  }, 60_000);
 });

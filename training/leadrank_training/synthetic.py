@@ -60,8 +60,8 @@ def write_synthetic_training_set(
 
     Drift knobs (t = share of the year elapsed at the snapshot, 0..1):
     - base_rate_drift: the log-odds intercept moves by base_rate_drift * t (the base rate shifts over time);
-    - feature_drift: web visits are Poisson(3 + feature_drift * t), so late periods hold values beyond the
-      training range (their effect on the log-odds stays linear);
+    - feature_drift: web visits are Poisson(3) + round(feature_drift * t), so late periods hold values beyond
+      the training range (their effect on the log-odds stays linear);
     - signal=False: the label is independent of every feature (base rate 0.2, plus base_rate_drift);
     - calendar=True: adds a day_of_year feature (no effect on the label);
     - effect_drift: the lead-source effects are scaled by (1 - effect_drift * t): what converts changes over
@@ -69,7 +69,8 @@ def write_synthetic_training_set(
     rng = np.random.default_rng(seed)
     n = rows
     t = np.sort(rng.random(n))
-    visits = rng.poisson(3 + feature_drift * t, n).astype(float)
+    # Shifted, not rescaled: the spread stays that of Poisson(3), so late values leave the training range.
+    visits = (rng.poisson(3, n) + np.round(feature_drift * t)).astype(float)
     visits[rng.random(n) < 0.05] = np.nan
     time_on_site = np.round(rng.lognormal(1.5, 1.0, n), 1)
     opens = rng.poisson(1.5, n).astype(float)
