@@ -6,11 +6,14 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
-import { createApp, type AppDeps } from './api/app.js';
-import { apiAccessFromEnv } from './api/access.js';
-import { createAuthenticatorFromEnv } from './api/auth.js';
-import { ApiMetrics } from './api/metrics.js';
-import type { RouteExperiments } from './api/routes.js';
+import {
+  apiAccessFromEnv,
+  ApiMetrics,
+  createApp,
+  createAuthenticatorFromEnv,
+  type AppDeps,
+  type RouteExperiments,
+} from './api/index.js';
 import { openAuditLog, refuseSigningKeyInWriter } from './audit/index.js';
 import {
   loadRegionsConfig,
@@ -19,8 +22,7 @@ import {
   regionStateDir,
   type ScoringConfig,
 } from './config/index.js';
-import { createDashboardRouter } from './dashboard/router.js';
-import { dashboardAccessFromEnv } from './dashboard/access.js';
+import { createDashboardRouter, dashboardAccessFromEnv } from './dashboard/index.js';
 import {
   armScorings,
   countingScores,
@@ -29,13 +31,17 @@ import {
   withShadowScoring,
 } from './experiments/index.js';
 import { loadReasonCatalogue } from './explain/index.js';
-import { BASELINE_FILE, loadBaseline, type Baseline } from './monitoring/baseline.js';
-import { loadMonitoringConfig } from './monitoring/index.js';
-import { ExtractRowChecker } from './monitoring/data-quality.js';
-import { MonitoringHistory } from './monitoring/history.js';
+import {
+  BASELINE_FILE,
+  ExtractRowChecker,
+  loadBaseline,
+  loadMonitoringConfig,
+  Monitor,
+  MonitoringHistory,
+  MonitoringMetrics,
+  type Baseline,
+} from './monitoring/index.js';
 import { databaseUrlOf } from './shared-state/index.js';
-import { MonitoringMetrics } from './monitoring/metrics.js';
-import { Monitor } from './monitoring/monitor.js';
 import { loadActionCatalogue, loadRuleSet } from './model/rules/index.js';
 import {
   createInProcessWorklistIndex,
@@ -43,8 +49,7 @@ import {
   loadRankingConfig,
   type ClosableWorklistIndex,
 } from './ranking/index.js';
-import { ModelHolder } from './model/model-holder.js';
-import { ModelRegistry } from './model/registry.js';
+import { ModelHolder, ModelRegistry } from './model/index.js';
 import {
   createScoringService,
   holderModelSource,

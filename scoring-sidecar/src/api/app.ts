@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { ScoringConfig } from '../config/index.js';
-import type { ModelSource } from '../scoring/model-source.js';
+import type { ModelSource } from '../scoring/index.js';
 import type { OnlineFeatureStore, Region } from '../store/index.js';
 import type { ApiAccess } from './access.js';
 import { AuthError, parseBasicCredentials, type Authenticator } from './auth.js';

@@ -1,6 +1,6 @@
 // Prometheus metrics of one sidecar process (one registry per app, so tests can run several apps).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { FallbackReason, ScoreSource, ScoringMetrics } from '../scoring/scoring-service.js';
+import type { FallbackReason, ScoreSource, ScoringMetrics } from '../scoring/index.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 

@@ -4,10 +4,14 @@ import { performance } from 'node:perf_hooks';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { ScoringConfig } from '../config/index.js';
-import type { ArmRanking } from '../experiments/definition.js';
-import { TeamRequiredError, type ExposureInput, type ServingPlan } from '../experiments/service.js';
-import type { Arm } from '../experiments/stats.js';
-import type { ExtractSummary } from '../monitoring/data-quality.js';
+import {
+  type ArmRanking,
+  TeamRequiredError,
+  type ExposureInput,
+  type ServingPlan,
+  type Arm,
+} from '../experiments/index.js';
+import type { ExtractSummary } from '../monitoring/index.js';
 import { engagementEventSchema, leadProfileSchema, type EngagementEvent } from '../inputs/index.js';
 import {
   explorationRng,
@@ -18,14 +22,14 @@ import {
   type WorklistIndex,
   type WorklistLead,
 } from '../ranking/index.js';
-import type {
-  LeadScore,
-  ScoreContext,
-  ScoreInput,
-  ScoreOutcome,
-  ScoringService,
-} from '../scoring/scoring-service.js';
-import { rescoreAfterEvents } from '../scoring/event-rescore.js';
+import {
+  type LeadScore,
+  type ScoreContext,
+  type ScoreInput,
+  type ScoreOutcome,
+  type ScoringService,
+  rescoreAfterEvents,
+} from '../scoring/index.js';
 import { queueMaterialChanges, type PublishedScores, type WritebackQueue } from '../writeback/index.js';
 import { RefusedInputError, type OnlineFeatureStore, type Region } from '../store/index.js';
 import type { Caller } from './auth.js';

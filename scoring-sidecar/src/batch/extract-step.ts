@@ -1,6 +1,6 @@
 // The extract step: streams the region's active leads from Salesforce into stored partitions, resumably.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bulkQuery, type BulkRow } from '../salesforce/bulk-query.js';
+import { bulkQuery, type BulkRow } from '../salesforce/index.js';
 import type { BatchContext, CycleMeta, TaskDispatcher } from './cycle-contract.js';
 import { saveMeta, stateKeys as k } from './cycle-state.js';
 import { extractSoql, minimizeRow } from './lead-rows.js';

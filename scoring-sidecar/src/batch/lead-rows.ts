@@ -8,7 +8,7 @@ import {
   type LeadProfile,
 } from '../inputs/index.js';
 import type { LeadRecord } from '../model/rules/index.js';
-import type { BulkRow } from '../salesforce/bulk-query.js';
+import type { BulkRow } from '../salesforce/index.js';
 import type { Region } from '../store/index.js';
 
 const PROFILE_FIELDS = LEAD_PROFILE_FIELDS;

@@ -7,7 +7,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { runPythonModule } from '../model/python.js';
+import { runPythonModule } from '../model/index.js';
 import type { Region } from '../store/index.js';
 
 /** The part of config/retraining.json the scheduler reads (the Python side validates the whole file). */

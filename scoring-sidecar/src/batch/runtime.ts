@@ -8,10 +8,10 @@ import type jsforce from 'jsforce';
 import { pino, type Logger } from 'pino';
 import { loadRegionsConfig, loadScoringConfig, regionStateDir } from '../config/index.js';
 import { loadReasonCatalogue } from '../explain/index.js';
-import { ModelRegistry } from '../model/registry.js';
+import { ModelRegistry } from '../model/index.js';
 import { loadActionCatalogue, loadRuleSet } from '../model/rules/index.js';
-import { connectToOrg, orgAuthFromEnv } from '../salesforce/org-connection.js';
-import { loadServingModel } from '../scoring/model-source.js';
+import { connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
+import { loadServingModel } from '../scoring/index.js';
 import { createRedisStore, type OnlineFeatureStore, type Region } from '../store/index.js';
 import {
   createInMemoryLastWritten,

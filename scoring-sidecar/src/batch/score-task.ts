@@ -1,5 +1,5 @@
 // The score task: scores one stored partition at the cycle's instant and stores its material changes.
-import type { BulkRow } from '../salesforce/bulk-query.js';
+import type { BulkRow } from '../salesforce/index.js';
 import { emptyScoreStats, type LeadToScore, type ScoreStats } from './batch-scorer.js';
 import type { BatchContext, CycleMeta, ExportRow, PartitionResult } from './cycle-contract.js';
 import { loadMeta, stateKeys as k } from './cycle-state.js';

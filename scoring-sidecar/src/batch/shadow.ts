@@ -3,8 +3,7 @@
 // treatment is the challenger model is shadow-scored, as the API does (experiments/scoring-arms.ts
 // withShadowScoring).
 import { existsSync } from 'node:fs';
-import { ExperimentService } from '../experiments/service.js';
-import { ExperimentStore } from '../experiments/store.js';
+import { ExperimentService, ExperimentStore } from '../experiments/index.js';
 import { databaseUrlOf } from '../shared-state/index.js';
 
 /** The id of the experiment in shadow with the challenger as treatment, or null (no db, none live, other arm). */

@@ -6,7 +6,7 @@ import type { EventType } from '../inputs/index.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type jsforce from 'jsforce';
-import { connectToOrg, orgAuthFromEnv } from '../salesforce/org-connection.js';
+import { connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
 import { buildTrainingSet, DEFAULT_SNAPSHOT_DESIGN, type BuildResult } from '../features/index.js';
 
 export interface BuildCliOptions {

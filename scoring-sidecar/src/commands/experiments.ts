@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { regionStateDir } from '../config/index.js';
-import { connectToOrg, orgAuthFromEnv } from '../salesforce/org-connection.js';
+import { connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
 import {
   ExperimentService,
   ExperimentStore,

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
-import { connectToOrg, orgAuthFromEnv } from '../salesforce/org-connection.js';
+import { connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
 import { REPO_ROOT, regionStateDir } from '../config/index.js';
 import {
   baselineFromTrainingSet,

@@ -11,7 +11,7 @@ import {
   withOverrides,
   type BatchConfigOverrides,
 } from '../batch/index.js';
-import { connectToOrg, orgAuthFromEnv } from '../salesforce/org-connection.js';
+import { connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
 import type { Region } from '../store/index.js';
 import {
   createInMemoryDeadLetters,

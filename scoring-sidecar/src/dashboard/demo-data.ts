@@ -3,12 +3,15 @@
 // fallback spike, batch cycles with one failure, and two experiments (one shipping, one halted by a guardrail).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { experimentDefinitionSchema } from '../experiments/definition.js';
-import { ExperimentService } from '../experiments/service.js';
-import { DEFAULT_SIMULATION, simulateIntoService } from '../experiments/simulate.js';
-import { seededUniform } from '../experiments/stats.js';
-import { ExperimentStore } from '../experiments/store.js';
-import type { MonitoringHistory } from '../monitoring/history.js';
+import {
+  experimentDefinitionSchema,
+  ExperimentService,
+  DEFAULT_SIMULATION,
+  simulateIntoService,
+  seededUniform,
+  ExperimentStore,
+} from '../experiments/index.js';
+import type { MonitoringHistory } from '../monitoring/index.js';
 
 const DAY_MS = 86_400_000;
 const FEATURES = [

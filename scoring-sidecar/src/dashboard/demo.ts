@@ -1,6 +1,6 @@
 // `npx tsx scoring-sidecar/src/dashboard/demo.ts [--port 8090]`: the dashboard alone on demo data.
 import express from 'express';
-import { MonitoringHistory } from '../monitoring/history.js';
+import { MonitoringHistory } from '../monitoring/index.js';
 import { openDemoExperiments, seedDemoHistory } from './demo-data.js';
 import { createDashboardRouter } from './router.js';
 

@@ -6,8 +6,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Request, type Router } from 'express';
-import type { ExperimentService } from '../experiments/service.js';
-import type { MonitoringHistory } from '../monitoring/history.js';
+import type { ExperimentService } from '../experiments/index.js';
+import type { MonitoringHistory } from '../monitoring/index.js';
 
 export interface DashboardDeps {
   history: MonitoringHistory;

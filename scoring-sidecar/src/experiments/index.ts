@@ -34,3 +34,5 @@ export {
   SHADOW_CALLER,
   type ScoreCounter,
 } from './scoring-arms.js';
+export { DEFAULT_SIMULATION, simulateIntoService } from './simulate.js';
+export { seededUniform } from './stats.js';

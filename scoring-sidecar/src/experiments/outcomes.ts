@@ -2,7 +2,7 @@
 // completed Tasks, pipeline from the converted Opportunity's Amount; and each unit's pre-period conversion
 // rate (the CUPED covariate). Three flat queries joined here: Bulk API 2.0 runs no aggregate queries.
 import type jsforce from 'jsforce';
-import { bulkQuery, type BulkQueryOptions } from '../salesforce/bulk-query.js';
+import { bulkQuery, type BulkQueryOptions } from '../salesforce/index.js';
 import type { ExperimentStore, OutcomeRow, PrePeriodRow } from './store.js';
 
 /** Same bands as the training sets' seg_company_size (training-set-builder.ts keeps its copy private). */

@@ -20,7 +20,7 @@ import {
   type EventType,
   type MarketingExtractRow,
 } from '../inputs/index.js';
-import { bulkQuery } from '../salesforce/bulk-query.js';
+import { bulkQuery } from '../salesforce/index.js';
 import { LEAD_CONVERSION_FEATURES, type FeatureDefinition } from './definitions.js';
 import { buildFeatureSpec, CategoryCounter, encodeFeatures } from './feature-spec.js';
 import { snapshotsOf, type LeadHistory } from './point-in-time.js';

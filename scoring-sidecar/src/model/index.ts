@@ -4,5 +4,5 @@ export { applyCalibration, calibrationSchema, readCalibration } from './onnx-cal
 export type { Calibration } from './onnx-calibration.js';
 export { ALIASES, ModelRegistry } from './registry.js';
 export { readScoreScale, scoreFromProbability } from './score-scale.js';
-export type { ModelHolder } from './model-holder.js';
+export { ModelHolder } from './model-holder.js';
 export { leadrankPython, runPythonModule } from './python.js';

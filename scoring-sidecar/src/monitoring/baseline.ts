@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { quantileSorted } from 'simple-statistics';
 import { z } from 'zod';
-import { readFeatureSpec, type FeatureSpec } from '../features/training-set-file.js';
+import { readFeatureSpec, type FeatureSpec } from '../features/index.js';
 
 export const BASELINE_FILE = 'baseline-stats.json';
 

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
 import type jsforce from 'jsforce';
-import { bulkQuery, type BulkQueryOptions } from '../salesforce/bulk-query.js';
+import { bulkQuery, type BulkQueryOptions } from '../salesforce/index.js';
 import type { CalibrationBin } from './drift.js';
 import type { Monitor } from './monitor.js';
 

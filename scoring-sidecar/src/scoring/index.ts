@@ -39,3 +39,4 @@ export {
   type ServingModel,
 } from './model-source.js';
 export { MicroBatcher } from './micro-batcher.js';
+export { rescoreAfterEvents } from './event-rescore.js';

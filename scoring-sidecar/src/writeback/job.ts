@@ -1,6 +1,6 @@
 // A write-back job: one material score change of one lead, as the producer queues it and the consumer writes it.
 import type { ScoringConfig } from '../config/index.js';
-import type { LeadScore } from '../scoring/scoring-service.js';
+import type { LeadScore } from '../scoring/index.js';
 import type { Region } from '../store/index.js';
 
 /** One job's payload (docs/api.md "Write-back queue"); no PII: ids, numbers and reason texts. */

@@ -1,6 +1,6 @@
 // The producer: fresh scores in, material changes queued for Salesforce out, and the materiality baseline moved.
 import type { ScoringConfig } from '../config/index.js';
-import type { LeadScore } from '../scoring/scoring-service.js';
+import type { LeadScore } from '../scoring/index.js';
 import type { Region } from '../store/index.js';
 import { isMaterialChange, writebackJobOf } from './job.js';
 import type { PublishedScores } from './published.js';
