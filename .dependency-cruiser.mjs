@@ -17,7 +17,7 @@
 const STAGES = [
   ['config'],
   ['inputs', 'salesforce'],
-  ['store'],
+  ['store', 'shared-state'],
   ['features'],
   ['model'],
   ['explain'],
