@@ -42,7 +42,7 @@ import {
   type Baseline,
 } from './monitoring/index.js';
 import { databaseUrlOf } from './shared-state/index.js';
-import { loadActionCatalogue, loadRuleSet } from './model/rules/index.js';
+import { loadActionCatalogue, loadRuleSet } from './model/index.js';
 import {
   createInProcessWorklistIndex,
   createRedisWorklistIndex,

@@ -3,7 +3,7 @@
 // process answers scores with server errors (every request, not one unlucky one) or its model source throws.
 // A process scoring by rules because the model is unavailable is alive and degraded, not dead: restarting
 // every replica on a bad model would turn a degraded service into an outage.
-import type { ModelSource } from '../scoring/model-source.js';
+import type { ModelSource } from '../scoring/index.js';
 
 /** Consecutive 5xx answers on /v1/score after which the process counts as unable to score. */
 export const FAILING_AFTER_CONSECUTIVE_ERRORS = 5;

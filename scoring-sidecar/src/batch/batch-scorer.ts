@@ -12,7 +12,7 @@ import {
   type Band,
   type LeadRecord,
   type RuleSet,
-} from '../model/rules/index.js';
+} from '../model/index.js';
 import {
   checkProbabilities,
   ScoringPipeline,

@@ -6,7 +6,7 @@
 import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isLinearDump } from '../explain/index.js';
-import { CATEGORICAL, compileLightGbmDump, LEAF, ZERO_THRESHOLD } from '../explain/lightgbm-dump.js';
+import { CATEGORICAL, compileLightGbmDump, LEAF, ZERO_THRESHOLD } from '../explain/index.js';
 
 export interface ExplanationKeyer {
   /** 16 hex characters; includes the model version, so a new model never reuses an old explanation. */

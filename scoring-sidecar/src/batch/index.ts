@@ -25,3 +25,6 @@ export {
   scheduleRetraining,
   startRetrainWorker,
 } from './retrain-schedule.js';
+export { cycleFailures, cycleReport, listCycles, loadMeta, type Phase } from './cycle.js';
+export { summaryLine } from './report.js';
+export { getJson } from './state-store.js';

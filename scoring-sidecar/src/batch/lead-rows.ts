@@ -7,7 +7,7 @@ import {
   leadProfileFromRow,
   type LeadProfile,
 } from '../inputs/index.js';
-import type { LeadRecord } from '../model/rules/index.js';
+import type { LeadRecord } from '../model/index.js';
 import type { BulkRow } from '../salesforce/index.js';
 import type { Region } from '../store/index.js';
 

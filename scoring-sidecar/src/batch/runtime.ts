@@ -9,7 +9,7 @@ import { pino, type Logger } from 'pino';
 import { loadRegionsConfig, loadScoringConfig, regionStateDir } from '../config/index.js';
 import { loadReasonCatalogue } from '../explain/index.js';
 import { ModelRegistry } from '../model/index.js';
-import { loadActionCatalogue, loadRuleSet } from '../model/rules/index.js';
+import { loadActionCatalogue, loadRuleSet } from '../model/index.js';
 import { connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
 import { loadServingModel } from '../scoring/index.js';
 import { createRedisStore, type OnlineFeatureStore, type Region } from '../store/index.js';

@@ -3,7 +3,7 @@
 // under the cumulative gains curve and ECE per step and pooled, for the chosen model, each family, a single
 // fit and the rules. Output and exit code are the Python module's.
 import { Command, InvalidArgumentError } from 'commander';
-import { runPythonModule } from '../model/python.js';
+import { runPythonModule } from '../model/index.js';
 
 function positive(name: string) {
   return (value: string): string => {

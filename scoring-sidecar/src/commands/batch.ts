@@ -21,19 +21,24 @@ import {
 } from '../monitoring/index.js';
 import { regionStateDir } from '../config/index.js';
 import type { Region } from '../store/index.js';
-import type { BatchConfigOverrides } from '../batch/config.js';
-import type { BatchMetrics } from '../batch/metrics.js';
-import { cycleFailures, cycleReport, listCycles, loadMeta, type Phase } from '../batch/cycle.js';
-import { summaryLine } from '../batch/report.js';
 import {
+  createBatchRuntime,
+  cycleFailures,
+  cycleReport,
   enqueueCycle,
+  getJson,
+  listCycles,
+  loadMeta,
   openBatchQueues,
   runCycleInProcess,
   scheduleCycles,
   startBatchWorkers,
-} from '../batch/runners.js';
-import { createBatchRuntime, type BatchRuntime } from '../batch/runtime.js';
-import { getJson } from '../batch/state-store.js';
+  summaryLine,
+  type BatchConfigOverrides,
+  type BatchMetrics,
+  type BatchRuntime,
+  type Phase,
+} from '../batch/index.js';
 import { databaseUrlOf } from '../shared-state/index.js';
 
 const ROOT = process.env.LEADRANK_ROOT ?? fileURLToPath(new URL('../../../', import.meta.url));

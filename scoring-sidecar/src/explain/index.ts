@@ -19,3 +19,4 @@ export {
   type ReasonCatalogue,
   type ReasonsOptions,
 } from './reasons.js';
+export { CATEGORICAL, compileLightGbmDump, LEAF, ZERO_THRESHOLD } from './lightgbm-dump.js';

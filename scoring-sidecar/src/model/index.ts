@@ -6,3 +6,4 @@ export { ALIASES, ModelRegistry } from './registry.js';
 export { readScoreScale, scoreFromProbability } from './score-scale.js';
 export { ModelHolder } from './model-holder.js';
 export { leadrankPython, runPythonModule } from './python.js';
+export * from './rules/index.js';

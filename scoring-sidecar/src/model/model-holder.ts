@@ -3,9 +3,12 @@
 // a single assignment. Predictions already running on the old model finish on it (reference count); its
 // onnxruntime session is released once none is left and a grace period has passed.
 import { pino, type Logger } from 'pino';
-import { LEAD_CONVERSION_FEATURES, type FeatureDefinition } from '../features/definitions.js';
-import { featuresForSpec } from '../features/feature-spec.js';
-import type { FeatureSpec } from '../features/training-set-file.js';
+import {
+  featuresForSpec,
+  LEAD_CONVERSION_FEATURES,
+  type FeatureDefinition,
+  type FeatureSpec,
+} from '../features/index.js';
 import { loadOnnxModel, type OnnxModel } from './onnx-scorer.js';
 import type { AliasName, ModelRegistry } from './registry.js';
 

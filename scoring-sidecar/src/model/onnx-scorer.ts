@@ -5,8 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
-import { readFeatureSpec } from '../features/training-set-file.js';
-import type { FeatureSpec } from '../features/training-set-file.js';
+import { readFeatureSpec, type FeatureSpec } from '../features/index.js';
 import { applyCalibration, readCalibration } from './onnx-calibration.js';
 import type { Calibration } from './onnx-calibration.js';
 

@@ -7,7 +7,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { featureSpecSchema, type FeatureSpec } from '../features/training-set-file.js';
+import { featureSpecSchema, type FeatureSpec } from '../features/index.js';
 import { loadOnnxModel, type OnnxModel } from './onnx-scorer.js';
 
 export const REGISTRY_URL_ENV = 'LEADRANK_REGISTRY_URL';

@@ -21,7 +21,7 @@ import {
   type Band,
   type LeadRecord,
   type RuleSet,
-} from '../model/rules/index.js';
+} from '../model/index.js';
 import type { ServingModel } from './model-source.js';
 
 /** Who produced a score. Salesforce's Score_Source__c picklist spells these Model / Rules (mapped on write). */

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { RegionsConfig, ScoringConfig } from '../config/index.js';
 import { EXPLAIN_BLOCK_ROWS, type ReasonCatalogue } from '../explain/index.js';
 import { EventAggregates, type LeadProfile, type Region } from '../inputs/index.js';
-import type { ActionCatalogue, Band, RuleSet } from '../model/rules/index.js';
+import type { ActionCatalogue, Band, RuleSet } from '../model/index.js';
 import type { OnlineFeatureStore, OnlineLeadState } from '../store/index.js';
 import { MicroBatcher } from './micro-batcher.js';
 import type { ModelSource, ServingModel } from './model-source.js';
