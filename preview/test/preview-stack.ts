@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { generateDataset } from '@leadrank/crm-generator';
 import { startOrgSimulator, type RunningOrgSimulator } from '@leadrank/org-simulator';
 import { seedFromDirectory } from '@leadrank/org-simulator/seed';
-import { leadProfileSchema } from '../../scoring-sidecar/src/features/index.js';
+import { leadProfileSchema } from '../../scoring-sidecar/src/inputs/index.js';
 import {
   createInProcessWorklistIndex,
   isInboundSource,
@@ -17,7 +17,8 @@ import {
   type WorklistLead,
 } from '../../scoring-sidecar/src/ranking/index.js';
 import { connectToOrg } from '../../scoring-sidecar/src/salesforce/org-connection.js';
-import { REPO_ROOT as SIDECAR_REPO_ROOT, startServer } from '../../scoring-sidecar/src/server.js';
+import { REPO_ROOT as SIDECAR_REPO_ROOT } from '../../scoring-sidecar/src/config/index.js';
+import { startServer } from '../../scoring-sidecar/src/server.js';
 import { createInProcessStore, type OnlineFeatureStore } from '../../scoring-sidecar/src/store/index.js';
 import { trainSyntheticModel } from '../../scoring-sidecar/test/api-test-kit.js';
 import { startPreviewServer, type PreviewServer } from '../server.js';
