@@ -192,7 +192,12 @@ export class SalesforceTransport {
     const policy = this.opts.apiAllocation;
     if (!policy) return;
     let usage = this.lastUsage ?? (await this.limits());
-    if (usage.used + calls <= policy.maxShare * usage.limit) return;
+    // Reserved calls count as used until the org's next Sforce-Limit-Info says otherwise: callers that then
+    // call through jsforce directly (collections in the write-back) pass no header back through this transport.
+    const spend = (u: { used: number; limit: number }) => {
+      this.lastUsage = { used: u.used + calls, limit: u.limit };
+    };
+    if (usage.used + calls <= policy.maxShare * usage.limit) return spend(usage);
     const started = Date.now();
     this.stats.allocationPauses++;
     this.log.warn(
@@ -209,6 +214,7 @@ export class SalesforceTransport {
         if ((error as { errorCode?: string }).errorCode !== 'REQUEST_LIMIT_EXCEEDED') throw error;
       }
     }
+    spend(usage);
     this.stats.pausedMs += Date.now() - started;
     this.log.info(
       { used: usage.used, limit: usage.limit, pausedMs: Date.now() - started },
