@@ -24,7 +24,7 @@ import type { Region } from '../store/index.js';
 import type { BatchConfigOverrides } from '../batch/config.js';
 import type { BatchMetrics } from '../batch/metrics.js';
 import { cycleFailures, cycleReport, listCycles, loadMeta, type Phase } from '../batch/cycle.js';
-import { summaryLine } from '../batch/report.js';
+import { failedRowShare, summaryLine } from '../batch/report.js';
 import {
   enqueueCycle,
   openBatchQueues,
@@ -179,6 +179,11 @@ export function registerBatchCommands(program: Command): void {
           limit: opts.limit ? Number(opts.limit) : null,
         });
         process.stdout.write(`${summaryLine(report)}\n`);
+        const failed = failedRowShare(report, rt.config.failures.maxRowShare);
+        if (failed.overLimit) {
+          process.stderr.write(`leadrank batch run: ${failed.message}\n`);
+          process.exitCode = 1;
+        }
       } finally {
         await rt.close();
       }
