@@ -432,9 +432,17 @@ export async function startServer(
     server,
     port: actualPort,
     stop: async () => {
+      // Drain: no new connections; requests in flight are answered. A keep-alive socket becomes idle only once
+      // its answer is sent, so idle sockets are closed until the last one has gone (else close() waits for the
+      // client to hang up).
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections(); // keep-alive sockets would otherwise hold close() for keepAliveTimeout
-      await closed;
+      server.closeIdleConnections();
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      try {
+        await closed;
+      } finally {
+        clearInterval(sweep);
+      }
       await sidecar.close();
     },
   };
