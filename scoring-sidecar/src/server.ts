@@ -1,11 +1,13 @@
 // Assembles one sidecar process from the environment: config, store, model, rules, reasons, audit log,
 // write-back queue, worklist index, auth, experiments, monitoring, the RevOps dashboard, HTTP app.
 // `leadrank serve` (src/cli.ts) starts it.
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { existsSync, mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
+import { startTracing } from './tracing/index.js';
 import { createApp, type AppDeps } from './api/app.js';
 import { apiAccessFromEnv } from './api/access.js';
 import { createAuthenticatorFromEnv } from './api/auth.js';
@@ -67,6 +69,8 @@ import { createStoreFromEnv, type OnlineFeatureStore, type Region } from './stor
 
 export interface SidecarOverrides {
   logger?: Logger;
+  /** Traces to this exporter (tests: the SDK's InMemorySpanExporter); else OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  spanExporter?: SpanExporter;
   /** Replaces the model source built from LEADRANK_MODEL_DIR (tests, the registry-backed holder). */
   models?: ModelSource;
   store?: OnlineFeatureStore;
@@ -417,7 +421,11 @@ export async function startServer(
   env: Record<string, string | undefined>,
   overrides: SidecarOverrides = {},
 ): Promise<{ sidecar: Sidecar; server: Server; port: number; stop(): Promise<void> }> {
-  const sidecar = await createSidecar(env, overrides);
+  const tracing = startTracing(env, overrides.spanExporter ? { exporter: overrides.spanExporter } : {});
+  const sidecar = await createSidecar(env, overrides).catch(async (error: unknown) => {
+    await tracing?.shutdown();
+    throw error;
+  });
   const port = Number(env.PORT ?? 8080);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = sidecar.app.listen(port, env.HOST ?? '0.0.0.0', (error?: Error) =>
@@ -444,6 +452,7 @@ export async function startServer(
         clearInterval(sweep);
       }
       await sidecar.close();
+      await tracing?.shutdown();
     },
   };
 }

@@ -6,6 +6,7 @@ import type { RegionsConfig, ScoringConfig } from '../config/index.js';
 import { EXPLAIN_BLOCK_ROWS, type ReasonCatalogue } from '../explain/index.js';
 import { EventAggregates, type LeadProfile, type Region } from '../inputs/index.js';
 import type { ActionCatalogue, Band, RuleSet } from '../model/rules/index.js';
+import { context, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
 import type { OnlineFeatureStore, OnlineLeadState } from '../store/index.js';
 import { MicroBatcher } from './micro-batcher.js';
 import type { ModelSource, ServingModel } from './model-source.js';
@@ -72,6 +73,23 @@ export interface ScoreContext {
   caller: string;
   /** performance.now() by which inference must have answered, else rules (deadline). */
   deadlineAt: number;
+  /** The request's trace context (its span): the stages' spans are its children. */
+  trace?: Context;
+}
+
+const tracer = trace.getTracer('leadrank-scoring');
+
+/** `work` inside a child span of the request's (a no-op span while tracing is off). */
+async function traced<T>(name: string, ctx: ScoreContext, work: () => Promise<T>): Promise<T> {
+  const span = tracer.startSpan(name, undefined, ctx.trace ?? context.active());
+  try {
+    return await work();
+  } catch (error) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+    throw error;
+  } finally {
+    span.end();
+  }
 }
 
 /** Structurally the audit module's entry; no PII: ids, numbers and reason texts only. */
@@ -165,7 +183,7 @@ class DefaultScoringService implements ScoringService {
   async score(inputs: readonly ScoreInput[], ctx: ScoreContext): Promise<ScoreOutcome[]> {
     if (inputs.length === 0) return [];
     const started = performance.now();
-    const states = await this.readStates(inputs, ctx);
+    const states = await traced('store.read', ctx, () => this.readStates(inputs, ctx));
     this.metrics.storeLatency('getLeadStates', (performance.now() - started) / 1000);
     if (states === null) return this.scoreWithoutStore(inputs, ctx);
     const now = this.now();
@@ -226,7 +244,7 @@ class DefaultScoringService implements ScoringService {
       outcomes[index] = result;
       entries[i] = this.auditEntry(result, ctx, encoded?.vectors[i] ?? [], featureNames);
     });
-    await this.o.audit.append(entries);
+    await traced('audit.append', ctx, () => this.o.audit.append(entries));
     return outcomes;
   }
 
@@ -295,7 +313,9 @@ class DefaultScoringService implements ScoringService {
     const batchers = this.batchersFor(model);
     let probabilities: Float64Array;
     try {
-      probabilities = await this.withDeadline(batchers.predict.submit(encoded.rows, leads.length), ctx);
+      probabilities = await traced('model.inference', ctx, () =>
+        this.withDeadline(batchers.predict.submit(encoded.rows, leads.length), ctx),
+      );
       checkProbabilities(probabilities);
     } catch (error) {
       const fallback = error instanceof DeadlineExceeded ? 'deadline' : 'model_error';
@@ -306,7 +326,7 @@ class DefaultScoringService implements ScoringService {
     encoded.vectors.forEach((vector, r) => {
       for (let c = 0; c < width; c++) explained[r * width + c] = vector[c] ?? NaN;
     });
-    const phis = await batchers.explain.submit(explained, leads.length);
+    const phis = await traced('model.explain', ctx, () => batchers.explain.submit(explained, leads.length));
     const contributions = (r: number) => phis.subarray(r * (width + 1), (r + 1) * (width + 1));
     const scores = this.pipeline.withModel(model, leads, encoded, probabilities, contributions, now);
     return { scores, encoded, fallback: null };
