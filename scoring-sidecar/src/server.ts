@@ -65,7 +65,13 @@ import {
   type PublishedScores,
   type WritebackQueue,
 } from './writeback/index.js';
-import { createStoreFromEnv, type OnlineFeatureStore, type Region } from './store/index.js';
+import {
+  claimStoreTenant,
+  createStoreFromEnv,
+  orgIdFromEnv,
+  type OnlineFeatureStore,
+  type Region,
+} from './store/index.js';
 
 export interface SidecarOverrides {
   logger?: Logger;
@@ -177,6 +183,9 @@ export async function createSidecar(
 
   const redisUrl = env.REDIS_URL?.trim();
   const redisPrefix = env.LEADRANK_REDIS_PREFIX?.trim() || undefined;
+  // Tenancy: the shared Redis namespace belongs to one org; another org's deployment on it is refused here.
+  const orgId = orgIdFromEnv(env);
+  if (redisUrl && orgId) await claimStoreTenant(redisUrl, redisPrefix ?? 'lr', orgId);
   // The Redis store auto-pipelines: the reads of concurrent requests share one round trip per event-loop turn.
   const store = overrides.store ?? createStoreFromEnv(env, region.data, { logger });
   const models = overrides.models ?? (await modelSourceFromEnv(env, logger));

@@ -18,7 +18,7 @@ import {
   startRetrainWorker,
 } from '../batch/index.js';
 import { openRegionMonitor, runtimeFor } from './batch.js';
-import type { Region } from '../store/index.js';
+import { claimStoreTenant, orgIdFromEnv, type Region } from '../store/index.js';
 import { startBullConsumer } from '../writeback/index.js';
 import { startMetricsServer } from './metrics-server.js';
 import { writebackRuntimeFromEnv } from './writeback-runtime.js';
@@ -71,6 +71,14 @@ export async function startWorker(o: WorkerOptions): Promise<{ metricsPort: numb
   if (!redisUrl)
     throw new Error('leadrank worker needs REDIS_URL: its queues, leases and schedules are in Redis');
   const configDir = env.LEADRANK_CONFIG_DIR ?? join(ROOT, 'config');
+  // Tenancy: the namespace of the batch, the write-back guard and the dead letters belongs to one org.
+  const orgId = orgIdFromEnv(env);
+  if (orgId)
+    await claimStoreTenant(
+      redisUrl,
+      env.LEADRANK_BATCH_PREFIX?.trim() || env.LEADRANK_REDIS_PREFIX?.trim() || 'lr',
+      orgId,
+    );
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'leadrank_worker_' });
   const closers: Closer[] = [];
