@@ -15,7 +15,7 @@
 
 /** Stages of scoring-sidecar/src, lowest first; folders on one line are on the same stage. */
 const STAGES = [
-  ['config'],
+  ['config', 'tracing'],
   ['inputs', 'salesforce'],
   ['store', 'shared-state'],
   ['features'],

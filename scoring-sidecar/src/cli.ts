@@ -33,14 +33,39 @@ async function serve(opts: { port?: string; workers: string }): Promise<void> {
     throw new Error('--workers > 1 needs REDIS_URL: the embedded store is per process');
   if (workers > 1 && cluster.isPrimary) {
     // node:cluster shares the port; each worker has its own model session, micro-batcher and audit chain.
+    let stopping = false;
+    const exitCodes: (number | null)[] = [];
     const fork = (index: number) => {
       const worker = cluster.fork({ ...env, LEADRANK_WORKER_INDEX: String(index) });
-      worker.on('exit', (code) => {
-        log.warn({ index, code }, 'worker exited');
+      worker.on('exit', (code, signal) => {
+        exitCodes[index] = code;
+        if (stopping) {
+          log.info({ index, code, signal }, 'worker stopped');
+          if (Object.keys(cluster.workers ?? {}).length === 0)
+            process.exit(exitCodes.every((c) => c === 0) ? 0 : 1);
+          return;
+        }
+        log.warn({ index, code, signal }, 'worker exited');
         if (code !== 0) fork(index);
       });
     };
     for (let i = 0; i < workers; i++) fork(i);
+    // The primary outlives its workers on SIGTERM/SIGINT: a systemd or container stop signals the whole
+    // process group, and a primary that exited at once would cut the workers' IPC channel while they drain
+    // (server.close then fails with EPIPE). It forwards the signal (a worker ignores repeats), waits for every
+    // worker to finish its in-flight requests and exits 0 when all did.
+    const shutdown = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping workers');
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+      setTimeout(() => {
+        log.error('workers did not stop within 30 s');
+        process.exit(1);
+      }, 30_000).unref();
+    };
+    process.on('SIGTERM', shutdown);
+    process.on('SIGINT', shutdown);
     return;
   }
   const workerIndex = env.LEADRANK_WORKER_INDEX;
@@ -53,14 +78,25 @@ async function serve(opts: { port?: string; workers: string }): Promise<void> {
   }
   const { port, stop } = await startServer(env);
   log.info({ port, pid: process.pid }, 'listening');
+  let stopping = false;
+  // `on`, not `once`: a process-group stop delivers the signal twice to a cluster worker (the kernel's, then
+  // the primary's forward), and the second must not kill it mid-drain.
   const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
     stop().then(
       () => process.exit(0),
-      () => process.exit(1),
+      (error: Error) => {
+        log.error({ err: error.message }, 'shutdown failed');
+        process.exit(1);
+      },
     );
   };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  if (cluster.isWorker)
+    // An IPC write after the primary is gone (killed harder than SIGTERM) must not crash a draining worker.
+    process.on('error', (error) => log.warn({ err: error.message }, 'cluster channel error'));
 }
 
 export function buildProgram(): Command {

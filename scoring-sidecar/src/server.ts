@@ -1,6 +1,7 @@
 // Assembles one sidecar process from the environment: config, store, model, rules, reasons, audit log,
 // write-back queue, worklist index, auth, experiments, monitoring, the RevOps dashboard, HTTP app.
 // `leadrank serve` (src/cli.ts) starts it.
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { existsSync, mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import {
   type AppDeps,
   type RouteExperiments,
 } from './api/index.js';
+import { startTracing } from './tracing/index.js';
 import { openAuditLog, refuseSigningKeyInWriter } from './audit/index.js';
 import {
   loadRegionsConfig,
@@ -68,10 +70,18 @@ import {
   type PublishedScores,
   type WritebackQueue,
 } from './writeback/index.js';
-import { createStoreFromEnv, type OnlineFeatureStore, type Region } from './store/index.js';
+import {
+  claimStoreTenant,
+  createStoreFromEnv,
+  orgIdFromEnv,
+  type OnlineFeatureStore,
+  type Region,
+} from './store/index.js';
 
 export interface SidecarOverrides {
   logger?: Logger;
+  /** Traces to this exporter (tests: the SDK's InMemorySpanExporter); else OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  spanExporter?: SpanExporter;
   /** Replaces the model source built from LEADRANK_MODEL_DIR (tests, the registry-backed holder). */
   models?: ModelSource;
   store?: OnlineFeatureStore;
@@ -178,6 +188,9 @@ export async function createSidecar(
 
   const redisUrl = env.REDIS_URL?.trim();
   const redisPrefix = env.LEADRANK_REDIS_PREFIX?.trim() || undefined;
+  // Tenancy: the shared Redis namespace belongs to one org; another org's deployment on it is refused here.
+  const orgId = orgIdFromEnv(env);
+  if (redisUrl && orgId) await claimStoreTenant(redisUrl, redisPrefix ?? 'lr', orgId);
   // The Redis store auto-pipelines: the reads of concurrent requests share one round trip per event-loop turn.
   const store = overrides.store ?? createStoreFromEnv(env, region.data, { logger });
   const models = overrides.models ?? (await modelSourceFromEnv(env, logger));
@@ -422,7 +435,11 @@ export async function startServer(
   env: Record<string, string | undefined>,
   overrides: SidecarOverrides = {},
 ): Promise<{ sidecar: Sidecar; server: Server; port: number; stop(): Promise<void> }> {
-  const sidecar = await createSidecar(env, overrides);
+  const tracing = startTracing(env, overrides.spanExporter ? { exporter: overrides.spanExporter } : {});
+  const sidecar = await createSidecar(env, overrides).catch(async (error: unknown) => {
+    await tracing?.shutdown();
+    throw error;
+  });
   const port = Number(env.PORT ?? 8080);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = sidecar.app.listen(port, env.HOST ?? '0.0.0.0', (error?: Error) =>
@@ -437,10 +454,19 @@ export async function startServer(
     server,
     port: actualPort,
     stop: async () => {
+      // Drain: no new connections; requests in flight are answered. A keep-alive socket becomes idle only once
+      // its answer is sent, so idle sockets are closed until the last one has gone (else close() waits for the
+      // client to hang up).
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections(); // keep-alive sockets would otherwise hold close() for keepAliveTimeout
-      await closed;
+      server.closeIdleConnections();
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      try {
+        await closed;
+      } finally {
+        clearInterval(sweep);
+      }
       await sidecar.close();
+      await tracing?.shutdown();
     },
   };
 }

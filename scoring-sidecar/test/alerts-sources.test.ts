@@ -1,39 +1,37 @@
 // Every series an alert rule names is defined by a metrics module, and exported with a sample by a process of
-// the topology after it did its usual work. Series that no process exports yet are listed in NO_LIVE_SOURCE with
-// the reason (issue 13, item 1): the test fails when a rule names another series nobody exports, and when a
-// listed series gains a source (then drop it from the list).
+// the topology after it did its usual work: the sidecar (`leadrank serve`, started in process by startServer)
+// and `leadrank worker --roles writeback,batch,scheduler` (a real child process running a scheduled cycle with a
+// model against the org simulator). Series that no process exports would be listed in NO_LIVE_SOURCE with the
+// reason (issue 13, item 1): the test fails when a rule names another series nobody exports.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { parse } from 'yaml';
 import { ApiMetrics } from '../src/api/metrics.js';
 import { BatchMetrics } from '../src/batch/metrics.js';
 import { experimentDefinitionSchema } from '../src/experiments/definition.js';
 import { MonitoringMetrics } from '../src/monitoring/metrics.js';
+import { MonitoringHistory } from '../src/monitoring/history.js';
 import { startServer } from '../src/server.js';
 import { seeded, syntheticLead } from './api-test-kit.js';
+import { CLIENT, FAST, REDIS_URL, seedLeads, startSimulator } from './batch-kit.js';
+import { modelWithBaseline } from './monitoring-kit.js';
+import { startWorkerProcess } from './support/worker-process.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const alertDir = join(root, 'config', 'alerts');
 
-/** Series the rules use that no process of the topology exports yet, and why. */
-const NO_LIVE_SOURCE: Record<string, string> = {
-  leadrank_batch_cycles_total:
-    'set by Monitor.recordBatchCycle in the batch process, whose registry no /metrics endpoint exposes',
-  leadrank_batch_last_success_timestamp_seconds: 'same: batch process only, never exposed',
-  leadrank_batch_cycle_duration_seconds: 'same: batch process only, never exposed',
-  leadrank_writeback_lag_seconds: 'Monitor.recordWritebackLag is never called',
-  leadrank_salesforce_api_usage_ratio: 'set by the batch monitor (batch process), never exposed',
-  leadrank_feature_psi:
-    'set by the daily drift job process only; the sidecar does not publish it from the history',
-  leadrank_feature_missing_rate_increase: 'same as leadrank_feature_psi',
-  leadrank_prediction_psi: 'same as leadrank_feature_psi',
-};
+/**
+ * Series the rules use that no process of the topology exports yet, and why. Empty: `leadrank serve` and
+ * `leadrank worker` together export every series a rule names.
+ */
+const NO_LIVE_SOURCE: Record<string, string> = {};
 
 const rules = readdirSync(alertDir)
   .filter((f) => f.endsWith('.yml'))
@@ -70,6 +68,75 @@ describe('series named by the alert rules', () => {
     const SECRET = 'sources-secret';
     let stateDir: string;
     let sidecarMetrics: string;
+    let workerMetrics = '';
+    const prefix = `alertsrc-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+
+    /**
+     * `leadrank worker --roles writeback,batch,scheduler` as a child process: the scheduler fires a cycle, which
+     * scores the simulator's EU leads with a model that has a drift baseline; its write-back consumer samples the
+     * queue's lag; the newest calibration run in the region's history is published. Scraped once the cycle's
+     * success and drift are on its /metrics.
+     */
+    async function scrapeWorker(): Promise<string> {
+      const sim = await startSimulator({ region: 'EU' });
+      const model = await modelWithBaseline(1500);
+      const configDir = join(stateDir, 'config');
+      await cp(join(root, 'config'), configDir, { recursive: true });
+      // Few leads in a test cycle: drift is measured from 20 rows (the shipped minimum is 500).
+      const monitoring = JSON.parse(readFileSync(join(configDir, 'monitoring.json'), 'utf8')) as {
+        drift: { minRows: number };
+      };
+      monitoring.drift.minRows = 20;
+      await writeFile(join(configDir, 'monitoring.json'), JSON.stringify(monitoring));
+      const workerState = join(stateDir, 'worker-state');
+      await mkdir(workerState, { recursive: true });
+      const history = await MonitoringHistory.open(join(workerState, 'monitoring.db'));
+      await history.recordCalibrationRun(new Date().toISOString().slice(0, 10), 'EU', 5000, 0.03);
+      await history.close();
+      seedLeads(sim, 120, { region: 'EU', seed: 5 });
+      const worker = await startWorkerProcess({
+        roles: 'writeback,batch,scheduler',
+        env: {
+          REDIS_URL,
+          LEADRANK_BATCH_PREFIX: prefix,
+          LEADRANK_BULLMQ_PREFIX: `${prefix}-bull`,
+          LEADRANK_BATCH_OVERRIDES: JSON.stringify({ ...FAST, schedule: { everyMs: 3000 } }),
+          LEADRANK_CONFIG_DIR: configDir,
+          LEADRANK_ROOT: stateDir,
+          LEADRANK_STATE_DIR: workerState,
+          LEADRANK_MODEL_DIR: model.dir,
+          SF_LOGIN_URL: sim.url,
+          SF_CLIENT_ID: CLIENT.clientId,
+          SF_CLIENT_SECRET: CLIENT.clientSecret,
+          DATABASE_URL: '',
+        },
+      });
+      try {
+        const deadline = Date.now() + 120_000;
+        let text = await worker.metrics();
+        while (Date.now() < deadline) {
+          if (
+            /leadrank_batch_cycles_total\{region="EU",outcome="success"\} [1-9]/.test(text) &&
+            /leadrank_feature_psi\{/.test(text) &&
+            /leadrank_writeback_lag_seconds\{/.test(text)
+          )
+            break;
+          await new Promise((r) => setTimeout(r, 500));
+          text = await worker.metrics();
+        }
+        await worker.stop();
+        expect(worker.child.exitCode).toBe(0);
+        return text;
+      } finally {
+        await worker.stop();
+        await sim.close();
+        await rm(model.work, { recursive: true, force: true });
+        const redis = new Redis(REDIS_URL);
+        const keys = await redis.keys(`${prefix}*`);
+        if (keys.length) await redis.del(...keys);
+        await redis.quit();
+      }
+    }
 
     beforeAll(async () => {
       stateDir = await mkdtemp(join(tmpdir(), 'alerts-sources-'));
@@ -136,7 +203,8 @@ describe('series named by the alert rules', () => {
       } finally {
         await stop();
       }
-    });
+      workerMetrics = await scrapeWorker();
+    }, 240_000);
 
     afterAll(async () => {
       await rm(stateDir, { recursive: true, force: true });
@@ -152,9 +220,24 @@ describe('series named by the alert rules', () => {
       );
     }
 
+    it('the worker exports the batch cycle, drift, API usage, write-back lag and calibration series', () => {
+      for (const name of [
+        'leadrank_batch_cycles_total',
+        'leadrank_batch_cycle_duration_seconds',
+        'leadrank_batch_last_success_timestamp_seconds',
+        'leadrank_salesforce_api_usage_ratio',
+        'leadrank_writeback_lag_seconds',
+        'leadrank_feature_psi',
+        'leadrank_feature_missing_rate_increase',
+        'leadrank_prediction_psi',
+        'leadrank_calibration_ece',
+      ])
+        expect(sampled(workerMetrics).has(name), `worker /metrics lacks ${name}`).toBe(true);
+      expect(workerMetrics).toMatch(/leadrank_calibration_ece\{region="EU"\} 0\.03/);
+    });
+
     it('every rule series has a sample on some process /metrics, except the listed gaps', () => {
-      // Processes of the topology that serve /metrics today: the sidecar (`leadrank serve`).
-      const exported = sampled(sidecarMetrics);
+      const exported = new Set([...sampled(sidecarMetrics), ...sampled(workerMetrics)]);
       const missing = [...ruleSeries].filter((n) => !exported.has(n)).sort();
       expect(missing).toEqual(Object.keys(NO_LIVE_SOURCE).sort());
     });

@@ -26,8 +26,11 @@ export async function modelWithBaseline(
 ): Promise<{ dir: string; version: string; work: string }> {
   const work = await mkdtemp(join(tmpdir(), 'monitoring-model-'));
   const dir = await trainSyntheticModel(work, rows);
-  await writeBaseline(dir, await baselineFromTrainingSet(join(work, 'data')));
   const serving = await loadServingModel(dir);
+  await writeBaseline(
+    dir,
+    await baselineFromTrainingSet(join(work, 'data'), (rows, n) => serving.predict(rows, n)),
+  );
   const version = serving.version;
   await serving.onnx.close();
   return { dir, version, work };

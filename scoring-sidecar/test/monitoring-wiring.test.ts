@@ -73,7 +73,11 @@ describe('batch cycle monitoring', () => {
 
       const baseline = await loadBaseline(join(model.dir, 'baseline-stats.json'));
       const drift = await history.drift(SINCE);
-      expect(drift.map((d) => d.feature).sort()).toEqual(baseline.features.map((f) => f.name).sort());
+      // Every feature, and the model's score against its scores on the training set (the baseline has them).
+      expect(baseline.score).not.toBeNull();
+      expect(drift.map((d) => d.feature).sort()).toEqual(
+        ['(score)', ...baseline.features.map((f) => f.name)].sort(),
+      );
       expect(new Set(drift.map((d) => d.region))).toEqual(new Set(['US']));
       // 1,200 rows sampled (partitions of 500 are under the per-partition sample): every feature is judged.
       expect(drift.every((d) => d.status !== 'too_few_rows')).toBe(true);
@@ -83,6 +87,7 @@ describe('batch cycle monitoring', () => {
       expect(text).toMatch(/leadrank_batch_cycles_total\{region="US",outcome="success"\} 1/);
       expect(text).toMatch(/leadrank_salesforce_api_usage_ratio\{limit="DailyApiRequests"\} 0\.\d+/);
       expect(text).toMatch(/leadrank_feature_psi\{feature="lead_source",region="US"\}/);
+      expect(text).toMatch(/leadrank_prediction_psi\{region="US"\} \d/);
     } finally {
       await rt.close();
     }

@@ -8,6 +8,7 @@ import { bulkRuntime, type BulkOptions } from './runtime.js';
 
 export { bulkRuntime, type BulkOptions, type BulkRuntime } from './runtime.js';
 export { BulkUsage, SALESFORCE_BULK_LIMITS, type BulkLimits } from './usage.js';
+export { failIngestJobs, type IngestJobFailureSwitch } from './job-failures.js';
 
 /** Bulk API 2.0 (`/services/data/:version/jobs/{ingest,query}`); mount behind the auth middleware. */
 export function createBulkRouter(ctx: SimulatorContext, opts?: BulkOptions): Router {

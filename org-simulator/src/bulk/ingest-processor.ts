@@ -10,6 +10,7 @@ import { parseOptions } from './csv-dialect.js';
 import { csvCellToValue, OMIT } from './csv-values.js';
 import type { IngestJob } from './ingest-job.js';
 import { touch } from './job-info.js';
+import { ingestJobFailureBefore } from './job-failures.js';
 import { canServerTransition } from './job-state.js';
 import { formatRecordError, lockError } from './record-error.js';
 import { ResultFile } from './result-file.js';
@@ -129,6 +130,8 @@ async function applyBatch(
   failed: ResultFile,
 ): Promise<boolean> {
   if (job.state !== 'InProgress' || !runtime.ingestJobs.has(job.id)) return false;
+  const injected = ingestJobFailureBefore(runtime.ctx, job);
+  if (injected) throw new JobFailure(injected);
   const { usage } = runtime;
   if (usage.remainingBatches() < 1) {
     throw new JobFailure(

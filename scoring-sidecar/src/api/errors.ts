@@ -3,6 +3,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { StoreUnavailable } from '../scoring/index.js';
 
 export interface Issue {
   path: string;
@@ -79,6 +80,11 @@ export function errorHandler(logger: Logger) {
     if (res.headersSent) return next(error);
     if (error instanceof ApiError)
       return sendError(res, error.status, error.code, error.message, error.issues);
+    // A store outage is no fault of the caller's and no bug: 503 naming the store, to retry shortly.
+    if (error instanceof StoreUnavailable) {
+      res.setHeader('Retry-After', '5');
+      return sendError(res, 503, 'store_unavailable', error.message);
+    }
     const parserError = error as BodyParserError;
     if (parserError.type === 'entity.too.large') {
       return sendError(res, 413, 'body_too_large', 'the request body is larger than the limit');

@@ -61,7 +61,13 @@ export class ApiMetrics implements ScoringMetrics {
       help: 'Material score changes queued for write-back to Salesforce',
       registers,
     });
-    for (const reason of ['no_model', 'model_unavailable', 'model_error', 'deadline'] as const)
+    for (const reason of [
+      'no_model',
+      'model_unavailable',
+      'model_error',
+      'deadline',
+      'store_unavailable',
+    ] as const)
       this.fallbacks.inc({ reason }, 0);
     for (const source of ['model', 'rules'] as const) this.scores.inc({ source }, 0);
   }

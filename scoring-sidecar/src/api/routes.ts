@@ -1,5 +1,6 @@
 // The /v1 routes: score, worklists, events, extracts. Each answers 4xx for what the caller can fix, refuses
 // records of the other region with 403 before anything is stored, and never logs a body.
+import { context, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
 import { performance } from 'node:perf_hooks';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
@@ -47,6 +48,7 @@ import {
   worklistQuerySchema,
 } from './schemas.js';
 
+const tracer = trace.getTracer('leadrank-api');
 export interface RouteDeps {
   region: Region;
   config: ScoringConfig;
@@ -199,11 +201,17 @@ export async function scoreRequest(
   caller: Caller,
   requestId: string,
   started: number,
+  traceContext?: Context,
 ): Promise<{ requestId: string; modelVersion: string; scoredAt: string; scores: ScoreOutcome[] }> {
   const regionless: { id: string; at: string }[] = [];
   const inputs = scoreInputsOf(body, deps, caller, regionless);
   await refuseRegionlessPayloads(regionless, deps.store, deps.region);
-  const ctx = { requestId, caller: caller.id, deadlineAt: started + deps.config.deadlineMs };
+  const ctx = {
+    requestId,
+    caller: caller.id,
+    deadlineAt: started + deps.config.deadlineMs,
+    ...(traceContext ? { trace: traceContext } : {}),
+  };
   const scores = await deps.scoring.score(inputs, ctx);
   const first = scores.find((s): s is LeadScore => s.status === 200);
   return {
@@ -219,7 +227,35 @@ export function scoreHandler(deps: RouteDeps) {
     const started = performance.now();
     requireJson(req);
     const caller = res.locals.caller as Caller;
-    sendJson(res, await scoreRequest(deps, req.body, caller, String(res.locals.requestId), started));
+    const requestId = String(res.locals.requestId);
+    // The request's span carries the caller's X-Request-Id (Apex sends one per callout), so a trace is found
+    // from the id in Salesforce's logs, the sidecar's logs and the audit log.
+    const span = tracer.startSpan('POST /v1/score', {
+      kind: SpanKind.SERVER,
+      attributes: {
+        'leadrank.request_id': requestId,
+        'http.request.method': 'POST',
+        'http.route': '/v1/score',
+        'leadrank.caller': caller.id,
+      },
+    });
+    try {
+      const answer = await scoreRequest(
+        deps,
+        req.body,
+        caller,
+        requestId,
+        started,
+        trace.setSpan(context.active(), span),
+      );
+      span.setAttribute('leadrank.leads', answer.scores.length);
+      sendJson(res, answer);
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      throw error;
+    } finally {
+      span.end();
+    }
   };
 }
 

@@ -75,7 +75,9 @@ export const leadScoreSchema = z
     reasonLines: z.array(z.string()).meta({ description: 'The reasons as signed lines ("+ …", "- …")' }),
     nextBestAction: nextBestActionSchema.nullable(),
     source: z.enum(['model', 'rules']),
-    fallbackReason: z.enum(['no_model', 'model_unavailable', 'model_error', 'deadline']).optional(),
+    fallbackReason: z
+      .enum(['no_model', 'model_unavailable', 'model_error', 'deadline', 'store_unavailable'])
+      .optional(),
     modelVersion: z
       .string()
       .meta({ description: 'Model version, or the rule set version when source is rules' }),

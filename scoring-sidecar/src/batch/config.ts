@@ -65,6 +65,11 @@ export const batchConfigSchema = z.strictObject({
     coordinatorPollMs: positiveInt,
   }),
   retention: z.strictObject({ cycleStateDays: z.number().positive() }),
+  /**
+   * `leadrank batch run` exits 1 when more than maxRowShare of the cycle's material changes could not be
+   * written (dead-lettered rows / changes to write): a cycle that wrote nothing is a failure for its scheduler.
+   */
+  failures: z.strictObject({ maxRowShare: z.number().min(0).max(1) }),
   output: z.strictObject({
     reportsDir: z.string().min(1),
     exportsDir: z.string().min(1),

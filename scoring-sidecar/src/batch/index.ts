@@ -26,5 +26,5 @@ export {
   startRetrainWorker,
 } from './retrain-schedule.js';
 export { cycleFailures, cycleReport, listCycles, loadMeta, type Phase } from './cycle.js';
-export { summaryLine } from './report.js';
+export { failedRowShare, summaryLine } from './report.js';
 export { getJson } from './state-store.js';

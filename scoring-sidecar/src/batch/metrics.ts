@@ -1,10 +1,12 @@
-// Prometheus metrics of the batch cycle, in the API's registry when one is given (one /metrics per process).
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+// Prometheus metrics of the batch cycle, in the process's registry when one is given (one /metrics per process).
+// The cycle's duration, outcome and last success are monitoring's (leadrank_batch_cycle_duration_seconds,
+// leadrank_batch_cycles_total, recorded by BatchMonitor on the coordinator): one definition of each name, so the
+// worker's registry can hold both modules' metrics.
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { CycleReport } from './report.js';
 
 export class BatchMetrics {
   readonly registry: Registry;
-  private readonly duration: Histogram<'region' | 'source'>;
   private readonly leadsPerSecond: Gauge<'region' | 'stage'>;
   private readonly leads: Counter<'region' | 'outcome'>;
   private readonly failures: Counter<'region' | 'code'>;
@@ -13,13 +15,6 @@ export class BatchMetrics {
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
     const registers = [registry];
-    this.duration = new Histogram({
-      name: 'leadrank_batch_cycle_duration_seconds',
-      help: 'Wall time of a rescoring cycle',
-      labelNames: ['region', 'source'],
-      buckets: [60, 300, 900, 1800, 3600, 7200, 14_400],
-      registers,
-    });
     this.leadsPerSecond = new Gauge({
       name: 'leadrank_batch_leads_per_second',
       help: 'Throughput of the last cycle by stage (extract, score, write, cycle)',
@@ -51,7 +46,6 @@ export class BatchMetrics {
 
   cycleFinished(r: CycleReport): void {
     const region = r.region;
-    this.duration.observe({ region, source: r.scoreSource }, r.durationMs / 1000);
     this.leadsPerSecond.set({ region, stage: 'extract' }, r.stages.extract.rowsPerS);
     this.leadsPerSecond.set({ region, stage: 'score' }, r.stages.score.rowsPerS);
     this.leadsPerSecond.set({ region, stage: 'write' }, r.stages.write.rowsPerS);

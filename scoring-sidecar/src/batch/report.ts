@@ -133,6 +133,25 @@ export interface CycleReport {
   shadow: { experimentId: string; modelVersion: string; scored: number } | null;
 }
 
+/**
+ * The share of the cycle's material changes it could not write, and whether it is over the configured
+ * maximum (config/batch.json failures.maxRowShare): `leadrank batch run` then exits 1.
+ */
+export function failedRowShare(
+  report: CycleReport,
+  maxRowShare: number,
+): { share: number; overLimit: boolean; message: string } {
+  const attempted = report.leads.written + report.leads.failed;
+  const share = attempted > 0 ? report.leads.failed / attempted : 0;
+  return {
+    share,
+    overLimit: share > maxRowShare,
+    message:
+      `${report.leads.failed} of ${attempted} rows failed (${(100 * share).toFixed(1)} %, over ` +
+      `failures.maxRowShare ${maxRowShare} in config/batch.json): see leadrank batch failures ${report.cycleId}`,
+  };
+}
+
 export function summaryLine(r: CycleReport): string {
   const failed = Object.entries(r.failedByCode)
     .map(([code, n]) => `${code} ${n}`)

@@ -96,11 +96,17 @@ export async function runWriteTask(
     for (const f of outcome.failed) failures.set(f.key, f);
     for (const key of outcome.unprocessed)
       failures.set(key, { code: 'UNPROCESSED', message: 'not processed by the job' });
+    const committed = new Set(outcome.committed);
     const ok: ScoreChange[] = [];
     for (const c of rows) {
+      // A job that ended Failed: rows it committed are written, rows it rejected keep their code, and only
+      // the rest is dead-lettered as JOB_FAILED.
+      const key = keyOf(c);
       const failure = outcome.jobFailure
-        ? { code: 'JOB_FAILED', message: outcome.jobFailure }
-        : failures.get(keyOf(c));
+        ? committed.has(key)
+          ? undefined
+          : (failures.get(key) ?? { code: 'JOB_FAILED', message: outcome.jobFailure })
+        : failures.get(key);
       if (!failure) ok.push(c);
       else if (RETRYABLE_ROW_CODES.has(failure.code))
         retry.push({ change: c, stage, lastCode: failure.code });

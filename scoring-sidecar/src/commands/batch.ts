@@ -33,6 +33,7 @@ import {
   runCycleInProcess,
   scheduleCycles,
   startBatchWorkers,
+  failedRowShare,
   summaryLine,
   type BatchConfigOverrides,
   type BatchMetrics,
@@ -53,7 +54,10 @@ function regionOf(flag: string | undefined): Region {
  * The batch runtime of a region from the environment (the worker's batch and scheduler roles use it too).
  * LEADRANK_BATCH_OVERRIDES: JSON merged over config/batch.json section by section (ops and tests).
  */
-export async function runtimeFor(region: Region, o: { metrics?: BatchMetrics } = {}): Promise<BatchRuntime> {
+export async function runtimeFor(
+  region: Region,
+  o: { metrics?: BatchMetrics; monitor?: Monitor } = {},
+): Promise<BatchRuntime> {
   const overrides = process.env.LEADRANK_BATCH_OVERRIDES
     ? (JSON.parse(process.env.LEADRANK_BATCH_OVERRIDES) as BatchConfigOverrides)
     : {};
@@ -71,25 +75,49 @@ export async function runtimeFor(region: Region, o: { metrics?: BatchMetrics } =
     experimentsDb: process.env.LEADRANK_EXPERIMENTS_DB ?? join(stateDir, 'experiments.db'),
     ...(o.metrics ? { metrics: o.metrics } : {}),
   });
+  if (o.monitor) {
+    // The worker's monitor: its metrics are in the worker's registry, which its /metrics serves.
+    rt.monitor = new BatchMonitor({ monitor: o.monitor });
+    return rt;
+  }
+  const { monitor, close: closeMonitor } = await openRegionMonitor(region, new Registry(), configDir);
+  rt.monitor = new BatchMonitor({ monitor });
+  const close = rt.close.bind(rt);
+  rt.close = async () => {
+    await close();
+    await closeMonitor();
+  };
+  return rt;
+}
+
+/**
+ * The region's monitor over its monitoring history (DATABASE_URL, else <state dir>/monitoring.db), its gauges
+ * registered in `registry`. A worker passes the registry its /metrics serves; `batch run` a private one.
+ */
+export async function openRegionMonitor(
+  region: Region,
+  registry: Registry,
+  configDir = process.env.LEADRANK_CONFIG_DIR ?? join(ROOT, 'config'),
+): Promise<{ monitor: Monitor; close(): Promise<void> }> {
+  const stateDir = regionStateDir({ ...process.env, REGION: region }, ROOT);
   mkdirSync(stateDir, { recursive: true });
   const history = await MonitoringHistory.open({
     databaseUrl: databaseUrlOf(process.env),
     sqliteFile: process.env.LEADRANK_MONITORING_DB ?? join(stateDir, 'monitoring.db'),
   });
   const monitor = new Monitor({
-    // Its own registry: the batch registry already has a cycle-duration histogram of the same name.
-    metrics: new MonitoringMetrics(new Registry()),
+    metrics: new MonitoringMetrics(registry),
     history,
     config: loadMonitoringConfig(join(configDir, 'monitoring.json')),
     baseline: null, // the cycle's model dir holds the baseline; BatchMonitor reads it from there
   });
-  rt.monitor = new BatchMonitor({ monitor });
-  const close = rt.close.bind(rt);
-  rt.close = async () => {
-    await close();
-    await history.close();
+  return {
+    monitor,
+    close: async () => {
+      await monitor.flushScores().catch(() => {});
+      await history.close();
+    },
   };
-  return rt;
 }
 
 /** A progress bar on a TTY (partitions, leads/s, ETA); structured logs otherwise. */
@@ -157,6 +185,11 @@ export function registerBatchCommands(program: Command): void {
           limit: opts.limit ? Number(opts.limit) : null,
         });
         process.stdout.write(`${summaryLine(report)}\n`);
+        const failed = failedRowShare(report, rt.config.failures.maxRowShare);
+        if (failed.overLimit) {
+          process.stderr.write(`leadrank batch run: ${failed.message}\n`);
+          process.exitCode = 1;
+        }
       } finally {
         await rt.close();
       }

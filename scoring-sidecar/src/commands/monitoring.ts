@@ -20,6 +20,7 @@ import {
   writeBaseline,
 } from '../monitoring/index.js';
 import { databaseUrlOf } from '../shared-state/index.js';
+import { loadServingModel } from '../scoring/index.js';
 
 /** Where the batch cycle puts its exports: config/batch.json output.exportsDir under the deployment root. */
 function exportsDirOf(root: string, configDir: string): string {
@@ -43,9 +44,18 @@ export function registerMonitoringCommands(program: Command): Command {
     )
     .requiredOption('--model-dir <dir>', 'model directory trained on it')
     .action(async (opts: { trainingSet: string; modelDir: string }) => {
-      const baseline = await baselineFromTrainingSet(opts.trainingSet);
+      // The model's scores on its training set too: prediction drift compares the served scores with them.
+      const model = await loadServingModel(opts.modelDir);
+      let baseline;
+      try {
+        baseline = await baselineFromTrainingSet(opts.trainingSet, (rows, n) => model.predict(rows, n));
+      } finally {
+        await model.close();
+      }
       const file = await writeBaseline(opts.modelDir, baseline);
-      console.log(`baseline of ${baseline.features.length} features over ${baseline.rows} rows: ${file}`);
+      console.log(
+        `baseline of ${baseline.features.length} features and the model's score over ${baseline.rows} rows: ${file}`,
+      );
     });
   monitoring
     .command('calibration')

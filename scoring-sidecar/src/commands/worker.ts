@@ -17,8 +17,8 @@ import {
   startBatchWorkers,
   startRetrainWorker,
 } from '../batch/index.js';
-import { runtimeFor } from './batch.js';
-import type { Region } from '../store/index.js';
+import { openRegionMonitor, runtimeFor } from './batch.js';
+import { claimStoreTenant, orgIdFromEnv, type Region } from '../store/index.js';
 import { startBullConsumer } from '../writeback/index.js';
 import { startMetricsServer } from './metrics-server.js';
 import { writebackRuntimeFromEnv } from './writeback-runtime.js';
@@ -41,6 +41,9 @@ export function parseRoles(value: string): WorkerRole[] {
 }
 
 type Closer = () => Promise<unknown>;
+
+/** How often a worker re-reads the newest calibration run (the daily job writes it to the shared history). */
+const CALIBRATION_REFRESH_MS = 5 * 60_000;
 
 /**
  * The sync role's hook: continuous org sync lives in scoring-sidecar/src/ingest/ (its own issue), which this
@@ -68,13 +71,40 @@ export async function startWorker(o: WorkerOptions): Promise<{ metricsPort: numb
   if (!redisUrl)
     throw new Error('leadrank worker needs REDIS_URL: its queues, leases and schedules are in Redis');
   const configDir = env.LEADRANK_CONFIG_DIR ?? join(ROOT, 'config');
+  // Tenancy: the namespace of the batch, the write-back guard and the dead letters belongs to one org.
+  const orgId = orgIdFromEnv(env);
+  if (orgId)
+    await claimStoreTenant(
+      redisUrl,
+      env.LEADRANK_BATCH_PREFIX?.trim() || env.LEADRANK_REDIS_PREFIX?.trim() || 'lr',
+      orgId,
+    );
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'leadrank_worker_' });
   const closers: Closer[] = [];
+  const lastClosers: Closer[] = [];
   const has = (r: WorkerRole) => o.roles.includes(r);
   try {
+    // One monitor per worker, its gauges in the registry /metrics serves: the batch cycle's outcome, duration,
+    // last success, API usage, drift, missing rates and prediction drift (set by the coordinator's BatchMonitor),
+    // the write-back lag, and the calibration ECE of the newest calibration run (re-read periodically).
+    const monitoring = await openRegionMonitor(o.region, registry, configDir);
+    lastClosers.push(() => monitoring.close()); // after the roles that report to it
+    const calibrationTimer = setInterval(
+      () => void monitoring.monitor.publishLatestCalibration().catch(() => {}),
+      CALIBRATION_REFRESH_MS,
+    );
+    calibrationTimer.unref();
+    closers.push(async () => clearInterval(calibrationTimer));
     if (has('writeback')) {
-      const wb = writebackRuntimeFromEnv({ env, region: o.region, configDir, log, registry, lagGauge: true });
+      const wb = writebackRuntimeFromEnv({
+        env,
+        region: o.region,
+        configDir,
+        log,
+        registry,
+        onLag: (seconds) => monitoring.monitor.recordWritebackLag(o.region, seconds),
+      });
       const consumer = startBullConsumer(wb.consumer, {
         redisUrl,
         region: o.region,
@@ -90,7 +120,10 @@ export async function startWorker(o: WorkerOptions): Promise<{ metricsPort: numb
       );
     }
     if (has('batch') || has('scheduler')) {
-      const rt = await runtimeFor(o.region, { metrics: new BatchMetrics(registry) });
+      const rt = await runtimeFor(o.region, {
+        metrics: new BatchMetrics(registry),
+        monitor: monitoring.monitor,
+      });
       closers.push(() => rt.close());
       if (has('batch')) {
         const workers = startBatchWorkers(rt, { tasks: true, coordinator: true });
@@ -123,11 +156,11 @@ export async function startWorker(o: WorkerOptions): Promise<{ metricsPort: numb
     return {
       metricsPort: metrics.port,
       stop: async () => {
-        for (const close of closers) await close().catch(() => {});
+        for (const close of [...closers, ...lastClosers]) await close().catch(() => {});
       },
     };
   } catch (error) {
-    for (const close of closers) await close().catch(() => {});
+    for (const close of [...closers, ...lastClosers]) await close().catch(() => {});
     throw error;
   }
 }

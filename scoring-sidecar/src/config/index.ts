@@ -19,35 +19,45 @@ function isTimeZone(zone: string): boolean {
 const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone (e.g. Europe/Berlin)');
 const positiveInt = z.number().int().positive();
 
-export const scoringConfigSchema = z.strictObject({
-  version: z.string().min(1),
-  /** Score (0-100) at or above which a model score gets the band. */
-  bands: z
-    .strictObject({
-      A: z.number().min(0).max(100),
-      B: z.number().min(0).max(100),
-      C: z.number().min(0).max(100),
-    })
-    .refine((b) => b.A > b.B && b.B > b.C, 'thresholds must satisfy A > B > C'),
-  reasons: z.strictObject({ top: z.number().int().min(1).max(10) }),
-  /** Concurrent requests' rows are coalesced into one onnxruntime run: wait at most windowMs, or until maxRows. */
-  microBatch: z.strictObject({
-    windowMs: z.number().min(0).max(50),
-    maxRows: z.number().int().min(1).max(4096),
-  }),
-  /** Inference still running this long after a request started is abandoned for rules (fallbackReason deadline). */
-  deadlineMs: z.number().int().min(1).max(10_000),
-  limits: z.strictObject({
-    maxLeadsPerRequest: positiveInt.max(1000),
-    maxEventsPerRequest: positiveInt,
-    jsonBodyBytes: positiveInt,
-    extractBytes: positiveInt,
-  }),
-  /** A rescore is written back to Salesforce when its band changes (if set) or it moves by >= points. */
-  materialChange: z.strictObject({ points: z.number().int().min(1).max(100), onBandChange: z.boolean() }),
-  extracts: z.strictObject({ writeChunkRows: positiveInt }),
-  tokens: z.strictObject({ ttlSeconds: positiveInt.max(86_400) }),
-});
+export const scoringConfigSchema = z
+  .strictObject({
+    version: z.string().min(1),
+    /** Score (0-100) at or above which a model score gets the band. */
+    bands: z
+      .strictObject({
+        A: z.number().min(0).max(100),
+        B: z.number().min(0).max(100),
+        C: z.number().min(0).max(100),
+      })
+      .refine((b) => b.A > b.B && b.B > b.C, 'thresholds must satisfy A > B > C'),
+    reasons: z.strictObject({ top: z.number().int().min(1).max(10) }),
+    /** Concurrent requests' rows are coalesced into one onnxruntime run: wait at most windowMs, or until maxRows. */
+    microBatch: z.strictObject({
+      windowMs: z.number().min(0).max(50),
+      maxRows: z.number().int().min(1).max(4096),
+    }),
+    /** Inference still running this long after a request started is abandoned for rules (fallbackReason deadline). */
+    deadlineMs: z.number().int().min(1).max(10_000),
+    /**
+     * A store read (Redis) not answered within this many ms counts as a store outage: payload scores answer from
+     * the rules (fallbackReason store_unavailable), id lookups 503. Capped by what is left of deadlineMs.
+     */
+    storeTimeoutMs: z.number().int().min(1).max(10_000),
+    limits: z.strictObject({
+      maxLeadsPerRequest: positiveInt.max(1000),
+      maxEventsPerRequest: positiveInt,
+      jsonBodyBytes: positiveInt,
+      extractBytes: positiveInt,
+    }),
+    /** A rescore is written back to Salesforce when its band changes (if set) or it moves by >= points. */
+    materialChange: z.strictObject({ points: z.number().int().min(1).max(100), onBandChange: z.boolean() }),
+    extracts: z.strictObject({ writeChunkRows: positiveInt }),
+    tokens: z.strictObject({ ttlSeconds: positiveInt.max(86_400) }),
+  })
+  .refine((c) => c.storeTimeoutMs < c.deadlineMs, {
+    path: ['storeTimeoutMs'],
+    message: 'must be below deadlineMs: the store read runs inside the request deadline',
+  });
 export type ScoringConfig = z.infer<typeof scoringConfigSchema>;
 
 export const regionsConfigSchema = z.strictObject({

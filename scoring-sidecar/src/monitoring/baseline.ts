@@ -156,8 +156,15 @@ export function computeBaseline(
   };
 }
 
-/** Reads a training-set directory (training-set.parquet + feature-spec.json) into a baseline. */
-export async function baselineFromTrainingSet(dir: string): Promise<Baseline> {
+/**
+ * Reads a training-set directory (training-set.parquet + feature-spec.json) into a baseline. With `predict`
+ * (the model's calibrated probabilities of row-major rows, NaN = missing), the baseline also holds the
+ * distribution of the model's scores on the training set, which prediction drift compares against.
+ */
+export async function baselineFromTrainingSet(
+  dir: string,
+  predict?: (rows: Float32Array, nRows: number) => Promise<Float64Array>,
+): Promise<Baseline> {
   const spec = await readFeatureSpec(dir);
   const file = await asyncBufferFromFile(join(dir, 'training-set.parquet'));
   const names = spec.features.map((f) => f.name);
@@ -175,7 +182,16 @@ export async function baselineFromTrainingSet(dir: string): Promise<Baseline> {
     regionIndex >= 0
       ? columns[regionIndex]!.map((code) => (code === null ? null : (categories[code] ?? null)))
       : null;
-  return computeBaseline(spec, columns, null, rowRegions);
+  let scores: number[] | null = null;
+  if (predict) {
+    const nRows = rows.length;
+    const width = names.length;
+    const matrix = new Float32Array(nRows * width);
+    for (let r = 0; r < nRows; r++)
+      for (let f = 0; f < width; f++) matrix[r * width + f] = columns[f]![r] ?? Number.NaN;
+    scores = [...(await predict(matrix, nRows))];
+  }
+  return computeBaseline(spec, columns, scores, rowRegions);
 }
 
 export async function writeBaseline(modelDir: string, baseline: Baseline): Promise<string> {

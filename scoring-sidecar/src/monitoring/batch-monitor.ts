@@ -41,6 +41,8 @@ export interface MonitoredScore {
   band: string;
   source: string;
   vector?: readonly (number | null)[];
+  /** The calibrated probability (null or absent for rules): prediction drift counts it. */
+  probability?: number | null;
 }
 
 export interface BatchMonitorOptions {
@@ -101,9 +103,9 @@ export class BatchMonitor {
     const counts = emptyDriftCounts(model.baseline);
     let sampled = 0;
     for (let i = 0; i < scored.length; i += stride) {
-      const vector = scored[i]!.vector;
+      const { vector, probability } = scored[i]!;
       if (!vector || vector.length !== model.spec.features.length) continue;
-      addToDriftCounts(counts, model.baseline, vector);
+      addToDriftCounts(counts, model.baseline, vector, probability ?? null);
       sampled++;
     }
     return sampled > 0 ? counts : null;

@@ -93,6 +93,11 @@ export interface DriftCounts {
   rows: number;
   /** Per baseline feature: counts per bin, then the missing count last. */
   features: number[][];
+  /**
+   * The model's probabilities on the baseline's score bins (missing = rules-scored rows), when the baseline has
+   * the training scores; absent in counts written before prediction drift was counted.
+   */
+  score?: number[] | null;
 }
 
 export function emptyDriftCounts(baseline: Baseline): DriftCounts {
@@ -100,16 +105,23 @@ export function emptyDriftCounts(baseline: Baseline): DriftCounts {
     specHash: baseline.specHash,
     rows: 0,
     features: baseline.features.map((f) => new Array<number>(binCount(f.bins) + 1).fill(0)),
+    score: baseline.score ? new Array<number>(binCount(baseline.score.bins) + 1).fill(0) : null,
   };
 }
 
-/** Adds one encoded vector (baseline spec order). */
+/** Adds one encoded vector (baseline spec order) and, when given, the probability the model gave it. */
 export function addToDriftCounts(
   counts: DriftCounts,
   baseline: Baseline,
   vector: readonly (number | null)[],
+  probability: number | null = null,
 ) {
   counts.rows += 1;
+  if (counts.score && baseline.score) {
+    const c = counts.score;
+    if (probability === null || Number.isNaN(probability)) c[c.length - 1]! += 1;
+    else c[binOf(baseline.score.bins, probability)]! += 1;
+  }
   baseline.features.forEach((f, i) => {
     const c = counts.features[i]!;
     const v = vector[i] ?? null;
@@ -122,6 +134,8 @@ export function mergeDriftCounts(into: DriftCounts, other: DriftCounts): DriftCo
   if (into.specHash !== other.specHash) throw new Error('drift counts of different feature specs');
   into.rows += other.rows;
   other.features.forEach((c, i) => c.forEach((n, b) => (into.features[i]![b]! += n)));
+  if (into.score && other.score) other.score.forEach((n, b) => (into.score![b]! += n));
+  else into.score = null; // a partition without score counts: no prediction drift for the slice
   return into;
 }
 
@@ -151,8 +165,29 @@ export function driftFromCounts(
         cfg,
       );
     }),
-    prediction: null,
+    prediction: baseline.score && counts.score ? driftOfCounts(baseline.score, counts.score, cfg) : null,
   };
+}
+
+/** Drift of one histogram of counts (bins, then missing last); its rows are the counted ones. */
+function driftOfCounts(
+  baseline: FeatureBaseline,
+  c: readonly number[],
+  cfg: MonitoringConfig['drift'],
+): FeatureDrift {
+  const missing = c[c.length - 1]!;
+  const rows = c.reduce((a, b) => a + b, 0);
+  const present = rows - missing;
+  return driftOfHistogram(
+    baseline,
+    {
+      proportions: c.slice(0, -1).map((n) => (present > 0 ? n / present : 0)),
+      missingRate: rows > 0 ? missing / rows : 0,
+      // Rules-scored rows carry no probability: the score's drift counts the model-scored rows only.
+      n: present,
+    },
+    cfg,
+  );
 }
 
 /** One scored row as monitoring sees it: encoded feature vector (spec order), score, when and where. */

@@ -28,8 +28,14 @@ export interface IngestOutcome {
   failed: RowFailure[];
   /** Keys of rows the job never processed (it was aborted or failed part way). */
   unprocessed: string[];
-  /** Set when the job ended Failed twice: every row counts as failed with this message. */
+  /**
+   * Set when the job ended Failed twice. Its rows are reconciled first: `committed` holds the keys either
+   * submission's successfulResults list (Salesforce committed them before failing), `failed` the rows of their
+   * failedResults; only the rest counts as failed with this message.
+   */
   jobFailure: string | null;
+  /** Keys Salesforce committed (successfulResults), read only when the job failed (else: all but failed). */
+  committed: string[];
 }
 
 /** Where a task records the Bulk job it submitted, so a retry of the task resumes that job. */
@@ -85,13 +91,29 @@ export async function runIngestJob(
   const id = jobIds[jobIds.length - 1];
   if (!info || !id) throw new Error('ingest job was never submitted');
   if (info.state !== 'JobComplete') {
-    const unprocessed = await resultRows(t, id, 'unprocessedrecords');
+    // A Failed job may have committed some internal batches before it failed, and so may the first
+    // submission: every submission's successful and failed results are read, so committed rows are reported
+    // as written (they get their history row) and rejected rows keep their own error code.
+    const committed = new Set<string>();
+    const failed = new Map<string, RowFailure>();
+    for (const jobId of jobIds) {
+      for (const r of await resultRows(t, jobId, 'successfulResults')) {
+        const key = r[spec.keyColumn] ?? r.sf__Id ?? '';
+        committed.add(key);
+        failed.delete(key);
+      }
+      for (const r of await resultRows(t, jobId, 'failedResults')) {
+        const f = rowFailure(r, spec.keyColumn);
+        if (!committed.has(f.key)) failed.set(f.key, f);
+      }
+    }
     return {
       jobIds,
       processed: info.numberRecordsProcessed ?? 0,
-      failed: [],
-      unprocessed: unprocessed.map((r) => r[spec.keyColumn] ?? ''),
+      failed: [...failed.values()],
+      unprocessed: [],
       jobFailure: `job ${id} ended ${info.state}: ${info.errorMessage ?? 'no message'}`,
+      committed: [...committed],
     };
   }
   const failedRows = info.numberRecordsFailed ? await resultRows(t, id, 'failedResults') : [];
@@ -100,17 +122,20 @@ export async function runIngestJob(
   return {
     jobIds,
     processed,
-    failed: failedRows.map((r) => {
-      const error = r.sf__Error ?? '';
-      const colon = error.indexOf(':');
-      return {
-        key: r[spec.keyColumn] ?? r.sf__Id ?? '',
-        code: colon > 0 ? error.slice(0, colon) : error || 'UNKNOWN',
-        message: error.slice(colon + 1).replace(/\s*--\s*$/, ''),
-      };
-    }),
+    failed: failedRows.map((r) => rowFailure(r, spec.keyColumn)),
     unprocessed: unprocessed.map((r) => r[spec.keyColumn] ?? ''),
     jobFailure: null,
+    committed: [],
+  };
+}
+
+function rowFailure(r: CsvRecord, keyColumn: IngestKey): RowFailure {
+  const error = r.sf__Error ?? '';
+  const colon = error.indexOf(':');
+  return {
+    key: r[keyColumn] ?? r.sf__Id ?? '',
+    code: colon > 0 ? error.slice(0, colon).trim() : error || 'UNKNOWN',
+    message: error.slice(colon + 1).replace(/\s*--\s*$/, ''),
   };
 }
 
@@ -157,7 +182,7 @@ async function jobInfo(t: SalesforceTransport, id: string): Promise<IngestJobInf
 async function resultRows(
   t: SalesforceTransport,
   id: string,
-  kind: 'failedResults' | 'unprocessedrecords',
+  kind: 'successfulResults' | 'failedResults' | 'unprocessedrecords',
 ): Promise<CsvRecord[]> {
   const csv = await t.request<string>({
     method: 'GET',

@@ -15,6 +15,7 @@ export {
 } from './pipeline.js';
 export {
   createScoringService,
+  StoreUnavailable,
   type AuditSink,
   type FallbackReason,
   type LeadNotFound,

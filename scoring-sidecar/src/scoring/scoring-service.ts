@@ -6,6 +6,7 @@ import type { RegionsConfig, ScoringConfig } from '../config/index.js';
 import { EXPLAIN_BLOCK_ROWS, type ReasonCatalogue } from '../explain/index.js';
 import { EventAggregates, type LeadProfile, type Region } from '../inputs/index.js';
 import type { ActionCatalogue, Band, RuleSet } from '../model/index.js';
+import { context, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
 import type { OnlineFeatureStore, OnlineLeadState } from '../store/index.js';
 import { MicroBatcher } from './micro-batcher.js';
 import type { ModelSource, ServingModel } from './model-source.js';
@@ -21,7 +22,16 @@ import {
 } from './pipeline.js';
 
 export type { NextBestActionResult, Reason, ScoreSource } from './pipeline.js';
-export type FallbackReason = 'no_model' | 'model_unavailable' | 'model_error' | 'deadline';
+export type FallbackReason =
+  'no_model' | 'model_unavailable' | 'model_error' | 'deadline' | 'store_unavailable';
+
+/**
+ * The online store did not answer a read within storeTimeoutMs (or failed it): id lookups cannot be scored.
+ * The API answers 503 naming the store; payload scores fall back to the rules instead.
+ */
+export class StoreUnavailable extends Error {
+  override name = 'StoreUnavailable';
+}
 
 export interface LeadScore {
   status: 200;
@@ -63,6 +73,23 @@ export interface ScoreContext {
   caller: string;
   /** performance.now() by which inference must have answered, else rules (deadline). */
   deadlineAt: number;
+  /** The request's trace context (its span): the stages' spans are its children. */
+  trace?: Context;
+}
+
+const tracer = trace.getTracer('leadrank-scoring');
+
+/** `work` inside a child span of the request's (a no-op span while tracing is off). */
+async function traced<T>(name: string, ctx: ScoreContext, work: () => Promise<T>): Promise<T> {
+  const span = tracer.startSpan(name, undefined, ctx.trace ?? context.active());
+  try {
+    return await work();
+  } catch (error) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+    throw error;
+  } finally {
+    span.end();
+  }
 }
 
 /** Structurally the audit module's entry; no PII: ids, numbers and reason texts only. */
@@ -156,8 +183,9 @@ class DefaultScoringService implements ScoringService {
   async score(inputs: readonly ScoreInput[], ctx: ScoreContext): Promise<ScoreOutcome[]> {
     if (inputs.length === 0) return [];
     const started = performance.now();
-    const states = await this.o.store.getLeadStates(inputs.map((i) => i.leadId));
+    const states = await traced('store.read', ctx, () => this.readStates(inputs, ctx));
     this.metrics.storeLatency('getLeadStates', (performance.now() - started) / 1000);
+    if (states === null) return this.scoreWithoutStore(inputs, ctx);
     const now = this.now();
     const scoredAt = now.toISOString();
 
@@ -216,7 +244,61 @@ class DefaultScoringService implements ScoringService {
       outcomes[index] = result;
       entries[i] = this.auditEntry(result, ctx, encoded?.vectors[i] ?? [], featureNames);
     });
-    await this.o.audit.append(entries);
+    await traced('audit.append', ctx, () => this.o.audit.append(entries));
+    return outcomes;
+  }
+
+  /**
+   * The stored states, or null when the store fails or does not answer within storeTimeoutMs (capped by the
+   * request deadline): a store outage must answer fast, not after the Redis client's queue gives up.
+   */
+  private async readStates(
+    inputs: readonly ScoreInput[],
+    ctx: ScoreContext,
+  ): Promise<(OnlineLeadState | null)[] | null> {
+    const read = this.o.store.getLeadStates(inputs.map((i) => i.leadId));
+    const budget = Math.min(this.o.config.storeTimeoutMs, Math.max(0, ctx.deadlineAt - performance.now()));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), budget);
+    });
+    try {
+      const result = await Promise.race([read, timeout]);
+      if (result === 'timeout') {
+        read.catch(() => {}); // the read may still fail after the outage: its late answer is dropped
+        return null;
+      }
+      return result;
+    } catch {
+      return null;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A store outage: payloads are scored by the rules from their fields alone; an id lookup cannot be. */
+  private async scoreWithoutStore(inputs: readonly ScoreInput[], ctx: ScoreContext): Promise<ScoreOutcome[]> {
+    const byId = inputs.filter((i) => !i.payload);
+    if (byId.length > 0)
+      throw new StoreUnavailable(
+        `the ${this.o.region} online store (Redis) did not answer within ${this.o.config.storeTimeoutMs} ms; ` +
+          `leads sent by id cannot be scored until it does (send their fields to score them by the rules)`,
+      );
+    const now = this.now();
+    const scoredAt = now.toISOString();
+    const leads = inputs.map((input) =>
+      pipelineLeadOf(
+        { lead: input.payload!.lead, events: new EventAggregates(), erp: null, marketing: null },
+        input,
+      ),
+    );
+    const scores = this.pipeline.withRules(leads, now, null);
+    this.metrics.scored('rules', leads.length);
+    this.metrics.fallback('store_unavailable', leads.length);
+    const outcomes = scores.map((score, i) =>
+      leadScoreOf(inputs[i]!.leadId, score, 'store_unavailable', scoredAt, ctx),
+    );
+    await this.o.audit.append(outcomes.map((r) => this.auditEntry(r, ctx, [], undefined)));
     return outcomes;
   }
 
@@ -231,7 +313,9 @@ class DefaultScoringService implements ScoringService {
     const batchers = this.batchersFor(model);
     let probabilities: Float64Array;
     try {
-      probabilities = await this.withDeadline(batchers.predict.submit(encoded.rows, leads.length), ctx);
+      probabilities = await traced('model.inference', ctx, () =>
+        this.withDeadline(batchers.predict.submit(encoded.rows, leads.length), ctx),
+      );
       checkProbabilities(probabilities);
     } catch (error) {
       const fallback = error instanceof DeadlineExceeded ? 'deadline' : 'model_error';
@@ -242,7 +326,7 @@ class DefaultScoringService implements ScoringService {
     encoded.vectors.forEach((vector, r) => {
       for (let c = 0; c < width; c++) explained[r * width + c] = vector[c] ?? NaN;
     });
-    const phis = await batchers.explain.submit(explained, leads.length);
+    const phis = await traced('model.explain', ctx, () => batchers.explain.submit(explained, leads.length));
     const contributions = (r: number) => phis.subarray(r * (width + 1), (r + 1) * (width + 1));
     const scores = this.pipeline.withModel(model, leads, encoded, probabilities, contributions, now);
     return { scores, encoded, fallback: null };

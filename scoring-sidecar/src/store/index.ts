@@ -16,6 +16,7 @@ export {
 } from './online-feature-store.js';
 export { createInProcessStore } from './in-process-store.js';
 export { createRedisStore, type RedisStoreOptions } from './redis-store.js';
+export { claimStoreTenant, orgIdFromEnv, type TenantRecord } from './tenancy.js';
 // The store refuses with the inputs' error and speaks of the inputs' regions: re-exported so callers of the store
 // need not import the floor for the two names its API uses.
 export { type Region, type Refusal, RefusedInputError } from '../inputs/index.js';
