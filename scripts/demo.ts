@@ -40,6 +40,14 @@ function step(title: string): void {
 }
 
 const tsxBin = join(repoRoot, 'node_modules', '.bin', 'tsx');
+/** The environment of a child: this one's, with `extra` over it (an undefined value removes the variable). */
+/** A command line as an operator would type it. */
+const shown = (args: string[]) => args.map((a) => (/[\s"'*]/.test(a) ? JSON.stringify(a) : a)).join(' ');
+function childEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  return env;
+}
 const leadrankCli = join(repoRoot, 'scoring-sidecar', 'src', 'cli.ts');
 
 /** Runs a command to completion, asynchronously: the org simulator in this process must answer its calls. */
@@ -49,10 +57,10 @@ async function run(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<string> {
-  console.log(`$ ${label} ${args.join(' ')}`);
+  console.log(`$ ${label} ${shown(args)}`);
   const child = spawn(tsxBin, [script, ...args], {
     cwd: repoRoot,
-    env: { ...process.env, ...env },
+    env: childEnv(env),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let stdout = '';
@@ -70,10 +78,10 @@ const lastJsonLine = <T>(out: string): T => JSON.parse(out.trim().split('\n').po
 /** Long-running `leadrank` processes (the API, the write-back worker): stopped at the end. */
 const processes: { name: string; child: ChildProcess }[] = [];
 function startLeadrank(name: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  console.log(`$ leadrank ${args.join(' ')} &`);
+  console.log(`$ leadrank ${shown(args)} &`);
   const child = spawn(tsxBin, [leadrankCli, ...args], {
     cwd: repoRoot,
-    env: { ...process.env, ...env },
+    env: childEnv(env),
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   child.once('exit', (code, signal) => {
@@ -199,6 +207,8 @@ const leadrankEnv: NodeJS.ProcessEnv = {
   LEADRANK_AUDIT_DIR: join(repoRoot, 'var', 'audit', 'demo'),
   LEADRANK_SYNC_LEAD_FILTER: 'Source_Record_Id__c = null', // the generated CRM, not the imported x-education leads
   LOG_LEVEL: process.env.LOG_LEVEL,
+  // The demo's shared state (experiments, monitoring history) is SQLite under its state dir, fresh each run.
+  DATABASE_URL: undefined,
 };
 const leadrank = (args: string[]) => run('leadrank', leadrankCli, args, leadrankEnv);
 
