@@ -6,11 +6,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes, createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
-import { createReadStream } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -40,9 +39,9 @@ function step(title: string): void {
 }
 
 const tsxBin = join(repoRoot, 'node_modules', '.bin', 'tsx');
-/** The environment of a child: this one's, with `extra` over it (an undefined value removes the variable). */
 /** A command line as an operator would type it. */
 const shown = (args: string[]) => args.map((a) => (/[\s"'*]/.test(a) ? JSON.stringify(a) : a)).join(' ');
+/** The environment of a child: this one's, with `extra` over it (an undefined value removes the variable). */
 function childEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env = { ...process.env, ...extra };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
