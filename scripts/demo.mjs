@@ -10,14 +10,21 @@ import {
   reexecOnNode22,
   repoRoot,
 } from './lib/bootstrap.mjs';
+import { startDemoRedis } from './lib/demo-redis.mjs';
 
 reexecOnNode22(repoRoot);
 
 let python;
+let redis;
 try {
-  ensureToolchain(); // native npm modules build with it; the venv needs python3-venv
+  // Native npm modules build with the toolchain; the venv needs python3-venv; without REDIS_URL, the demo runs
+  // a private redis-server.
+  ensureToolchain({ redis: !process.env.REDIS_URL });
   ensureNodeModules();
-  python = ensurePythonVenv(join(repoRoot, 'training', 'requirements.txt')); // the demo trains a model
+  // The demo trains a model: LEADRANK_PYTHON (a Python with training/requirements.txt), else .venv.
+  python = process.env.LEADRANK_PYTHON ?? ensurePythonVenv(join(repoRoot, 'training', 'requirements.txt'));
+  // The demo's processes share state through Redis: REDIS_URL, else a private redis-server for this run.
+  redis = process.env.REDIS_URL ? null : await startDemoRedis();
 } catch (err) {
   console.error(`✖ ${err.message}`);
   process.exit(1);
@@ -26,6 +33,11 @@ const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
 const res = spawnSync(tsx, [join(repoRoot, 'scripts', 'demo.ts'), ...process.argv.slice(2)], {
   cwd: repoRoot,
   stdio: 'inherit',
-  env: { ...process.env, LEADRANK_PYTHON: process.env.LEADRANK_PYTHON ?? python },
+  env: {
+    ...process.env,
+    LEADRANK_PYTHON: python,
+    ...(redis ? { REDIS_URL: redis.url } : {}),
+  },
 });
+redis?.stop();
 process.exit(res.status ?? 1);

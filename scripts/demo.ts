@@ -1,33 +1,24 @@
-// The demo: a generated CRM in the org simulator, read back through the same client code production uses
-// against a real org; the org sync runs as the product's own command against Redis (REDIS_URL). Later stages
-// (train, score, write back, serve) extend it.
-import { execFile, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+// The demo: Leadrank run as an operator runs it, against a stand-in world. The world is set up outside the
+// product: a generated CRM (crm-generator) loaded into the org simulator (the client's org), the marketing
+// platform's event stream and the ERP / marketing daily extracts (files of the generated CRM). Everything Leadrank
+// does goes through its operator surfaces only: `leadrank` commands run as child processes, and its HTTP API.
+// The org is inspected as its admin would (SOQL through jsforce), never through Leadrank's code.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { randomBytes, createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import jsforce from 'jsforce';
 import pino from 'pino';
 import { startOrgSimulator } from '@leadrank/org-simulator';
 import { seedFromDirectory } from '@leadrank/org-simulator/seed';
-import { bulkQuery } from '../scoring-sidecar/src/salesforce/bulk-query.js';
-import { connectToOrg } from '../scoring-sidecar/src/salesforce/org-connection.js';
-import { buildFromOrg } from '../scoring-sidecar/src/commands/build-training-set.js';
-import { trainingCommand } from '../scoring-sidecar/src/model/python.js';
 import { readNdjsonGz } from '@leadrank/crm-generator';
 import { startPreviewServer } from '../preview/server.js';
-import { summaryLine } from '../scoring-sidecar/src/batch/report.js';
-import { loadExperimentDefinition } from '../scoring-sidecar/src/experiments/definition.js';
-import { BatchMonitor } from '../scoring-sidecar/src/monitoring/batch-monitor.js';
-import { baselineFromTrainingSet, writeBaseline } from '../scoring-sidecar/src/monitoring/baseline.js';
-import { runCycleInProcess } from '../scoring-sidecar/src/batch/runners.js';
-import { createBatchRuntime } from '../scoring-sidecar/src/batch/runtime.js';
-import type { EngagementEvent } from '../scoring-sidecar/src/inputs/index.js';
-import { createRedisWorklistIndex, loadRankingConfig } from '../scoring-sidecar/src/ranking/index.js';
-import { startServer } from '../scoring-sidecar/src/server.js';
-import { createRedisStore } from '../scoring-sidecar/src/store/index.js';
-import { loadExtracts } from './lib/extracts.js';
 
 const repoRoot = join(import.meta.dirname, '..');
 process.env.LOG_LEVEL ??= 'warn'; // the demo prints its own summary; components log warnings and errors only
@@ -41,26 +32,78 @@ const { values: opts } = parseArgs({
     historical: { type: 'string', default: '40000' },
   },
 });
+const demoStarted = Date.now();
 
 function step(title: string): void {
   console.log(`\n── ${title}`);
 }
 
-function tsx(script: string, args: string[]): void {
-  const res = spawnSync(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, script), ...args], {
-    cwd: repoRoot,
-    stdio: 'inherit',
-  });
-  if (res.status !== 0) throw new Error(`${script} ${args[0]} failed (exit ${res.status})`);
+const tsxBin = join(repoRoot, 'node_modules', '.bin', 'tsx');
+/** A command line as an operator would type it. */
+const shown = (args: string[]) => args.map((a) => (/[\s"'*]/.test(a) ? JSON.stringify(a) : a)).join(' ');
+/** The environment of a child: this one's, with `extra` over it (an undefined value removes the variable). */
+function childEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  return env;
 }
+const leadrankCli = join(repoRoot, 'scoring-sidecar', 'src', 'cli.ts');
+
+/** Runs a command to completion, asynchronously: the org simulator in this process must answer its calls. */
+async function run(
+  label: string,
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<string> {
+  console.log(`$ ${label} ${shown(args)}`);
+  const child = spawn(tsxBin, [script, ...args], {
+    cwd: repoRoot,
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    stdout += chunk;
+    process.stdout.write(chunk);
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`${label} ${args[0]} ${args[1] ?? ''} failed (exit ${code})`);
+  return stdout;
+}
+const lastJsonLine = <T>(out: string): T => JSON.parse(out.trim().split('\n').pop()!) as T;
+
+/** Long-running `leadrank` processes (the API, the write-back worker): stopped at the end. */
+const processes: { name: string; child: ChildProcess }[] = [];
+function startLeadrank(name: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  console.log(`$ leadrank ${shown(args)} &`);
+  const child = spawn(tsxBin, [leadrankCli, ...args], {
+    cwd: repoRoot,
+    env: childEnv(env),
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  child.once('exit', (code, signal) => {
+    if (!stopping) console.error(`✖ ${name} exited (code ${code}, signal ${signal})`);
+  });
+  processes.push({ name, child });
+  return child;
+}
+let stopping = false;
+// A demo that fails part-way leaves no `leadrank` process behind.
+process.on('exit', () => {
+  for (const { child } of processes)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
 
 const dataDir = join(repoRoot, 'var', 'data', 'demo');
 const xEducationCsv = join(repoRoot, '..', 'shared', 'data', 'x-education-leads.csv');
 const xEducationDir = join(repoRoot, 'var', 'data', 'x-education');
+const generator = join(repoRoot, 'crm-generator', 'src', 'cli.ts');
 
 step('1. CRM data (deterministic by seed)');
 if (opts.fresh || !existsSync(join(dataDir, 'manifest.json'))) {
-  tsx('crm-generator/src/cli.ts', [
+  await run('crm-generator', generator, [
     'generate',
     '--out',
     dataDir,
@@ -76,10 +119,10 @@ if (opts.fresh || !existsSync(join(dataDir, 'manifest.json'))) {
 }
 const withXEducation = existsSync(xEducationCsv);
 if (withXEducation && (opts.fresh || !existsSync(join(xEducationDir, 'manifest.json')))) {
-  tsx('crm-generator/src/cli.ts', ['x-education', '--csv', xEducationCsv, '--out', xEducationDir]);
+  await run('crm-generator', generator, ['x-education', '--csv', xEducationCsv, '--out', xEducationDir]);
 }
 
-step('2. The org simulator (Salesforce REST, OAuth 2.0 and Bulk API 2.0 on SQLite)');
+step('2. The org simulator (Salesforce REST, OAuth 2.0 and Bulk API 2.0 on SQLite): the client’s org');
 const dbFile = join(repoRoot, 'var', 'org', 'demo.db');
 mkdirSync(join(repoRoot, 'var', 'org'), { recursive: true });
 for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbFile}${suffix}`, { force: true });
@@ -99,26 +142,30 @@ console.log(
   withXEducation ? `and x-education ${JSON.stringify(seededX)}` : '',
 );
 
-step(
-  '3. Reading the org back through the sidecar’s Salesforce client (OAuth client credentials + Bulk API 2.0)',
-);
-const conn = await connectToOrg({ flow: 'client_credentials', loginUrl: sim.url, ...demoApp });
+step('3. The org as its admin sees it (SOQL through jsforce, outside Leadrank)');
+const admin = new jsforce.Connection({
+  oauth2: { loginUrl: sim.url, ...demoApp },
+  loginUrl: sim.url,
+  version: '62.0',
+});
+await admin.authorize({ grant_type: 'client_credentials' });
 const counts = {
   region: new Map<string, number>(),
   status: new Map<string, number>(),
   owner: new Map<string, number>(),
 };
-let leads = 0;
 const bump = (m: Map<string, number>, k: unknown) =>
   m.set(String(k || '(none)'), (m.get(String(k || '(none)')) ?? 0) + 1);
-const activeLeads = 'SELECT Id, Data_Region__c, Status, OwnerId FROM Lead WHERE IsConverted = false';
-for await (const row of bulkQuery(conn, activeLeads)) {
-  leads++;
+const openLeads = await admin.query<{ Data_Region__c: string | null; Status: string; OwnerId: string }>(
+  'SELECT Id, Data_Region__c, Status, OwnerId FROM Lead WHERE IsConverted = false',
+  { autoFetch: true, maxFetch: 1_000_000 },
+);
+for (const row of openLeads.records) {
   bump(counts.region, row.Data_Region__c);
   bump(counts.status, row.Status);
   bump(counts.owner, row.OwnerId);
 }
-const users = await conn.query<{ Id: string; Name: string; Territory__c: string | null }>(
+const users = await admin.query<{ Id: string; Name: string; Territory__c: string | null }>(
   'SELECT Id, Name, Territory__c FROM User',
   { autoFetch: true, maxFetch: 100_000 },
 );
@@ -126,8 +173,7 @@ const ownerName = new Map(
   users.records.map((u) => [u.Id, `${u.Name} (${u.Territory__c ?? 'no territory'})`]),
 );
 const sorted = (m: Map<string, number>) => [...m.entries()].sort((a, b) => b[1] - a[1]);
-
-console.log(`\nleads not converted: ${leads}`);
+console.log(`\nleads not converted: ${openLeads.records.length}`);
 console.log('by region:', Object.fromEntries(sorted(counts.region)));
 console.log('by status:', Object.fromEntries(sorted(counts.status)));
 console.log('top owners:');
@@ -136,151 +182,129 @@ console.table(
     .slice(0, 10)
     .map(([id, n]) => ({ owner: ownerName.get(id) ?? id, leads: n })),
 );
-const apiUsage = (await conn.limits()).DailyApiRequests;
-if (apiUsage) console.log(`API requests used: ${apiUsage.Max - apiUsage.Remaining} of ${apiUsage.Max}`);
+
+// Every `leadrank` process of this run: the US deployment, its Redis namespace, the demo's own state dirs.
+const region = 'US' as const;
+const redisUrl = process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
+const redisPrefix = 'lr-demo';
+const modelDir = join(repoRoot, 'var', 'models', 'demo');
+const stateDir = join(repoRoot, 'var', 'state', 'demo', region);
+const sidecarPort = Number(process.env.DEMO_SIDECAR_PORT ?? 8080);
+const sidecarUrl = `http://127.0.0.1:${sidecarPort}`;
+const sidecarClient = { clientId: 'leadrank-demo-ui', clientSecret: randomBytes(24).toString('base64url') };
+const leadrankEnv: NodeJS.ProcessEnv = {
+  REGION: region,
+  SF_LOGIN_URL: sim.url,
+  SF_CLIENT_ID: demoApp.clientId,
+  SF_CLIENT_SECRET: demoApp.clientSecret,
+  REDIS_URL: redisUrl,
+  LEADRANK_REDIS_PREFIX: redisPrefix,
+  LEADRANK_BATCH_PREFIX: redisPrefix,
+  LEADRANK_BULLMQ_PREFIX: `${redisPrefix}-bull`,
+  LEADRANK_MODEL_DIR: modelDir,
+  LEADRANK_STATE_DIR: stateDir,
+  LEADRANK_AUDIT_DIR: join(repoRoot, 'var', 'audit', 'demo'),
+  LEADRANK_SYNC_LEAD_FILTER: 'Source_Record_Id__c = null', // the generated CRM, not the imported x-education leads
+  LOG_LEVEL: process.env.LOG_LEVEL,
+  // The demo's shared state (experiments, monitoring history) is SQLite under its state dir, fresh each run.
+  DATABASE_URL: undefined,
+};
+const leadrank = (args: string[]) => run('leadrank', leadrankCli, args, leadrankEnv);
 
 step(
   '4. A point-in-time training set from the org, the events and the daily extracts (one feature definition)',
 );
 const manifest = JSON.parse(readFileSync(join(dataDir, 'manifest.json'), 'utf8')) as { dataEnd: string };
 const trainingDir = join(repoRoot, 'var', 'training', 'demo');
-const started = Date.now();
-const built = await buildFromOrg(conn, {
-  out: trainingDir,
-  events: join(dataDir, 'events.ndjson.gz'),
-  extracts: join(dataDir, 'extracts'),
-  dataEnd: new Date(manifest.dataEnd),
-  leadFilter: 'Source_Record_Id__c = null', // the generated CRM, not the imported x-education leads
-  groundTruth: dataDir,
-});
+const built = lastJsonLine<{
+  snapshots: number;
+  leads: number;
+  skippedLeads: number;
+  positives: number;
+  seconds: number;
+}>(
+  await leadrank([
+    'training-set',
+    'build',
+    '--out',
+    trainingDir,
+    '--events',
+    join(dataDir, 'events.ndjson.gz'),
+    '--extracts',
+    join(dataDir, 'extracts'),
+    '--data-end',
+    new Date(manifest.dataEnd).toISOString(),
+    '--lead-filter',
+    'Source_Record_Id__c = null',
+    '--ground-truth',
+    dataDir,
+  ]),
+);
 console.log(
   `${built.snapshots} snapshots of ${built.leads - built.skippedLeads} leads (${built.positives} converted within ` +
-    `30 days) in ${((Date.now() - started) / 1000).toFixed(1)} s → ${trainingDir}`,
+    `30 days) in ${built.seconds.toFixed(1)} s → ${trainingDir}`,
 );
 
-step('5. Training: LightGBM, calibrated, exported to ONNX (Python)');
-const modelDir = join(repoRoot, 'var', 'models', 'demo');
-const train = trainingCommand(trainingDir, modelDir);
-const trained = spawnSync(train.command, train.args, { cwd: train.cwd, env: train.env, stdio: 'inherit' });
-if (trained.status !== 0) throw new Error('training failed (exit ' + trained.status + ')');
-const report = JSON.parse(readFileSync(join(modelDir, 'report.json'), 'utf8'));
-const fmt = (x: number | undefined) => (x === undefined ? 'n/a' : x.toFixed(4));
-console.log(
-  `test ROC-AUC ${fmt(report.overall?.roc_auc)} (Bayes-optimal ceiling on the same rows ` +
-    `${fmt(report.ceiling?.bayes_optimal?.roc_auc)}), ECE ${fmt(report.overall?.ece)}; report: ${join(modelDir, 'report.md')}`,
+step('5. Training: LightGBM, calibrated, exported to ONNX (Python); the drift baseline beside the model');
+const trained = lastJsonLine<{ rocAuc: number | null; ece: number | null; ceilingRocAuc: number | null }>(
+  await leadrank(['model', 'train', '--data', trainingDir, '--out', modelDir]),
 );
-const baseline = await baselineFromTrainingSet(trainingDir);
+const fmt = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
 console.log(
-  `drift baseline of ${baseline.features.length} features: ${await writeBaseline(modelDir, baseline)}`,
+  `test ROC-AUC ${fmt(trained.rocAuc)} (Bayes-optimal ceiling on the same rows ${fmt(trained.ceilingRocAuc)}), ` +
+    `ECE ${fmt(trained.ece)}; report: ${join(modelDir, 'report.md')}`,
 );
+await leadrank(['monitoring', 'baseline', '--training-set', trainingDir, '--model-dir', modelDir]);
 
 step(
-  '6. The scoring sidecar (US deployment): online store and worklists filled from the org and the event stream',
+  '6. The scoring sidecar (US deployment): `leadrank serve`, the org sync, the event stream, the extracts',
 );
-const region = 'US' as const;
-const ranking = loadRankingConfig(join(repoRoot, 'config', 'ranking.json'));
-// The org sync runs as its own process (`leadrank store sync --full`), as in production: store and worklists
-// live in Redis, under a prefix of the demo's own, emptied first.
-const redisUrl = process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
-const redisPrefix = 'lr-demo';
+// The demo's namespace in Redis and its own state (experiments, monitoring history), emptied first.
 const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
 try {
   await redis.connect();
 } catch {
-  throw new Error(
-    `the demo needs Redis at ${redisUrl} (the org sync is a process of its own): start one, e.g. ` +
-      '`redis-server --daemonize yes`, or set REDIS_URL',
-  );
+  throw new Error(`the demo needs Redis at ${redisUrl}: npm run demo starts one, or set REDIS_URL`);
 }
-for (let cursor = '0'; ;) {
-  const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}:*`, 'COUNT', 1000);
-  if (keys.length > 0) await redis.del(...keys);
-  if ((cursor = next) === '0') break;
-}
-await redis.quit();
-const store = createRedisStore(redisUrl, region, { keyPrefix: redisPrefix });
-const worklistIndex = createRedisWorklistIndex(redisUrl, region, {
-  keyPrefix: redisPrefix,
-  closedStatuses: ranking.candidates.closedStatuses,
-});
-const sidecarClient = { clientId: 'leadrank-demo-ui', clientSecret: randomBytes(24).toString('base64url') };
-// The demo's own experiments and monitoring history, fresh each run (never the region's real state dir).
-const stateDir = join(repoRoot, 'var', 'state', 'demo', region);
-rmSync(stateDir, { recursive: true, force: true });
-const quiet = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
-const sidecar = await startServer(
-  {
-    REGION: region,
-    PORT: process.env.DEMO_SIDECAR_PORT ?? '8080',
-    HOST: '127.0.0.1',
-    LEADRANK_MODEL_DIR: modelDir,
-    LEADRANK_AUDIT_DIR: join(repoRoot, 'var', 'audit', 'demo'),
-    LEADRANK_STATE_DIR: stateDir,
-    LEADRANK_TOKEN_SIGNING_KEY: randomBytes(32).toString('base64url'),
-    LEADRANK_CLIENTS: JSON.stringify([
-      {
-        clientId: sidecarClient.clientId,
-        clientSecretSha256: createHash('sha256').update(sidecarClient.clientSecret).digest('hex'),
-        region,
-        name: 'demo',
-      },
-    ]),
-  },
-  { store, worklistIndex, logger: quiet },
-);
-const sidecarUrl = `http://127.0.0.1:${sidecar.port}`;
-// Asynchronous: the org simulator runs in this process and must answer the command's calls.
-const syncRun = await promisify(execFile)(
-  join(repoRoot, 'node_modules', '.bin', 'tsx'),
-  [join(repoRoot, 'scoring-sidecar', 'src', 'cli.ts'), 'store', 'sync', '--full'],
-  {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      REGION: region,
-      REDIS_URL: redisUrl,
-      LEADRANK_REDIS_PREFIX: redisPrefix,
-      SF_LOGIN_URL: sim.url,
-      SF_CLIENT_ID: demoApp.clientId,
-      SF_CLIENT_SECRET: demoApp.clientSecret,
-      LEADRANK_SYNC_LEAD_FILTER: 'Source_Record_Id__c = null', // the generated CRM, not the imported x-education leads
-    },
-  },
-);
-const synced = JSON.parse(syncRun.stdout.trim().split('\n').pop()!) as { upserted: number; accounts: number };
-// The extract replay below is not an operator surface yet: it needs the region's lead ids and ERP numbers.
-const owned = { leadIds: new Set<string>(), erpAccountNumbers: new Set<string>() };
-for (let cursor: string | undefined; ;) {
-  const page = await store.leadIds(cursor, 5_000);
-  for (const id of page.ids) owned.leadIds.add(id);
-  if (page.cursor === null) break;
-  cursor = page.cursor;
-}
-for await (const a of bulkQuery(
-  conn,
-  `SELECT ERP_Account_Number__c FROM Account WHERE ERP_Account_Number__c != null AND Data_Region__c = '${region}'`,
-))
-  owned.erpAccountNumbers.add(a.ERP_Account_Number__c!);
-let events = 0;
-let pending: EngagementEvent[] = [];
-for await (const e of readNdjsonGz<EngagementEvent>(join(dataDir, 'events.ndjson.gz'))) {
-  if (e.region !== region) continue; // EU events belong to the EU deployment
-  pending.push(e);
-  if (pending.length === 5_000) {
-    events += (await store.applyEvents(pending)).applied;
-    pending = [];
+for (const pattern of [`${redisPrefix}:*`, `${redisPrefix}-bull:*`]) {
+  for (let cursor = '0'; ;) {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    if ((cursor = next) === '0') break;
   }
 }
-events += (await store.applyEvents(pending)).applied;
-const extractRows = await loadExtracts(store, join(dataDir, 'extracts'), owned);
-console.log(
-  `sidecar at ${sidecarUrl}: ${synced.upserted} open ${region} leads and ${synced.accounts} account links from the org ` +
-    '(leadrank store sync --full), ' +
-    `${events} engagement events, ${extractRows} extract rows`,
+await redis.quit();
+rmSync(stateDir, { recursive: true, force: true });
+mkdirSync(stateDir, { recursive: true });
+const apiEnv: NodeJS.ProcessEnv = {
+  ...leadrankEnv,
+  HOST: '127.0.0.1',
+  LEADRANK_TOKEN_SIGNING_KEY: randomBytes(32).toString('base64url'),
+  LEADRANK_CLIENTS: JSON.stringify([
+    {
+      clientId: sidecarClient.clientId,
+      clientSecretSha256: createHash('sha256').update(sidecarClient.clientSecret).digest('hex'),
+      region,
+      name: 'demo',
+    },
+  ]),
+};
+startLeadrank('leadrank serve', ['serve', '--port', String(sidecarPort)], apiEnv);
+for (let waited = 0; ; waited += 500) {
+  const up = await fetch(`${sidecarUrl}/healthz`).then(
+    (r) => r.ok,
+    () => false,
+  );
+  if (up) break;
+  if (waited > 120_000) throw new Error(`leadrank serve did not answer ${sidecarUrl}/healthz within 120 s`);
+  await sleep(500);
+}
+const synced = lastJsonLine<{ upserted: number; accounts: number }>(
+  await leadrank(['store', 'sync', '--full']),
 );
+// Event-driven score changes reach the org through the write-back queue, drained by its worker.
+startLeadrank('leadrank worker', ['worker', '--roles', 'writeback', '--metrics-port', '0'], leadrankEnv);
 
-step('7. Scores, reasons and a rep’s worklist from the API (OAuth 2.0 client credentials)');
 const tokenRes = await fetch(`${sidecarUrl}/oauth/token`, {
   method: 'POST',
   headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
@@ -290,21 +314,98 @@ const tokenRes = await fetch(`${sidecarUrl}/oauth/token`, {
     client_secret: sidecarClient.clientSecret,
   }),
 });
+if (!tokenRes.ok) throw new Error(`/oauth/token: HTTP ${tokenRes.status} ${await tokenRes.text()}`);
 const { access_token: token } = (await tokenRes.json()) as { access_token: string };
-const api = async (path: string, init: RequestInit = {}) => {
+const api = async <T = Record<string, unknown>>(path: string, init: RequestInit = {}): Promise<T> => {
   const res = await fetch(`${sidecarUrl}${path}`, {
     ...init,
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...init.headers },
   });
   if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
-  return res.json() as Promise<Record<string, unknown>>;
+  return res.json() as Promise<T>;
 };
-const busiestRep = sorted(counts.owner).find(
-  ([id]) => ownerName.has(id) && !ownerName.get(id)!.startsWith('Leadrank'),
-)![0];
-const worklist = (await api(`/v1/worklists/${busiestRep}`)) as {
+
+// The marketing platform's event stream: the region's events, POSTed as it would (grouped by lead, so that each
+// request rescores a few leads many events each).
+const byLead = new Map<string, unknown[]>();
+for await (const e of readNdjsonGz<{ leadId: string; region: string }>(join(dataDir, 'events.ndjson.gz'))) {
+  if (e.region !== region) continue; // EU events belong to the EU deployment
+  const list = byLead.get(e.leadId);
+  if (list) list.push(e);
+  else byLead.set(e.leadId, [e]);
+}
+const eventTotals = { posted: 0, applied: 0, rescored: 0, writebackQueued: 0 };
+let batch: unknown[] = [];
+const postEvents = async () => {
+  if (batch.length === 0) return;
+  const r = await api<{ applied: number; rescored: number; writebackQueued: number }>('/v1/events', {
+    method: 'POST',
+    body: JSON.stringify({ events: batch }),
+  });
+  eventTotals.posted += batch.length;
+  eventTotals.applied += r.applied;
+  eventTotals.rescored += r.rescored;
+  eventTotals.writebackQueued += r.writebackQueued;
+  batch = [];
+};
+for (const events of byLead.values()) {
+  if (batch.length + events.length > 5_000) await postEvents();
+  batch.push(...events);
+}
+await postEvents();
+byLead.clear();
+
+// The ERP and marketing systems' daily extracts, as the region's files (a `region` column), POSTed as CSV.
+const usErpAccounts = new Set<string>();
+for await (const a of readNdjsonGz<{ ERP_Account_Number__c: string | null; Data_Region__c: string }>(
+  join(dataDir, 'accounts.ndjson.gz'),
+))
+  if (a.Data_Region__c === region && a.ERP_Account_Number__c) usErpAccounts.add(a.ERP_Account_Number__c);
+const usLeads = new Set<string>();
+for (const file of ['leads.ndjson.gz', 'leads-historical.ndjson.gz'])
+  for await (const l of readNdjsonGz<{ Id: string; Data_Region__c: string }>(join(dataDir, file)))
+    if (l.Data_Region__c === region) usLeads.add(l.Id);
+/** One CSV of every day's file, the region's rows only (first column: the key), with `region` appended. */
+async function regionExtract(kind: 'erp' | 'marketing', owned: Set<string>): Promise<string> {
+  const dir = join(dataDir, 'extracts', kind);
+  const lines: string[] = [];
+  for (const file of readdirSync(dir).sort()) {
+    let header = true;
+    const rl = createInterface({ input: createReadStream(join(dir, file)).pipe(createGunzip()) });
+    for await (const line of rl) {
+      if (header) {
+        if (lines.length === 0) lines.push(`${line},region`);
+        header = false;
+      } else if (line && owned.has(line.slice(0, line.indexOf(',')))) lines.push(`${line},${region}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+let extractRows = 0;
+for (const [kind, owned] of [
+  ['erp', usErpAccounts],
+  ['marketing', usLeads],
+] as const) {
+  const r = await api<{ rows: number }>(`/v1/extracts/${kind}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'text/csv' },
+    body: await regionExtract(kind, owned),
+  });
+  extractRows += r.rows;
+}
+console.log(
+  `sidecar at ${sidecarUrl}: ${synced.upserted} open ${region} leads and ${synced.accounts} account links from the ` +
+    `org (leadrank store sync --full); POST /v1/events: ${eventTotals.applied} of ${eventTotals.posted} engagement ` +
+    `events applied, ${eventTotals.rescored} leads rescored, ${eventTotals.writebackQueued} score changes queued ` +
+    `for write-back; POST /v1/extracts: ${extractRows} extract rows`,
+);
+
+step('7. Scores, reasons and a rep’s worklist from the API (OAuth 2.0 client credentials)');
+const isRep = (id: string) => ownerName.has(id) && !ownerName.get(id)!.startsWith('Leadrank');
+const busiestRep = sorted(counts.owner).find(([id]) => isRep(id))![0];
+const worklist = await api<{
   items?: { rank: number; leadId: string; score: number; band: string; why?: string[] }[];
-};
+}>(`/v1/worklists/${busiestRep}`);
 console.log(`worklist of ${ownerName.get(busiestRep)}:`);
 console.table(
   (worklist.items ?? []).slice(0, 8).map((item) => ({
@@ -317,61 +418,51 @@ console.table(
 );
 const top = worklist.items?.[0];
 if (top) {
-  const scored = (await api('/v1/score', {
+  const scored = await api<{ scores: unknown[] }>('/v1/score', {
     method: 'POST',
     body: JSON.stringify({ leads: [{ id: top.leadId }] }),
-  })) as { scores: unknown[] };
+  });
   console.log('POST /v1/score for the top lead:', JSON.stringify(scored.scores[0], null, 2));
 }
 
 step(
   '8. A batch cycle: rescore the region’s open leads and write material changes back through Bulk API 2.0',
 );
-process.env.LEADRANK_MODEL_DIR = modelDir;
-const batch = await createBatchRuntime({
-  region,
-  rootDir: repoRoot,
-  connect: async () => conn,
-  featureStore: store,
-  logger: quiet,
-});
-// The cycle reports to the sidecar's monitor: cycle record, band counts and drift on the dashboard.
-batch.monitor = new BatchMonitor({ monitor: sidecar.sidecar.monitor });
-const cycle = await runCycleInProcess(batch);
-console.log(summaryLine(cycle));
-const written = await conn.query<Record<string, unknown>>(
+await leadrank(['batch', 'run', '--region', region]);
+const written = await admin.query<Record<string, unknown>>(
   "SELECT Id, Lead_Score__c, Score_Band__c, Score_Source__c, Score_Model_Version__c, Next_Best_Action__c FROM Lead WHERE Lead_Score__c != null AND Data_Region__c = 'US' ORDER BY Lead_Score__c DESC LIMIT 5",
 );
 console.table(written.records.map(({ attributes: _a, ...r }) => r));
-const history = await conn.query('SELECT COUNT() FROM Score_History__c');
+const history = await admin.query('SELECT COUNT() FROM Score_History__c');
 console.log(`Score_History__c rows (material changes only): ${history.totalSize}`);
-await batch.close();
+await leadrank(['writeback', 'status', '--region', region]);
 
 step('9. An experiment (model vs rules ranking, canary at 50 %) and the RevOps dashboard');
-const experiments = sidecar.sidecar.experiments;
-const definition = await loadExperimentDefinition(
-  join(repoRoot, 'config', 'experiments', 'model-vs-rules.json'),
-);
-await experiments.create(definition, 'demo');
-await experiments.startCanary(definition.id, 'demo', 'demo canary');
-while ((await experiments.require(definition.id)).share < 0.5)
-  await experiments.widen(definition.id, 'demo', 'demo');
-const arms = { control: 0, treatment: 0 };
+const definitionFile = join(repoRoot, 'config', 'experiments', 'model-vs-rules.json');
+const experimentId = (JSON.parse(readFileSync(definitionFile, 'utf8')) as { id: string }).id;
+await leadrank(['experiment', 'create', '--file', definitionFile]);
+let share = Number(/share ([\d.]+)/.exec(await leadrank(['experiment', 'canary', experimentId]))?.[1] ?? 0);
+while (share < 0.5)
+  share = Number(/share ([\d.]+)/.exec(await leadrank(['experiment', 'widen', experimentId]))?.[1] ?? 1);
 const demoReps = sorted(counts.owner)
-  .filter(([id]) => ownerName.has(id) && !ownerName.get(id)!.startsWith('Leadrank'))
+  .filter(([id]) => isRep(id))
   .slice(0, 20);
+type Served = { experiment: { arm: 'control' | 'treatment' } | null };
+// The API re-reads experiments every few seconds (config/monitoring.json experimentsRefreshSeconds).
+for (let waited = 0; (await api<Served>(`/v1/worklists/${busiestRep}`)).experiment === null; waited += 1000) {
+  if (waited > 60_000) throw new Error('the API did not pick up the experiment within 60 s');
+  await sleep(1000);
+}
+const arms = { control: 0, treatment: 0 };
 for (const [rep] of demoReps) {
-  const served = (await api(`/v1/worklists/${rep}`)) as {
-    experiment: { arm: 'control' | 'treatment' } | null;
-  };
+  const served = await api<Served>(`/v1/worklists/${rep}`);
   if (served.experiment) arms[served.experiment.arm] += 1;
 }
-await experiments.flush();
-const exposed = (await experiments.store.leadExposures(definition.id)).length;
 console.log(
-  `${definition.id}: canary at ${(await experiments.require(definition.id)).share}; ${demoReps.length} reps' worklists ` +
-    `served (${arms.treatment} treatment = model ranking, ${arms.control} control = rules ranking); ${exposed} leads exposed`,
+  `${experimentId}: canary at ${share}; ${demoReps.length} reps' worklists served (${arms.treatment} treatment = ` +
+    `model ranking, ${arms.control} control = rules ranking)`,
 );
+await leadrank(['experiment', 'status', experimentId]);
 console.log(`RevOps dashboard (this run's cycle, scores, drift and experiment): ${sidecarUrl}/dashboard/`);
 
 step('10. The rep’s day in the package’s Lightning web components (local preview)');
@@ -381,23 +472,36 @@ const preview = await startPreviewServer({
   sidecarClient,
   orgUrl: sim.url,
   orgClient: demoApp,
-  logger: quiet,
+  logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }),
 });
 console.log(`open ${preview.url}?rep=${busiestRep}`);
 
 const stopAll = async () => {
+  stopping = true;
+  for (const { name, child } of processes.reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    child.kill('SIGTERM');
+    const exited = await Promise.race([
+      once(child, 'exit').then(() => true),
+      sleep(10_000).then(() => false),
+    ]);
+    if (!exited) {
+      console.error(`${name} did not stop within 10 s: killed`);
+      child.kill('SIGKILL');
+    }
+  }
   for (const [name, close] of [
     ['preview', () => preview.close()],
-    ['sidecar', () => sidecar.stop()],
     ['org simulator', () => sim.close()],
   ] as const) {
     const closed = await Promise.race([close().then(() => true), sleep(5_000).then(() => false)]);
     if (!closed) console.error(`the ${name} did not close within 5 s`);
   }
 };
+console.log(`\ndemo ran in ${((Date.now() - demoStarted) / 1000).toFixed(0)} s`);
 if (opts.once) {
   await stopAll();
-  process.exit(0); // pools and timers of the in-process components need not be waited for
+  process.exit(0);
 } else {
   console.log(
     `\nServing: org simulator ${sim.url} (client id ${demoApp.clientId}), sidecar ${sidecarUrl}, ` +

@@ -16,6 +16,8 @@ import { registerSyncCommands } from './commands/sync.js';
 import { registerWorkerCommands } from './commands/worker.js';
 import { registerWritebackCommands } from './commands/writeback.js';
 import { registerBacktestCommands } from './commands/backtest.js';
+import { registerTrainCommands } from './commands/train.js';
+import { registerTrainingSetCommands } from './commands/training-set.js';
 import { REPO_ROOT } from './config/index.js';
 import { startServer } from './server.js';
 
@@ -112,6 +114,8 @@ export function buildProgram(): Command {
   registerAuditCommands(program);
   registerModelCommands(program);
   registerBacktestCommands(program);
+  registerTrainCommands(program);
+  registerTrainingSetCommands(program);
   registerBatchCommands(program);
   registerExperimentCommands(program);
   registerMonitoringCommands(program);

@@ -68,9 +68,13 @@ function missingServices(chromium, needsPostgres) {
   return missing;
 }
 
-/** Installs (as root, with apt-get) a C++ toolchain and python3-venv when missing; says what is missing otherwise. */
-export function ensureToolchain() {
+/**
+ * Installs (as root, with apt-get) a C++ toolchain and python3-venv when missing, and redis-server when asked
+ * (the demo runs a private one); says what is missing otherwise.
+ */
+export function ensureToolchain({ redis = false } = {}) {
   const missing = missingToolchain();
+  if (redis && !onPath('redis-server')) missing.push(['redis-server', "Redis for the demo's processes"]);
   if (missing.length) aptInstall(missing);
 }
 

@@ -1,0 +1,128 @@
+// `leadrank training-set build` against the org simulator (through jsforce, as against a real org) and
+// `leadrank model train` on what it wrote (the Python trainer): the two steps an operator runs before serving.
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateDataset } from '@leadrank/crm-generator';
+import { startOrgSimulator, type RunningOrgSimulator } from '@leadrank/org-simulator';
+import { seedFromDirectory } from '@leadrank/org-simulator/seed';
+import { registerTrainCommands } from '../src/commands/train.js';
+import { registerTrainingSetCommands } from '../src/commands/training-set.js';
+
+const dataEnd = '2026-11-24T00:00:00.000Z';
+const app = { clientId: 'training-commands-test', clientSecret: 'training-commands-secret' };
+let root: string;
+let sim: RunningOrgSimulator;
+const savedEnv = { ...process.env };
+
+/** Runs `leadrank <args>` in this process; resolves to the lines it printed. */
+async function leadrank(args: string[]): Promise<string[]> {
+  const program = new Command('leadrank').exitOverride();
+  registerTrainCommands(program);
+  registerTrainingSetCommands(program);
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (line: unknown) => void lines.push(String(line));
+  try {
+    await program.parseAsync(['node', 'leadrank', ...args]);
+  } finally {
+    console.log = log;
+  }
+  return lines;
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'leadrank-training-commands-'));
+  await generateDataset({
+    outDir: join(root, 'data'),
+    seed: 7,
+    active: 300,
+    historical: 1200,
+    dataEnd,
+    euShare: 0.35,
+    historyDays: 540,
+  });
+  sim = await startOrgSimulator({ port: 0, clients: [app], logger: pino({ level: 'silent' }) });
+  await seedFromDirectory(sim.ctx.store, join(root, 'data'));
+  Object.assign(process.env, {
+    SF_LOGIN_URL: sim.url,
+    SF_CLIENT_ID: app.clientId,
+    SF_CLIENT_SECRET: app.clientSecret,
+  });
+}, 180_000);
+afterAll(async () => {
+  process.env = savedEnv;
+  await sim?.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('leadrank training-set build and leadrank model train', () => {
+  it('builds a training set from the org, reports what it wrote, and trains a servable model on it', async () => {
+    const data = join(root, 'data');
+    const trainingSet = join(root, 'training-set');
+    const built = await leadrank([
+      'training-set',
+      'build',
+      '--out',
+      trainingSet,
+      '--events',
+      join(data, 'events.ndjson.gz'),
+      '--extracts',
+      join(data, 'extracts'),
+      '--data-end',
+      dataEnd,
+      '--ground-truth',
+      data,
+    ]);
+    const summary = JSON.parse(built.at(-1)!) as { snapshots: number; positives: number; spec: string };
+    const rows = await parquetReadObjects({
+      file: await asyncBufferFromFile(join(trainingSet, 'training-set.parquet')),
+    });
+    expect(summary.snapshots).toBeGreaterThan(0);
+    expect(rows).toHaveLength(summary.snapshots);
+    expect(rows.filter((r) => Number(r.label) === 1)).toHaveLength(summary.positives);
+    const spec = JSON.parse(await readFile(join(trainingSet, 'feature-spec.json'), 'utf8')) as {
+      hash: string;
+    };
+    expect(summary.spec).toBe(spec.hash);
+
+    const modelDir = join(root, 'model');
+    const trained = await leadrank(['model', 'train', '--data', trainingSet, '--out', modelDir]);
+    expect(existsSync(join(modelDir, 'model.onnx'))).toBe(true);
+    const report = JSON.parse(await readFile(join(modelDir, 'report.json'), 'utf8')) as {
+      overall: { roc_auc: number; ece: number };
+    };
+    const printed = JSON.parse(trained.at(-1)!) as { rocAuc: number; ece: number; modelDir: string };
+    expect(printed).toMatchObject({ modelDir, rocAuc: report.overall.roc_auc, ece: report.overall.ece });
+    expect(printed.rocAuc).toBeGreaterThan(0.5);
+  }, 600_000);
+
+  it('names the option at fault and writes nothing on bad input', async () => {
+    const out = join(root, 'never-written');
+    const events = join(root, 'data', 'events.ndjson.gz');
+    await expect(
+      leadrank(['training-set', 'build', '--out', out, '--events', events, '--data-end', 'yesterday']),
+    ).rejects.toThrow('--data-end is not an ISO date: yesterday');
+    await expect(
+      leadrank([
+        'training-set',
+        'build',
+        '--out',
+        out,
+        '--events',
+        join(root, 'nope.gz'),
+        '--data-end',
+        dataEnd,
+      ]),
+    ).rejects.toThrow(/--events: .*nope\.gz does not exist/);
+    await expect(leadrank(['model', 'train', '--data', root, '--out', out])).rejects.toThrow(
+      /--data: .* has no training-set\.parquet/,
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+});
