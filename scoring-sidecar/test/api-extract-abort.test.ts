@@ -94,19 +94,23 @@ async function abortedUpload(rows: number, kind: 'csv' | 'ndjson'): Promise<void
     },
   });
   req.on('error', () => {}); // the abort below
-  const before = (await spoolDirs()).length;
+  // By name, not count: an earlier abort's directory may still be going away while this one appears.
+  const before = new Set(await spoolDirs());
+  const started = async () => (await spoolDirs()).some((d) => !before.has(d));
   if (kind === 'csv')
-    req.write('erp_account_number,extract_date,is_customer,erp_revenue,products_held,payment_status\n');
+    req.write(
+      'erp_account_number,region,extract_date,is_customer,erp_revenue,products_held,payment_status\n',
+    );
   for (let i = 0; i < rows; i++) {
     req.write(
       kind === 'csv'
-        ? `ERP-${i},${today},true,125000,3,current\n`
-        : `${JSON.stringify({ erp_account_number: `ERP-${i}`, extract_date: today, is_customer: true, erp_revenue: 125000, products_held: 3, payment_status: 'current' })}\n`,
+        ? `ERP-${i},US,${today},true,125000,3,current\n`
+        : `${JSON.stringify({ erp_account_number: `ERP-${i}`, region: 'US', extract_date: today, is_customer: true, erp_revenue: 125000, products_held: 3, payment_status: 'current' })}\n`,
     );
   }
   // The server has started spooling once its spool directory exists.
-  for (let i = 0; i < 200 && (await spoolDirs()).length === before; i++) await sleep(25);
-  expect((await spoolDirs()).length).toBeGreaterThan(before);
+  for (let i = 0; i < 200 && !(await started()); i++) await sleep(25);
+  expect(await started()).toBe(true);
   req.destroy();
 }
 
@@ -128,7 +132,7 @@ describe('an aborted extract upload', () => {
     const ok = await fetch(`http://127.0.0.1:${port}/v1/extracts/erp`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' },
-      body: `erp_account_number,extract_date,is_customer,erp_revenue,products_held,payment_status\nERP-1,${today},true,125000,3,current\n`,
+      body: `erp_account_number,region,extract_date,is_customer,erp_revenue,products_held,payment_status\nERP-1,US,${today},true,125000,3,current\n`,
     });
     expect(ok.status).toBe(200);
     expect(await spoolDirs()).toEqual([]);
