@@ -54,7 +54,8 @@ console.log(
 console.log(
   `end state: ${r.openLeads} open leads, ${r.mismatched.length} with Lead_Score__c equal to neither POST /v1/score ` +
     `answer, ${r.writtenFromProfile.length} equal to the by-Id answer only (event rescore from the store profile), ` +
-    `${r.removedInWorklist.length} removed leads in a worklist, ${r.lostWritebacks.length} write-backs lost, ` +
+    `${r.removedInWorklist.length} removed leads in a worklist, ${r.syncMissed.length} org changes not synced, ` +
+    `${r.lostWritebacks.length} write-backs lost, ` +
     `${r.duplicatedWritebacks.length} duplicated; dead letters: write-back ${r.writebackDeadLetters}, cycles ${r.cycleDeadLetters}`,
 );
 console.log(`wall time ${s(r.wallMs)}; load average after ${loadAfter.map((l) => l.toFixed(1)).join(' ')}`);
@@ -74,6 +75,7 @@ console.log(
     mismatched: r.mismatched.length,
     writtenFromProfile: r.writtenFromProfile.length,
     removedInWorklist: r.removedInWorklist.length,
+    syncMissed: r.syncMissed,
     lostWritebacks: r.lostWritebacks.length,
     duplicatedWritebacks: r.duplicatedWritebacks.length,
     writebackDeadLetters: r.writebackDeadLetters,

@@ -31,6 +31,7 @@ describe('soak (CI size)', () => {
     expect(r.chaos).toHaveLength(4);
     expect(r.mismatched).toEqual([]);
     expect(r.removedInWorklist).toEqual([]);
+    expect(r.syncMissed).toEqual([]);
     expect(r.lostWritebacks).toEqual([]);
     expect(r.duplicatedWritebacks).toEqual([]);
     expect(r.eventToOrgMs.n).toBeGreaterThan(0);

@@ -68,6 +68,8 @@ export interface SoakResult {
   /** Up to five mismatches: the org's score and what the API answered. */
   mismatchSample: unknown[];
   removedInWorklist: string[];
+  /** Org changes (new lead, owner change) not in the new owner's worklist a minute after the churn stopped. */
+  syncMissed: unknown[];
   lostWritebacks: string[];
   duplicatedWritebacks: string[];
   writebackDeadLetters: number;
@@ -282,8 +284,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
 
     // A later change of the same lead replaces what was awaited of it; a removed lead is awaited no more (its
     // queued score may legitimately fail: the record is gone).
+    // A lead opted out of both email and calls is in no worklist by design (ranking/candidates.ts): not awaited.
     const watchSync = (leadId: string, owner: string) => {
       forget(leadId);
+      const [row] = queryStore(sim, `SELECT HasOptedOutOfEmail, DoNotCall FROM Lead WHERE Id = '${leadId}'`);
+      if (row?.HasOptedOutOfEmail && row.DoNotCall) return;
       syncWatch.push({ leadId, owner, at: Date.now() });
     };
     const forget = (leadId: string) => {
@@ -435,9 +440,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     await setFaults(sim, { lockErrorRate: 0 });
     await admin('DELETE', '/outage');
     const settleFrom = Date.now();
-    await until('the sync to catch up', async () => syncWatch.length === 0, 60_000).catch((e: Error) => {
-      throw new Error(`${e.message}: ${JSON.stringify(syncWatch)}`);
+    // Changes the sync has not brought to the worklists after a minute are reported (and asserted by the test).
+    await until('the sync to catch up', async () => syncWatch.length === 0, 60_000).catch(() => {});
+    const syncMissed = syncWatch.map((w) => {
+      const [row] = queryStore(
+        sim,
+        `SELECT Id, OwnerId, Status, SystemModstamp FROM Lead WHERE Id = '${w.leadId}'`,
+      );
+      return { ...w, org: row ?? null };
     });
+    syncWatch.length = 0;
     await until('the event write-backs', async () => eventWatch.size === 0, 120_000);
     // A cycle that starts after the churn stopped, completed.
     let finalId = '';
@@ -556,6 +568,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       writtenFromProfile,
       mismatchSample,
       removedInWorklist: [...new Set(removedInWorklist)],
+      syncMissed,
       lostWritebacks: [...eventWatch.keys()],
       duplicatedWritebacks: duplicated,
       writebackDeadLetters: deadRaw,
