@@ -108,6 +108,8 @@ describe('batch cycle, in process', () => {
       expect(steady.leads.unchanged).toBe(steady.leads.scored);
       expect(steady.explanations.reused).toBe(steady.leads.scored);
       expect(steady.salesforce.bulkJobs).toBe(0);
+      // Nothing written, yet the extract's Bulk query calls are counted (through the batch's client).
+      expect(steady.salesforce.apiCalls).toBeGreaterThanOrEqual(3);
 
       // Make one lead a very different prospect: a material change for exactly that lead.
       const [lead] = queryStore(

@@ -15,7 +15,7 @@ import { buildCycleReport } from './cycle-report.js';
 import { loadMeta, saveMeta, stateKeys as k } from './cycle-state.js';
 import { extract } from './extract-step.js';
 import { summaryLine, type CycleReport, type DeadLetter } from './report.js';
-import { backoffDelay } from './salesforce-client.js';
+import { backoffDelay } from '../salesforce/index.js';
 import { runScoreTask } from './score-task.js';
 import { getJson, packJson, unpackJson } from './state-store.js';
 import { runWriteTask } from './write-task.js';

@@ -5,7 +5,7 @@ import type { LastWrittenScores } from '../writeback/index.js';
 import type { BatchScorer, LeadToScore, ScoredLead, ScoreStats } from './batch-scorer.js';
 import type { BatchConfig } from './config.js';
 import type { MaterialReason, ScoreChange } from './delta.js';
-import type { ClientStats, SalesforceBulkClient } from './salesforce-client.js';
+import type { ClientStats, SalesforceClient } from '../salesforce/index.js';
 import type { CycleReport, DeadLetter } from './report.js';
 import type { CycleStateStore } from './state-store.js';
 
@@ -43,6 +43,8 @@ export interface CycleMeta {
     done: boolean;
     ms: number;
     attempts: number;
+    /** Salesforce calls the extract made (absent in metas written before the extract was counted). */
+    client?: ClientStats;
   };
   /** Round 0 write tasks: [first, last] partition of each. */
   writePlan: [number, number][];
@@ -127,7 +129,7 @@ export interface BatchContext {
   /** Per lead, the newest scoredAt written (shared with the event write-back); absent: no guard. */
   lastWritten?: LastWrittenScores;
   /** One client per process; its stats are read as deltas per step. */
-  salesforce(): Promise<SalesforceBulkClient>;
+  salesforce(): Promise<SalesforceClient>;
   /** The scorer for the cycle's model (null: rules), cached per version. */
   scorer(model: CycleModel | null): Promise<BatchScorer>;
   /** Where the report and the Parquet export go (report.ts does the writing). */

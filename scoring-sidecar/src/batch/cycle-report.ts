@@ -4,7 +4,7 @@ import { emptyScoreStats, type ScoreStats } from './batch-scorer.js';
 import type { CycleMeta, PartitionResult, WriteResult } from './cycle-contract.js';
 import type { MaterialReason } from './delta.js';
 import { addStats, countBy, perSecond, scoreSubStages, type CycleReport, type DeadLetter } from './report.js';
-import { emptyClientStats } from './salesforce-client.js';
+import { emptyClientStats } from '../salesforce/index.js';
 
 export interface CycleReportInput {
   meta: CycleMeta;
@@ -21,6 +21,7 @@ export function buildCycleReport(input: CycleReportInput): CycleReport {
   const { meta, parts, dead, orgUsageEnd, finishedAt } = input;
   const writes = input.writes.map((w) => w.result);
   const client = emptyClientStats();
+  addStats(client, meta.extract.client ?? {});
   for (const w of writes) addStats(client, w.client);
   const stats = emptyScoreStats();
   for (const p of parts)

@@ -1,10 +1,9 @@
 // The extract step: streams the region's active leads from Salesforce into stored partitions, resumably.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bulkQuery, type BulkRow } from '../salesforce/index.js';
+import { backoffDelay, emptyClientStats, type BulkRow, type ClientStats } from '../salesforce/index.js';
 import type { BatchContext, CycleMeta, TaskDispatcher } from './cycle-contract.js';
 import { saveMeta, stateKeys as k } from './cycle-state.js';
 import { extractSoql, minimizeRow } from './lead-rows.js';
-import { backoffDelay } from './salesforce-client.js';
 import { packJson } from './state-store.js';
 
 /** Streams the region's active leads into partitions; resumes after the last stored Id if interrupted. */
@@ -12,6 +11,16 @@ export async function extract(ctx: BatchContext, meta: CycleMeta, dispatcher: Ta
   const client = await ctx.salesforce();
   const { partitionSize, closedStatuses } = ctx.config.extract;
   const started = Date.now();
+  // The extract's calls join the cycle's Salesforce stats: deltas of the process's client, kept in the meta so
+  // a resumed extract (another process) adds to them.
+  const extractClient = meta.extract.client ?? emptyClientStats();
+  const before = { ...client.stats };
+  const countCalls = () => {
+    for (const key of Object.keys(extractClient) as (keyof ClientStats)[])
+      extractClient[key] += client.stats[key] - before[key];
+    Object.assign(before, client.stats);
+    meta.extract.client = extractClient;
+  };
   for (;;) {
     const remaining = meta.limit === null ? null : meta.limit - meta.extract.rows;
     if (remaining !== null && remaining <= 0) break;
@@ -32,6 +41,7 @@ export async function extract(ctx: BatchContext, meta: CycleMeta, dispatcher: Ta
         rows: meta.extract.rows + rows.length,
         lastId: rows[rows.length - 1]!.Id ?? meta.extract.lastId,
       };
+      countCalls();
       // Rows and the resume point in one transaction: a crash never loses or repeats a partition.
       await ctx.state.set([
         [k.rows(meta.cycleId, partition), packJson(rows)],
@@ -48,7 +58,8 @@ export async function extract(ctx: BatchContext, meta: CycleMeta, dispatcher: Ta
     };
     try {
       await client.reserve(5);
-      for await (const row of bulkQuery(client.conn, soql, {
+      // The client's own Bulk query: the batch's http retry policy and poll settings, counted in its stats.
+      for await (const row of client.bulkQuery(soql, {
         pollIntervalMs: Math.min(1000, ctx.config.bulkPoll.intervalMs),
         pollTimeoutMs: ctx.config.bulkPoll.timeoutMs,
       })) {
@@ -72,6 +83,7 @@ export async function extract(ctx: BatchContext, meta: CycleMeta, dispatcher: Ta
       await sleep(delay);
     }
   }
+  countCalls();
   meta.extract = { ...meta.extract, done: true, ms: meta.extract.ms + (Date.now() - started) };
   meta.phase = 'score';
   await saveMeta(ctx.state, meta);

@@ -1,6 +1,6 @@
 // The cycle report (JSON, saved per cycle) and its one-line summary.
 import type { ScoreStats } from './batch-scorer.js';
-import type { ClientStats } from './salesforce-client.js';
+import type { ClientStats } from '../salesforce/index.js';
 import type { MaterialReason } from './delta.js';
 
 export interface DeadLetter {

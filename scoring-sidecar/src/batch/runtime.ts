@@ -10,7 +10,12 @@ import { loadRegionsConfig, loadScoringConfig, regionStateDir } from '../config/
 import { loadReasonCatalogue } from '../explain/index.js';
 import { ModelRegistry } from '../model/index.js';
 import { loadActionCatalogue, loadRuleSet } from '../model/index.js';
-import { connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
+import {
+  connectToOrg,
+  orgAuthFromEnv,
+  SalesforceClient,
+  type SalesforceClientOptions,
+} from '../salesforce/index.js';
 import { loadServingModel } from '../scoring/index.js';
 import { createRedisStore, type OnlineFeatureStore, type Region } from '../store/index.js';
 import {
@@ -26,7 +31,6 @@ import { createInProcessCycleLock, createRedisCycleLock, type CycleLock } from '
 import { loadExplanationKeyer } from './explanation-key.js';
 import { BatchMetrics } from './metrics.js';
 import { summaryLine, type CycleReport } from './report.js';
-import { SalesforceBulkClient } from './salesforce-client.js';
 import {
   MemoryCycleStateStore,
   MemoryExplanationCache,
@@ -35,6 +39,22 @@ import {
   type CycleStateStore,
   type ExplanationCache,
 } from './state-store.js';
+
+/** The Salesforce client under the batch's settings: config/batch.json `http` retries, `bulkPoll`, `apiAllocation`. */
+export function batchSalesforceClient(
+  conn: jsforce.Connection,
+  config: Pick<BatchConfig, 'http' | 'bulkPoll' | 'apiAllocation'>,
+  log: Logger,
+  onPause?: SalesforceClientOptions['onPause'],
+): SalesforceClient {
+  return new SalesforceClient(conn, {
+    retry: config.http,
+    poll: config.bulkPoll,
+    apiAllocation: config.apiAllocation,
+    log,
+    ...(onPause ? { onPause } : {}),
+  });
+}
 
 export interface BatchRuntimeOptions {
   region: Region;
@@ -118,19 +138,18 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
     ? createRedisLastWritten(redisUrl, o.region, keyPrefix)
     : createInMemoryLastWritten();
 
-  let client: Promise<SalesforceBulkClient> | null = null;
+  let client: Promise<SalesforceClient> | null = null;
   const salesforce = () => {
-    client ??= (o.connect ?? (() => connectToOrg(orgAuthFromEnv())))().then(
-      (conn) =>
-        new SalesforceBulkClient(conn, config, log, async (paused, usage) => {
-          metrics.allocationPaused(paused);
-          const key = 'paused';
-          if (paused)
-            await state.set([
-              [key, JSON.stringify({ since: new Date().toISOString(), ...usage, pid: process.pid })],
-            ]);
-          else await state.del([key]);
-        }),
+    client ??= (o.connect ?? (() => connectToOrg(orgAuthFromEnv())))().then((conn) =>
+      batchSalesforceClient(conn, config, log, async (paused, usage) => {
+        metrics.allocationPaused(paused);
+        const key = 'paused';
+        if (paused)
+          await state.set([
+            [key, JSON.stringify({ since: new Date().toISOString(), ...usage, pid: process.pid })],
+          ]);
+        else await state.del([key]);
+      }),
     );
     client.catch(() => (client = null));
     return client;

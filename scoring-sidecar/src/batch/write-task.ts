@@ -4,7 +4,7 @@ import type { BatchContext, CycleMeta, RetryItem, WriteResult } from './cycle-co
 import { loadMeta, stateKeys as k } from './cycle-state.js';
 import { historyUpsertCsv, leadUpdateCsv, type MaterialReason, type ScoreChange } from './delta.js';
 import { countBy, type DeadLetter } from './report.js';
-import { emptyClientStats, type ClientStats, type SalesforceBulkClient } from './salesforce-client.js';
+import { emptyClientStats, type ClientStats, type SalesforceClient } from '../salesforce/index.js';
 import { packJson, unpackJson } from './state-store.js';
 
 /** Splits rows so each job's CSV stays under the byte budget. */
@@ -88,7 +88,7 @@ export async function runWriteTask(
   });
   const settle = (
     rows: ScoreChange[],
-    outcome: Awaited<ReturnType<SalesforceBulkClient['runIngestJob']>>,
+    outcome: Awaited<ReturnType<SalesforceClient['runIngestJob']>>,
     stage: 'lead' | 'history',
     keyOf: (c: ScoreChange) => string,
   ): ScoreChange[] => {

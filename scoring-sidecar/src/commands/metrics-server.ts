@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
 export async function startMetricsServer(
-  registry: Registry,
+  registry: Pick<Registry, 'metrics' | 'contentType'>,
   port: number,
   host = '0.0.0.0',
 ): Promise<{ port: number; close(): Promise<void> }> {

@@ -30,7 +30,7 @@ export function parseDuration(text: string, what: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
-interface SyncRuntime {
+export interface SyncRuntime {
   sync: OrgSync;
   config: SyncConfig;
   region: 'US' | 'EU';
@@ -39,7 +39,11 @@ interface SyncRuntime {
 }
 
 /** Everything a sync process needs, from the environment (REGION, REDIS_URL, SF_*) and config/sync.json. */
-export async function openSyncRuntime(env: NodeJS.ProcessEnv, log: Logger): Promise<SyncRuntime> {
+export async function openSyncRuntime(
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  opts: { defaultMetrics?: boolean } = {},
+): Promise<SyncRuntime> {
   const region = z.enum(['US', 'EU']).safeParse(env.REGION);
   if (!region.success) throw new Error('REGION must be US or EU');
   const redisUrl = env.REDIS_URL?.trim();
@@ -61,7 +65,8 @@ export async function openSyncRuntime(env: NodeJS.ProcessEnv, log: Logger): Prom
     logger: log,
   });
   const watermarks = redisWatermarkStore(redisUrl, region.data, keyPrefix ? { keyPrefix } : {});
-  const metrics = new SyncMetrics(region.data, { defaultMetrics: true });
+  // A worker serves its own process metrics; `sync run` alone serves them with the sync's.
+  const metrics = new SyncMetrics(region.data, { defaultMetrics: opts.defaultMetrics ?? true });
   const leadFilter = env.LEADRANK_SYNC_LEAD_FILTER?.trim();
   const sync = new OrgSync({
     client,

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { REPO_ROOT } from '../config/index.js';
-import { runPythonModule } from '../model/python.js';
+import { runPythonModule } from '../model/index.js';
 
 interface TrainReport {
   overall?: { roc_auc?: number; ece?: number };

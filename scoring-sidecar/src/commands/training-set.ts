@@ -3,7 +3,7 @@
 // salesforce/org-connection.ts), an engagement-events file and the daily extracts. Prints one JSON line.
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { connectToOrg, orgAuthFromEnv } from '../salesforce/org-connection.js';
+import { connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
 import { buildFromOrg } from './build-training-set.js';
 
 interface BuildOptions {

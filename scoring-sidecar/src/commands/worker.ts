@@ -21,6 +21,8 @@ import { openRegionMonitor, runtimeFor } from './batch.js';
 import { claimStoreTenant, orgIdFromEnv, type Region } from '../store/index.js';
 import { startBullConsumer } from '../writeback/index.js';
 import { startMetricsServer } from './metrics-server.js';
+import { startSyncRole } from './sync-role.js';
+import { parseDuration } from './sync.js';
 import { writebackRuntimeFromEnv } from './writeback-runtime.js';
 
 const ROOT = process.env.LEADRANK_ROOT ?? fileURLToPath(new URL('../../../', import.meta.url));
@@ -45,20 +47,12 @@ type Closer = () => Promise<unknown>;
 /** How often a worker re-reads the newest calibration run (the daily job writes it to the shared history). */
 const CALIBRATION_REFRESH_MS = 5 * 60_000;
 
-/**
- * The sync role's hook: continuous org sync lives in scoring-sidecar/src/ingest/ (its own issue), which this
- * build does not contain yet. When it lands, start its sync loop here and return its closer.
- */
-async function startSyncRole(): Promise<Closer> {
-  throw new Error(
-    'the sync role needs the org sync module (scoring-sidecar/src/ingest/), which this build does not include yet',
-  );
-}
-
 export interface WorkerOptions {
   roles: WorkerRole[];
   region: Region;
   metricsPort: number;
+  /** Pause between org sync pulls (sync role); default config/sync.json intervalMs. */
+  syncIntervalMs?: number;
   env?: NodeJS.ProcessEnv;
   log?: Logger;
 }
@@ -146,8 +140,27 @@ export async function startWorker(o: WorkerOptions): Promise<{ metricsPort: numb
         );
       }
     }
-    if (has('sync')) closers.push(await startSyncRole());
-    const metrics = await startMetricsServer(registry, o.metricsPort);
+    const served: Registry[] = [registry];
+    if (has('sync')) {
+      const sync = await startSyncRole({
+        env,
+        region: o.region,
+        redisUrl,
+        log,
+        workerRegistry: registry,
+        ...(o.syncIntervalMs ? { intervalMs: o.syncIntervalMs } : {}),
+      });
+      served.push(sync.registry);
+      closers.unshift(() => sync.close());
+    }
+    // The sync keeps its own registry (its metrics carry a default region label); /metrics serves both.
+    const metrics = await startMetricsServer(
+      {
+        contentType: registry.contentType,
+        metrics: async () => (await Promise.all(served.map((r) => r.metrics()))).join('\n'),
+      },
+      o.metricsPort,
+    );
     closers.unshift(() => metrics.close());
     log.info(
       { roles: o.roles, region: o.region, metricsPort: metrics.port, pid: process.pid },
@@ -175,7 +188,11 @@ export function registerWorkerCommands(program: Command): void {
     .requiredOption('--roles <list>', `comma list of ${WORKER_ROLES.join(', ')}`)
     .option('--region <region>', 'US or EU (env REGION)')
     .option('--metrics-port <port>', '/metrics port (env LEADRANK_METRICS_PORT, default 9464; 0 = any free)')
-    .action(async (opts: { roles: string; region?: string; metricsPort?: string }) => {
+    .option(
+      '--sync-interval <duration>',
+      'pause between org sync pulls, e.g. 60s (default: config/sync.json)',
+    )
+    .action(async (opts: { roles: string; region?: string; metricsPort?: string; syncInterval?: string }) => {
       const region = z.enum(['US', 'EU']).safeParse(opts.region ?? process.env.REGION);
       if (!region.success) throw new Error('set --region US|EU (or REGION)');
       const port = Number(opts.metricsPort ?? process.env.LEADRANK_METRICS_PORT ?? 9464);
@@ -185,6 +202,7 @@ export function registerWorkerCommands(program: Command): void {
         roles: parseRoles(opts.roles),
         region: region.data,
         metricsPort: port,
+        ...(opts.syncInterval ? { syncIntervalMs: parseDuration(opts.syncInterval, '--sync-interval') } : {}),
       });
       const stop = () => {
         worker.stop().then(

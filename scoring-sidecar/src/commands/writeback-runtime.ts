@@ -7,11 +7,11 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import {
   loadBatchConfig,
-  SalesforceBulkClient,
+  batchSalesforceClient,
   withOverrides,
   type BatchConfigOverrides,
 } from '../batch/index.js';
-import { connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
+import { connectToOrg, orgAuthFromEnv, type SalesforceClient } from '../salesforce/index.js';
 import type { Region } from '../store/index.js';
 import {
   createInMemoryDeadLetters,
@@ -82,13 +82,13 @@ export function writebackRuntimeFromEnv(o: {
     ? createRedisDeadLetters(redisUrl, region, prefix)
     : createInMemoryDeadLetters();
   const metrics = o.registry ? new WritebackMetrics(o.registry, { lagGauge: o.lagGauge ?? false }) : null;
-  let client: Promise<SalesforceBulkClient> | null = null;
+  let client: Promise<SalesforceClient> | null = null;
   const connect = o.connect ?? (() => connectToOrg(orgAuthFromEnv(env)));
   const consumer = new WritebackConsumer({
     region,
     config,
     client: () => {
-      client ??= connect().then((conn) => new SalesforceBulkClient(conn, batchConfig, log));
+      client ??= connect().then((conn) => batchSalesforceClient(conn, batchConfig, log));
       client.catch(() => (client = null));
       return client;
     },

@@ -10,3 +10,11 @@ export {
 } from './watermark.js';
 export { SyncMetrics } from './metrics.js';
 export { runSyncLoop, outcomeSummary } from './runner.js';
+export {
+  createRedisSyncLease,
+  syncLeaseKey,
+  SyncRunningError,
+  type HeldSyncLease,
+  type SyncLease,
+  type SyncLeaseHolder,
+} from './sync-lease.js';

@@ -6,7 +6,7 @@ import type jsforce from 'jsforce';
 import type { WritebackJob } from './job.js';
 
 /**
- * What the writer needs of a Salesforce client (the batch's SalesforceBulkClient fits): the connection, the
+ * What the writer needs of a Salesforce client (the batch's SalesforceClient fits): the connection, the
  * API-allocation guard (`reserve` waits while the org is past its configured share) and Bulk ingest jobs.
  */
 export interface WritebackOrgClient {

@@ -9,6 +9,8 @@ const repoRoot = new URL('../../..', import.meta.url).pathname;
 export interface WorkerProcess {
   child: ChildProcess;
   metricsPort: number;
+  /** The worker's stdout lines (pino JSON), as they arrive. */
+  logs: string[];
   metrics(): Promise<string>;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -18,6 +20,8 @@ export async function startWorkerProcess(o: {
   region?: 'US' | 'EU';
   env: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** Extra CLI arguments after the roles (e.g. --sync-interval 1s). */
+  args?: string[];
 }): Promise<WorkerProcess> {
   const child = spawn(
     process.execPath,
@@ -32,6 +36,7 @@ export async function startWorkerProcess(o: {
       o.region ?? 'EU',
       '--metrics-port',
       '0',
+      ...(o.args ?? []),
     ],
     {
       cwd: repoRoot,
@@ -40,6 +45,7 @@ export async function startWorkerProcess(o: {
     },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const logs: string[] = [];
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error('leadrank worker did not start in time')),
@@ -47,6 +53,7 @@ export async function startWorkerProcess(o: {
     );
     child.once('exit', (code) => reject(new Error(`leadrank worker exited ${code} before it started`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      logs.push(line);
       if (process.env.TEST_LOG_LEVEL) process.stderr.write(`${line}\n`);
       try {
         const entry = JSON.parse(line) as { msg?: string; metricsPort?: number };
@@ -67,6 +74,7 @@ export async function startWorkerProcess(o: {
   return {
     child,
     metricsPort: port,
+    logs,
     metrics,
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

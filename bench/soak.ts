@@ -1,0 +1,86 @@
+// The soak at full size: a scaled day (≥ 24 simulated hours, ≥ 6 cycles) of org churn, engagement events, an
+// extract and chaos (worker SIGKILL + restart, Redis restart with AOF, org outage REQUEST_LIMIT_EXCEEDED then 503)
+// against `leadrank serve` and `leadrank worker --roles sync,writeback,batch,scheduler` as child processes, then
+// the end-state checks. The harness is scoring-sidecar/test/support/soak.ts (also run small in CI by
+// scoring-sidecar/test/soak.test.ts).
+// Usage: npx tsx bench/soak.ts [--leads 2000] [--cycle 60s] [--hours 24] [--churn 20] [--events 10]
+// Scoring is rules-only (LEADRANK_RULES_ONLY=1): no model is trained for the soak; it prints so.
+import os from 'node:os';
+import { Command } from 'commander';
+import { parseDuration } from '../scoring-sidecar/src/commands/sync.js';
+import { runSoak } from '../scoring-sidecar/test/support/soak.js';
+
+const opts = new Command()
+  .option('--leads <n>', 'leads seeded in the org (EU)', (v) => Number(v), 2_000)
+  .option(
+    '--cycle <duration>',
+    'wall time of one 4-hour cycle interval (one simulated hour = a quarter)',
+    '60s',
+  )
+  .option('--hours <n>', 'simulated hours (≥ 24)', (v) => Number(v), 24)
+  .option('--churn <n>', 'org changes per simulated hour', (v) => Number(v), 20)
+  .option('--events <n>', 'leads sent engagement events per simulated hour', (v) => Number(v), 10)
+  .parse(process.argv)
+  .opts() as { leads: number; cycle: string; hours: number; churn: number; events: number };
+
+const cycleMs = parseDuration(opts.cycle, '--cycle');
+const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}`;
+const loadBefore = os.loadavg();
+console.log(`machine: ${machine}, load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')}`);
+console.log(`options: ${JSON.stringify({ ...opts, cycleMs })}; scoring: rules only (no model trained)`);
+
+const r = await runSoak({
+  leads: opts.leads,
+  cycleMs,
+  hours: opts.hours,
+  churnPerHour: opts.churn,
+  eventLeadsPerHour: opts.events,
+  log: (line) => console.log(line),
+});
+const loadAfter = os.loadavg();
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const durations = r.cycles.map((c) => c.durationMs).sort((a, b) => a - b);
+console.log(`chaos: ${r.chaos.join('; ')}`);
+console.log(`churn: ${JSON.stringify(r.churn)}`);
+console.log(
+  `cycles: ${r.cycles.length}, durations ${durations.map(s).join(', ')} (median ${s(durations[Math.floor(durations.length / 2)] ?? 0)})`,
+);
+console.log(
+  `sync lag (org change -> worklist): n ${r.syncLagMs.n}, p50 ${s(r.syncLagMs.p50)}, p95 ${s(r.syncLagMs.p95)}, max ${s(r.syncLagMs.max)}`,
+);
+console.log(
+  `event -> score in the org: n ${r.eventToOrgMs.n}, p50 ${s(r.eventToOrgMs.p50)}, p95 ${s(r.eventToOrgMs.p95)}, max ${s(r.eventToOrgMs.max)} (target p95 <= 60 s)`,
+);
+console.log(
+  `end state: ${r.openLeads} open leads, ${r.mismatched.length} with Lead_Score__c equal to neither POST /v1/score ` +
+    `answer, ${r.writtenFromProfile.length} equal to the by-Id answer only (event rescore from the store profile), ` +
+    `${r.removedInWorklist.length} removed leads in a worklist, ${r.syncMissed.length} org changes not synced, ` +
+    `${r.lostWritebacks.length} write-backs lost, ` +
+    `${r.duplicatedWritebacks.length} duplicated; dead letters: write-back ${r.writebackDeadLetters}, cycles ${r.cycleDeadLetters}`,
+);
+console.log(`wall time ${s(r.wallMs)}; load average after ${loadAfter.map((l) => l.toFixed(1)).join(' ')}`);
+console.log(
+  JSON.stringify({
+    bench: 'soak',
+    machine,
+    loadAverage: { before: loadBefore, after: loadAfter },
+    scoring: r.scoring,
+    options: r.options,
+    cycles: r.cycles,
+    churn: r.churn,
+    chaos: r.chaos,
+    syncLagMs: r.syncLagMs,
+    eventToOrgMs: r.eventToOrgMs,
+    openLeads: r.openLeads,
+    mismatched: r.mismatched.length,
+    writtenFromProfile: r.writtenFromProfile.length,
+    removedInWorklist: r.removedInWorklist.length,
+    syncMissed: r.syncMissed,
+    lostWritebacks: r.lostWritebacks.length,
+    duplicatedWritebacks: r.duplicatedWritebacks.length,
+    writebackDeadLetters: r.writebackDeadLetters,
+    cycleDeadLetters: r.cycleDeadLetters,
+    wallMs: r.wallMs,
+  }),
+);
+process.exit(0);
