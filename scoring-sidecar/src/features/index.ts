@@ -15,7 +15,24 @@ export {
   type Snapshot,
 } from './point-in-time.js';
 export { featureHash } from './feature-hash.js';
-export { buildFeatureSpec, encodeFeatures, featuresForSpec, CategoryCounter } from './feature-spec.js';
+export { interpretSpec, type SpecInputs } from './interpreter.js';
+export {
+  FeatureSpecError,
+  loadFeatureConfig,
+  loadFeatureSpec,
+  parseFeatureConfig,
+  type SpecCheckOptions,
+} from './spec-loader.js';
+export { featureConfigSchema, type FeatureConfig, type SpecFeature } from './spec-schema.js';
+export { exclusionReason, type DescribeField } from './describe-policy.js';
+export { LEAD_SPEC_FILE } from './lead-features.js';
+export {
+  buildFeatureSpec,
+  encodeFeatures,
+  featuresForSpec,
+  CategoryCounter,
+  OTHER_CATEGORY,
+} from './feature-spec.js';
 export {
   type FeatureSpec,
   type TrainingRow,
