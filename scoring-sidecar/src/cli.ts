@@ -16,6 +16,7 @@ import { registerSyncCommands } from './commands/sync.js';
 import { registerWorkerCommands } from './commands/worker.js';
 import { registerWritebackCommands } from './commands/writeback.js';
 import { registerBacktestCommands } from './commands/backtest.js';
+import { registerFeaturesCommands } from './commands/features.js';
 import { REPO_ROOT } from './config/index.js';
 import { startServer } from './server.js';
 
@@ -82,6 +83,7 @@ export function buildProgram(): Command {
   registerWorkerCommands(program);
   registerWritebackCommands(program);
   registerSyncCommands(program);
+  registerFeaturesCommands(program);
   return program;
 }
 

@@ -53,6 +53,8 @@ export const specFeatureSchema = z.strictObject({
   transform: transformSchema,
   /** Value when the source has nothing; null (default) leaves it missing for the model. */
   missing: z.union([z.number(), z.boolean(), z.string(), z.null()]).optional(),
+  /** Why this feature was chosen (written by `features propose`; documentation only). */
+  reason: z.string().optional(),
   /** Selecting a PII, free-text, classified or encrypted field needs a recorded reason (shown on the card). */
   override: z.strictObject({ reason: z.string().min(10, 'a reason of at least 10 characters') }).optional(),
 });
