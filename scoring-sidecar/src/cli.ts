@@ -17,6 +17,7 @@ import { registerWorkerCommands } from './commands/worker.js';
 import { registerWritebackCommands } from './commands/writeback.js';
 import { registerBacktestCommands } from './commands/backtest.js';
 import { registerFeaturesCommands } from './commands/features.js';
+import { registerImportCommands } from './commands/import.js';
 import { REPO_ROOT } from './config/index.js';
 import { startServer } from './server.js';
 
@@ -84,6 +85,7 @@ export function buildProgram(): Command {
   registerWritebackCommands(program);
   registerSyncCommands(program);
   registerFeaturesCommands(program);
+  registerImportCommands(program);
   return program;
 }
 

@@ -9,6 +9,8 @@ export interface DescribeField {
   type: string;
   length?: number;
   custom?: boolean;
+  createable?: boolean;
+  externalId?: boolean;
   encrypted?: boolean;
   picklistValues?: { value: string; active: boolean }[];
   securityClassification?: string | null;

@@ -21,6 +21,8 @@ export {
   loadFeatureConfig,
   loadFeatureSpec,
   parseFeatureConfig,
+  parseJsonWithPositions,
+  type Path as JsonPath,
   type SpecCheckOptions,
 } from './spec-loader.js';
 export { featureConfigSchema, type FeatureConfig, type SpecFeature } from './spec-schema.js';

@@ -11,6 +11,7 @@ import {
   type Node,
   type ParseError,
 } from 'jsonc-parser';
+import type { z } from 'zod';
 import { LEAD_FIELD_SENSITIVITY, erpExtractRowSchema, marketingExtractRowSchema } from '../inputs/index.js';
 import type { FeatureDefinition } from './definitions.js';
 import { CALENDAR } from './derivations.js';
@@ -22,7 +23,7 @@ export class FeatureSpecError extends Error {
   override name = 'FeatureSpecError';
 }
 
-type Path = (string | number)[];
+export type Path = (string | number)[];
 
 function lineCol(text: string, offset: number): string {
   const before = text.slice(0, offset).split('\n');
@@ -122,29 +123,42 @@ function ruleProblems(config: FeatureConfig, opts: SpecCheckOptions): [Path, str
   return problems;
 }
 
-/** Parses and checks a spec's text; throws FeatureSpecError naming file, line, column and field. */
-export function parseFeatureConfig(text: string, file: string, opts: SpecCheckOptions = {}): FeatureConfig {
+/**
+ * Parses JSON text with positions and checks it with `schema`, then with `rules` (json path + message each).
+ * Throws `ErrorType` whose message lists "<file>:<line>:<column>: <json.path>: <reason>" per problem.
+ */
+export function parseJsonWithPositions<T>(
+  text: string,
+  file: string,
+  schema: z.ZodType<T>,
+  rules: (value: T) => [Path, string][] = () => [],
+  ErrorType: new (message: string) => Error = FeatureSpecError,
+): T {
   const errors: ParseError[] = [];
   const tree = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false });
   if (errors.length || !tree)
-    throw new FeatureSpecError(
+    throw new ErrorType(
       errors
         .map((e) => `${file}:${lineCol(text, e.offset)}: invalid JSON (${printParseErrorCode(e.error)})`)
         .join('\n') || `${file}: empty`,
     );
-  const fail = (problems: [Path, string][]) => {
-    throw new FeatureSpecError(
+  const fail = (problems: [Path, string][]): never => {
+    throw new ErrorType(
       problems
         .map(([path, msg]) => `${file}:${lineCol(text, where(tree, path))}: ${pathText(path)}: ${msg}`)
         .join('\n'),
     );
   };
-  const parsed = featureConfigSchema.safeParse(getNodeValue(tree));
-  if (!parsed.success) fail(parsed.error.issues.map((i) => [i.path as Path, i.message]));
-  const config = parsed.data!;
-  const problems = ruleProblems(config, opts);
+  const parsed = schema.safeParse(getNodeValue(tree));
+  if (!parsed.success) return fail(parsed.error.issues.map((i) => [i.path as Path, i.message]));
+  const problems = rules(parsed.data);
   if (problems.length) fail(problems);
-  return config;
+  return parsed.data;
+}
+
+/** Parses and checks a spec's text; throws FeatureSpecError naming file, line, column and field. */
+export function parseFeatureConfig(text: string, file: string, opts: SpecCheckOptions = {}): FeatureConfig {
+  return parseJsonWithPositions(text, file, featureConfigSchema, (config) => ruleProblems(config, opts));
 }
 
 export function loadFeatureConfig(file: string, opts: SpecCheckOptions = {}): FeatureConfig {
