@@ -19,6 +19,7 @@ import {
 } from '../src/features/index.js';
 import {
   EVENT_TYPES,
+  LEAD_PROFILE_FIELDS,
   knownFromMs,
   type EngagementEvent,
   type ErpExtractRow,
@@ -325,6 +326,54 @@ const eventDeliveries = history.leads.reduce(
   (n, g) => n + g.events.reduce((m, e) => m + e.arrivals.length, 0),
   0,
 );
+
+/**
+ * Fields a shipped spec reads that the online store does not carry yet: the store keeps the fixed lead profile
+ * (inputs/lead-profile.ts), so for these specs the replay below compares missing with missing. Serving them
+ * needs the profile to carry the fields the active spec reads (issue #14, not done). Listed so the gap is
+ * visible and any change to it is deliberate.
+ */
+const XE_CUSTOM = [
+  'Web_Visits__c',
+  'Web_Time_On_Site__c',
+  'Web_Pages_Per_Visit__c',
+  'City_Bucket__c',
+  'Specialization__c',
+  'Occupation__c',
+  'What_Matters_Most__c',
+  'Heard_About_Us__c',
+  'Ad_Search__c',
+  'Ad_Magazine__c',
+  'Ad_Newspaper_Article__c',
+  'Ad_Forums__c',
+  'Ad_Newspaper__c',
+  'Ad_Digital__c',
+  'Ad_Recommendation__c',
+  'Free_Copy_Requested__c',
+];
+const STORE_GAPS: Record<string, string[]> = {
+  'x-education.json': XE_CUSTOM,
+  'x-education-leaky.json': [
+    ...XE_CUSTOM,
+    'Tags__c',
+    'Lead_Quality__c',
+    'Lead_Profile__c',
+    'Asym_Activity_Index__c',
+    'Asym_Profile_Index__c',
+    'Asym_Activity_Score__c',
+    'Asym_Profile_Score__c',
+    'Last_Activity__c',
+    'Last_Notable_Activity__c',
+  ],
+};
+
+describe.each(SHIPPED_SPECS)('the online store and %s', (file, features) => {
+  it('carries every lead field the spec reads, except the listed gap', () => {
+    const read = [...new Set(features.flatMap((f) => (f.source.kind === 'crm' ? f.source.fields : [])))];
+    const carried = new Set<string>(LEAD_PROFILE_FIELDS);
+    expect(read.filter((f) => !carried.has(f))).toEqual(STORE_GAPS[file] ?? []);
+  });
+});
 
 describe('training/serving skew', () => {
   it('replays a realistic slice of history', () => {

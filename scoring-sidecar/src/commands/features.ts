@@ -9,6 +9,9 @@ import {
   fieldsToSample,
   type DescribeField,
   type Proposal,
+  fieldsRead,
+  recordTrainingSet,
+  writeTrainingSet,
 } from '../features/index.js';
 import { SalesforceClient, connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
 
@@ -56,6 +59,23 @@ export async function proposeFromOrg(
   return proposeSpec(target, describe, sample);
 }
 
+/** A training set from the org's records for a spec with a `training` target (one snapshot per record). */
+export async function trainingSetFromOrg(
+  client: SalesforceClient,
+  specFile: string,
+  outDir: string,
+): Promise<{ rows: number; positives: number }> {
+  const config = loadFeatureConfig(specFile, { describe: await describeWithClassification(client, 'Lead') });
+  if (!config.training)
+    throw new FeatureSpecError(`${specFile}: no "training" target (one snapshot per record)`);
+  const records: Record<string, string>[] = [];
+  for await (const row of client.bulkQuery(`SELECT ${fieldsRead(config).join(', ')} FROM ${config.object}`))
+    records.push(row as Record<string, string>);
+  const { spec, rows } = recordTrainingSet(config, records);
+  await writeTrainingSet(outDir, spec, rows);
+  return { rows: rows.length, positives: rows.filter((r) => r.label === 1).length };
+}
+
 export function registerFeaturesCommands(program: Command): void {
   const features = program.command('features').description('feature specs (config/features/<target>.json)');
   features
@@ -73,6 +93,17 @@ export function registerFeaturesCommands(program: Command): void {
       for (const d of proposal.decisions)
         console.log(`${d.chosen ? 'use ' : 'skip'}  ${d.field}: ${d.reason}`);
       console.log(`wrote ${opts.out}: ${proposal.config.features.length} features`);
+    });
+  features
+    .command('training-set')
+    .description("a training set from the org's records for a spec with a training target")
+    .requiredOption('--spec <file>', 'e.g. config/features/x-education.json')
+    .requiredOption('--out <dir>', 'training set directory')
+    .action(async (opts: { spec: string; out: string }) => {
+      const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+      const client = new SalesforceClient(await connectToOrg(orgAuthFromEnv()), { log });
+      const { rows, positives } = await trainingSetFromOrg(client, opts.spec, opts.out);
+      console.log(`wrote ${opts.out}: ${rows} rows, ${positives} positive`);
     });
   features
     .command('check <file>')

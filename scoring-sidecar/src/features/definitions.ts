@@ -29,7 +29,7 @@ export interface FeatureDefinition {
   /** A sensitive field selected anyway, with the reason recorded in the spec (shown on the model card). */
   override?: string;
   /** Categorical fitting: keep the top K training values; `other` gives the rest one shared level. */
-  categoryPolicy?: { topK?: number; other: boolean; values?: readonly string[] };
+  categoryPolicy?: { topK?: number; minCount?: number; other: boolean; values?: readonly string[] };
   /** Value used when the source has nothing (null leaves it missing for the model). */
   missing: FeatureValue;
   compute(inputs: FeatureInputs, asOfMs: number): FeatureValue;

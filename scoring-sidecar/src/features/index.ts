@@ -28,6 +28,7 @@ export {
 export { featureConfigSchema, type FeatureConfig, type SpecFeature } from './spec-schema.js';
 export { exclusionReason, type DescribeField } from './describe-policy.js';
 export { LEAD_SPEC_FILE } from './lead-features.js';
+export { recordTrainingSet, fieldsRead } from './record-training-set.js';
 export { proposeSpec, fieldsToSample, type Proposal, type FieldDecision } from './propose.js';
 export {
   buildFeatureSpec,

@@ -159,8 +159,14 @@ export function interpretSpec(config: FeatureConfig): FeatureDefinition[] {
       description: f.description,
       ...(nonIdentifying ? { derivation: 'non-identifying' as const } : {}),
       ...(f.override ? { override: f.override.reason } : {}),
-      ...(t.kind === 'categorical' && (t.topK !== undefined || t.other)
-        ? { categoryPolicy: { ...(t.topK !== undefined ? { topK: t.topK } : {}), other: t.other === true } }
+      ...(t.kind === 'categorical' && (t.topK !== undefined || t.other || t.minCount !== undefined)
+        ? {
+            categoryPolicy: {
+              ...(t.topK !== undefined ? { topK: t.topK } : {}),
+              ...(t.minCount !== undefined ? { minCount: t.minCount } : {}),
+              other: t.other === true,
+            },
+          }
         : {}),
       ...(t.kind === 'picklist' ? { categoryPolicy: { values: t.values, other: false } } : {}),
       missing: f.missing ?? null,

@@ -33,6 +33,8 @@ export const transformSchema = z.discriminatedUnion('kind', [
     /** Keep the K most frequent training values; with `other`, the rest share one level instead of missing. */
     topK: z.number().int().min(1).max(1000).optional(),
     other: z.boolean().optional(),
+    /** Levels seen fewer times than this in training are missing (default 20). */
+    minCount: z.number().int().min(1).optional(),
   }),
   /** A picklist: the describe's values; anything else is missing. */
   z.strictObject({ kind: z.literal('picklist'), values: z.array(z.string()).min(1) }),
@@ -70,6 +72,26 @@ export const featureConfigSchema = z.strictObject({
   /** Append days_to_quarter_end and day_of_year (they encode the training window; see docs/model.md). */
   calendar: z.boolean(),
   features: z.array(specFeatureSchema).min(1),
+  /**
+   * The target when a training set is built from the org's records (one snapshot per record at `timeField`):
+   * the outcome is `outcome.field` holding one of `positive`. Without it the lead-conversion builder applies
+   * (snapshots at creation + 1 day then weekly, label from Opportunity and LeadHistory; docs/model.md).
+   */
+  training: z
+    .strictObject({
+      timeField: z.string(),
+      outcome: z.strictObject({ field: z.string(), positive: z.array(z.string()).min(1) }),
+      horizonDays: z.number().int().min(1).default(30),
+      segments: z
+        .strictObject({
+          region: z.string().optional(),
+          leadSource: z.string().optional(),
+          industry: z.string().optional(),
+          companySize: z.string().optional(),
+        })
+        .default({}),
+    })
+    .optional(),
   /** Reasons written by `features propose` for what it chose and left out (documentation only). */
   excluded: z.array(z.strictObject({ field: z.string(), reason: z.string() })).optional(),
 });
