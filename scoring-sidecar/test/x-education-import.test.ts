@@ -26,7 +26,7 @@ const work = mkdtempSync(join(tmpdir(), 'xe-import-'));
 
 const testAuc = (model: string) => {
   const report = JSON.parse(readFileSync(join(model, 'report.json'), 'utf8')) as {
-    metrics?: { roc_auc: number };
+    overall?: { roc_auc: number };
   };
   return report.overall?.roc_auc;
 };

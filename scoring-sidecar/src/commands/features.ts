@@ -90,8 +90,10 @@ export function registerFeaturesCommands(program: Command): void {
       const client = new SalesforceClient(await connectToOrg(orgAuthFromEnv()), { log });
       const proposal = await proposeFromOrg(client, 'lead', Number(opts.sample));
       writeFileSync(opts.out, `${JSON.stringify(proposal.config, null, 2)}\n`);
-      for (const d of proposal.decisions)
-        console.log(`${d.chosen ? 'use ' : 'skip'}  ${d.field}: ${d.reason}`);
+      for (const d of proposal.decisions) {
+        const why = d.reason.startsWith(`${d.field}:`) ? d.reason : `${d.field}: ${d.reason}`;
+        console.log(`${d.chosen ? 'use ' : 'skip'}  ${why}`);
+      }
       console.log(`wrote ${opts.out}: ${proposal.config.features.length} features`);
     });
   features

@@ -60,7 +60,7 @@ function readCsv(
       info: true,
       relax_column_count: false,
       bom: true,
-    }) as typeof records;
+    }) as unknown as typeof records;
   } catch (error) {
     const e = error as { lines?: number; message: string };
     throw new ImportError(`${display}${e.lines ? `:${e.lines}` : ''}: cannot read CSV (${e.message})`);
