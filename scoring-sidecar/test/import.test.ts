@@ -1,6 +1,8 @@
 // `leadrank import`: a client's CSV exports into the org simulator through a mapping file and the product's
 // Salesforce client (Bulk API 2.0 upsert). Bad input is refused before anything is written, naming the file,
 // the line and the column; a good import is complete, and a re-run does not duplicate.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -194,4 +196,43 @@ describe.skipIf(!existsSync(join(sharedData, 'x-education-leads.csv')))('the X E
     expect(report).toMatchObject({ object: 'Lead', rows: 9240, written: 9240, failed: [] });
     expect(await count("WHERE Status = 'Closed - Converted' AND Lead_Number__c != null")).toBe(3561);
   }, 180_000);
+});
+
+describe('the leadrank import command', () => {
+  // async: the simulator runs in this process and must keep answering while the command runs
+  const cli = async (args: string[], env: Record<string, string> = {}) => {
+    try {
+      const { stdout } = await promisify(execFile)(
+        'npx',
+        ['tsx', join(root, 'scoring-sidecar/src/cli.ts'), 'import', ...args],
+        { cwd: root, env: { ...process.env, LOG_LEVEL: 'silent', ...env }, encoding: 'utf8' },
+      );
+      return { code: 0, out: stdout };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, out: `${e.stdout}${e.stderr.replace(/^npm warn.*\n/gm, '')}` };
+    }
+  };
+
+  it('exits 2 naming the mapping file, line and field, before connecting to any org', async () => {
+    const f = fixture(
+      goodCsv,
+      JSON.stringify(baseMapping, null, 2).replace('"object": "Lead"', '"object": 7'),
+    );
+    const r = await cli(['--mapping', f.mappingFile, '--data', f.dir]);
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/mapping\.json:\d+:\d+: objects\[0\]\.object: /);
+  }, 60_000);
+
+  it('a dry run against the org exits 0 and writes nothing', async () => {
+    const f = fixture(goodCsv, baseMapping);
+    const before = await count();
+    const r = await cli(['--mapping', f.mappingFile, '--data', f.dir, '--dry-run'], {
+      SF_LOGIN_URL: sim.url,
+      SF_CLIENT_ID: app.clientId,
+      SF_CLIENT_SECRET: app.clientSecret,
+    });
+    expect(r).toEqual({ code: 0, out: 'Lead (leads.csv): 2 rows checked, nothing written (dry run)\n' });
+    expect(await count()).toBe(before);
+  }, 60_000);
 });

@@ -138,6 +138,17 @@ function convertRows(o: ObjectMapping, header: string[], rows: { line: number; c
   return { rows: out, errors };
 }
 
+/** Reads and checks a mapping file; ImportError naming the file, line and field. */
+export function loadImportMapping(file: string): ImportMapping {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ImportError(`${file}: cannot read (${(error as Error).message})`);
+  }
+  return parseImportMapping(text, file);
+}
+
 export interface ImportOptions {
   mappingFile: string;
   dataDir: string;
@@ -150,13 +161,7 @@ export interface ImportOptions {
 
 /** Checks everything, then (unless dry run) upserts object by object. Throws ImportError before any write. */
 export async function runImport(opts: ImportOptions): Promise<ObjectReport[]> {
-  let mapping: ImportMapping;
-  try {
-    mapping = parseImportMapping(readFileSync(opts.mappingFile, 'utf8'), opts.mappingFile);
-  } catch (error) {
-    if (error instanceof ImportError) throw error;
-    throw new ImportError(`${opts.mappingFile}: cannot read (${(error as Error).message})`);
-  }
+  const mapping = loadImportMapping(opts.mappingFile);
   const prepared: PreparedObject[] = [];
   const problems: string[] = [];
   for (const o of mapping.objects) {
@@ -240,10 +245,11 @@ export function registerImportCommands(program: Command): void {
     .option('--dry-run', 'check the mapping, headers, describe and every cell; write nothing')
     .option('--chunk <rows>', 'rows per Bulk job', '10000')
     .action(async (opts: { mapping: string; data: string; dryRun?: boolean; chunk: string }) => {
-      // The org: SF_LOGIN_URL and the client's credentials (see docs/onboarding.md), as every command.
-      const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
-      const client = new SalesforceClient(await connectToOrg(orgAuthFromEnv()), { log });
       try {
+        loadImportMapping(resolve(opts.mapping)); // a malformed mapping is reported before any connection
+        // The org: SF_LOGIN_URL and the client's credentials (see docs/onboarding.md), as every command.
+        const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+        const client = new SalesforceClient(await connectToOrg(orgAuthFromEnv()), { log });
         const reports = await runImport({
           mappingFile: resolve(opts.mapping),
           dataDir: resolve(opts.data),
