@@ -35,6 +35,10 @@ program
   .option('--host <host>', 'interface to bind', '127.0.0.1')
   .option('--db <file>', "SQLite file or ':memory:'", 'var/org/org.db')
   .addOption(regionOption())
+  .option(
+    '--metadata-dir <dirs...>',
+    "a client's own SFDX metadata (objects/<Object>/fields/*.field-meta.xml) deployed on top of force-app",
+  )
   .option('--seed-dir <dir>', 'load NDJSON(.gz) seed files from this directory first')
   .option('--api-version <version>', 'newest API version served', '62.0')
   .option('--latency-ms <ms>', 'latency added to every API response', integer, 0)
@@ -57,6 +61,9 @@ program
       apiVersion: String(o.apiVersion),
       logger,
       ...(o.seedDir ? { seedDir: String(o.seedDir) } : {}),
+      ...(o.metadataDir
+        ? { schema: loadOrgSchema({ extraMetadataDirs: o.metadataDir as unknown as string[] }) }
+        : {}),
       faults: {
         latencyMs: Number(o.latencyMs),
         errorRate5xx: Number(o.errorRate5xx),

@@ -14,6 +14,7 @@ import { outageMiddleware } from './outage.js';
 import { compositeRouter } from './rest/composite.js';
 import { ApiError, restErrorHandler } from './rest/errors.js';
 import { authAndUsageMiddleware, faultMiddleware } from './rest/middleware.js';
+import { toolingQueryRouter } from './rest/tooling-query.js';
 import { queryRouter } from './rest/query.js';
 import { resourcesRouter, versionsRouter } from './rest/resources.js';
 import { sobjectsRouter } from './rest/sobjects.js';
@@ -70,6 +71,7 @@ export function createOrgSimulatorApp(ctx: SimulatorContext, auth?: OAuthService
   api.use('/sobjects', json, sobjectsRouter(ctx));
   api.use('/composite', json, compositeRouter(ctx));
   api.use(queryRouter(ctx));
+  api.use('/tooling', toolingQueryRouter(ctx));
   api.use(resourcesRouter(ctx));
   api.use((_req, _res, next) =>
     next(new ApiError(404, 'NOT_FOUND', 'The requested resource does not exist')),

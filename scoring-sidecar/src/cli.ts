@@ -18,6 +18,8 @@ import { registerWritebackCommands } from './commands/writeback.js';
 import { registerBacktestCommands } from './commands/backtest.js';
 import { registerTrainCommands } from './commands/train.js';
 import { registerTrainingSetCommands } from './commands/training-set.js';
+import { registerFeaturesCommands } from './commands/features.js';
+import { registerImportCommands } from './commands/import.js';
 import { REPO_ROOT } from './config/index.js';
 import { startServer } from './server.js';
 
@@ -122,6 +124,8 @@ export function buildProgram(): Command {
   registerWorkerCommands(program);
   registerWritebackCommands(program);
   registerSyncCommands(program);
+  registerFeaturesCommands(program);
+  registerImportCommands(program);
   return program;
 }
 

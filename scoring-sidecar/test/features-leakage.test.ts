@@ -3,9 +3,10 @@
 // changes the vector at t.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LEAD_CONVERSION_FEATURES, featuresAsOf, type LeadHistory } from '../src/features/index.js';
+import { featuresAsOf, type FeatureDefinition, type LeadHistory } from '../src/features/index.js';
 import { EVENT_TYPES } from '../src/inputs/index.js';
 import { baseLead } from './fixtures/leads.js';
+import { SHIPPED_SPECS } from './fixtures/shipped-specs.js';
 
 const DAY = 86_400_000;
 const start = Date.parse('2026-01-01T00:00:00Z');
@@ -56,12 +57,27 @@ const fieldChange = fc.oneof(
     changedAtMs: instant,
   }),
 );
-const history = fc.record({
-  events: fc.array(event, { maxLength: 40 }),
-  erpRows: fc.array(erpRow, { maxLength: 6 }),
-  marketingRows: fc.array(marketingRow, { maxLength: 6 }),
-  fieldChanges: fc.array(fieldChange, { maxLength: 4 }),
-});
+/** Fields a spec reads from the lead (custom fields included), so changes reach every spec's features. */
+const fieldsOf = (features: readonly FeatureDefinition[]) => [
+  ...new Set(features.flatMap((f) => (f.source.kind === 'crm' ? f.source.fields : []))),
+];
+const historyFor = (features: readonly FeatureDefinition[]) =>
+  fc.record({
+    events: fc.array(event, { maxLength: 40 }),
+    erpRows: fc.array(erpRow, { maxLength: 6 }),
+    marketingRows: fc.array(marketingRow, { maxLength: 6 }),
+    fieldChanges: fc.array(
+      fc.oneof(
+        fieldChange,
+        fc.record({
+          field: fc.constantFrom(...(fieldsOf(features) as (keyof typeof baseLead)[])),
+          value: fc.constantFrom('42', 'true', 'Web', '2026-01-05T00:00:00.000+0000', null),
+          changedAtMs: instant,
+        }),
+      ),
+      { maxLength: 6 },
+    ),
+  });
 
 /** Keeps what was known at t and replaces everything after it with `later`. */
 function rewriteAfter(h: LeadHistory, t: number, later: Omit<LeadHistory, 'lead'>): LeadHistory {
@@ -90,13 +106,14 @@ function rewriteAfter(h: LeadHistory, t: number, later: Omit<LeadHistory, 'lead'
   };
 }
 
-describe('point-in-time features', () => {
+describe.each(SHIPPED_SPECS)('point-in-time features of %s', (_file, features) => {
   it('never change at t when anything after t is added, removed or altered', () => {
+    const history = historyFor(features);
     fc.assert(
       fc.property(history, history, instant, (original, replacement, t) => {
         const h: LeadHistory = { lead: baseLead, ...original };
-        const before = featuresAsOf(LEAD_CONVERSION_FEATURES, h, t);
-        const after = featuresAsOf(LEAD_CONVERSION_FEATURES, rewriteAfter(h, t, replacement), t);
+        const before = featuresAsOf(features, h, t);
+        const after = featuresAsOf(features, rewriteAfter(h, t, replacement), t);
         expect(after).toEqual(before);
       }),
       { numRuns: 400 },
@@ -107,8 +124,24 @@ describe('point-in-time features', () => {
     const t = start + 30 * DAY;
     const h: LeadHistory = { lead: baseLead, events: [], erpRows: [], marketingRows: [], fieldChanges: [] };
     const withEvent = { ...h, events: [{ type: 'trial_signup' as const, occurredAtMs: t }] };
-    expect(featuresAsOf(LEAD_CONVERSION_FEATURES, withEvent, t)).not.toEqual(
-      featuresAsOf(LEAD_CONVERSION_FEATURES, h, t),
-    );
+    const withChange = {
+      ...withEvent,
+      fieldChanges: fieldsOf(features).map((field) => ({
+        field: field as keyof typeof baseLead,
+        value: '42',
+        changedAtMs: t,
+      })),
+      marketingRows: [
+        {
+          lead_id: baseLead.Id,
+          extract_date: isoDay(t),
+          campaign_count: 3,
+          last_campaign: 'x',
+          intent_score: 9,
+          intent_topic: 'crm',
+        },
+      ],
+    };
+    expect(featuresAsOf(features, withChange, t)).not.toEqual(featuresAsOf(features, h, t));
   });
 });

@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SHIPPED_SPECS } from './fixtures/shipped-specs.js';
 import {
   LEAD_CONVERSION_FEATURES,
   computeFeatures,
@@ -18,6 +19,7 @@ import {
 } from '../src/features/index.js';
 import {
   EVENT_TYPES,
+  LEAD_PROFILE_FIELDS,
   knownFromMs,
   type EngagementEvent,
   type ErpExtractRow,
@@ -249,6 +251,7 @@ async function replay(
   store: OnlineFeatureStore,
   setClock: (ms: number) => void,
   onlineFeatures: readonly FeatureDefinition[],
+  offlineFeatures: readonly FeatureDefinition[] = onlineFeatures,
 ): Promise<ReplayReport> {
   const report: ReplayReport = {
     vectorsCompared: 0,
@@ -259,7 +262,7 @@ async function replay(
     withMarketing: 0,
   };
   const byId = new Map(h.leads.map((g) => [g.created.Id, g]));
-  const windowed = LEAD_CONVERSION_FEATURES.flatMap((f, i) =>
+  const windowed = offlineFeatures.flatMap((f, i) =>
     f.source.kind === 'events' && f.source.windowDays ? [i] : [],
   );
   setClock(START - 30 * DAY);
@@ -294,7 +297,7 @@ async function replay(
         expect(state, `lead ${id} at ${new Date(asOfMs).toISOString()}`).not.toBeNull();
         const online = computeFeatures(onlineFeatures, state!, asOfMs);
         const offline = featuresAsOf(
-          LEAD_CONVERSION_FEATURES,
+          offlineFeatures,
           offlineHistory(byId.get(id)!, h.erpRows, asOfMs),
           asOfMs,
         );
@@ -307,7 +310,7 @@ async function replay(
             report.mismatches.push({
               leadId: id,
               asOfMs,
-              feature: LEAD_CONVERSION_FEATURES[f]!.name,
+              feature: offlineFeatures[f]!.name,
               online: online[f],
               offline: value,
             });
@@ -324,6 +327,54 @@ const eventDeliveries = history.leads.reduce(
   0,
 );
 
+/**
+ * Fields a shipped spec reads that the online store does not carry yet: the store keeps the fixed lead profile
+ * (inputs/lead-profile.ts), so for these specs the replay below compares missing with missing. Serving them
+ * needs the profile to carry the fields the active spec reads (issue #14, not done). Listed so the gap is
+ * visible and any change to it is deliberate.
+ */
+const XE_CUSTOM = [
+  'Web_Visits__c',
+  'Web_Time_On_Site__c',
+  'Web_Pages_Per_Visit__c',
+  'City_Bucket__c',
+  'Specialization__c',
+  'Occupation__c',
+  'What_Matters_Most__c',
+  'Heard_About_Us__c',
+  'Ad_Search__c',
+  'Ad_Magazine__c',
+  'Ad_Newspaper_Article__c',
+  'Ad_Forums__c',
+  'Ad_Newspaper__c',
+  'Ad_Digital__c',
+  'Ad_Recommendation__c',
+  'Free_Copy_Requested__c',
+];
+const STORE_GAPS: Record<string, string[]> = {
+  'x-education.json': XE_CUSTOM,
+  'x-education-leaky.json': [
+    ...XE_CUSTOM,
+    'Tags__c',
+    'Lead_Quality__c',
+    'Lead_Profile__c',
+    'Asym_Activity_Index__c',
+    'Asym_Profile_Index__c',
+    'Asym_Activity_Score__c',
+    'Asym_Profile_Score__c',
+    'Last_Activity__c',
+    'Last_Notable_Activity__c',
+  ],
+};
+
+describe.each(SHIPPED_SPECS)('the online store and %s', (file, features) => {
+  it('carries every lead field the spec reads, except the listed gap', () => {
+    const read = [...new Set(features.flatMap((f) => (f.source.kind === 'crm' ? f.source.fields : [])))];
+    const carried = new Set<string>(LEAD_PROFILE_FIELDS);
+    expect(read.filter((f) => !carried.has(f))).toEqual(STORE_GAPS[file] ?? []);
+  });
+});
+
 describe('training/serving skew', () => {
   it('replays a realistic slice of history', () => {
     expect(history.leads.length).toBeGreaterThanOrEqual(300);
@@ -332,7 +383,11 @@ describe('training/serving skew', () => {
     expect(history.leads.flatMap((g) => g.marketingRows).length).toBeGreaterThan(300);
   });
 
-  describe.each(['in-process', 'redis'] as const)('through the %s store', (kind) => {
+  describe.each(
+    SHIPPED_SPECS.flatMap(([file, features]) =>
+      (['in-process', 'redis'] as const).map((kind) => [file, kind, features] as const),
+    ),
+  )('spec %s through the %s store', (_file, kind, features) => {
     let clock = START;
     let store: OnlineFeatureStore;
     const keyPrefix = `lrtest:skew:${randomUUID()}`;
@@ -364,11 +419,12 @@ describe('training/serving skew', () => {
     });
 
     it('gives exactly the offline vectors at every instant', async () => {
-      const report = await replay(history, store, (ms) => (clock = ms), LEAD_CONVERSION_FEATURES);
+      const report = await replay(history, store, (ms) => (clock = ms), features);
       expect(report.mismatches.slice(0, 5)).toEqual([]);
       // the comparison covered the parts that can drift: windows, late and repeated events, both extracts
       expect(report.vectorsCompared).toBeGreaterThan(2500);
-      expect(report.nonZeroWindowValues).toBeGreaterThan(1000);
+      if (features.some((f) => f.source.kind === 'events' && f.source.windowDays))
+        expect(report.nonZeroWindowValues).toBeGreaterThan(1000);
       expect(report.duplicatesSeen).toBeGreaterThan(10);
       expect(report.withErp).toBeGreaterThan(500);
       expect(report.withMarketing).toBeGreaterThan(500);
@@ -387,6 +443,7 @@ describe('training/serving skew', () => {
       createInProcessStore('EU', { now: () => clock }),
       (ms) => (clock = ms),
       wrong,
+      LEAD_CONVERSION_FEATURES,
     );
     expect(report.mismatches.length).toBeGreaterThan(0);
     expect(new Set(report.mismatches.map((m) => m.feature))).toEqual(new Set(['pricing_page_visit_7d']));

@@ -7,6 +7,7 @@ import { STANDARD_OBJECTS } from './standard-objects.js';
 import type { FieldDescribe, SObjectDescribe } from './types.js';
 
 export type { FieldDescribe, FieldType, PicklistEntry, SObjectDescribe } from './types.js';
+export { classificationOf, type FieldClassification } from './metadata.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -97,9 +98,14 @@ function describeObject(
  * The org's schema: the standard catalogue plus custom fields and objects from SFDX source.
  * Custom objects get key prefixes a00, a01, ... in name order.
  */
-export function loadOrgSchema(opts: { forceAppDir?: string } = {}): OrgSchema {
+export function loadOrgSchema(
+  opts: {
+    forceAppDir?: string;
+    /** a client's own metadata, deployed on top (custom fields) */ extraMetadataDirs?: string[];
+  } = {},
+): OrgSchema {
   const forceAppDir = opts.forceAppDir ?? join(REPO_ROOT, 'force-app/main/default');
-  const sources = readCustomMetadata(forceAppDir);
+  const sources = [forceAppDir, ...(opts.extraMetadataDirs ?? [])].flatMap(readCustomMetadata);
   const objects = [...STANDARD_OBJECTS, ...SETUP_OBJECTS].map((def) =>
     describeObject(def, false, [...def.fields]),
   );

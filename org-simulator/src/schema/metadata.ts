@@ -54,8 +54,34 @@ function picklistValues(meta: Xml): {
 /** Parent-side relationship names of custom lookups, keyed `<parent>.<field>` in lower case. */
 export const childRelationshipNames = new Map<string, string>();
 
+/**
+ * Data classification of fields (CustomField `<securityClassification>` / `<complianceGroup>`). Salesforce
+ * does not put these in the sObject describe; it serves them as FieldDefinition.SecurityClassification /
+ * ComplianceGroup (Tooling API and SOAP query), so they are kept beside the describe entry, not in it.
+ */
+export interface FieldClassification {
+  securityClassification: string | null;
+  complianceGroup: string | null;
+}
+const classifications = new WeakMap<FieldDescribe, FieldClassification>();
+export function classificationOf(field: FieldDescribe): FieldClassification {
+  return classifications.get(field) ?? { securityClassification: null, complianceGroup: null };
+}
+
 /** Maps one CustomField metadata document to its describe entry. */
 export function customFieldDescribe(meta: Xml, file: string): FieldDescribe {
+  const described = customFieldDescribeOnly(meta, file);
+  // Shield Platform Encryption: a field with an encryption scheme is described `encrypted: true`.
+  const scheme = text(meta, 'encryptionScheme');
+  const entry = scheme && scheme !== 'None' ? { ...described, encrypted: true } : described;
+  const securityClassification = text(meta, 'securityClassification') ?? null;
+  const complianceGroup = text(meta, 'complianceGroup') ?? null;
+  if (securityClassification || complianceGroup)
+    classifications.set(entry, { securityClassification, complianceGroup });
+  return entry;
+}
+
+function customFieldDescribeOnly(meta: Xml, file: string): FieldDescribe {
   const name = text(meta, 'fullName');
   const metaType = text(meta, 'type');
   if (!name || !metaType) throw new Error(`${file}: fullName and type are required`);

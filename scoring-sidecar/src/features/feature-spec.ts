@@ -31,6 +31,16 @@ export class CategoryCounter {
   }
 }
 
+/** The level every value outside a categorical's kept list shares, when its spec asks for `other`. */
+export const OTHER_CATEGORY = '__other__';
+
+function categoryList(f: FeatureDefinition, categoriesOf: (feature: string) => string[]): string[] {
+  const policy = f.categoryPolicy;
+  const seen = policy?.values ? [...policy.values] : categoriesOf(f.name);
+  const kept = policy?.topK !== undefined ? seen.slice(0, policy.topK) : seen;
+  return policy?.other ? [...kept.filter((c) => c !== OTHER_CATEGORY), OTHER_CATEGORY] : kept;
+}
+
 /** The spec of a feature set fitted to training data (category lists fixed from what was seen). */
 export function buildFeatureSpec(
   name: string,
@@ -43,7 +53,7 @@ export function buildFeatureSpec(
     features.map((f) => ({
       name: f.name,
       kind: f.kind,
-      ...(f.kind === 'categorical' ? { categories: categoriesOf(f.name) } : {}),
+      ...(f.kind === 'categorical' ? { categories: categoryList(f, categoriesOf) } : {}),
       description: f.description,
     })),
     { horizonDays },
@@ -62,7 +72,9 @@ export function encodeFeatures(spec: FeatureSpec, values: readonly FeatureValue[
         return v === true ? 1 : v === false ? 0 : null;
       case 'categorical': {
         const index = entry.categories?.indexOf(String(v)) ?? -1;
-        return index < 0 ? null : index;
+        if (index >= 0) return index;
+        const other = entry.categories?.indexOf(OTHER_CATEGORY) ?? -1;
+        return other < 0 ? null : other;
       }
     }
   });

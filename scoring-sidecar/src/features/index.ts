@@ -1,6 +1,6 @@
 // features/: one definition of every model input, computed the same way online and offline, from inputs/.
+export { LEAD_CONVERSION_FEATURES } from './lead-features.js';
 export {
-  LEAD_CONVERSION_FEATURES,
   type FeatureDefinition,
   type FeatureValue,
   computeFeatures,
@@ -15,7 +15,28 @@ export {
   type Snapshot,
 } from './point-in-time.js';
 export { featureHash } from './feature-hash.js';
-export { buildFeatureSpec, encodeFeatures, featuresForSpec, CategoryCounter } from './feature-spec.js';
+export { interpretSpec, type SpecInputs } from './interpreter.js';
+export {
+  FeatureSpecError,
+  loadFeatureConfig,
+  loadFeatureSpec,
+  parseFeatureConfig,
+  parseJsonWithPositions,
+  type Path as JsonPath,
+  type SpecCheckOptions,
+} from './spec-loader.js';
+export { featureConfigSchema, type FeatureConfig, type SpecFeature } from './spec-schema.js';
+export { exclusionReason, type DescribeField } from './describe-policy.js';
+export { LEAD_SPEC_FILE } from './lead-features.js';
+export { recordTrainingSet, fieldsRead } from './record-training-set.js';
+export { proposeSpec, fieldsToSample, type Proposal, type FieldDecision } from './propose.js';
+export {
+  buildFeatureSpec,
+  encodeFeatures,
+  featuresForSpec,
+  CategoryCounter,
+  OTHER_CATEGORY,
+} from './feature-spec.js';
 export {
   type FeatureSpec,
   type TrainingRow,

@@ -21,7 +21,8 @@ import {
   type MarketingExtractRow,
 } from '../inputs/index.js';
 import { bulkQuery } from '../salesforce/index.js';
-import { LEAD_CONVERSION_FEATURES, type FeatureDefinition } from './definitions.js';
+import type { FeatureDefinition } from './definitions.js';
+import { LEAD_CONVERSION_FEATURES } from './lead-features.js';
 import { buildFeatureSpec, CategoryCounter, encodeFeatures } from './feature-spec.js';
 import { snapshotsOf, type LeadHistory } from './point-in-time.js';
 import { writeTrainingSet, type FeatureSpec, type TrainingRow } from './training-set-file.js';

@@ -4,10 +4,12 @@
 import { parse } from 'csv-parse/sync';
 import type { SalesforceTransport } from './transport.js';
 
-export type IngestKey = 'Id' | 'External_Key__c';
+/** The rows' key column: Id, External_Key__c, or an importer's external id field. */
+export type IngestKey = 'Id' | 'External_Key__c' | (string & {});
 
 export interface IngestSpec {
-  object: 'Lead' | 'Score_History__c';
+  /** Lead and Score_History__c (write-back), any object for `leadrank import`. */
+  object: 'Lead' | 'Score_History__c' | (string & {});
   operation: 'update' | 'upsert';
   externalIdFieldName?: string;
   /** The rows' key column, reported with each failure. */

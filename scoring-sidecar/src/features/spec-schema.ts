@@ -1,0 +1,98 @@
+// The feature-spec format (config/features/<target>.json): which inputs a model reads and how each becomes a
+// value. Data, not code; `interpretSpec` is its one interpreter. Shapes only here; cross-field rules
+// (sources known, PII refused, event types declared) are checked by the loader, which knows positions.
+import { z } from 'zod';
+import { EVENT_TYPES } from '../inputs/index.js';
+
+const eventType = z.enum(EVENT_TYPES);
+
+/** A field of the scored object ("LeadSource", "Score__c") or of a parent ("Matched_Account__r.Industry"). */
+const fieldSource = z.strictObject({
+  field: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$/, 'a field API name'),
+  /** The Salesforce field type the spec expects (checked against describe by `features check`/`propose`). */
+  type: z.string().optional(),
+});
+const eventSource = z.strictObject({ events: z.union([eventType, z.literal('any')]) });
+const extractSource = z.strictObject({ extract: z.enum(['erp', 'marketing']), column: z.string() });
+export const sourceSchema = z.union([fieldSource, eventSource, extractSource]);
+export type SpecSource = z.infer<typeof sourceSchema>;
+
+export const transformSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('numeric'),
+    /** ln(1 + x); x ≤ -1 is missing. */
+    log: z.boolean().optional(),
+    clip: z.strictObject({ min: z.number().optional(), max: z.number().optional() }).optional(),
+  }),
+  z.strictObject({ kind: z.literal('boolean') }),
+  /** true when the field holds a value (a lookup set, a date filled in). */
+  z.strictObject({ kind: z.literal('present') }),
+  z.strictObject({
+    kind: z.literal('categorical'),
+    caseFold: z.boolean().optional(),
+    /** Keep the K most frequent training values; with `other`, the rest share one level instead of missing. */
+    topK: z.number().int().min(1).max(1000).optional(),
+    other: z.boolean().optional(),
+    /** Levels seen fewer times than this in training are missing (default 20). */
+    minCount: z.number().int().min(1).optional(),
+  }),
+  /** A picklist: the describe's values; anything else is missing. */
+  z.strictObject({ kind: z.literal('picklist'), values: z.array(z.string()).min(1) }),
+  z.strictObject({ kind: z.literal('days-since') }),
+  z.strictObject({ kind: z.literal('ratio'), denominator: fieldSource }),
+  z.strictObject({ kind: z.literal('event-count'), windowDays: z.number().int().min(1).max(30) }),
+  z.strictObject({ kind: z.literal('event-total') }),
+  z.strictObject({ kind: z.literal('event-recency') }),
+  z.strictObject({ kind: z.literal('title-seniority') }),
+  z.strictObject({ kind: z.literal('free-mail') }),
+]);
+export type SpecTransform = z.infer<typeof transformSchema>;
+
+export const specFeatureSchema = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9_]*$/, 'lower_snake_case'),
+  description: z.string().min(1),
+  source: sourceSchema,
+  transform: transformSchema,
+  /** Value when the source has nothing; null (default) leaves it missing for the model. */
+  missing: z.union([z.number(), z.boolean(), z.string(), z.null()]).optional(),
+  /** Why this feature was chosen (written by `features propose`; documentation only). */
+  reason: z.string().optional(),
+  /** Selecting a PII, free-text, classified or encrypted field needs a recorded reason (shown on the card). */
+  override: z.strictObject({ reason: z.string().min(10, 'a reason of at least 10 characters') }).optional(),
+});
+export type SpecFeature = z.infer<typeof specFeatureSchema>;
+
+export const featureConfigSchema = z.strictObject({
+  specVersion: z.literal(1),
+  name: z.string().min(1),
+  target: z.enum(['lead', 'opportunity']),
+  object: z.enum(['Lead', 'Opportunity']),
+  /** Engagement event types the spec reads; an event feature naming another type is an error. */
+  eventTypes: z.array(eventType),
+  /** Append days_to_quarter_end and day_of_year (they encode the training window; see docs/model.md). */
+  calendar: z.boolean(),
+  features: z.array(specFeatureSchema).min(1),
+  /**
+   * The target when a training set is built from the org's records (one snapshot per record at `timeField`):
+   * the outcome is `outcome.field` holding one of `positive`. Without it the lead-conversion builder applies
+   * (snapshots at creation + 1 day then weekly, label from Opportunity and LeadHistory; docs/model.md).
+   */
+  training: z
+    .strictObject({
+      timeField: z.string(),
+      outcome: z.strictObject({ field: z.string(), positive: z.array(z.string()).min(1) }),
+      horizonDays: z.number().int().min(1).default(30),
+      segments: z
+        .strictObject({
+          region: z.string().optional(),
+          leadSource: z.string().optional(),
+          industry: z.string().optional(),
+          companySize: z.string().optional(),
+        })
+        .default({}),
+    })
+    .optional(),
+  /** Reasons written by `features propose` for what it chose and left out (documentation only). */
+  excluded: z.array(z.strictObject({ field: z.string(), reason: z.string() })).optional(),
+});
+export type FeatureConfig = z.infer<typeof featureConfigSchema>;

@@ -1,0 +1,131 @@
+// A bad feature spec stops start-up with an error naming the file, the line and the field.
+import { describe, expect, it } from 'vitest';
+import { interpretSpec, parseFeatureConfig, type DescribeField } from '../src/features/index.js';
+
+const spec = (features: string, extra = '') => `{
+  "specVersion": 1,
+  "name": "t",
+  "target": "lead",
+  "object": "Lead",
+  "eventTypes": ["web_visit"],
+  "calendar": false,${extra}
+  "features": [
+${features}
+  ]
+}
+`;
+const feature = (body: string) => `    { "name": "f", "description": "d", ${body} }`;
+
+describe('feature spec loading', () => {
+  it('accepts a spec and interprets each transform', () => {
+    const config = parseFeatureConfig(
+      spec(
+        [
+          feature(
+            '"source": { "field": "NumberOfEmployees" }, "transform": { "kind": "numeric", "log": true, "clip": { "max": 999 } }',
+          ),
+          feature(
+            '"source": { "field": "Industry" }, "transform": { "kind": "categorical", "caseFold": true, "topK": 2, "other": true }',
+          ).replace('"f"', '"g"'),
+          feature(
+            '"source": { "field": "AnnualRevenue" }, "transform": { "kind": "ratio", "denominator": { "field": "NumberOfEmployees" } }',
+          ).replace('"f"', '"h"'),
+          feature('"source": { "field": "Score__c" }, "transform": { "kind": "numeric" }').replace(
+            '"f"',
+            '"k"',
+          ),
+        ].join(',\n'),
+      ),
+      'x.json',
+    );
+    const defs = interpretSpec(config);
+    const lead = { NumberOfEmployees: 4000, Industry: 'ReTail', AnnualRevenue: 8000, Score__c: '7' };
+    const inputs = { lead, events: null, erp: null, marketing: null } as never;
+    expect(defs.map((d) => d.compute(inputs, 0))).toEqual([Math.log1p(999), 'retail', 2, 7]);
+    expect(defs[1]!.categoryPolicy).toEqual({ topK: 2, other: true });
+  });
+
+  it.each([
+    [
+      'invalid JSON',
+      spec(feature('"source": { "field": "Industry" } "transform": {}')),
+      /x\.json:9:\d+: invalid JSON/,
+    ],
+    [
+      'an unknown transform',
+      spec(feature('"source": { "field": "Industry" }, "transform": { "kind": "sqrt" }')),
+      /x\.json:9:\d+: features\[0\]\.transform\.kind: /,
+    ],
+    [
+      'an unknown field',
+      spec(feature('"source": { "field": "Shoe_Size" }, "transform": { "kind": "numeric" }')),
+      /x\.json:9:\d+: features\[0\]\.source\.field: unknown Lead field "Shoe_Size"/,
+    ],
+    [
+      'an undeclared event type',
+      spec(feature('"source": { "events": "form_fill" }, "transform": { "kind": "event-total" }')),
+      /x\.json:9:\d+: features\[0\]\.source\.events: event type "form_fill" is not in eventTypes/,
+    ],
+    [
+      'an unknown extract column',
+      spec(feature('"source": { "extract": "erp", "column": "margin" }, "transform": { "kind": "numeric" }')),
+      /features\[0\]\.source\.column: unknown erp extract column "margin"/,
+    ],
+    [
+      'a PII field selected raw',
+      spec(feature('"source": { "field": "Email" }, "transform": { "kind": "categorical" }')),
+      /x\.json:9:\d+: features\[0\]\.source\.field: Email is PII: refused as a model input/,
+    ],
+    [
+      'an unknown key',
+      spec(feature('"source": { "field": "Industry" }, "transform": { "kind": "boolean" }, "weight": 2')),
+      /features\[0\]: Unrecognized key: "weight"/,
+    ],
+  ])('refuses %s, naming file, line and field', (_what, text, message) => {
+    expect(() => parseFeatureConfig(text, 'x.json')).toThrow(message);
+  });
+
+  it('accepts a PII field only with a recorded override reason', () => {
+    const text = spec(
+      feature(
+        '"source": { "field": "Email" }, "transform": { "kind": "categorical" }, "override": { "reason": "domain list audited by DPO 2026-11" }',
+      ),
+    );
+    expect(interpretSpec(parseFeatureConfig(text, 'x.json'))[0]!.override).toBe(
+      'domain list audited by DPO 2026-11',
+    );
+  });
+
+  describe('against an org describe', () => {
+    const describeFields: DescribeField[] = [
+      { name: 'Industry', type: 'picklist' },
+      { name: 'Budget__c', type: 'currency' },
+      { name: 'Notes__c', type: 'string', securityClassification: 'Confidential' },
+      { name: 'Tax_Id__c', type: 'encryptedstring', encrypted: true },
+    ];
+    const check = (body: string) => () =>
+      parseFeatureConfig(spec(feature(body)), 'x.json', { describe: describeFields });
+
+    it('refuses a field the org does not have', () => {
+      expect(check('"source": { "field": "Budget2__c" }, "transform": { "kind": "numeric" }')).toThrow(
+        /features\[0\]\.source\.field: unknown Lead field "Budget2__c" \(not in the org's describe\)/,
+      );
+    });
+    it('refuses a type that does not match describe', () => {
+      expect(
+        check('"source": { "field": "Budget__c", "type": "string" }, "transform": { "kind": "numeric" }'),
+      ).toThrow(/Budget__c is of type currency in the org, the spec says string/);
+      expect(check('"source": { "field": "Industry" }, "transform": { "kind": "numeric" }')).toThrow(
+        /features\[0\]\.transform\.kind: numeric cannot read Industry \(type picklist\)/,
+      );
+    });
+    it('refuses classified and encrypted fields, naming why', () => {
+      expect(check('"source": { "field": "Notes__c" }, "transform": { "kind": "categorical" }')).toThrow(
+        /Notes__c is classified Confidential/,
+      );
+      expect(check('"source": { "field": "Tax_Id__c" }, "transform": { "kind": "categorical" }')).toThrow(
+        /Tax_Id__c is Shield-encrypted/,
+      );
+    });
+  });
+});
