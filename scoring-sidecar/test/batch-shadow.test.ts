@@ -27,6 +27,10 @@ import {
   startSimulator,
 } from './batch-kit.js';
 
+// This suite is about shadow scoring, not storage: the cycle reads the region's embedded experiment store (the
+// SQLite file below), whatever DATABASE_URL npm test exports; the PostgreSQL path has its own suites.
+delete process.env.DATABASE_URL;
+
 const LEADS = 1200;
 const ACTIVE = LEADS - LEADS / 10;
 const AS_OF = '2025-11-20T08:00:00.000Z';

@@ -69,6 +69,10 @@ describe('sf leadrank org check (the command)', () => {
       output.push(String(chunk)),
       true
     )) as typeof process.stdout.write;
+    // Under CI=true the table renderer (ink, through @oclif/table) prints its final frame with console.log,
+    // which vitest intercepts before it reaches process.stdout: capture that path too.
+    const log = console.log;
+    console.log = (...args: unknown[]) => void output.push(`${args.map(String).join(' ')}\n`);
     let error: (Error & { oclif?: { exit?: number } }) | undefined;
     try {
       await new LeadrankOrgCheck(['--target-org', USERNAME], config).run();
@@ -76,6 +80,7 @@ describe('sf leadrank org check (the command)', () => {
       error = e as Error & { oclif?: { exit?: number } };
     } finally {
       process.stdout.write = write;
+      console.log = log;
     }
     const text = output.join('');
 
