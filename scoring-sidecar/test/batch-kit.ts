@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { startOrgSimulator, type RunningOrgSimulator } from '../../org-simulator/src/server.js';
 import { emptyScoreStats, type ScoredLead } from '../src/batch/batch-scorer.js';
 import type { BatchConfigOverrides } from '../src/batch/config.js';
+import type { SalesforceNames } from '../src/config/index.js';
 import { loadMeta, type CycleModel } from '../src/batch/cycle.js';
 import { leadToScore, minimizeRow } from '../src/batch/lead-rows.js';
 import { createBatchRuntime, type BatchRuntime } from '../src/batch/runtime.js';
@@ -110,6 +111,8 @@ export interface KitRuntimeOptions {
   rootDir?: string;
   /** The online store events and extracts come from (default none). */
   featureStore?: OnlineFeatureStore | null;
+  /** The package namespace's names layer (default: the repository's, unpackaged). */
+  salesforceNames?: SalesforceNames;
 }
 
 /** Fast test settings: small partitions and tasks, short polls and backoffs. */
@@ -142,6 +145,7 @@ export async function kitRuntime(o: KitRuntimeOptions): Promise<BatchRuntime> {
     connect: () => connectTo(o.sim),
     featureStore: o.featureStore ?? null,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    ...(o.salesforceNames ? { salesforceNames: o.salesforceNames } : {}),
   });
 }
 

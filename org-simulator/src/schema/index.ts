@@ -2,12 +2,14 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { childRelationshipNames, customObjectStandardFields, readCustomMetadata } from './metadata.js';
+import { namespacedMetadata } from './namespaced.js';
 import { SETUP_OBJECTS } from './setup-objects.js';
 import { STANDARD_OBJECTS } from './standard-objects.js';
 import type { FieldDescribe, SObjectDescribe } from './types.js';
 
 export type { FieldDescribe, FieldType, PicklistEntry, SObjectDescribe } from './types.js';
 export { classificationOf, type FieldClassification } from './metadata.js';
+export { namespacedMetadata } from './namespaced.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -102,9 +104,12 @@ export function loadOrgSchema(
   opts: {
     forceAppDir?: string;
     /** a client's own metadata, deployed on top (custom fields) */ extraMetadataDirs?: string[];
+    /** the package installed as a managed package with this namespace (force-app's names prefixed) */
+    packageNamespace?: string;
   } = {},
 ): OrgSchema {
-  const forceAppDir = opts.forceAppDir ?? join(REPO_ROOT, 'force-app/main/default');
+  const source = opts.forceAppDir ?? join(REPO_ROOT, 'force-app/main/default');
+  const forceAppDir = opts.packageNamespace ? namespacedMetadata(source, opts.packageNamespace) : source;
   const sources = [forceAppDir, ...(opts.extraMetadataDirs ?? [])].flatMap(readCustomMetadata);
   const objects = [...STANDARD_OBJECTS, ...SETUP_OBJECTS].map((def) =>
     describeObject(def, false, [...def.fields]),

@@ -1,7 +1,7 @@
 // The delta: a rescore is written only when it matters to a rep, and the CSV rows of the two Bulk ingest jobs
 // (Lead update, Score_History__c upsert on External_Key__c = "<leadId>:<cycleId>", idempotent on retry).
 import { stringify } from 'csv-stringify/sync';
-import type { ScoreSource } from '../scoring/index.js';
+import { SCORE_SOURCE_PICKLIST, type ScoreSourcePicklistValue } from '../config/index.js';
 import type { Region } from '../store/index.js';
 import type { ScoredLead } from './batch-scorer.js';
 import type { BatchConfig } from './config.js';
@@ -18,17 +18,11 @@ export interface ScoreChange {
   band: string;
   reasons: string;
   nextBestAction: string | null;
-  source: 'Model' | 'Rules';
+  source: ScoreSourcePicklistValue;
   modelVersion: string;
   featureHash: string;
   why: MaterialReason;
 }
-
-/** Score_Source__c picklist values: the sidecar's sources as Salesforce spells them (mapped here, on write). */
-const SCORE_SOURCE_PICKLIST = { model: 'Model', rules: 'Rules' } as const satisfies Record<
-  ScoreSource,
-  string
->;
 
 /** Numbers masked: "Last visited 3 days ago" and "… 4 days ago" are the same reason, one day apart. */
 const reasonIdentity = (line: string | null | undefined) => (line ?? '').replace(/[\d.,]+/g, '#').trim();

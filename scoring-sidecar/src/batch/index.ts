@@ -1,7 +1,7 @@
 // The batch stage's public surface: what commands/ and the top level use (cycle internals stay in the folder).
 export { loadBatchConfig, withOverrides, type BatchConfig, type BatchConfigOverrides } from './config.js';
 export { BatchMetrics } from './metrics.js';
-export { batchSalesforceClient } from './runtime.js';
+export { batchSalesforceClient, verifiedClient } from './runtime.js';
 export { createBatchRuntime, type BatchRuntime, type BatchRuntimeOptions } from './runtime.js';
 export {
   enqueueCycle,

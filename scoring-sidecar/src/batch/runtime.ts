@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { ParquetWriter, fileWriter } from 'hyparquet-writer';
 import type jsforce from 'jsforce';
 import { pino, type Logger } from 'pino';
-import { loadRegionsConfig, loadScoringConfig, regionStateDir } from '../config/index.js';
+import {
+  loadRegionsConfig,
+  loadSalesforceNames,
+  loadScoringConfig,
+  regionStateDir,
+  type SalesforceNames,
+} from '../config/index.js';
 import { loadReasonCatalogue } from '../explain/index.js';
 import { ModelRegistry } from '../model/index.js';
 import { loadActionCatalogue, loadRuleSet } from '../model/index.js';
@@ -46,6 +52,7 @@ export function batchSalesforceClient(
   config: Pick<BatchConfig, 'http' | 'bulkPoll' | 'apiAllocation'>,
   log: Logger,
   onPause?: SalesforceClientOptions['onPause'],
+  names?: SalesforceNames,
 ): SalesforceClient {
   return new SalesforceClient(conn, {
     retry: config.http,
@@ -53,7 +60,14 @@ export function batchSalesforceClient(
     apiAllocation: config.apiAllocation,
     log,
     ...(onPause ? { onPause } : {}),
+    ...(names ? { names } : {}),
   });
+}
+
+/** A client whose org was checked to hold the package under the configured namespace (once per client). */
+export async function verifiedClient(client: SalesforceClient): Promise<SalesforceClient> {
+  await client.verifyNamespace();
+  return client;
 }
 
 export interface BatchRuntimeOptions {
@@ -79,6 +93,8 @@ export interface BatchRuntimeOptions {
   experimentsDb?: string | null;
   /** The challenger model directory (default LEADRANK_CHALLENGER_MODEL_DIR, else the registry's alias). */
   challengerModelDir?: string;
+  /** The package namespace's names layer (default: configDir's salesforce.json, checked against sfdx-project.json). */
+  salesforceNames?: SalesforceNames;
 }
 
 export interface BatchRuntime extends BatchContext {
@@ -107,6 +123,7 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
   const ruleSet = await loadRuleSet(join(configDir, 'rules', 'default.json'));
   const actions = await loadActionCatalogue(join(configDir, 'actions', 'catalogue.json'));
   const catalogue = loadReasonCatalogue(join(configDir, 'reasons', 'lead-conversion.json'));
+  const names = o.salesforceNames ?? loadSalesforceNames(configDir);
   const log = (o.logger ?? pino({ name: 'leadrank-batch', level: process.env.LOG_LEVEL ?? 'info' })).child({
     region: o.region,
   });
@@ -140,17 +157,25 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
 
   let client: Promise<SalesforceClient> | null = null;
   const salesforce = () => {
-    client ??= (o.connect ?? (() => connectToOrg(orgAuthFromEnv())))().then((conn) =>
-      batchSalesforceClient(conn, config, log, async (paused, usage) => {
-        metrics.allocationPaused(paused);
-        const key = 'paused';
-        if (paused)
-          await state.set([
-            [key, JSON.stringify({ since: new Date().toISOString(), ...usage, pid: process.pid })],
-          ]);
-        else await state.del([key]);
-      }),
-    );
+    client ??= (o.connect ?? (() => connectToOrg(orgAuthFromEnv())))()
+      .then((conn) =>
+        batchSalesforceClient(
+          conn,
+          config,
+          log,
+          async (paused, usage) => {
+            metrics.allocationPaused(paused);
+            const key = 'paused';
+            if (paused)
+              await state.set([
+                [key, JSON.stringify({ since: new Date().toISOString(), ...usage, pid: process.pid })],
+              ]);
+            else await state.del([key]);
+          },
+          names,
+        ),
+      )
+      .then(verifiedClient);
     client.catch(() => (client = null));
     return client;
   };

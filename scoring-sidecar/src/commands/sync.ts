@@ -15,6 +15,7 @@ import {
   runSyncLoop,
   type SyncConfig,
 } from '../ingest/index.js';
+import { loadSalesforceNames } from '../config/index.js';
 import { createRedisWorklistIndex, loadRankingConfig } from '../ranking/index.js';
 import { SalesforceClient, connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
 import { createStoreFromEnv } from '../store/index.js';
@@ -56,8 +57,10 @@ export async function openSyncRuntime(
   const config = loadSyncConfig(join(configDir, 'sync.json'));
   const ranking = loadRankingConfig(join(configDir, 'ranking.json'));
   const keyPrefix = env.LEADRANK_REDIS_PREFIX?.trim() || undefined;
+  const names = loadSalesforceNames(configDir);
   const conn = await connectToOrg(orgAuthFromEnv(env));
-  const client = new SalesforceClient(conn, { log });
+  const client = new SalesforceClient(conn, { log, names });
+  await client.verifyNamespace();
   const store = createStoreFromEnv(env, region.data, { logger: log });
   const worklistIndex = createRedisWorklistIndex(redisUrl, region.data, {
     closedStatuses: ranking.candidates.closedStatuses,

@@ -8,9 +8,11 @@ import type { Registry } from 'prom-client';
 import {
   loadBatchConfig,
   batchSalesforceClient,
+  verifiedClient,
   withOverrides,
   type BatchConfigOverrides,
 } from '../batch/index.js';
+import { loadSalesforceNames, type SalesforceNames } from '../config/index.js';
 import { connectToOrg, orgAuthFromEnv, type SalesforceClient } from '../salesforce/index.js';
 import type { Region } from '../store/index.js';
 import {
@@ -60,6 +62,8 @@ export function writebackRuntimeFromEnv(o: {
   /** Monitoring's recordWritebackLag, where a Monitor runs (serve). */
   onLag?: (seconds: number) => void;
   connect?: () => Promise<jsforce.Connection>;
+  /** The package namespace's names layer (default: configDir's salesforce.json, checked against sfdx-project.json). */
+  salesforceNames?: SalesforceNames;
 }): WritebackRuntime {
   const { env, region, log } = o;
   // LEADRANK_WRITEBACK_OVERRIDES: JSON merged over config/writeback.json section by section (ops and tests).
@@ -82,13 +86,16 @@ export function writebackRuntimeFromEnv(o: {
     ? createRedisDeadLetters(redisUrl, region, prefix)
     : createInMemoryDeadLetters();
   const metrics = o.registry ? new WritebackMetrics(o.registry, { lagGauge: o.lagGauge ?? false }) : null;
+  const names = o.salesforceNames ?? loadSalesforceNames(o.configDir);
   let client: Promise<SalesforceClient> | null = null;
   const connect = o.connect ?? (() => connectToOrg(orgAuthFromEnv(env)));
   const consumer = new WritebackConsumer({
     region,
     config,
     client: () => {
-      client ??= connect().then((conn) => batchSalesforceClient(conn, batchConfig, log));
+      client ??= connect()
+        .then((conn) => batchSalesforceClient(conn, batchConfig, log, undefined, names))
+        .then(verifiedClient);
       client.catch(() => (client = null));
       return client;
     },

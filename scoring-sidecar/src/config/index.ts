@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+import { ConfigError } from './errors.js';
+
+export { ConfigError };
 
 function isTimeZone(zone: string): boolean {
   try {
@@ -103,3 +103,14 @@ export function leadTimeZone(regions: RegionsConfig, region: 'US' | 'EU', countr
   return (country ? regions.countryTimeZones[country] : undefined) ?? regions.regions[region].defaultTimeZone;
 }
 export { REPO_ROOT, regionStateDir } from './paths.js';
+export {
+  loadSalesforceConfig,
+  loadSalesforceNames,
+  packageNamesOf,
+  salesforceConfig,
+  SCORE_SOURCE_PICKLIST,
+  UNPACKAGED,
+  type ScoreSourcePicklistValue,
+  type SalesforceConfig,
+  type SalesforceNames,
+} from './salesforce.js';

@@ -18,6 +18,8 @@ export interface BulkQueryOptions {
   pollTimeoutMs?: number;
   /** queryAll: include deleted and archived records. */
   includeDeleted?: boolean;
+  /** Maps each result column to the name the caller reads it by (the names layer: 'ns__X__c' → 'X__c'). */
+  columnName?: (name: string) => string;
 }
 
 interface QueryJobInfo {
@@ -83,7 +85,7 @@ export async function* bulkQueryRows(
     const rows = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>).pipe(
       // on_record, not cast: with a cast function csv-parse builds a context object for every field (~10×).
       parse({
-        columns: true,
+        columns: opts.columnName ? (header: string[]) => header.map(opts.columnName!) : true,
         on_record: (record: BulkRow) => {
           for (const key in record) if (record[key] === '') record[key] = null;
           return record;

@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type jsforce from 'jsforce';
 import pRetry from 'p-retry';
+import { UNPACKAGED, type SalesforceNames } from '../config/index.js';
 import { pino, type Logger } from 'pino';
 import { errorFromBody, isRetryable, SalesforceError } from './errors.js';
 
@@ -61,6 +62,11 @@ export interface SalesforceClientOptions {
   /** Absent: no allocation guard (`reserve` returns at once). */
   apiAllocation?: ApiAllocationPolicy;
   log?: Logger;
+  /**
+   * The package namespace's names layer (config/salesforce.json): SOQL, objects, fields and CSV headers go out
+   * qualified, rows come back under local names. Default: unpackaged (names as force-app spells them).
+   */
+  names?: SalesforceNames;
   onPause?: (paused: boolean, usage: { used: number; limit: number }) => Promise<void> | void;
 }
 
@@ -84,6 +90,8 @@ export class SalesforceTransport {
   readonly retry: RetryPolicy;
   readonly poll: PollPolicy;
   protected readonly log: Logger;
+  /** The names layer every call of this client goes through. */
+  readonly names: SalesforceNames;
 
   constructor(
     readonly conn: jsforce.Connection,
@@ -91,6 +99,7 @@ export class SalesforceTransport {
   ) {
     this.retry = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
     this.poll = { ...DEFAULT_POLL_POLICY, ...opts.poll };
+    this.names = opts.names ?? UNPACKAGED;
     this.log = opts.log ?? pino({ name: 'salesforce', level: process.env.LOG_LEVEL ?? 'info' });
   }
 

@@ -3,6 +3,7 @@
 // lead written (upsert on External_Key__c "<leadId>:evt-<scoredAt ms>", idempotent on a repeated write).
 import { stringify } from 'csv-stringify/sync';
 import type jsforce from 'jsforce';
+import { SCORE_SOURCE_PICKLIST, type SalesforceNames } from '../config/index.js';
 import type { WritebackJob } from './job.js';
 
 /**
@@ -11,6 +12,8 @@ import type { WritebackJob } from './job.js';
  */
 export interface WritebackOrgClient {
   readonly conn: jsforce.Connection;
+  /** The package namespace's names layer: the collections path calls jsforce directly, so it qualifies here. */
+  readonly names: SalesforceNames;
   reserve(calls: number): Promise<void>;
   runIngestJob(
     spec: {
@@ -64,7 +67,7 @@ const rowOutcome = (r: { success: boolean; errors?: unknown[] }): RowOutcome => 
   };
 };
 
-const source = (s: WritebackJob['source']) => (s === 'model' ? 'Model' : 'Rules');
+const source = (s: WritebackJob['source']) => SCORE_SOURCE_PICKLIST[s];
 /** Salesforce text limits: Score_Reasons__c 4,000 (whole lines dropped, never cut), Next_Best_Action__c 255. */
 function reasonsText(lines: readonly string[]): string {
   const kept = [...lines];
@@ -161,12 +164,14 @@ async function collectionsWrite(
     const part = records.slice(i, i + 200);
     try {
       await client.reserve(1);
-      const sobject = client.conn.sobject(object);
+      const { names } = client;
+      const sobject = client.conn.sobject(names.qualify(object));
       const opts = { allOrNone: false, allowRecursive: true };
+      const rows = part.map(names.record);
       const results = (
         key === 'Id'
-          ? await sobject.update(part as ({ Id: string } & Record<string, string | number | null>)[], opts)
-          : await sobject.upsert(part, key, opts)
+          ? await sobject.update(rows as ({ Id: string } & Record<string, string | number | null>)[], opts)
+          : await sobject.upsert(rows, names.qualify(key), opts)
       ) as { success: boolean; errors?: unknown[] }[];
       out.push(...results.map(rowOutcome));
     } catch (error) {
