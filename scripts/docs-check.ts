@@ -52,7 +52,9 @@ export function githubSlug(heading: string): string {
 
 /** Fenced blocks, inline code spans, links (outside code), and the anchors headings and `<a id>` define. */
 export function parseMarkdown(source: string): MarkdownParts {
-  const lines = source.split('\n');
+  // HTML comments are not rendered (notes such as `<!-- TODO(merge): … -->`): blanked, keeping line numbers.
+  const visible = source.replace(/<!--[\s\S]*?-->/g, (comment) => comment.replace(/[^\n]/g, ''));
+  const lines = visible.split('\n');
   const code: CodeSpan[] = [];
   const links: MarkdownParts['links'] = [];
   const anchors = new Set<string>();
