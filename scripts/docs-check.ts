@@ -1,7 +1,7 @@
 // The docs check run by `npm test` (scripts/test/docs-check.test.ts): in README.md and docs/*.md, every relative
 // link and anchor resolves, every `leadrank …` / `sf leadrank …` command and flag shown in code exists in the
 // real command tree, every `npm run X` is a script of package.json, and every repository path shown in code
-// (`bench/…`, `test/…`, `scripts/…`, …) exists.
+// (`bench/…`, `test/…`, `scripts/…`, …) and every `python -m leadrank_training.X` module exists.
 //
 // Hand-written on purpose: no Markdown parser is in the dependency tree, and the subset read here (fenced and
 // inline code, links, headings and their GitHub anchors) is small and line-oriented. Adding remark for it would
@@ -248,6 +248,9 @@ export function checkMarkdownFile(file: string, ctx: DocsContext): string[] {
         if (!ctx.npmScripts.has(m[2]!))
           problems.push(`${where(line)}: unknown npm script \`npm run ${m[2]}\``);
       }
+      for (const m of bare.matchAll(/-m\s+leadrank_training\.(\w+)/g))
+        if (!existsSync(join(ctx.root, 'training', 'leadrank_training', `${m[1]}.py`)))
+          problems.push(`${where(line)}: no Python module leadrank_training.${m[1]}`);
       for (const m of bare.matchAll(PATH_PATTERN))
         if (!written.has(m[1]!) && !repoPathExists(ctx.root, m[1]!))
           problems.push(`${where(line)}: no such file ${m[1]}`);

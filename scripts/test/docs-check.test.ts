@@ -78,8 +78,9 @@ describe('the docs check', () => {
       `${at}:7: unknown option --regoin for \`leadrank batch run\``,
       `${at}:8: unknown npm script \`npm run no-such-script\``,
       `${at}:9: unknown command \`sf leadrank org destroy\``,
-      `${at}:12: no such file bench/no-such-bench.ts`,
-      `${at}:12: no such file test/no-such.test.ts`,
+      `${at}:10: no Python module leadrank_training.no_such_module`,
+      `${at}:13: no such file bench/no-such-bench.ts`,
+      `${at}:13: no such file test/no-such.test.ts`,
     ]);
   });
 
