@@ -1,7 +1,7 @@
 // The docs check run by `npm test` (scripts/test/docs-check.test.ts): in README.md and docs/*.md, every relative
 // link and anchor resolves, every `leadrank …` / `sf leadrank …` command and flag shown in code exists in the
 // real command tree, every `npm run X` is a script of package.json, and every repository path shown in code
-// (`bench/…`, `test/…`, `scripts/…`, …) exists.
+// (`bench/…`, `test/…`, `scripts/…`, …) and every `python -m leadrank_training.X` module exists.
 //
 // Hand-written on purpose: no Markdown parser is in the dependency tree, and the subset read here (fenced and
 // inline code, links, headings and their GitHub anchors) is small and line-oriented. Adding remark for it would
@@ -52,7 +52,9 @@ export function githubSlug(heading: string): string {
 
 /** Fenced blocks, inline code spans, links (outside code), and the anchors headings and `<a id>` define. */
 export function parseMarkdown(source: string): MarkdownParts {
-  const lines = source.split('\n');
+  // HTML comments are not rendered (notes such as `<!-- TODO(merge): … -->`): blanked, keeping line numbers.
+  const visible = source.replace(/<!--[\s\S]*?-->/g, (comment) => comment.replace(/[^\n]/g, ''));
+  const lines = visible.split('\n');
   const code: CodeSpan[] = [];
   const links: MarkdownParts['links'] = [];
   const anchors = new Set<string>();
@@ -246,6 +248,9 @@ export function checkMarkdownFile(file: string, ctx: DocsContext): string[] {
         if (!ctx.npmScripts.has(m[2]!))
           problems.push(`${where(line)}: unknown npm script \`npm run ${m[2]}\``);
       }
+      for (const m of bare.matchAll(/-m\s+leadrank_training\.(\w+)/g))
+        if (!existsSync(join(ctx.root, 'training', 'leadrank_training', `${m[1]}.py`)))
+          problems.push(`${where(line)}: no Python module leadrank_training.${m[1]}`);
       for (const m of bare.matchAll(PATH_PATTERN))
         if (!written.has(m[1]!) && !repoPathExists(ctx.root, m[1]!))
           problems.push(`${where(line)}: no such file ${m[1]}`);

@@ -1,16 +1,16 @@
 // The local preview in a real browser (Debian chromium via playwright-core) against the org simulator and
-// the sidecar API: the rep's ranked worklist, then one lead's score card and history; saves the docs screenshot.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+// the sidecar API: the rep's ranked worklist, then one lead's score card and history, then the next-best action
+// logged as done (a completed Task in the org). With UPDATE_SCREENSHOTS=1 it saves the docs' screenshots
+// (docs/img/preview-*.png, used by docs/design.md's journeys and docs/salesforce.md).
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../build.js';
 import { sidecarUpstream } from '../upstream.js';
-import { CHROMIUM, CHROMIUM_ARGS } from '../../scoring-sidecar/test/support/chromium.js';
+import { connectToOrg } from '../../scoring-sidecar/src/salesforce/org-connection.js';
+import { CHROMIUM, CHROMIUM_ARGS, screenshot } from '../../scoring-sidecar/test/support/chromium.js';
 import { startPreviewStack, type PreviewStack } from './preview-stack.js';
-
-const SCREENSHOT = join(REPO_ROOT, 'docs', 'img', 'preview-rep-day.png');
 
 interface SidecarItem {
   leadId: string;
@@ -33,12 +33,12 @@ describe('local preview in chromium', () => {
       executablePath: CHROMIUM,
       headless: true,
       args: CHROMIUM_ARGS,
-      viewport: { width: 1440, height: 1000 },
+      viewport: { width: 1280, height: 900 },
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(`${stack.preview.url}?rep=${stack.busiestRepId}`);
-  }, 240_000);
+  }, 600_000); // generate, train, build the LWC bundle: minutes on a loaded 2-core machine
 
   afterAll(async () => {
     await context?.close();
@@ -60,6 +60,7 @@ describe('local preview in chromium', () => {
         band: li.querySelector('[data-id="band"]')?.textContent?.trim() ?? '',
       })),
     );
+    expect(await screenshot(page, 'preview-worklist.png')).toBeGreaterThan(10_000);
     expect(shown.length).toBeGreaterThan(1);
     expect(await page.locator('c-ranked-lead-list [data-id="notice"]').count()).toBe(0);
 
@@ -89,6 +90,9 @@ describe('local preview in chromium', () => {
 
     const card = page.locator('c-lead-score-card');
     await card.locator('[data-id="score"]').waitFor({ timeout: 30_000 });
+    const history = page.locator('c-score-history');
+    await history.locator('lightning-datatable, [data-id="empty"]').first().waitFor({ timeout: 30_000 });
+    expect(await screenshot(page, 'preview-rep-day.png')).toBeGreaterThan(10_000);
     const live = await sidecarUpstream(stack.sidecarUrl, stack.sidecarClient).send('POST', '/v1/score', {
       leads: [{ id: leadId }],
     });
@@ -110,12 +114,34 @@ describe('local preview in chromium', () => {
     await expect.poll(() => action.locator('h3').textContent()).toBe(score.nextBestAction!.label);
     expect((await action.locator('[data-id="rationale"]').textContent())?.trim().length).toBeGreaterThan(10);
 
-    const history = page.locator('c-score-history');
-    await history.locator('lightning-datatable, [data-id="empty"]').first().waitFor({ timeout: 30_000 });
     expect(await history.locator('[data-id="error"]').count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
 
-    mkdirSync(join(REPO_ROOT, 'docs', 'img'), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT });
+  it('logs the next-best action as done: a completed Task on the lead in the org, and a toast', async () => {
+    const card = page.locator('c-lead-score-card');
+    const label = (await card.locator('[data-id="next-best-action"] h3').textContent())!.trim();
+    const leadId = await page
+      .locator('c-ranked-lead-list a[data-role="lead-link"]')
+      .first()
+      .getAttribute('data-id');
+    await card.locator('[data-id="log-action"]').click();
+    const toast = page.locator('[data-id="toast"]').first();
+    await toast.waitFor({ timeout: 30_000 });
+    expect(await toast.textContent()).toContain(label);
+
+    const conn = await connectToOrg({
+      flow: 'client_credentials',
+      loginUrl: stack.sim.url,
+      ...stack.orgClient,
+    });
+    const tasks = await conn.query<{ Subject: string; Status: string }>(
+      `SELECT Subject, Status FROM Task WHERE WhoId = '${leadId}'`,
+    );
+    expect(tasks.records).toContainEqual(
+      expect.objectContaining({ Subject: `Leadrank: ${label}`, Status: 'Completed' }),
+    );
+    expect(await screenshot(page, 'preview-action-logged.png')).toBeGreaterThan(10_000);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -101,7 +101,7 @@ describe('RevOps dashboard on the running sidecar', () => {
     expect(units.control + units.treatment).toBe(8);
   });
 
-  it('renders every chart with data and saves a screenshot', async () => {
+  it('renders every chart with data, and takes the screenshot', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));

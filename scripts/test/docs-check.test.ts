@@ -11,6 +11,7 @@ import {
   checkMarkdownFile,
   commanderTree,
   githubSlug,
+  repoPathExists,
   type DocsContext,
 } from '../docs-check.js';
 
@@ -77,8 +78,9 @@ describe('the docs check', () => {
       `${at}:7: unknown option --regoin for \`leadrank batch run\``,
       `${at}:8: unknown npm script \`npm run no-such-script\``,
       `${at}:9: unknown command \`sf leadrank org destroy\``,
-      `${at}:12: no such file bench/no-such-bench.ts`,
-      `${at}:12: no such file test/no-such.test.ts`,
+      `${at}:10: no Python module leadrank_training.no_such_module`,
+      `${at}:13: no such file bench/no-such-bench.ts`,
+      `${at}:13: no such file test/no-such.test.ts`,
     ]);
   });
 
@@ -90,5 +92,61 @@ describe('the docs check', () => {
         .map((f) => join(root, 'docs', f)),
     ];
     expect(docs.flatMap((file) => checkMarkdownFile(file, ctx))).toEqual([]);
+  });
+});
+
+describe('docs/design.md', () => {
+  const text = readFileSync(join(root, 'docs', 'design.md'), 'utf8');
+  const failureModes = text.slice(text.indexOf('## Failure modes'));
+  const rows = failureModes
+    .split('\n')
+    .filter((l) => l.startsWith('| ') && !l.startsWith('| Failure '))
+    .map((l) => l.split('|').map((cell) => cell.trim()));
+
+  it('has a failure-mode row for every failure the design must answer', () => {
+    const named = rows.map((cells) => cells[1]!);
+    const required = [
+      ...[
+        'Org outage',
+        'API allocation exhausted',
+        'Bulk job fails',
+        'Redis lost',
+        'A region down',
+        'A bad deploy',
+      ],
+      ...[
+        'Feature drift',
+        'Calibration decay',
+        'A bad model promoted',
+        'Training-serving skew',
+        'Feedback loop',
+      ],
+      'A no-signal client',
+      ...['Reps ignore the list', 'Gaming', 'Score distrust', 'Manager override', 'Alert fatigue'],
+      ...['PII leak', 'Residency breach', 'Erasure request', 'Audit tampering'],
+    ];
+    for (const failure of required)
+      expect(
+        named.some((n) => n.startsWith(failure)),
+        failure,
+      ).toBe(true);
+  });
+
+  it('names, in every failure-mode row, a test or bench that exists', () => {
+    expect(rows.length).toBeGreaterThanOrEqual(20);
+    for (const cells of rows) {
+      const proof = cells[cells.length - 2]!;
+      const paths = [...proof.matchAll(/`([^`]+\.(?:ts|py|cls))`/g)].map((m) => m[1]!);
+      expect(paths.length, cells[1]).toBeGreaterThan(0);
+      for (const path of paths) expect(repoPathExists(root, path), `${cells[1]}: ${path}`).toBe(true);
+    }
+  });
+
+  it('names only test and bench files that exist, anywhere on the page', () => {
+    const mentioned = [
+      ...text.matchAll(/(?:^|[\s`(])((?:[\w-]+\/)*(?:test|tests|bench)\/[\w./-]+\.(?:ts|py|cls))/g),
+    ].map((m) => m[1]!);
+    expect(mentioned.length).toBeGreaterThan(30);
+    expect(mentioned.filter((path) => !repoPathExists(root, path))).toEqual([]);
   });
 });
