@@ -2,6 +2,7 @@
 // real sidecar API (a small model trained by the training code; online store and worklist index filled from
 // the org's open leads), and the preview server in front of both.
 import { createHash, randomBytes } from 'node:crypto';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { generateDataset } from '@leadrank/crm-generator';
@@ -150,9 +151,21 @@ async function startRealSidecar(
   worklistIndex: ClosableWorklistIndex,
 ): Promise<{ url: string; close(): Promise<void> }> {
   const modelDir = await trainSyntheticModel(join(work, 'model'), 1500);
+  // The shipped configuration with a looser request deadline: the preview shares a laptop (or a loaded CI box) with
+  // the simulator and Chromium, and a slow first request would otherwise fall back to the rules and show their
+  // score, where the page is meant to show the model's. Everything else is the shipped config.
+  const configDir = join(work, 'config');
+  cpSync(join(SIDECAR_REPO_ROOT, 'config'), configDir, { recursive: true });
+  const scoringFile = join(configDir, 'scoring.json');
+  const scoring = JSON.parse(readFileSync(scoringFile, 'utf8')) as {
+    deadlineMs: number;
+    storeTimeoutMs: number;
+  };
+  writeFileSync(scoringFile, JSON.stringify({ ...scoring, deadlineMs: 2000, storeTimeoutMs: 1000 }, null, 2));
   const sidecar = await startServer(
     {
       REGION: 'US',
+      LEADRANK_CONFIG_DIR: configDir,
       PORT: '0',
       HOST: '127.0.0.1',
       LEADRANK_MODEL_DIR: modelDir,
