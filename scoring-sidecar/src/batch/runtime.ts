@@ -79,6 +79,11 @@ export interface BatchRuntimeOptions {
   experimentsDb?: string | null;
   /** The challenger model directory (default LEADRANK_CHALLENGER_MODEL_DIR, else the registry's alias). */
   challengerModelDir?: string;
+  /**
+   * The audit root the cycles' scores are appended to (`<auditDir>/batch/<region>`): default LEADRANK_AUDIT_DIR,
+   * else <rootDir>/var/audit, as `leadrank serve`'s; null: the cycles are not audited.
+   */
+  auditDir?: string | null;
 }
 
 export interface BatchRuntime extends BatchContext {
@@ -163,7 +168,7 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
       // Another machine may hold the recorded directory only: fetch the same version from the registry then.
       const dir = existsSync(model.dir)
         ? model.dir
-        : await ModelRegistry.open().fetchVersion(model.version, registryCache);
+        : await ModelRegistry.open(undefined, o.region).fetchVersion(model.version, registryCache);
       const serving = await loadServingModel(dir);
       if (serving.version !== model.version)
         throw new Error(`cycle model ${model.version} loaded as ${serving.version}`);
@@ -202,7 +207,7 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
         if (!existsSync(explicit)) throw new Error(`LEADRANK_MODEL_DIR ${explicit} does not exist`);
         return { version: await loadServingModelVersion(explicit), dir: explicit };
       }
-      const registry = ModelRegistry.open();
+      const registry = ModelRegistry.open(undefined, o.region);
       const champion = await registry.alias('champion');
       if (!champion) throw new Error('the registry has no champion');
       return { version: champion.version, dir: await registry.fetchVersion(champion.version, registryCache) };
@@ -228,7 +233,7 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
           model: { version: await loadServingModelVersion(explicit), dir: explicit },
         };
       }
-      const registry = ModelRegistry.open();
+      const registry = ModelRegistry.open(undefined, o.region);
       const challenger = await registry.alias('challenger');
       if (!challenger) throw new Error('the registry has no challenger');
       return {
@@ -269,11 +274,16 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
     return exportFile;
   };
 
+  const auditDir =
+    o.auditDir === undefined
+      ? (process.env.LEADRANK_AUDIT_DIR ?? join(o.rootDir, 'var', 'audit'))
+      : o.auditDir;
   return {
     region: o.region,
     config,
     state,
     log,
+    ...(auditDir ? { auditDir } : {}),
     rootDir: o.rootDir,
     keyPrefix,
     redisUrl,
