@@ -8,7 +8,7 @@ import type jsforce from 'jsforce';
 import { pino, type Logger } from 'pino';
 import { loadRegionsConfig, loadScoringConfig, regionStateDir } from '../config/index.js';
 import { loadReasonCatalogue } from '../explain/index.js';
-import { ModelRegistry } from '../model/index.js';
+import { checkModelResidency, loadResidencyConfig, ModelRegistry } from '../model/index.js';
 import { loadActionCatalogue, loadRuleSet } from '../model/index.js';
 import {
   connectToOrg,
@@ -200,17 +200,22 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
     return s;
   };
 
+  // Residency: a region's cycle scores only with its region's model (or a pooled one, when allowed).
+  const residency = loadResidencyConfig(join(configDir, 'residency.json'));
   const resolveModel = async (): Promise<CycleModel | null> => {
     const explicit = process.env.LEADRANK_MODEL_DIR;
     try {
       if (explicit) {
         if (!existsSync(explicit)) throw new Error(`LEADRANK_MODEL_DIR ${explicit} does not exist`);
+        await checkModelResidency(explicit, o.region, residency);
         return { version: await loadServingModelVersion(explicit), dir: explicit };
       }
       const registry = ModelRegistry.open(undefined, o.region);
       const champion = await registry.alias('champion');
       if (!champion) throw new Error('the registry has no champion');
-      return { version: champion.version, dir: await registry.fetchVersion(champion.version, registryCache) };
+      const dir = await registry.fetchVersion(champion.version, registryCache);
+      await checkModelResidency(dir, o.region, residency);
+      return { version: champion.version, dir };
     } catch (error) {
       log.warn({ err: (error as Error).message }, 'no model at cycle start: the cycle scores with rules');
       return null;

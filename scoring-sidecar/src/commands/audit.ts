@@ -105,7 +105,7 @@ export function registerAuditCommands(program: Command): void {
     audit
       .command('verify')
       .description(
-        'check every chain (regions and worker-<i>/ folders) line by line and against the last signed checkpoint; exit 1 naming the first problem',
+        'check every chain (regions, worker-<i>/ and batch/ folders) line by line and against the last signed checkpoint; exit 1 naming the first problem',
       )
       .option('--dir <dir>', 'audit log root (env LEADRANK_AUDIT_DIR)', defaultDir())
       .option('--public-key <file>', 'Ed25519 public key PEM (env LEADRANK_AUDIT_PUBLIC_KEY: the PEM text)'),
