@@ -28,6 +28,7 @@ const STAGES = [
   ['experiments'],
   ['ingest', 'writeback'],
   ['batch'],
+  ['retention'],
   ['api', 'dashboard'],
   ['commands'],
 ];

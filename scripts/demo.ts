@@ -226,6 +226,9 @@ const built = lastJsonLine<{
   await leadrank([
     'training-set',
     'build',
+    // Residency: the deployment's region learns from its own leads only (docs/operations.md).
+    '--region',
+    region,
     '--out',
     trainingDir,
     '--events',

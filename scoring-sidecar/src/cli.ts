@@ -14,6 +14,7 @@ import { registerModelCommands } from './commands/model.js';
 import { registerMonitoringCommands } from './commands/monitoring.js';
 import { registerSyncCommands } from './commands/sync.js';
 import { registerWorkerCommands } from './commands/worker.js';
+import { registerRetentionCommands } from './commands/retention.js';
 import { registerWritebackCommands } from './commands/writeback.js';
 import { registerBacktestCommands } from './commands/backtest.js';
 import { registerTrainCommands } from './commands/train.js';
@@ -122,6 +123,7 @@ export function buildProgram(): Command {
   registerExperimentCommands(program);
   registerMonitoringCommands(program);
   registerWorkerCommands(program);
+  registerRetentionCommands(program);
   registerWritebackCommands(program);
   registerSyncCommands(program);
   registerFeaturesCommands(program);

@@ -51,7 +51,7 @@ import {
   loadRankingConfig,
   type ClosableWorklistIndex,
 } from './ranking/index.js';
-import { ModelHolder, ModelRegistry } from './model/index.js';
+import { checkModelResidency, loadResidencyConfig, ModelHolder, ModelRegistry } from './model/index.js';
 import {
   createScoringService,
   holderModelSource,
@@ -124,15 +124,24 @@ async function modelSourceFromEnv(
   logger: Logger,
   alias: 'champion' | 'challenger' = 'champion',
 ): Promise<ModelSource> {
+  // Residency: a deployment serves only its region's models (or pooled ones, when config/residency.json allows).
+  const region = env.REGION === 'EU' ? 'EU' : 'US';
+  const residency = loadResidencyConfig(
+    join(env.LEADRANK_CONFIG_DIR ?? join(REPO_ROOT, 'config'), 'residency.json'),
+  );
   if (env.LEADRANK_MODEL_DIR) {
-    if (alias === 'champion') return loadDirectoryModelSource(env.LEADRANK_MODEL_DIR);
-    return loadDirectoryModelSource(env.LEADRANK_CHALLENGER_MODEL_DIR);
+    const dir = alias === 'champion' ? env.LEADRANK_MODEL_DIR : env.LEADRANK_CHALLENGER_MODEL_DIR;
+    if (dir && existsSync(join(dir, 'model_card.json'))) await checkModelResidency(dir, region, residency);
+    return loadDirectoryModelSource(dir);
   }
   const cacheDir = env.LEADRANK_MODEL_CACHE_DIR ?? join(REPO_ROOT, 'var', 'model-cache');
   const holder = new ModelHolder({
-    registry: ModelRegistry.open(env.LEADRANK_REGISTRY_URL),
+    registry: ModelRegistry.open(env.LEADRANK_REGISTRY_URL, region),
     cacheDir,
-    prepare: prepareServingExtras,
+    prepare: async (dir, model) => {
+      await checkModelResidency(dir, region, residency);
+      return prepareServingExtras(dir, model);
+    },
     logger,
     alias,
     ...(env.LEADRANK_MODEL_POLL_MS ? { pollIntervalMs: Number(env.LEADRANK_MODEL_POLL_MS) } : {}),

@@ -113,6 +113,8 @@ export interface KitRuntimeOptions {
   featureStore?: OnlineFeatureStore | null;
   /** The package namespace's names layer (default: the repository's, unpackaged). */
   salesforceNames?: SalesforceNames;
+  /** The audit root the cycles append to (default <rootDir>/var/audit; null: not audited). */
+  auditDir?: string | null;
 }
 
 /** Fast test settings: small partitions and tasks, short polls and backoffs. */
@@ -135,9 +137,11 @@ export const FAST: BatchConfigOverrides = {
 };
 
 export async function kitRuntime(o: KitRuntimeOptions): Promise<BatchRuntime> {
+  const rootDir = o.rootDir ?? mkdtempSync(join(tmpdir(), 'batch-test-'));
   return createBatchRuntime({
     region: o.region ?? 'EU',
-    rootDir: o.rootDir ?? mkdtempSync(join(tmpdir(), 'batch-test-')),
+    rootDir,
+    auditDir: o.auditDir !== undefined ? o.auditDir : join(rootDir, 'var', 'audit'),
     configDir: join(repoRoot, 'config'),
     overrides: { ...FAST, ...o.overrides },
     redisUrl: o.redisUrl ?? null,

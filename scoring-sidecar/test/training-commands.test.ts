@@ -68,6 +68,8 @@ describe('leadrank training-set build and leadrank model train', () => {
     const built = await leadrank([
       'training-set',
       'build',
+      '--region',
+      'US',
       '--out',
       trainingSet,
       '--events',
@@ -106,12 +108,25 @@ describe('leadrank training-set build and leadrank model train', () => {
     const out = join(root, 'never-written');
     const events = join(root, 'data', 'events.ndjson.gz');
     await expect(
-      leadrank(['training-set', 'build', '--out', out, '--events', events, '--data-end', 'yesterday']),
+      leadrank([
+        'training-set',
+        'build',
+        '--region',
+        'US',
+        '--out',
+        out,
+        '--events',
+        events,
+        '--data-end',
+        'yesterday',
+      ]),
     ).rejects.toThrow('--data-end is not an ISO date: yesterday');
     await expect(
       leadrank([
         'training-set',
         'build',
+        '--region',
+        'US',
         '--out',
         out,
         '--events',

@@ -4,10 +4,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningOrgSimulator } from '../../org-simulator/src/server.js';
+import { verifyAuditLog } from '../src/audit/index.js';
 import { listCycles } from '../src/batch/cycle.js';
+import { governanceQueueName } from '../src/retention/index.js';
 import { waitForCycle } from '../src/batch/runners.js';
 import { createWritebackQueue, type WritebackJob } from '../src/writeback/index.js';
 import {
@@ -126,6 +129,20 @@ describe('leadrank worker (child process)', () => {
       expect(report.scoreSource).toBe('Rules');
       const text = await batchWorker.metrics();
       expect(text).toMatch(/leadrank_batch_leads_total\{region="EU",outcome="scored"\} [1-9]/);
+      // Every score of the cycle is in the worker's batch audit chain, which verifies.
+      const audit = await verifyAuditLog(join(rootDir, 'var', 'audit'));
+      expect(audit.ok).toBe(true);
+      expect(audit.chains.map((c) => c.chain)).toEqual(['batch/EU']);
+      expect(audit.entries).toBeGreaterThanOrEqual(5);
+      // The scheduler role upserted the daily retention (no signing key here: no anchoring schedule).
+      const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+      const governance = new Queue(governanceQueueName('EU'), { connection, prefix: PREFIX });
+      try {
+        expect((await governance.getJobSchedulers()).map((j) => j.key)).toEqual(['leadrank-retention']);
+      } finally {
+        await governance.close();
+        await connection.quit();
+      }
     } finally {
       await batchWorker.stop();
       await rt.close();

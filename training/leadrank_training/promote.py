@@ -422,10 +422,13 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["rollback"]:
         parser = argparse.ArgumentParser(prog="python -m leadrank_training.promote rollback")
         parser.add_argument("--registry")
+        parser.add_argument(
+            "--region", choices=("US", "EU"), help="the region's registry (regions/<region>/)"
+        )
         parser.add_argument("--reason", required=True)
         args = parser.parse_args(argv[1:])
         try:
-            entry = ModelRegistry.open(args.registry).rollback(args.reason)
+            entry = ModelRegistry.open(args.registry, args.region).rollback(args.reason)
         except RegistryError as err:
             print(f"refused: {err}", file=sys.stderr)
             return 1
@@ -445,13 +448,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--challenger", help="version to judge (default: the challenger alias)")
     parser.add_argument("--registry")
+    parser.add_argument("--region", choices=("US", "EU"), help="the region's registry (regions/<region>/)")
     parser.add_argument("--report-dir", type=Path)
     parser.add_argument("--dry-run", action="store_true", help="judge and report, move no alias")
     args = parser.parse_args(argv)
     servable = read_servable_features(args.servable_features) if args.servable_features else None
     try:
         result = run_gate(
-            ModelRegistry.open(args.registry),
+            ModelRegistry.open(args.registry, args.region),
             args.holdout,
             servable,
             args.days,

@@ -1,6 +1,6 @@
 """Model registry: immutable model versions, `champion` / `challenger` aliases and an append-only alias log.
 
-python -m leadrank_training.registry [--registry URL] register <model dir> [--alias challenger]
+python -m leadrank_training.registry [--registry URL] [--region US|EU] register <model dir> [--alias ...]
 python -m leadrank_training.registry [--registry URL] list | show <version|alias>
 python -m leadrank_training.registry [--registry URL] alias get|set|log ... | rollback --reason ..
 
@@ -10,6 +10,10 @@ Layout (the same on every backend; scoring-sidecar/src/model/registry.ts reads i
   versions/<version>/manifest.json    sha256 and size of every artifact; written last (= complete)
   aliases/<alias>.json                {alias, version, previous_version, action, reason, updated_by/at}
   alias-log/<utc time>-<random>.json  one entry per alias move (never rewritten: S3 cannot append)
+
+With --region the registry is keyed by region: the same layout under regions/<region>/, which is all a
+deployment of that region reads (scoring-sidecar/src/model/registry.ts), and a model whose card says it was
+trained on another region's rows is refused there.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .model_card import VERSIONED_ARTIFACTS, content_version
-from .registry_store import ObjectStore, open_store
+from .registry_store import ObjectStore, PrefixedStore, open_store
 
 ALIASES = ("champion", "challenger")
 MANIFEST = "manifest.json"
@@ -62,12 +66,18 @@ class Registered:
 
 
 class ModelRegistry:
-    def __init__(self, store: ObjectStore) -> None:
+    def __init__(self, store: ObjectStore, region: str | None = None) -> None:
         self.store = store
+        self.region = region
 
     @classmethod
-    def open(cls, url: str | None = None) -> ModelRegistry:
-        return cls(open_store(url))
+    def open(cls, url: str | None = None, region: str | None = None) -> ModelRegistry:
+        store = open_store(url)
+        if region is None:
+            return cls(store)
+        if region not in ("US", "EU"):
+            raise ValueError(f"region must be US or EU, not {region!r}")
+        return cls(PrefixedStore(store, f"regions/{region}"), region)
 
     @property
     def url(self) -> str:
@@ -83,6 +93,12 @@ class ModelRegistry:
             raise RegistryError(f"{model_dir} lacks {', '.join(missing)}")
         card = json.loads((model_dir / MODEL_CARD).read_text(encoding="utf-8"))
         version = card.get("version")
+        residency = card.get("residency") or {}
+        if self.region is not None and not residency.get("pooled") and residency.get("region") != self.region:
+            raise RegistryError(
+                f"{model_dir}: trained on {residency.get('region') or 'unrecorded'} rows; "
+                f"the {self.region} registry takes only {self.region} (or pooled) models"
+            )
         actual = content_version(model_dir)
         if actual != version:
             raise RegistryError(
@@ -246,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
         help="file:///path, a path, or s3://bucket/prefix (default: "
         "$LEADRANK_REGISTRY_URL, else <repo>/var/registry)",
     )
+    parser.add_argument(
+        "--region", choices=("US", "EU"), help="the region's registry: regions/<region>/ of the registry"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     register = commands.add_parser("register", help="copy a trained model directory into the registry")
     register.add_argument("model_dir", type=Path)
@@ -267,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 
-    registry = ModelRegistry.open(args.registry)
+    registry = ModelRegistry.open(args.registry, args.region)
     out: object
     try:
         if args.command == "register":

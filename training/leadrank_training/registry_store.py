@@ -122,3 +122,22 @@ def open_store(url: str | None = None) -> ObjectStore:
     if parsed.scheme in ("", None) or len(parsed.scheme) == 1:  # a plain path (one letter: a Windows drive)
         return LocalStore(Path(url))
     raise ValueError(f"unsupported registry URL {url!r}: use file:///path or s3://bucket/prefix")
+
+
+class PrefixedStore:
+    """A store seen under a key prefix: the registry keyed by region is `regions/<region>/` of it."""
+
+    def __init__(self, inner: ObjectStore, prefix: str) -> None:
+        self.inner = inner
+        self.prefix = prefix.strip("/")
+        self.url = f"{inner.url.rstrip('/')}/{self.prefix}"
+
+    def read(self, key: str) -> bytes | None:
+        return self.inner.read(f"{self.prefix}/{key}")
+
+    def write(self, key: str, data: bytes) -> None:
+        self.inner.write(f"{self.prefix}/{key}", data)
+
+    def list(self, prefix: str) -> list[str]:
+        strip = len(self.prefix) + 1
+        return [k[strip:] for k in self.inner.list(f"{self.prefix}/{prefix}")]

@@ -189,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, help="training-set directory (contract format)")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--registry")
+    parser.add_argument("--region", choices=("US", "EU"), help="the region's registry (regions/<region>/)")
     parser.add_argument("--servable-features", type=Path)
     parser.add_argument("--work-dir", type=Path, help="default var/retrain/<utc time>")
     parser.add_argument("--as-of", type=datetime.fromisoformat, help="drop rows whose label is not final yet")
@@ -212,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     servable = read_servable_features(args.servable_features) if args.servable_features else None
     try:
         result = run_retrain(
-            args.data, ModelRegistry.open(args.registry), config, servable, work_dir, args.as_of
+            args.data, ModelRegistry.open(args.registry, args.region), config, servable, work_dir, args.as_of
         )
     except ValueError as err:
         print(f"refused: {err}", file=sys.stderr)

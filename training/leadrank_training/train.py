@@ -119,6 +119,29 @@ def baselines(frame, y: np.ndarray, p_model: np.ndarray, logistic_p: np.ndarray 
     return out
 
 
+RESIDENCY_FILE = "residency.json"
+
+
+def training_residency(data_dir: Path, ts: TrainingSet) -> dict:
+    """The model card's `residency`: the region the training set declares (residency.json, written by
+    `leadrank training-set build --region`) after checking that every row is of it, or pooled. A set without
+    residency.json (built before it was recorded) is reported as such: region and pooled unknown (null)."""
+    regions = sorted({str(r) for r in ts.frame["seg_region"].dropna().unique()})
+    path = Path(data_dir) / RESIDENCY_FILE
+    if not path.exists():
+        return {"region": None, "pooled": None, "regions": regions}
+    declared = json.loads(path.read_text(encoding="utf-8"))
+    region = declared.get("region")
+    pooled = bool(declared.get("pooled"))
+    if not pooled:
+        outside = int((ts.frame["seg_region"] != region).sum())
+        if region not in ("US", "EU") or outside:
+            raise ValueError(
+                f"{path}: declares region {region!r} but {outside} of {len(ts.frame)} rows are of another"
+            )
+    return {"region": None if pooled else region, "pooled": pooled, "regions": regions}
+
+
 def run_training(
     data_dir: Path,
     out_dir: Path,
@@ -137,6 +160,7 @@ def run_training(
             raise ValueError(f"unknown model families {unknown}; expected lightgbm and/or logistic")
         config = config.model_copy(update={"families": families})
     ts = load_training_set(data_dir)
+    residency = training_residency(data_dir, ts)
     out_dir.mkdir(parents=True, exist_ok=True)
     split = make_split(ts, split_method, fractions)
     y = ts.labels
@@ -276,6 +300,7 @@ def run_training(
         "feature_spec": {"name": ts.spec["name"], "hash": ts.spec["hash"], "features": len(ts.feature_names)},
         "label": ts.spec["label"],
         "training_data": {"source": str(data_dir), "split": context["split"]},
+        "residency": residency,
         "model": model_block,
         "selection": context["selection"],
         "metrics": {"test": report["overall"], "test_uncalibrated": report["uncalibrated"]},

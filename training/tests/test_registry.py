@@ -186,3 +186,32 @@ def test_registry_url_selects_the_backend(tmp_path, monkeypatch):
         open_store("gs://bucket")
     with pytest.raises(ValueError, match="escapes"):
         LocalStore(tmp_path).read("../outside")
+
+
+def test_the_registry_keyed_by_region_takes_only_its_regions_models(models, tmp_path):
+    """--region: versions and aliases under regions/<region>/; a model trained on another region's rows,
+    or of no recorded region, is refused there."""
+    root = tmp_path / "registry"
+    eu_model = tmp_path / "eu-model"
+    shutil.copytree(models[0], eu_model)
+    card = json.loads((eu_model / "model_card.json").read_text())
+    card["residency"] = {"region": "EU", "pooled": False, "regions": ["EU"]}
+    (eu_model / "model_card.json").write_text(json.dumps(card))
+    with pytest.raises(RegistryError, match="trained on EU rows; the US registry takes only US"):
+        ModelRegistry.open(str(root), "US").register(eu_model)
+    with pytest.raises(RegistryError, match="trained on unrecorded rows"):
+        ModelRegistry.open(str(root), "EU").register(models[1])
+    eu = ModelRegistry.open(str(root), "EU")
+    version = eu.register(eu_model).version
+    eu.set_alias("champion", version, "first EU model")
+    assert (root / "regions" / "EU" / "versions" / version / "manifest.json").is_file()
+    assert (root / "regions" / "EU" / "aliases" / "champion.json").is_file()
+    assert ModelRegistry.open(str(root), "US").alias_version("champion") is None
+    assert ModelRegistry.open(str(root)).versions() == []
+
+
+def test_training_refuses_a_set_whose_rows_are_not_its_declared_region(tmp_path):
+    data = write_synthetic_training_set(tmp_path / "data", rows=600, seed=5)
+    (data / "residency.json").write_text(json.dumps({"region": "EU", "pooled": False}))
+    with pytest.raises(ValueError, match=r"declares region 'EU' but \d+ of \d+ rows are of another"):
+        run_training(data, tmp_path / "model")

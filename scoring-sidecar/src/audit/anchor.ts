@@ -15,11 +15,24 @@ import { z } from 'zod';
 import { GENESIS_HASH } from './chain.js';
 import { canonicalJson, sha256Hex } from './entry.js';
 
-/** The line a chain had reached when it was anchored. */
+/**
+ * Where a chain starts once retention removed its expired head (whole segments, all anchored before): the
+ * first line kept, its seq and its prev (the hash of the last removed line). `verify` accepts a chain that
+ * starts there instead of at seq 1; anything else missing at the start is still a removed head.
+ */
+export const chainBaseSchema = z.strictObject({
+  seq: z.number().int().min(1),
+  prev: z.string().regex(/^[0-9a-f]{64}$/),
+  segment: z.string(),
+});
+export type ChainBase = z.infer<typeof chainBaseSchema>;
+
+/** The line a chain had reached when it was anchored (and, after retention, where it now starts). */
 export const anchoredLineSchema = z.strictObject({
   seq: z.number().int().min(0),
   hash: z.string().regex(/^[0-9a-f]{64}$/),
   segment: z.string(),
+  base: chainBaseSchema.optional(),
 });
 export type AnchoredLine = z.infer<typeof anchoredLineSchema>;
 
@@ -135,8 +148,15 @@ export function verifyCheckpoints(raw: readonly unknown[], publicKey: KeyObject)
     if (c.number !== i + 1)
       throw new Error(`checkpoint ${c.number} where ${i + 1} was expected: a checkpoint is missing`);
     if (c.prev !== prev) throw new Error(`checkpoint ${c.number}: does not link to the checkpoint before`);
-    for (const id of Object.keys(last?.chains ?? {}))
+    for (const [id, before] of Object.entries(last?.chains ?? {})) {
       if (!(id in c.chains)) throw new Error(`checkpoint ${c.number}: drops chain ${id}`);
+      // A chain's start only moves forward (retention), never back, and never past its anchored line.
+      if ((c.chains[id]!.base?.seq ?? 1) < (before.base?.seq ?? 1))
+        throw new Error(`checkpoint ${c.number}: moves chain ${id}'s start back`);
+    }
+    for (const [id, line] of Object.entries(c.chains))
+      if (line.base && line.base.seq > line.seq + 1)
+        throw new Error(`checkpoint ${c.number}: chain ${id} starts after its anchored line`);
     prev = checkpointDigest(c);
     last = c;
   });

@@ -92,10 +92,12 @@ export interface ChainDir {
 }
 
 const WORKER_DIR = /^worker-\d+$/;
+/** The batch cycles' chains (`leadrank worker --roles batch`): one writer per region at a time, under the cycle lease. */
+export const BATCH_DIR = 'batch';
 
 /**
- * Every chain under `dir`: `<dir>/<region>` and, with `serve --workers N`, `<dir>/worker-<i>/<region>` (one
- * writer per directory). A worker folder without a region dir is reported as a chain with no region so that
+ * Every chain under `dir`: `<dir>/<region>`, with `serve --workers N` `<dir>/worker-<i>/<region>` (one
+ * writer per directory), and the batch cycles' `<dir>/batch/<region>`. A worker folder without a region dir is reported as a chain with no region so that
  * verification names it. `dir` itself is the chain when it holds day dirs or a HEAD.json and nothing else.
  */
 export async function listChains(dir: string): Promise<ChainDir[]> {
@@ -105,7 +107,11 @@ export async function listChains(dir: string): Promise<ChainDir[]> {
     path: join(dir, r),
     region: r,
   }));
-  for (const worker of entries.filter((e) => WORKER_DIR.test(e)).sort(byWorkerNumber)) {
+  const writers = [
+    ...entries.filter((e) => WORKER_DIR.test(e)).sort(byWorkerNumber),
+    ...entries.filter((e) => e === BATCH_DIR),
+  ];
+  for (const worker of writers) {
     const inner = await readdirOrEmpty(join(dir, worker));
     const regions = REGIONS.filter((r) => inner.includes(r));
     if (regions.length === 0) chains.push({ id: worker, path: join(dir, worker), region: null });

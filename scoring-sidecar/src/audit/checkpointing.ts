@@ -2,7 +2,13 @@
 // their committed heads (HEAD.json's lines) into the next checkpoint of the anchor store. Run by the scheduler
 // or an operator holding LEADRANK_AUDIT_SIGNING_KEY, never by the serving process: the writer's cost per append
 // is unchanged.
-import { checkpointDigest, signCheckpoint, type Checkpoint, type CheckpointSigner } from './anchor.js';
+import {
+  checkpointDigest,
+  signCheckpoint,
+  type ChainBase,
+  type Checkpoint,
+  type CheckpointSigner,
+} from './anchor.js';
 import type { AnchorStore } from './anchor-store.js';
 import { GENESIS_HASH } from './chain.js';
 import { problemText, verifyAuditLog, type VerifyResult } from './verify.js';
@@ -19,6 +25,8 @@ export async function anchorAuditLog(opts: {
   store: AnchorStore;
   signer: CheckpointSigner;
   now?: () => Date;
+  /** New starts of chains whose expired head retention is about to remove (audit/expire.ts). */
+  bases?: Record<string, ChainBase>;
 }): Promise<{ checkpoint: Checkpoint; result: VerifyResult }> {
   const stored = await opts.store.list();
   // A log that no longer matches its last checkpoint is not re-anchored: that would bless the tampering.
@@ -40,7 +48,12 @@ export async function anchorAuditLog(opts: {
           // The committed line (HEAD's), never behind the previous anchor (HEAD can lag after a power cut).
           const before = previous?.chains[c.chain];
           const line = before && before.seq > c.committed.seq ? before : c.committed;
-          return [c.chain, { seq: line.seq, hash: line.hash, segment: line.segment }];
+          // A start recorded once is carried by every later checkpoint (the removed head stays removed).
+          const base = opts.bases?.[c.chain] ?? before?.base;
+          return [
+            c.chain,
+            { seq: line.seq, hash: line.hash, segment: line.segment, ...(base ? { base } : {}) },
+          ];
         }),
       ),
     },

@@ -20,6 +20,9 @@ export const auditEntrySchema = z.strictObject({
   reasons: z.array(z.string().max(1000)),
   nextBestAction: z.string().max(200).optional(),
   scoredAt: z.iso.datetime({ offset: true }),
+  /** Where the score was made: absent or "online" (the API), "batch" (a cycle, named by cycleId). */
+  origin: z.enum(['online', 'batch']).optional(),
+  cycleId: z.string().min(1).max(64).optional(),
 });
 
 export type AuditEntry = z.infer<typeof auditEntrySchema>;

@@ -15,6 +15,7 @@ export {
 } from './verify.js';
 export { auditLogStats } from './stats.js';
 export {
+  type ChainBase,
   type Checkpoint,
   type CheckpointSigner,
   checkpointSchema,
@@ -26,3 +27,4 @@ export {
 } from './anchor.js';
 export { type AnchorStore, type AnchorStoreOptions, openAnchorStore } from './anchor-store.js';
 export { anchorAuditLog, AnchorRefused } from './checkpointing.js';
+export { type AuditExpiry, type ExpiredChain, expireAuditSegments } from './expire.js';

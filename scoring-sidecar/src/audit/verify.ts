@@ -111,7 +111,9 @@ async function verifyChain(
     const [day] = segment.split('/');
     const number = segmentNumber(segment);
     const expected = lastSegment.startsWith(`${day}/`) ? segmentNumber(lastSegment) + 1 : 1;
-    if (number !== expected)
+    // After retention the first segment kept may be a day's n-th (the earlier ones of its day expired).
+    const expiredBefore = index === 0 && anchor?.base?.segment === segment;
+    if (number !== expected && !expiredBefore)
       fail(
         segment,
         0,
@@ -143,6 +145,18 @@ async function verifyChain(
         return fail(segment, at, 'not valid JSON');
       }
       const { hash, ...unsealed } = line;
+      if (index === 0 && i === 0 && line.seq !== 1 && anchor?.base && line.seq >= skipUntil) {
+        // The head expired under retention: the chain must start exactly where the checkpoint says it does.
+        const base = anchor.base;
+        if (line.seq !== base.seq || line.prev !== base.prev || segment !== base.segment)
+          fail(
+            segment,
+            at,
+            `chain starts at seq ${line.seq}, neither at 1 nor where the signed checkpoint says its expired head ends (seq ${base.seq} in ${base.segment}): lines removed`,
+          );
+        seq = line.seq - 1;
+        prev = line.prev;
+      }
       if (line.seq < skipUntil) {
         headSeen ||= head !== null && head.seq === line.seq && head.hash === hash;
         seq = line.seq;

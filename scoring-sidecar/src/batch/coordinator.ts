@@ -11,6 +11,7 @@ import type {
   TaskDispatcher,
   WriteResult,
 } from './cycle-contract.js';
+import { auditPhase } from './audit-step.js';
 import { buildCycleReport } from './cycle-report.js';
 import { loadMeta, saveMeta, stateKeys as k } from './cycle-state.js';
 import { extract } from './extract-step.js';
@@ -243,6 +244,15 @@ async function driveCycle(
   }
   const parts = await scorePhase(ctx, meta, dispatcher);
   if (meta.phase === 'score') {
+    // Audited before any score is written: a score in Salesforce always has its audit entry.
+    const audited = await auditPhase(ctx, meta);
+    if (audited.entries > 0) {
+      meta.audit = {
+        entries: (meta.audit?.entries ?? 0) + audited.entries,
+        ms: (meta.audit?.ms ?? 0) + Math.round(audited.ms),
+      };
+      log.info({ phase: 'audit', ...meta.audit }, 'cycle scores audited');
+    }
     meta.writePlan = planWrites(parts, ctx.config.write.chunkRows);
     meta.roundTasks = [meta.writePlan.length];
     meta.phase = 'write';
@@ -279,7 +289,13 @@ async function driveCycle(
   // Lead rows and scores are dropped once reported; results, failures and the report stay for the retention.
   const bulky = [];
   for (let p = 0; p < meta.extract.partitions; p++)
-    bulky.push(k.rows(cycleId, p), k.changes(cycleId, p), k.scores(cycleId, p), k.partMonitor(cycleId, p));
+    bulky.push(
+      k.rows(cycleId, p),
+      k.changes(cycleId, p),
+      k.scores(cycleId, p),
+      k.partMonitor(cycleId, p),
+      k.partAudit(cycleId, p),
+    );
   await ctx.state.del(bulky);
   log.info({ report: { ...report.leads, failedByCode: report.failedByCode } }, summaryLine(report));
   return report;

@@ -53,6 +53,10 @@ export interface CycleMeta {
   roundTasks: number[];
   writeMs: number;
   orgUsageAtStart: number | null;
+  /** Partitions whose scores are appended to the audit log (absent in metas written before batch auditing). */
+  audited?: number;
+  /** Audit entries appended and the time it took (ms), over every resumption. */
+  audit?: { entries: number; ms: number };
 }
 
 export type BatchTask =
@@ -139,6 +143,11 @@ export interface BatchContext {
     exportRows: AsyncIterable<ExportRow[]>,
   ): Promise<string | null>;
   monitor?: CycleMonitorHooks;
+  /**
+   * The audit root (LEADRANK_AUDIT_DIR): every score of a cycle is appended to `<auditDir>/batch/<region>`
+   * before any is written to Salesforce. Absent: the cycle's scores are not audited.
+   */
+  auditDir?: string;
   onProgress?(p: {
     phase: Phase;
     partitions: number;

@@ -80,6 +80,7 @@ export function buildCycleReport(input: CycleReportInput): CycleReport {
       },
       write: { ms: meta.writeMs, rowsPerS: perSecond(changed, meta.writeMs) },
       report: { ms: 0 },
+      ...(meta.audit ? { audit: meta.audit } : {}),
     },
     partitions: meta.extract.partitions,
     writeTasks: input.writes.length,

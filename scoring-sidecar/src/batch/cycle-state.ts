@@ -12,6 +12,7 @@ const k = {
   scores: (c: string, p: number) => `c:${c}:p:${p}:scores`,
   partResult: (c: string, p: number) => `c:${c}:p:${p}:result`,
   partMonitor: (c: string, p: number) => `c:${c}:p:${p}:monitor`,
+  partAudit: (c: string, p: number) => `c:${c}:p:${p}:audit`,
   roundItems: (c: string, r: number) => `c:${c}:r:${r}:items`,
   writeResult: (c: string, r: number, w: number) => `c:${c}:w:${r}:${w}:result`,
   writeRetry: (c: string, r: number, w: number) => `c:${c}:w:${r}:${w}:retry`,

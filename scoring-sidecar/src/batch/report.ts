@@ -122,6 +122,8 @@ export interface CycleReport {
     };
     write: StageFigures;
     report: { ms: number };
+    /** Appending the cycle's scores to the audit log (absent when the cycle is not audited). */
+    audit?: { entries: number; ms: number };
   };
   partitions: number;
   writeTasks: number;

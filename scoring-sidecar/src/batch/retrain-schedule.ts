@@ -89,7 +89,15 @@ export function startRetrainWorker(o: {
   run?: () => Promise<number>;
 }): { close(): Promise<void> } {
   const connection = connectionOf(o.redisUrl);
-  const run = o.run ?? (() => runPythonModule('leadrank_training.retrain', retrainArgsFromEnv(process.env)));
+  // The region's registry (regions/<region>/): a region's retraining registers and promotes only its models.
+  const run =
+    o.run ??
+    (() =>
+      runPythonModule('leadrank_training.retrain', [
+        ...retrainArgsFromEnv(process.env),
+        '--region',
+        o.region,
+      ]));
   const worker = new Worker(
     retrainQueueName(o.region),
     async (job: Job) => {

@@ -14,7 +14,7 @@ import {
   type SalesforceNames,
 } from '../config/index.js';
 import { loadReasonCatalogue } from '../explain/index.js';
-import { ModelRegistry } from '../model/index.js';
+import { checkModelResidency, loadResidencyConfig, ModelRegistry } from '../model/index.js';
 import { loadActionCatalogue, loadRuleSet } from '../model/index.js';
 import {
   connectToOrg,
@@ -95,6 +95,11 @@ export interface BatchRuntimeOptions {
   challengerModelDir?: string;
   /** The package namespace's names layer (default: configDir's salesforce.json, checked against sfdx-project.json). */
   salesforceNames?: SalesforceNames;
+  /**
+   * The audit root the cycles' scores are appended to (`<auditDir>/batch/<region>`): default LEADRANK_AUDIT_DIR,
+   * else <rootDir>/var/audit, as `leadrank serve`'s; null: the cycles are not audited.
+   */
+  auditDir?: string | null;
 }
 
 export interface BatchRuntime extends BatchContext {
@@ -188,7 +193,7 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
       // Another machine may hold the recorded directory only: fetch the same version from the registry then.
       const dir = existsSync(model.dir)
         ? model.dir
-        : await ModelRegistry.open().fetchVersion(model.version, registryCache);
+        : await ModelRegistry.open(undefined, o.region).fetchVersion(model.version, registryCache);
       const serving = await loadServingModel(dir);
       if (serving.version !== model.version)
         throw new Error(`cycle model ${model.version} loaded as ${serving.version}`);
@@ -220,17 +225,22 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
     return s;
   };
 
+  // Residency: a region's cycle scores only with its region's model (or a pooled one, when allowed).
+  const residency = loadResidencyConfig(join(configDir, 'residency.json'));
   const resolveModel = async (): Promise<CycleModel | null> => {
     const explicit = process.env.LEADRANK_MODEL_DIR;
     try {
       if (explicit) {
         if (!existsSync(explicit)) throw new Error(`LEADRANK_MODEL_DIR ${explicit} does not exist`);
+        await checkModelResidency(explicit, o.region, residency);
         return { version: await loadServingModelVersion(explicit), dir: explicit };
       }
-      const registry = ModelRegistry.open();
+      const registry = ModelRegistry.open(undefined, o.region);
       const champion = await registry.alias('champion');
       if (!champion) throw new Error('the registry has no champion');
-      return { version: champion.version, dir: await registry.fetchVersion(champion.version, registryCache) };
+      const dir = await registry.fetchVersion(champion.version, registryCache);
+      await checkModelResidency(dir, o.region, residency);
+      return { version: champion.version, dir };
     } catch (error) {
       log.warn({ err: (error as Error).message }, 'no model at cycle start: the cycle scores with rules');
       return null;
@@ -253,7 +263,7 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
           model: { version: await loadServingModelVersion(explicit), dir: explicit },
         };
       }
-      const registry = ModelRegistry.open();
+      const registry = ModelRegistry.open(undefined, o.region);
       const challenger = await registry.alias('challenger');
       if (!challenger) throw new Error('the registry has no challenger');
       return {
@@ -294,11 +304,16 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
     return exportFile;
   };
 
+  const auditDir =
+    o.auditDir === undefined
+      ? (process.env.LEADRANK_AUDIT_DIR ?? join(o.rootDir, 'var', 'audit'))
+      : o.auditDir;
   return {
     region: o.region,
     config,
     state,
     log,
+    ...(auditDir ? { auditDir } : {}),
     rootDir: o.rootDir,
     keyPrefix,
     redisUrl,

@@ -6,6 +6,7 @@ import { loadMeta, stateKeys as k } from './cycle-state.js';
 import { changeOf, materialReason, type ScoreChange } from './delta.js';
 import { leadToScore, publishedOf } from './lead-rows.js';
 import { countBy, type DeadLetter } from './report.js';
+import { batchAuditEntry } from './audit-step.js';
 import { packJson, unpackJson } from './state-store.js';
 
 /** Scores one stored partition and records its material changes; a partition already done is skipped. */
@@ -65,6 +66,7 @@ export async function runScoreTask(ctx: BatchContext, cycleId: string, partition
   const packStart = performance.now();
   const packedChanges = packJson(changes);
   const packedScores = packJson(exportRows);
+  const packedAudit = ctx.auditDir ? packJson(scored.map((s) => batchAuditEntry(s, meta))) : null;
   stats.resultWriteMs = performance.now() - packStart; // packing; the Redis write is not in the figure
   const summary = ctx.monitor
     ? await ctx.monitor.summarizePartition(meta, leads, scored).catch((error: Error) => {
@@ -86,6 +88,7 @@ export async function runScoreTask(ctx: BatchContext, cycleId: string, partition
   await ctx.state.set([
     [k.changes(cycleId, partition), packedChanges],
     [k.scores(cycleId, partition), packedScores],
+    ...(packedAudit ? [[k.partAudit(cycleId, partition), packedAudit] as [string, Buffer]] : []),
     ...(summary !== null
       ? [[k.partMonitor(cycleId, partition), JSON.stringify(summary)] as [string, string]]
       : []),

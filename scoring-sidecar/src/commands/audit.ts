@@ -59,9 +59,12 @@ function withAnchorOptions(cmd: Command): Command {
 /** A plain-text table (hand-written: five columns do not need a table dependency). */
 export function formatHistory(rows: readonly Row[]): string {
   const chains = rows.some((r) => r.chain);
+  // Batch scores are audited too (origin "batch", named by their cycle): then say where each score came from.
+  const origins = rows.some((r) => r.origin === 'batch');
   const header = [
     'SEQ',
     ...(chains ? ['CHAIN'] : []),
+    ...(origins ? ['ORIGIN'] : []),
     'SCORED AT',
     'SCORE',
     'BAND',
@@ -73,6 +76,7 @@ export function formatHistory(rows: readonly Row[]): string {
   const cells = rows.map((r) => [
     String(r.seq),
     ...(chains ? [r.chain || '-'] : []),
+    ...(origins ? [r.origin === 'batch' ? `batch ${r.cycleId ?? ''}`.trim() : 'online'] : []),
     r.scoredAt,
     String(r.score),
     r.band,
@@ -101,7 +105,7 @@ export function registerAuditCommands(program: Command): void {
     audit
       .command('verify')
       .description(
-        'check every chain (regions and worker-<i>/ folders) line by line and against the last signed checkpoint; exit 1 naming the first problem',
+        'check every chain (regions, worker-<i>/ and batch/ folders) line by line and against the last signed checkpoint; exit 1 naming the first problem',
       )
       .option('--dir <dir>', 'audit log root (env LEADRANK_AUDIT_DIR)', defaultDir())
       .option('--public-key <file>', 'Ed25519 public key PEM (env LEADRANK_AUDIT_PUBLIC_KEY: the PEM text)'),

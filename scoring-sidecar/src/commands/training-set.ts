@@ -1,18 +1,43 @@
-// `leadrank training-set build --out <dir> --events <file> --data-end <iso> [--extracts <dir>]
-// [--lead-filter <soql>] [--ground-truth <dir>]`: a point-in-time training set read from the org (env SF_*, see
-// salesforce/org-connection.ts), an engagement-events file and the daily extracts. Prints one JSON line.
+// `leadrank training-set build --region <US|EU> --events <file> --data-end <iso> [--out <dir>] [--extracts <dir>]
+// [--lead-filter <soql>] [--ground-truth <dir>]`: a point-in-time training set of one region's leads, read from
+// the org (env SF_*, see salesforce/org-connection.ts), an engagement-events file and the daily extracts. Without
+// --region the set pools both regions, allowed only by config/residency.json `pooledTraining`. Prints one JSON line.
 import { existsSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
+import { REPO_ROOT } from '../config/index.js';
+import { loadResidencyConfig, RESIDENCY_FILE, type Residency } from '../model/index.js';
 import { connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
 import { buildFromOrg } from './build-training-set.js';
 
 interface BuildOptions {
-  out: string;
+  out?: string;
+  region?: string;
   events: string;
   dataEnd: string;
   extracts?: string;
   leadFilter?: string;
   groundTruth?: string;
+}
+
+const configDir = () => process.env.LEADRANK_CONFIG_DIR ?? join(REPO_ROOT, 'config');
+
+/** `YYYYMMDDTHHMMSSZ`: the folder name retention reads the build instant from. */
+const compactInstant = (d: Date) =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
+
+/** Every row's `seg_region` is the set's region (a second check after the query's filter). */
+async function rowsOutsideRegion(dir: string, region: string): Promise<number> {
+  const rows = await parquetReadObjects({
+    file: await asyncBufferFromFile(join(dir, 'training-set.parquet')),
+    columns: ['seg_region'],
+  });
+  return rows.filter((r) => r.seg_region !== region).length;
 }
 
 export function registerTrainingSetCommands(program: Command): Command {
@@ -21,8 +46,17 @@ export function registerTrainingSetCommands(program: Command): Command {
     .description('point-in-time training sets, read from the org');
   trainingSet
     .command('build')
-    .description('snapshots of every lead with features as of each instant and the 30-day conversion label')
-    .requiredOption('--out <dir>', 'output directory (training-set.parquet, feature-spec.json)')
+    .description(
+      "snapshots of one region's leads with features as of each instant and the 30-day conversion label",
+    )
+    .option(
+      '--region <region>',
+      'US or EU: only leads with that Data_Region__c (required unless config/residency.json pooledTraining)',
+    )
+    .option(
+      '--out <dir>',
+      'output directory (training-set.parquet, feature-spec.json, residency.json); default var/training/<region>/<build instant>',
+    )
     .requiredOption('--events <file>', 'engagement events, NDJSON (gzip when it ends in .gz)')
     .requiredOption('--data-end <iso>', 'end of the data: no snapshot whose label horizon passes it')
     .option('--extracts <dir>', 'daily extracts folder (erp/ and marketing/ inside)')
@@ -31,6 +65,13 @@ export function registerTrainingSetCommands(program: Command): Command {
     .action(async (opts: BuildOptions) => {
       const dataEnd = new Date(opts.dataEnd);
       if (Number.isNaN(dataEnd.getTime())) throw new Error(`--data-end is not an ISO date: ${opts.dataEnd}`);
+      if (opts.region !== undefined && opts.region !== 'US' && opts.region !== 'EU')
+        throw new Error(`--region must be US or EU, not ${opts.region}`);
+      const region = opts.region ?? null;
+      if (region === null && !loadResidencyConfig(join(configDir(), 'residency.json')).pooledTraining)
+        throw new Error(
+          '--region is required: training sets are per region (config/residency.json pooledTraining is false)',
+        );
       for (const [flag, path] of [
         ['--events', opts.events],
         ['--extracts', opts.extracts],
@@ -38,18 +79,42 @@ export function registerTrainingSetCommands(program: Command): Command {
       ] as const) {
         if (path !== undefined && !existsSync(path)) throw new Error(`${flag}: ${path} does not exist`);
       }
+      const builtAt = new Date();
+      const out =
+        opts.out ??
+        join(
+          process.env.LEADRANK_TRAINING_DIR ?? join(REPO_ROOT, 'var', 'training'),
+          region ?? 'pooled',
+          compactInstant(builtAt),
+        );
+      // The region is a condition of the org query itself: the other region's rows are never read.
+      const regionFilter = region ? `Data_Region__c = '${region}'` : null;
+      const leadFilter =
+        [regionFilter, opts.leadFilter ? `(${opts.leadFilter})` : null].filter(Boolean).join(' AND ') ||
+        undefined;
       const conn = await connectToOrg(orgAuthFromEnv());
       const started = Date.now();
       const result = await buildFromOrg(conn, {
-        out: opts.out,
+        out,
         events: opts.events,
         dataEnd,
         ...(opts.extracts ? { extracts: opts.extracts } : {}),
-        ...(opts.leadFilter ? { leadFilter: opts.leadFilter } : {}),
+        ...(leadFilter ? { leadFilter } : {}),
         ...(opts.groundTruth ? { groundTruth: opts.groundTruth } : {}),
       });
+      if (region) {
+        const outside = await rowsOutsideRegion(out, region);
+        if (outside > 0) {
+          await rm(out, { recursive: true, force: true });
+          throw new Error(`training set for ${region} had ${outside} rows of another region: removed ${out}`);
+        }
+      }
+      const residency: Residency = { region, pooled: region === null, builtAt: builtAt.toISOString() };
+      await writeFile(join(out, RESIDENCY_FILE), `${JSON.stringify(residency, null, 2)}\n`);
       const seconds = (Date.now() - started) / 1000;
-      console.log(JSON.stringify({ ...result, spec: result.spec.hash, out: opts.out, seconds }));
+      console.log(
+        JSON.stringify({ ...result, spec: result.spec.hash, out, region, pooled: region === null, seconds }),
+      );
     });
   return trainingSet;
 }

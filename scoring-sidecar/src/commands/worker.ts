@@ -21,6 +21,8 @@ import { openRegionMonitor, runtimeFor } from './batch.js';
 import { claimStoreTenant, orgIdFromEnv, type Region } from '../store/index.js';
 import { startBullConsumer } from '../writeback/index.js';
 import { startMetricsServer } from './metrics-server.js';
+import { scheduleGovernance, startGovernanceWorker } from '../retention/index.js';
+import { anchorFromEnv, retentionConfigFromEnv, runRetentionFromEnv } from './retention.js';
 import { startSyncRole } from './sync-role.js';
 import { parseDuration } from './sync.js';
 import { writebackRuntimeFromEnv } from './writeback-runtime.js';
@@ -138,6 +140,41 @@ export async function startWorker(o: WorkerOptions): Promise<{ metricsPort: numb
           { everyMs: rt.config.schedule.everyMs, retrain: schedule },
           'cycle and retraining schedules upserted',
         );
+        // Governance: the daily retention run and, with the signing key here, the periodic audit anchoring.
+        const retention = retentionConfigFromEnv(env);
+        const anchor = Boolean(
+          env.LEADRANK_AUDIT_SIGNING_KEY?.trim() && (env.LEADRANK_AUDIT_ANCHOR_DIR || env.REDIS_URL),
+        );
+        await scheduleGovernance({
+          redisUrl,
+          region: o.region,
+          prefix: rt.keyPrefix,
+          schedule: retention.schedule,
+          anchor,
+        });
+        const governance = startGovernanceWorker({
+          redisUrl,
+          region: o.region,
+          prefix: rt.keyPrefix,
+          log,
+          jobs: {
+            retention: async () => {
+              const report = await runRetentionFromEnv(o.region, { env, lease: false });
+              return report.stores.map((s) => ({ store: s.store, removed: s.removed, skipped: s.skipped }));
+            },
+            ...(anchor ? { anchor: () => anchorFromEnv(env) } : {}),
+          },
+        });
+        closers.unshift(() => governance.close());
+        log.info(
+          {
+            retention: retention.schedule.retention,
+            anchorEverySeconds: anchor ? retention.schedule.auditAnchor.everySeconds : null,
+          },
+          anchor
+            ? 'retention and audit anchoring schedules upserted'
+            : 'retention schedule upserted; audit anchoring not scheduled here (no LEADRANK_AUDIT_SIGNING_KEY)',
+        );
       }
     }
     const served: Registry[] = [registry];
@@ -183,7 +220,7 @@ export function registerWorkerCommands(program: Command): void {
     .command('worker')
     .description(
       'run worker roles: writeback (drain leadrank-writeback-<region>), batch (cycle tasks and coordinator), ' +
-        'scheduler (4-hour cycle and retraining schedules), sync (org sync); needs REDIS_URL',
+        'scheduler (4-hour cycle, retraining, daily retention and audit anchoring schedules), sync (org sync); needs REDIS_URL',
     )
     .requiredOption('--roles <list>', `comma list of ${WORKER_ROLES.join(', ')}`)
     .option('--region <region>', 'US or EU (env REGION)')

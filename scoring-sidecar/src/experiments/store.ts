@@ -300,6 +300,35 @@ export class ExperimentStore {
     return this.shared.close();
   }
 
+  /**
+   * Retention (`leadrank retention run`): deletes the per-lead rows older than `cutoffAt` (ISO instant): lead
+   * exposures last seen before it and outcomes of leads created before it. Definitions, events, unit
+   * assignments and exposures (no lead id) stay with the experiment's record. `dryRun` counts only.
+   */
+  async purgeLeadRowsBefore(cutoffAt: string, dryRun = false): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    await this.db.transaction().execute(async (tx) => {
+      const targets = [
+        ['lead_exposures', 'last_at'],
+        ['outcomes', 'created_at'],
+      ] as const;
+      for (const [table, column] of targets) {
+        if (dryRun) {
+          const row = await tx
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where(column, '<', cutoffAt)
+            .executeTakeFirst();
+          out[table] = Number(row?.n ?? 0);
+        } else {
+          const r = await tx.deleteFrom(table).where(column, '<', cutoffAt).executeTakeFirst();
+          out[table] = Number(r.numDeletedRows);
+        }
+      }
+    });
+    return out;
+  }
+
   async get(id: string): Promise<ExperimentState | null> {
     const row = await this.db.selectFrom('experiments').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toState(row) : null;

@@ -7,3 +7,12 @@ export { readScoreScale, scoreFromProbability } from './score-scale.js';
 export { ModelHolder } from './model-holder.js';
 export { leadrankPython, runPythonModule } from './python.js';
 export * from './rules/index.js';
+export {
+  checkModelResidency,
+  loadResidencyConfig,
+  readTrainingSetResidency,
+  RESIDENCY_FILE,
+  residencySchema,
+  type Residency,
+  type ResidencyConfig,
+} from './residency.js';

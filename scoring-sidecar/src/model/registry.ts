@@ -3,6 +3,7 @@
 // copied into a local cache directory (checked against their manifest) and loaded with loadOnnxModel.
 // Local directories only for now: an s3:// URL is refused with a clear message (the Python side reads S3).
 import { createHash, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -127,8 +128,19 @@ function parseJson<T>(schema: z.ZodType<T>, data: Buffer, what: string): T {
 export class ModelRegistry {
   constructor(readonly store: RegistryStore) {}
 
-  static open(url?: string): ModelRegistry {
-    return new ModelRegistry(openRegistryStore(url));
+  /**
+   * With a region: the registry is keyed by region, `<root>/regions/<region>/` (what
+   * `python -m leadrank_training.registry --region <region>` writes), so a deployment reads only its region's
+   * versions and aliases. A registry without that folder (one region per registry, or written before regions)
+   * is read at its root; the served model's card is checked for its region either way (model/residency.ts).
+   */
+  static open(url?: string, region?: 'US' | 'EU'): ModelRegistry {
+    const store = openRegistryStore(url);
+    if (region && store instanceof LocalRegistryStore) {
+      const regional = join(store.root, 'regions', region);
+      if (existsSync(regional)) return new ModelRegistry(new LocalRegistryStore(regional));
+    }
+    return new ModelRegistry(store);
   }
 
   async alias(name: AliasName): Promise<AliasDoc | null> {

@@ -186,6 +186,61 @@ export class MonitoringHistory {
     return this.shared.close();
   }
 
+  /**
+   * Retention (`leadrank retention run`): deletes the region's rows of days before `cutoffDay` (YYYY-MM-DD)
+   * from every table (extract deliveries carry no region: theirs too). Returns the rows deleted per table;
+   * `dryRun` counts them only.
+   */
+  async purgeBefore(region: string, cutoffDay: string, dryRun = false): Promise<Record<string, number>> {
+    const cutoffAt = `${cutoffDay}T00:00:00.000Z`;
+    const out: Record<string, number> = {};
+    await this.db.transaction().execute(async (tx) => {
+      const byDay = ['score_bands', 'score_sources', 'drift', 'calibration', 'calibration_runs'] as const;
+      for (const table of byDay) {
+        if (dryRun) {
+          const row = await tx
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('region', '=', region)
+            .where('day', '<', cutoffDay)
+            .executeTakeFirst();
+          out[table] = Number(row?.n ?? 0);
+        } else {
+          const r = await tx
+            .deleteFrom(table)
+            .where('region', '=', region)
+            .where('day', '<', cutoffDay)
+            .executeTakeFirst();
+          out[table] = Number(r.numDeletedRows);
+        }
+      }
+      const cycles = tx
+        .deleteFrom('batch_cycles')
+        .where('region', '=', region)
+        .where('started_at', '<', cutoffAt);
+      const deliveries = tx.deleteFrom('extract_deliveries').where('day', '<', cutoffDay);
+      if (dryRun) {
+        const c = await tx
+          .selectFrom('batch_cycles')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('region', '=', region)
+          .where('started_at', '<', cutoffAt)
+          .executeTakeFirst();
+        const d = await tx
+          .selectFrom('extract_deliveries')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('day', '<', cutoffDay)
+          .executeTakeFirst();
+        out.batch_cycles = Number(c?.n ?? 0);
+        out.extract_deliveries = Number(d?.n ?? 0);
+      } else {
+        out.batch_cycles = Number((await cycles.executeTakeFirst()).numDeletedRows);
+        out.extract_deliveries = Number((await deliveries.executeTakeFirst()).numDeletedRows);
+      }
+    });
+    return out;
+  }
+
   /** Adds scores to the day's counts by band and by source (model, or rules fallback). */
   async addScores(
     day: string,

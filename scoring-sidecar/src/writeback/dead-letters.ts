@@ -20,8 +20,31 @@ export interface DeadLetterStore {
   /** Removes and returns every letter (replay); `putBack` returns them if the replay could not queue them. */
   takeAll(): Promise<WritebackDeadLetter[]>;
   putBack(letters: WritebackDeadLetter[]): Promise<void>;
+  /**
+   * Retention: removes the letters at the head of the list (the oldest: letters are appended in time order)
+   * dead-lettered before `cutoffAt` (ISO instant); returns how many (`dryRun`: counts only).
+   */
+  expireBefore(cutoffAt: string, dryRun?: boolean): Promise<number>;
   close(): Promise<void>;
 }
+
+/** The number of leading letters older than the cutoff. */
+function expiredHead(letters: readonly WritebackDeadLetter[], cutoffAt: string): number {
+  const n = letters.findIndex((l) => l.at >= cutoffAt);
+  return n < 0 ? letters.length : n;
+}
+
+// One round trip, atomic beside concurrent adds (which append at the tail): count the expired head, trim it.
+const EXPIRE_HEAD = `
+local len = redis.call('LLEN', KEYS[1])
+local n = 0
+while n < len do
+  local letter = cjson.decode(redis.call('LINDEX', KEYS[1], n))
+  if letter.at == nil or letter.at >= ARGV[1] then break end
+  n = n + 1
+end
+if ARGV[2] == '0' and n > 0 then redis.call('LTRIM', KEYS[1], n, -1) end
+return n`;
 
 export function createInMemoryDeadLetters(): DeadLetterStore {
   let letters: WritebackDeadLetter[] = [];
@@ -35,6 +58,11 @@ export function createInMemoryDeadLetters(): DeadLetterStore {
       return out;
     },
     putBack: async (l) => void letters.unshift(...l),
+    expireBefore: async (cutoffAt, dryRun = false) => {
+      const n = expiredHead(letters, cutoffAt);
+      if (!dryRun) letters = letters.slice(n);
+      return n;
+    },
     close: async () => {},
   };
 }
@@ -61,6 +89,8 @@ export function createRedisDeadLetters(redisUrl: string, region: Region, keyPref
     putBack: async (l) => {
       if (l.length) await redis.lpush(key, ...l.reverse().map((x) => JSON.stringify(x)));
     },
+    expireBefore: async (cutoffAt, dryRun = false) =>
+      Number(await redis.eval(EXPIRE_HEAD, 1, key, cutoffAt, dryRun ? '1' : '0')),
     close: async () => {
       await redis.quit().catch(() => redis.disconnect());
     },
