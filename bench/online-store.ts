@@ -6,7 +6,12 @@ import { performance } from 'node:perf_hooks';
 import { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { EVENT_TYPES, type EngagementEvent, type LeadProfile } from '../scoring-sidecar/src/inputs/index.js';
+import {
+  EVENT_TYPES,
+  leadProfileSchema,
+  type EngagementEvent,
+  type LeadProfile,
+} from '../scoring-sidecar/src/inputs/index.js';
 import { createRedisStore } from '../scoring-sidecar/src/store/index.js';
 
 const DAY = 86_400_000;
@@ -52,7 +57,7 @@ const accountId = (n: number) => `001${n.toString(36).padStart(12, '0')}AAA`;
 const erpNumber = (n: number) => `E-${n}`;
 
 function leadOf(n: number): LeadProfile {
-  return {
+  return leadProfileSchema.parse({
     Id: leadId(n),
     CreatedDate: new Date(now - int(90) * DAY - int(DAY)).toISOString().replace('Z', '+0000'),
     LeadSource: ['Web', 'Partner', 'Trade Show', 'Referral'][int(4)]!,
@@ -72,7 +77,7 @@ function leadOf(n: number): LeadProfile {
     FirstName: 'First',
     LastName: 'Last',
     Street: 'Street 1',
-  };
+  });
 }
 
 let eventSeq = 0;

@@ -6,7 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticatorFromEnv } from '../src/api/auth.js';
-import { ConfigError, leadTimeZone, loadRegionsConfig, loadScoringConfig } from '../src/config/index.js';
+import { loadBatchConfig, withOverrides } from '../src/batch/index.js';
+import {
+  ConfigError,
+  leadTimeZone,
+  loadRegionsConfig,
+  loadScoringConfig,
+  overridesFromEnv,
+} from '../src/config/index.js';
+import { loadWritebackConfig, writebackWithOverrides } from '../src/writeback/index.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -58,6 +66,36 @@ describe('config/scoring.json and config/regions.json', () => {
     );
     const broken = await withFile('broken.json', '{ nope');
     expect(() => loadScoringConfig(broken)).toThrow(`${broken}: cannot read JSON`);
+  });
+});
+
+describe('overrides of config/batch.json and config/writeback.json (one shared merge)', () => {
+  it('merges a section key by key, replaces a scalar, and validates the result naming the field', () => {
+    const batch = withOverrides(loadBatchConfig(), {
+      schedule: { everyMs: 1000 },
+      lockRetry: { maxRounds: 2 },
+    });
+    expect(batch.schedule.everyMs).toBe(1000);
+    expect(batch.lockRetry).toEqual({ ...loadBatchConfig().lockRetry, maxRounds: 2 });
+    const writeback = writebackWithOverrides(loadWritebackConfig(), {
+      flushMs: 50,
+      retry: { maxAttempts: 9 },
+    });
+    expect(writeback.flushMs).toBe(50);
+    expect(writeback.retry).toEqual({ ...loadWritebackConfig().retry, maxAttempts: 9 });
+    expect(() => writebackWithOverrides(loadWritebackConfig(), { flushMs: -1 })).toThrow(
+      /config\/writeback\.json \(overridden\): flushMs: /,
+    );
+    expect(() => withOverrides(loadBatchConfig(), { queue: { concurrency: 0 } })).toThrow(
+      /config\/batch\.json \(overridden\): queue\.concurrency: /,
+    );
+  });
+
+  it('reads the environment variable, naming it when it is not a JSON object', () => {
+    expect(overridesFromEnv({}, 'LEADRANK_BATCH_OVERRIDES')).toEqual({});
+    expect(overridesFromEnv({ X: '{"flushMs": 5}' }, 'X')).toEqual({ flushMs: 5 });
+    expect(() => overridesFromEnv({ X: '{flushMs' }, 'X')).toThrow(/^X: not JSON/);
+    expect(() => overridesFromEnv({ X: '[1]' }, 'X')).toThrow(/^X: must be a JSON object/);
   });
 });
 

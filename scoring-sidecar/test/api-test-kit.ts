@@ -13,7 +13,7 @@ import {
   type TrainingRow,
   writeTrainingSet,
 } from '../src/features/index.js';
-import { EVENT_TYPES, EventAggregates, type LeadProfile } from '../src/inputs/index.js';
+import { EVENT_TYPES, EventAggregates, leadProfileSchema, type LeadProfile } from '../src/inputs/index.js';
 import type { WorklistLead } from '../src/ranking/index.js';
 import { seeded } from './support/seeded.js';
 import { leadrankPython } from '../src/model/python.js';
@@ -44,7 +44,7 @@ export function syntheticLead(
 ): LeadProfile {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const ageDays = rand() * 120;
-  return {
+  return leadProfileSchema.parse({
     Id: leadIdOf(n),
     CreatedDate: new Date(nowMs - ageDays * 86_400_000).toISOString(),
     LeadSource: pick(SOURCES),
@@ -64,7 +64,7 @@ export function syntheticLead(
     FirstName: 'Test',
     LastName: `Lead${n}`,
     Street: null,
-  };
+  });
 }
 
 /** Engagement folded as the store would: `count` events spread over the last 40 days before `nowMs`. */

@@ -14,6 +14,7 @@ import type { SalesforceNames } from '../src/config/index.js';
 import { loadMeta, type CycleModel } from '../src/batch/cycle.js';
 import { leadToScore, minimizeRow } from '../src/batch/lead-rows.js';
 import { createBatchRuntime, type BatchRuntime } from '../src/batch/runtime.js';
+import { LEAD_PROFILE_FIELDS } from '../src/inputs/index.js';
 import type { OnlineFeatureStore, Region } from '../src/store/index.js';
 import { seeded } from './support/seeded.js';
 
@@ -156,8 +157,7 @@ export async function kitRuntime(o: KitRuntimeOptions): Promise<BatchRuntime> {
 // ---------------------------------------------------------------- checking the org after a cycle
 
 /** The Lead fields Apex sends to POST /v1/score (and the cycle extracts): profile, rule and action inputs. */
-export const INPUT_FIELDS =
-  'Id, CreatedDate, LeadSource, Industry, NumberOfEmployees, AnnualRevenue, Country, Lead_Origin__c, HasOptedOutOfEmail, DoNotCall, Data_Region__c, Matched_Account__c, Title, Email, Status, Rating, LastActivityDate, Web_Visits__c, Web_Time_On_Site__c, Web_Pages_Per_Visit__c';
+export const INPUT_FIELDS = LEAD_PROFILE_FIELDS.join(', ');
 
 /** Scores every active lead of the region independently of the cycle, at the cycle's instant. */
 export async function expectedScores(

@@ -9,7 +9,7 @@ import {
   snapshotsOf,
   type LeadHistory,
 } from '../src/features/index.js';
-import { EVENT_TYPES, type LeadProfile } from '../src/inputs/index.js';
+import { EVENT_TYPES, emailIsFreeMail, type LeadProfile } from '../src/inputs/index.js';
 import * as compiled from './fixtures/compiled-lead-features.js';
 
 const DAY = 86_400_000;
@@ -21,27 +21,35 @@ const text = (values: string[]) =>
   fc.option(fc.oneof(fc.constantFrom(...values), fc.string()), { nil: null });
 const num = fc.option(fc.oneof(fc.integer(), fc.double({ noNaN: false })), { nil: null });
 
-const lead: fc.Arbitrary<LeadProfile> = fc.record({
-  Id: fc.constant('00Q000000000001AAA'),
-  CreatedDate: instant.map(sfDateTime),
-  LeadSource: text(['Web', 'Partner', '']),
-  Industry: text(['Technology', 'RETAIL']),
-  NumberOfEmployees: num,
-  AnnualRevenue: num,
-  Country: text(['Germany']),
-  Lead_Origin__c: text(['Form']),
-  HasOptedOutOfEmail: fc.boolean(),
-  DoNotCall: fc.boolean(),
-  Data_Region__c: fc.constantFrom('US' as const, 'EU' as const),
-  Matched_Account__c: fc.option(fc.constantFrom('001000000000001AAA', ''), { nil: null }),
-  Title: text(['CEO', 'Head of IT', 'IT Director', 'Sales Manager', 'intern', 'Engineer', '']),
-  Company: text(['Acme']),
-  Email: text(['a@gmail.com', 'b@GMX.DE', 'c@acme.de', 'no-at-sign', 'x@', '@']),
-  Phone: text(['+49']),
-  FirstName: text(['Anna']),
-  LastName: text(['Schmidt']),
-  Street: text(['Hauptstr. 1']),
-});
+const lead: fc.Arbitrary<LeadProfile> = fc
+  .record({
+    Id: fc.constant('00Q000000000001AAA'),
+    CreatedDate: instant.map(sfDateTime),
+    LeadSource: text(['Web', 'Partner', '']),
+    Industry: text(['Technology', 'RETAIL']),
+    NumberOfEmployees: num,
+    AnnualRevenue: num,
+    Country: text(['Germany']),
+    Lead_Origin__c: text(['Form']),
+    HasOptedOutOfEmail: fc.boolean(),
+    DoNotCall: fc.boolean(),
+    Data_Region__c: fc.constantFrom('US' as const, 'EU' as const),
+    Matched_Account__c: fc.option(fc.constantFrom('001000000000001AAA', ''), { nil: null }),
+    Title: text(['CEO', 'Head of IT', 'IT Director', 'Sales Manager', 'intern', 'Engineer', '']),
+    Company: text(['Acme']),
+    Email: text(['a@gmail.com', 'b@GMX.DE', 'c@acme.de', 'no-at-sign', 'x@', '@']),
+    Phone: text(['+49']),
+    FirstName: text(['Anna']),
+    LastName: text(['Schmidt']),
+    Street: text(['Hauptstr. 1']),
+    Status: text(['Open - Not Contacted']),
+    Rating: text(['Hot']),
+    LastActivityDate: fc.option(instant.map(isoDay), { nil: null }),
+    Web_Visits__c: num,
+    Web_Time_On_Site__c: num,
+    Web_Pages_Per_Visit__c: num,
+  })
+  .map((l) => ({ ...l, EmailIsFreeMail: emailIsFreeMail(l.Email) }));
 const history = fc.record({
   lead,
   events: fc.array(fc.record({ type: fc.constantFrom(...EVENT_TYPES), occurredAtMs: instant }), {

@@ -14,11 +14,12 @@ import { leadToScore, minimizeRow } from '../src/batch/lead-rows.js';
 import { runCycleInProcess } from '../src/batch/runners.js';
 import type { BatchRuntime } from '../src/batch/runtime.js';
 import { EVENT_TYPES, type EngagementEvent } from '../src/inputs/index.js';
-import { loadServingModel, type ModelSource, type ServingModel } from '../src/scoring/index.js';
+import { loadServingModel, type ServingModel } from '../src/scoring/index.js';
 import { startServer } from '../src/server.js';
 import { trainSyntheticModel } from './api-test-kit.js';
 import { INPUT_FIELDS, kitRuntime, queryStore, seedLeads, startSimulator } from './batch-kit.js';
 import { seeded } from './support/seeded.js';
+import { clientToken, SettableModels } from './support/sidecar-kit.js';
 
 const SECRET = 'identity-secret';
 const CLIENTS = JSON.stringify([
@@ -46,17 +47,6 @@ interface Outcome {
   featureHash: string | null;
 }
 
-class Models implements ModelSource {
-  model: ServingModel | null = null;
-  current() {
-    return this.model;
-  }
-  status() {
-    return { version: this.model?.version ?? null, loadedAt: null, lastError: null };
-  }
-  async close() {}
-}
-
 let sim: RunningOrgSimulator;
 let serving: ServingModel;
 let cycleModel: CycleModel;
@@ -65,7 +55,7 @@ let base: string;
 let token: string;
 let stop: () => Promise<void>;
 let clock = new Date();
-const models = new Models();
+const models = new SettableModels();
 
 beforeAll(async () => {
   const work = mkdtempSync(join(tmpdir(), 'identity-'));
@@ -90,12 +80,7 @@ beforeAll(async () => {
   );
   stop = started.stop;
   base = `http://127.0.0.1:${started.port}`;
-  const res = await fetch(`${base}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: `grant_type=client_credentials&client_id=apex-eu&client_secret=${SECRET}`,
-  });
-  token = ((await res.json()) as { access_token: string }).access_token;
+  token = await clientToken(base, 'apex-eu', SECRET);
 
   // Engagement for most leads, in the one online store both doors read events from.
   const store = started.sidecar.store;

@@ -21,6 +21,7 @@ import {
   EVENT_TYPES,
   LEAD_PROFILE_FIELDS,
   knownFromMs,
+  leadProfileSchema,
   type EngagementEvent,
   type ErpExtractRow,
   type EventType,
@@ -92,7 +93,7 @@ function generateHistory(seed: number, leadCount: number, accountCount: number):
   for (let n = 0; n < leadCount; n++) {
     const createdAtMs = START + int(0, 45 * DAY);
     const link = chance(0.6) ? pick(links) : null;
-    const created: LeadProfile = {
+    const created: LeadProfile = leadProfileSchema.parse({
       Id: `00Q${String(n).padStart(12, '0')}AAA`,
       CreatedDate: sfDateTime(createdAtMs),
       LeadSource: pick(['Web', 'Partner', 'Trade Show', null]),
@@ -112,7 +113,7 @@ function generateHistory(seed: number, leadCount: number, accountCount: number):
       FirstName: `First${n}`,
       LastName: `Last${n}`,
       Street: `Street ${n}`,
-    };
+    });
 
     const changes: GeneratedLead['changes'] = [];
     let current = created;
@@ -334,9 +335,6 @@ const eventDeliveries = history.leads.reduce(
  * visible and any change to it is deliberate.
  */
 const XE_CUSTOM = [
-  'Web_Visits__c',
-  'Web_Time_On_Site__c',
-  'Web_Pages_Per_Visit__c',
   'City_Bucket__c',
   'Specialization__c',
   'Occupation__c',

@@ -1,7 +1,7 @@
 // config/batch.json: the rescoring cycle's knobs, zod-validated at start so a bad deploy fails before a cycle runs.
 import { join } from 'node:path';
 import { z } from 'zod';
-import { loadConfigFile } from '../config/index.js';
+import { loadConfigFile, withSectionOverrides } from '../config/index.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().min(0);
@@ -89,13 +89,5 @@ export type BatchConfigOverrides = DeepPartial<BatchConfig>;
 
 /** The config with some sections overridden (tests, CLI flags); the result is validated again. */
 export function withOverrides(config: BatchConfig, overrides: BatchConfigOverrides = {}): BatchConfig {
-  const merged: Record<string, unknown> = { ...config };
-  for (const [key, value] of Object.entries(overrides)) {
-    const base = (config as Record<string, unknown>)[key];
-    merged[key] =
-      value && typeof value === 'object' && !Array.isArray(value) && base && typeof base === 'object'
-        ? { ...base, ...value }
-        : value;
-  }
-  return batchConfigSchema.parse(merged);
+  return withSectionOverrides(batchConfigSchema, config, overrides, 'config/batch.json (overridden)');
 }

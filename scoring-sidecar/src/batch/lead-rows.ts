@@ -1,8 +1,8 @@
 // The extract: which Lead fields the cycle reads (model inputs, rule inputs, and the score fields last written,
 // which the delta compares with), the SOQL that selects a region's active leads, and what of a row is kept
-// in the cycle's partitions (no names, phones, streets or companies; the email cut to its domain).
+// in the cycle's partitions (no names, phones, streets or companies; of the email only its free-mail flag).
 import {
-  emailDomainOnly,
+  emailIsFreeMail,
   LEAD_PROFILE_FIELDS,
   leadProfileFromRow,
   type LeadProfile,
@@ -11,16 +11,6 @@ import type { LeadRecord } from '../model/index.js';
 import type { BulkRow } from '../salesforce/index.js';
 import type { Region } from '../store/index.js';
 
-const PROFILE_FIELDS = LEAD_PROFILE_FIELDS;
-/** Fields config/rules and config/actions read beyond the profile. */
-const RULE_FIELDS = [
-  'Status',
-  'Rating',
-  'LastActivityDate',
-  'Web_Visits__c',
-  'Web_Time_On_Site__c',
-  'Web_Pages_Per_Visit__c',
-];
 const PUBLISHED_FIELDS = [
   'Lead_Score__c',
   'Score_Band__c',
@@ -30,7 +20,8 @@ const PUBLISHED_FIELDS = [
   'Scored_At__c',
 ];
 
-export const EXTRACT_FIELDS = [...PROFILE_FIELDS, ...RULE_FIELDS, ...PUBLISHED_FIELDS];
+/** The profile (model inputs and the fields config/rules and config/actions read) and the published score. */
+export const EXTRACT_FIELDS = [...LEAD_PROFILE_FIELDS, ...PUBLISHED_FIELDS];
 
 const NUMBER_FIELDS = new Set([
   'NumberOfEmployees',
@@ -73,11 +64,13 @@ export function extractSoql(
   return `SELECT ${EXTRACT_FIELDS.join(', ')} FROM Lead WHERE ${where.join(' AND ')} ORDER BY Id${w.limit ? ` LIMIT ${w.limit}` : ''}`;
 }
 
-/** A row as the partition keeps it: extract fields only, the email reduced to its domain. */
+/** A row as the partition keeps it: extract fields only, the email replaced by its free-mail flag. */
 export function minimizeRow(row: BulkRow, region: Region): BulkRow {
   const kept: BulkRow = {};
   for (const f of EXTRACT_FIELDS) kept[f] = row[f] ?? null;
-  kept.Email = emailDomainOnly(kept.Email ?? null);
+  const freeMail = emailIsFreeMail(kept.Email ?? null);
+  kept.EmailIsFreeMail = freeMail === null ? null : String(freeMail);
+  kept.Email = null;
   kept.Data_Region__c ??= region;
   return kept;
 }

@@ -19,7 +19,7 @@ import {
   MonitoringHistory,
   MonitoringMetrics,
 } from '../monitoring/index.js';
-import { regionStateDir } from '../config/index.js';
+import { overridesFromEnv, regionStateDir } from '../config/index.js';
 import type { Region } from '../store/index.js';
 import {
   createBatchRuntime,
@@ -58,9 +58,7 @@ export async function runtimeFor(
   region: Region,
   o: { metrics?: BatchMetrics; monitor?: Monitor } = {},
 ): Promise<BatchRuntime> {
-  const overrides = process.env.LEADRANK_BATCH_OVERRIDES
-    ? (JSON.parse(process.env.LEADRANK_BATCH_OVERRIDES) as BatchConfigOverrides)
-    : {};
+  const overrides = overridesFromEnv(process.env, 'LEADRANK_BATCH_OVERRIDES') as BatchConfigOverrides;
   const configDir = process.env.LEADRANK_CONFIG_DIR ?? join(ROOT, 'config');
   // The region's state: monitoring.db (the cycle history the dashboard shows) and experiments.db (a live
   // shadow experiment), the same files the region's sidecar uses.

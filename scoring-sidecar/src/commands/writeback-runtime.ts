@@ -12,7 +12,7 @@ import {
   withOverrides,
   type BatchConfigOverrides,
 } from '../batch/index.js';
-import { loadSalesforceNames, type SalesforceNames } from '../config/index.js';
+import { loadSalesforceNames, overridesFromEnv, type SalesforceNames } from '../config/index.js';
 import { connectToOrg, orgAuthFromEnv, type SalesforceClient } from '../salesforce/index.js';
 import type { Region } from '../store/index.js';
 import {
@@ -69,14 +69,12 @@ export function writebackRuntimeFromEnv(o: {
   // LEADRANK_WRITEBACK_OVERRIDES: JSON merged over config/writeback.json section by section (ops and tests).
   const config = writebackWithOverrides(
     loadWritebackConfig(join(o.configDir, 'writeback.json')),
-    env.LEADRANK_WRITEBACK_OVERRIDES
-      ? (JSON.parse(env.LEADRANK_WRITEBACK_OVERRIDES) as Record<string, unknown>)
-      : {},
+    overridesFromEnv(env, 'LEADRANK_WRITEBACK_OVERRIDES'),
   );
-  const overrides = env.LEADRANK_BATCH_OVERRIDES
-    ? (JSON.parse(env.LEADRANK_BATCH_OVERRIDES) as BatchConfigOverrides)
-    : {};
-  const batchConfig = withOverrides(loadBatchConfig(join(o.configDir, 'batch.json')), overrides);
+  const batchConfig = withOverrides(
+    loadBatchConfig(join(o.configDir, 'batch.json')),
+    overridesFromEnv(env, 'LEADRANK_BATCH_OVERRIDES') as BatchConfigOverrides,
+  );
   const redisUrl = env.REDIS_URL?.trim() || null;
   const prefix = sharedKeyPrefix(env);
   const lastWritten = redisUrl

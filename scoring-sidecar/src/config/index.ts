@@ -90,6 +90,43 @@ export function loadConfigFile<T>(schema: z.ZodType<T>, file: string): T {
   return parseConfig(schema, raw, file);
 }
 
+/**
+ * A loaded config with some top-level sections overridden (LEADRANK_BATCH_OVERRIDES, LEADRANK_WRITEBACK_OVERRIDES,
+ * tests, CLI flags): an object section is merged key by key over the file's, anything else replaces it. The result
+ * is validated again; an error names `source` and the field.
+ */
+export function withSectionOverrides<T extends object>(
+  schema: z.ZodType<T>,
+  config: T,
+  overrides: object,
+  source: string,
+): T {
+  const merged: Record<string, unknown> = { ...(config as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(overrides)) {
+    const base = (config as Record<string, unknown>)[key];
+    merged[key] =
+      value && typeof value === 'object' && !Array.isArray(value) && base && typeof base === 'object'
+        ? { ...base, ...value }
+        : value;
+  }
+  return parseConfig(schema, merged, source);
+}
+
+/** The JSON object in environment variable `name` (overrides), {} when unset; a clear error names the variable. */
+export function overridesFromEnv(env: NodeJS.ProcessEnv, name: string): Record<string, unknown> {
+  const raw = env[name]?.trim();
+  if (!raw) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (error) {
+    throw new ConfigError(`${name}: not JSON (${(error as Error).message})`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new ConfigError(`${name}: must be a JSON object of config sections`);
+  return parsed as Record<string, unknown>;
+}
+
 export function loadScoringConfig(file = 'config/scoring.json'): ScoringConfig {
   return loadConfigFile(scoringConfigSchema, file);
 }

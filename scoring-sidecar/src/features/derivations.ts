@@ -1,9 +1,7 @@
 // Non-identifying readings of PII or free text, and the calendar: the only computations a feature spec may
-// apply to a sensitive field, shared by the spec interpreter (and nothing else computes features).
-import freeMail from '../../../config/features/free-mail-domains.json' with { type: 'json' };
+// apply to a sensitive field, shared by the spec interpreter (and nothing else computes features). The free-mail
+// reading is in inputs/free-mail.ts, below the store, which keeps only that flag of an email.
 import { DAY_MS } from '../inputs/index.js';
-
-const FREE_MAIL = new Set(freeMail.domains);
 
 export function daysSince(ms: number | null, asOfMs: number): number | null {
   return ms === null ? null : (asOfMs - ms) / DAY_MS;
@@ -22,12 +20,6 @@ export function titleSeniority(title: string | null): string | null {
   if (!title) return null;
   for (const [pattern, level] of SENIORITY) if (pattern.test(title)) return level;
   return 'individual';
-}
-
-/** Whether an address is at a consumer mailbox provider; null when there is no domain to read. */
-export function emailIsFreeMail(email: string | null): boolean | null {
-  const domain = email?.split('@')[1]?.toLowerCase();
-  return domain === undefined ? null : FREE_MAIL.has(domain);
 }
 
 export const CALENDAR = {

@@ -1,9 +1,15 @@
 // The one interpreter of a feature spec: turns config/features/<target>.json into the definitions that
 // `computeFeatures` runs, for training sets (snapshotsOf) and for serving (the store's inputs) alike.
 // No feature is computed anywhere else.
-import { parseSalesforceDateTime, type FeatureInputs, type LeadField } from '../inputs/index.js';
+// The free-mail reading lives in inputs/, where the store takes the flag on the way in (it keeps no email).
+import {
+  emailIsFreeMail,
+  parseSalesforceDateTime,
+  type FeatureInputs,
+  type LeadField,
+} from '../inputs/index.js';
 import type { FeatureDefinition, FeatureKind, FeatureSource, FeatureValue } from './definitions.js';
-import { CALENDAR, daysSince, emailIsFreeMail, titleSeniority } from './derivations.js';
+import { CALENDAR, daysSince, titleSeniority } from './derivations.js';
 import type { FeatureConfig, SpecFeature, SpecSource, SpecTransform } from './spec-schema.js';
 
 /** What a spec may read beyond the lead profile: parent records by relationship name (Account via lookup). */
@@ -128,11 +134,15 @@ function compileOne(f: SpecFeature): (inputs: SpecInputs, asOfMs: number) => Fea
         const v = read(i);
         return titleSeniority(typeof v === 'string' ? v : null);
       };
-    case 'free-mail':
+    case 'free-mail': {
+      // A stored profile has no Email, only the flag derived from it on the way in (inputs/profile-minimization).
+      const storedFlag = 'field' in f.source && f.source.field === 'Email';
       return (i) => {
         const v = read(i);
-        return emailIsFreeMail(typeof v === 'string' ? v : null);
+        if (typeof v === 'string') return emailIsFreeMail(v);
+        return storedFlag ? i.lead.EmailIsFreeMail : null;
       };
+    }
   }
 }
 

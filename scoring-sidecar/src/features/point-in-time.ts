@@ -2,6 +2,7 @@
 // at or before it and extract rows dated at or before it, by construction: the history is folded forward
 // in time, exactly as the online store folds events as they arrive.
 import {
+  applyLeadFieldChange,
   AsOfHistory,
   EventAggregates,
   type ErpExtractRow,
@@ -56,7 +57,7 @@ export function snapshotsOf(
       }
       while (nextChange < changes.length && changes[nextChange]!.changedAtMs <= asOfMs) {
         const c = changes[nextChange++]!;
-        (lead as Record<string, unknown>)[c.field] = c.value;
+        applyLeadFieldChange(lead, c.field, c.value);
       }
       const inputs = {
         lead: { ...lead },

@@ -13,8 +13,11 @@ const WORKLIST_FIELDS = [
   'SystemModstamp',
 ] as const;
 
-/** What a sync selects for a lead: the profile, the worklist fields, and what tells a deletion or merge. */
-export const LEAD_SYNC_FIELDS = [...LEAD_PROFILE_FIELDS, ...WORKLIST_FIELDS];
+/**
+ * What a sync selects for a lead: the profile (which carries the rule inputs, Status and LastActivityDate among
+ * them), the other worklist fields, and what tells a deletion or merge. Each field once.
+ */
+export const LEAD_SYNC_FIELDS: string[] = [...new Set([...LEAD_PROFILE_FIELDS, ...WORKLIST_FIELDS])];
 export const LEAD_CHANGE_FIELDS = [...LEAD_SYNC_FIELDS, 'IsDeleted', 'MasterRecordId'];
 
 /** A REST record (JSON types) as a Bulk CSV row (strings, null for empty), the shape the profile reader takes. */

@@ -23,12 +23,14 @@ export {
   type Sensitivity,
   leadProfileSchema,
   leadProfileFromRow,
+  applyLeadFieldChange,
   LEAD_FIELD_SENSITIVITY,
   LEAD_PROFILE_FIELDS,
   parseSalesforceDateTime,
 } from './lead-profile.js';
 export { type FeatureInputs } from './lead-inputs.js';
-export { DROPPED_LEAD_FIELDS, emailDomainOnly, minimizeLeadProfile } from './profile-minimization.js';
+export { emailIsFreeMail } from './free-mail.js';
+export { DROPPED_LEAD_FIELDS, minimizeLeadProfile } from './profile-minimization.js';
 export { type Region } from './region.js';
 export { type Refusal, RefusedInputError } from './refusals.js';
 export {

@@ -1,7 +1,7 @@
 // Streams the rows of a Bulk API 2.0 query job page by page (Sforce-Locator), never holding the result.
 // Hand-written because jsforce 3's bulk2.query() pipes every page into one CSV stream: the second page's
 // header becomes a data row and the stream ends after page one (jsforce issues #1546, #1693).
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { parse } from 'csv-parse';
 import type jsforce from 'jsforce';
@@ -82,7 +82,10 @@ export async function* bulkQueryRows(
     });
     const next = res.headers.get('sforce-locator');
     locator = next && next !== 'null' ? next : null;
-    const rows = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>).pipe(
+    // pipeline, not pipe: a body that breaks mid-stream (the call's timeout, a dropped connection) must fail the
+    // iteration below, not surface as an unhandled 'error' event that ends the process.
+    const rows = pipeline(
+      Readable.fromWeb(res.body as WebReadableStream<Uint8Array>),
       // on_record, not cast: with a cast function csv-parse builds a context object for every field (~10×).
       parse({
         columns: opts.columnName ? (header: string[]) => header.map(opts.columnName!) : true,
@@ -91,6 +94,7 @@ export async function* bulkQueryRows(
           return record;
         },
       }),
+      () => {}, // the error reaches the parser, and so the `for await`
     );
     for await (const row of rows) yield row as BulkRow;
   } while (locator);

@@ -1,7 +1,9 @@
 // How the store serializes what it keeps of a lead (the minimized profile, see inputs/profile-minimization)
 // and the newest extract rows.
+import { createHash } from 'node:crypto';
 import {
   DROPPED_LEAD_FIELDS,
+  LEAD_PROFILE_FIELDS,
   minimizeLeadProfile,
   type ErpExtractRow,
   type LeadProfile,
@@ -9,23 +11,20 @@ import {
   type Region,
 } from '../inputs/index.js';
 
-/** Fields serialized in this order (Id and region come from the key and the store). */
-const STORED_FIELDS = [
-  'CreatedDate',
-  'LeadSource',
-  'Industry',
-  'NumberOfEmployees',
-  'AnnualRevenue',
-  'Country',
-  'Lead_Origin__c',
-  'HasOptedOutOfEmail',
-  'DoNotCall',
-  'Matched_Account__c',
-  'Title',
-  'Email',
-] as const satisfies readonly (keyof LeadProfile)[];
+const NOT_STORED = new Set<string>(['Id', 'Data_Region__c', ...DROPPED_LEAD_FIELDS]);
 
-const PROFILE_FORMAT = 1;
+/**
+ * Fields serialized in this order: the profile's fields (inputs/lead-profile.ts, the one list) less what the key
+ * and the store carry (Id, region) and what minimization drops, then the derived free-mail flag. Adding a field
+ * to LEAD_PROFILE_FIELDS changes this layout, so PROFILE_FORMAT is a hash of it: a profile stored in another
+ * layout is refused by name, never misread.
+ */
+const STORED_FIELDS: readonly (keyof LeadProfile)[] = [
+  ...LEAD_PROFILE_FIELDS.filter((f) => !NOT_STORED.has(f)),
+  'EmailIsFreeMail',
+];
+
+const PROFILE_FORMAT = `p-${createHash('sha256').update(STORED_FIELDS.join(',')).digest('hex').slice(0, 8)}`;
 
 export function encodeLeadProfile(lead: LeadProfile): string {
   const minimized = minimizeLeadProfile(lead);
@@ -34,7 +33,11 @@ export function encodeLeadProfile(lead: LeadProfile): string {
 
 export function decodeLeadProfile(id: string, region: Region, encoded: string): LeadProfile {
   const values = JSON.parse(encoded) as unknown[];
-  if (values[0] !== PROFILE_FORMAT) throw new Error(`unknown stored profile format ${String(values[0])}`);
+  if (values[0] !== PROFILE_FORMAT)
+    throw new Error(
+      `stored profile of lead ${id} is in format ${String(values[0])}, this build reads ${PROFILE_FORMAT}: ` +
+        'refill the store with `leadrank store sync --full`',
+    );
   const lead = { Id: id, Data_Region__c: region } as Record<string, unknown>;
   STORED_FIELDS.forEach((field, i) => (lead[field] = values[i + 1]));
   for (const field of DROPPED_LEAD_FIELDS) lead[field] = null;

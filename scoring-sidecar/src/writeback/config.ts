@@ -1,7 +1,7 @@
 // config/writeback.json: the write-back consumer's knobs, zod-validated at start (a bad deploy fails at once).
 import { join } from 'node:path';
 import { z } from 'zod';
-import { loadConfigFile } from '../config/index.js';
+import { loadConfigFile, withSectionOverrides } from '../config/index.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -35,13 +35,5 @@ export function writebackWithOverrides(
   config: WritebackConfig,
   overrides: Record<string, unknown>,
 ): WritebackConfig {
-  const merged: Record<string, unknown> = { ...config };
-  for (const [key, value] of Object.entries(overrides)) {
-    const base = (config as Record<string, unknown>)[key];
-    merged[key] =
-      value && typeof value === 'object' && !Array.isArray(value) && base && typeof base === 'object'
-        ? { ...base, ...value }
-        : value;
-  }
-  return writebackConfigSchema.parse(merged);
+  return withSectionOverrides(writebackConfigSchema, config, overrides, 'config/writeback.json (overridden)');
 }
