@@ -19,6 +19,8 @@ export interface PackageModel {
   customFields: Map<string, Set<string>>;
   /** Custom objects, custom metadata types and platform events defined in force-app. */
   customObjects: Set<string>;
+  /** `Object.Field` of required custom fields (a Big Object's index fields): they take no field-level security. */
+  requiredFields: Set<string>;
   apexClasses: Map<string, string>;
   /** Classes and triggers, by path relative to the package directory. */
   apexSources: Map<string, string>;
@@ -36,6 +38,7 @@ export async function loadPackageModel(defaultDir: string): Promise<PackageModel
   const files = await listFiles(defaultDir);
   const customFields = new Map<string, Set<string>>();
   const customObjects = new Set<string>();
+  const requiredFields = new Set<string>();
   const apexClasses = new Map<string, string>();
   const apexSources = new Map<string, string>();
   for (const file of files) {
@@ -43,8 +46,13 @@ export async function loadPackageModel(defaultDir: string): Promise<PackageModel
     if (rel[0] === 'objects' && rel.length >= 3) {
       const object = rel[1] as string;
       if (!customFields.has(object)) customFields.set(object, new Set());
-      if (/__(c|mdt|e)$/.test(object)) customObjects.add(object);
-      if (rel[2] === 'fields') customFields.get(object)?.add(basename(file, '.field-meta.xml'));
+      if (/__(c|mdt|e|b)$/.test(object)) customObjects.add(object);
+      if (rel[2] === 'fields') {
+        const field = basename(file, '.field-meta.xml');
+        customFields.get(object)?.add(field);
+        if ((await readFile(file, 'utf8')).includes('<required>true</required>'))
+          requiredFields.add(`${object}.${field}`);
+      }
     }
     if (file.endsWith('.cls') || file.endsWith('.trigger')) {
       const source = await readFile(file, 'utf8');
@@ -52,7 +60,7 @@ export async function loadPackageModel(defaultDir: string): Promise<PackageModel
       if (file.endsWith('.cls')) apexClasses.set(basename(file, '.cls'), source);
     }
   }
-  return { root: defaultDir, customFields, customObjects, apexClasses, apexSources, files };
+  return { root: defaultDir, customFields, customObjects, requiredFields, apexClasses, apexSources, files };
 }
 
 export function fieldExists(model: PackageModel, object: string, field: string): boolean {
@@ -183,10 +191,11 @@ function checkFieldList(
 }
 
 async function checkMetadata(model: PackageModel, problems: ReferenceProblem[]): Promise<void> {
-  // Custom metadata and platform event fields have no field-level security.
+  // Custom metadata and platform event fields have no field-level security, nor have required fields.
   const everyCustomField = [...model.customFields]
     .filter(([object]) => !object.endsWith('__mdt') && !object.endsWith('__e'))
-    .flatMap(([object, fields]) => [...fields].map((field) => `${object}.${field}`));
+    .flatMap(([object, fields]) => [...fields].map((field) => `${object}.${field}`))
+    .filter((field) => !model.requiredFields.has(field));
 
   for (const file of model.files.filter((f) => f.endsWith('-meta.xml'))) {
     const rel = relative(model.root, file);
