@@ -31,7 +31,10 @@ export const scoringConfigSchema = z
       })
       .refine((b) => b.A > b.B && b.B > b.C, 'thresholds must satisfy A > B > C'),
     reasons: z.strictObject({ top: z.number().int().min(1).max(10) }),
-    /** Concurrent requests' rows are coalesced into one onnxruntime run: wait at most windowMs, or until maxRows. */
+    /**
+     * Concurrent requests' rows are coalesced into one onnxruntime run: a row runs at once when no run is in flight,
+     * else waits for that run (at most windowMs), or until maxRows are waiting.
+     */
     microBatch: z.strictObject({
       windowMs: z.number().min(0).max(50),
       maxRows: z.number().int().min(1).max(4096),
