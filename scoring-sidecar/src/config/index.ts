@@ -39,6 +39,13 @@ export const scoringConfigSchema = z
       windowMs: z.number().min(0).max(50),
       maxRows: z.number().int().min(1).max(4096),
     }),
+    /**
+     * Explanations kept per model worker, by the row's split-interval signature (exact: equal signatures get
+     * bit-identical SHAP values); 0 turns the cache off. About 0.8 KB an entry with 56 features.
+     */
+    explanationCache: z
+      .strictObject({ entries: z.number().int().min(0).max(1_000_000) })
+      .default({ entries: 20_000 }),
     /** Inference still running this long after a request started is abandoned for rules (fallbackReason deadline). */
     deadlineMs: z.number().int().min(1).max(10_000),
     /**
