@@ -16,7 +16,7 @@ import {
   type RouteExperiments,
 } from './api/index.js';
 import { startTracing } from './tracing/index.js';
-import { openAuditLog, refuseSigningKeyInWriter } from './audit/index.js';
+import { AUDIT_FSYNC_MODES, openAuditLog, refuseSigningKeyInWriter } from './audit/index.js';
 import {
   loadRegionsConfig,
   loadScoringConfig,
@@ -162,10 +162,18 @@ async function baselineOf(modelDir: string | undefined): Promise<Baseline | null
   return file && existsSync(file) ? loadBaseline(file) : null;
 }
 
+/** LEADRANK_AUDIT_FSYNC: batch (default) | interval | none (docs/audit.md, "Writing, batching and durability"). */
+function auditFsyncOf(value: string | undefined): (typeof AUDIT_FSYNC_MODES)[number] {
+  const mode = value?.trim() || 'batch';
+  if (!(AUDIT_FSYNC_MODES as readonly string[]).includes(mode))
+    throw new Error(`LEADRANK_AUDIT_FSYNC must be one of ${AUDIT_FSYNC_MODES.join(', ')}; got "${mode}"`);
+  return mode as (typeof AUDIT_FSYNC_MODES)[number];
+}
+
 /**
  * Env: REGION (US|EU, required), REDIS_URL (+ LEADRANK_REDIS_PREFIX), LEADRANK_MODEL_DIR, LEADRANK_RULES_ONLY=1,
  * LEADRANK_CONFIG_DIR (default <repo>/config), LEADRANK_AUDIT_DIR (default <repo>/var/audit),
- * LEADRANK_AUDIT_FSYNC (batch|none), the auth variables of api/auth.ts, LEADRANK_METRICS_TOKEN (api/access.ts;
+ * LEADRANK_AUDIT_FSYNC (batch|interval|none), the auth variables of api/auth.ts, LEADRANK_METRICS_TOKEN (api/access.ts;
  * never LEADRANK_AUDIT_SIGNING_KEY); LEADRANK_STATE_DIR (default
  * <repo>/var/state/<REGION>: experiments.db, monitoring.db; or LEADRANK_EXPERIMENTS_DB, LEADRANK_MONITORING_DB),
  * LEADRANK_CHALLENGER_MODEL_DIR (with LEADRANK_MODEL_DIR; else the registry's challenger alias),
@@ -209,7 +217,7 @@ export async function createSidecar(
     (await openAuditLog({
       dir: env.LEADRANK_AUDIT_DIR ?? join(REPO_ROOT, 'var', 'audit'),
       region: region.data,
-      fsync: env.LEADRANK_AUDIT_FSYNC === 'none' ? 'none' : 'batch',
+      fsync: auditFsyncOf(env.LEADRANK_AUDIT_FSYNC),
     }));
   const writebackConfig = loadWritebackConfig(join(configDir, 'writeback.json'));
   const writeback =

@@ -152,6 +152,48 @@ describe('appending', () => {
   });
 });
 
+describe('commit and durability', () => {
+  const headOf = async (dir: string) =>
+    JSON.parse(await readFile(join(dir, 'EU', 'HEAD.json'), 'utf8')) as { seq: number; hash: string };
+
+  it('replaces HEAD.json at most once per headIntervalMs, and flush() brings it up to date', async () => {
+    const dir = await tempDir();
+    const log = await openAuditLog({ dir, region: 'EU', headIntervalMs: 60_000 });
+    logs.push(log);
+    await log.append(entries(0, 2)); // first commit: HEAD written at once (segment header + 2 entries)
+    expect((await headOf(dir)).seq).toBe(3);
+    await log.append(entries(2, 2));
+    await log.append(entries(4, 2));
+    expect((await headOf(dir)).seq).toBe(3); // lagging behind the committed lines, never ahead
+    await log.flush();
+    const head = await headOf(dir);
+    expect(head.seq).toBe(7);
+    const day = (await readdir(join(dir, 'EU'))).find((d) => /^\d{4}-/.test(d))!;
+    const lines = await readLines(join(dir, 'EU', day, 'segment-000001.ndjson'));
+    expect(lines.at(-1)).toMatchObject({ seq: 7, hash: head.hash });
+    await log.close();
+    expect(await verifyAuditLog(dir)).toMatchObject({ ok: true, entries: 6 });
+  });
+
+  it('with fsync "interval", an append resolves once its lines are written, and close leaves a sound chain', async () => {
+    const dir = await tempDir();
+    const log = await openAuditLog({ dir, region: 'EU', fsync: 'interval', maxUnsyncedMs: 50 });
+    logs.push(log);
+    await Promise.all([log.append(entries(0, 3)), log.append(entries(3, 3))]);
+    const history = [];
+    for await (const e of auditHistory(dir, auditEntry(0).leadId)) history.push(e);
+    expect(history.length).toBeGreaterThan(0); // on the page cache: readable before any fdatasync was awaited
+    for (let i = 6; i < 40; i++) await log.append([auditEntry(i)]);
+    await log.close();
+    expect((await headOf(dir)).seq).toBe(41);
+    expect(await verifyAuditLog(dir)).toMatchObject({ ok: true, entries: 40 });
+    const reopened = await openLog(dir);
+    await reopened.append(entries(40, 1));
+    await reopened.close();
+    expect(await verifyAuditLog(dir)).toMatchObject({ ok: true, entries: 41 });
+  });
+});
+
 describe('restart', () => {
   it('continues the chain from the last line', async () => {
     const dir = await tempDir();

@@ -58,6 +58,9 @@ describe('explanation key', () => {
           const rows = Float64Array.from([...a, ...b].map((v) => (v === null ? NaN : v)));
           const phi = serving.explainer.explainBatch(rows, 2);
           const sameShap = phi.subarray(0, width + 1).every((x, i) => Object.is(x, phi[width + 1 + i]));
+          // The online cache's signature (explainer.signatureOf) and the batch key agree on which rows share values.
+          const signatureOf = serving.explainer.signatureOf!;
+          expect(signatureOf(a) === signatureOf(b)).toBe(keyer.keyOf(a) === keyer.keyOf(b));
           if (keyer.keyOf(a) === keyer.keyOf(b)) {
             sameKeyPairs++;
             expect(sameShap).toBe(true);

@@ -44,4 +44,36 @@ describe('MicroBatcher', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     await expect(batcher.submit(Float32Array.of(1, 2), 1)).rejects.toThrow(/expected 1 x 1 values/);
   });
+
+  it('runs a lone row without waiting for the window, and batches the rows that arrive during a run', async () => {
+    const runs: number[] = [];
+    const releases: (() => void)[] = [];
+    const batcher = new MicroBatcher(
+      (rows, n) => {
+        runs.push(n);
+        return new Promise<Float64Array>((resolve) =>
+          releases.push(() => resolve(Float64Array.from(rows, (x) => x * 2))),
+        );
+      },
+      1,
+      { windowMs: 0, maxRows: 64 },
+    );
+    // A window of 0 with a run in flight: the rows wait for that run, not for a timer.
+    const first = batcher.submit(Float32Array.of(1), 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(runs).toEqual([1]);
+    const second = batcher.submit(Float32Array.of(2), 1);
+    const third = batcher.submit(Float32Array.of(3), 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(runs).toEqual([1]); // still in flight: no second run yet
+    releases.shift()!();
+    expect([...(await first)]).toEqual([2]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(runs).toEqual([1, 2]); // the two that waited, as one batch
+    releases.shift()!();
+    expect([...(await second), ...(await third)]).toEqual([4, 6]);
+    // A long window never delays a lone row: with nothing in flight it runs once the I/O callbacks are done.
+    const slow = new MicroBatcher((rows) => Float64Array.from(rows), 1, { windowMs: 60_000, maxRows: 64 });
+    expect([...(await slow.submit(Float32Array.of(5), 1))]).toEqual([5]);
+  });
 });

@@ -1,7 +1,21 @@
 // The writer: region-local, append-only, hash-chained NDJSON segments. Appends are group-committed: every
-// append made while a write is in flight joins the next batch, and a batch is one write (per segment touched)
+// append made while a commit is in flight joins the next batch, and a batch is one write (per segment touched)
 // and, with fsync "batch", one fdatasync before any of its appends resolve. One writer process per region dir.
-import { mkdir, open, readFile, rename, rm, truncate, writeFile, type FileHandle } from 'node:fs/promises';
+// The write and the HEAD replacement are synchronous system calls on the event loop (a few KB into the page
+// cache cost less than a thread-pool hop each); only the fdatasync, which waits for the disk, leaves the loop.
+import {
+  closeSync,
+  fdatasync,
+  fdatasyncSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { mkdir, readFile, rm, truncate } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import {
   GENESIS_HASH,
@@ -34,9 +48,24 @@ export interface AuditLogOptions {
   maxSegmentBytes?: number;
   /** Segments also rotate at each UTC day of this clock (default: the system clock). */
   clock?: () => Date;
-  /** "batch" (default): fdatasync each batch before its appends resolve. "none": leave it to the OS. */
-  fsync?: 'batch' | 'none';
+  /**
+   * "batch" (default): fdatasync each batch before its appends resolve. "interval": appends resolve once written
+   * (in the page cache: a process crash loses nothing), fdatasync runs behind them, one at a time, and an append
+   * waits for it only when the oldest unsynced line is older than `maxUnsyncedMs` (a power loss can lose the
+   * answered lines of at most that long). "none": leave it to the OS.
+   */
+  fsync?: 'batch' | 'interval' | 'none';
+  /** With fsync "interval": the bound on how long an answered line may stay unsynced (default 50 ms). */
+  maxUnsyncedMs?: number;
+  /**
+   * HEAD.json is replaced at most this often (default 100 ms; 0: after every batch), and by flush() and close():
+   * the replacement (write + rename) cost more CPU than the rest of a one-line commit. Between two, HEAD lags the
+   * committed lines by at most this long.
+   */
+  headIntervalMs?: number;
 }
+
+export const AUDIT_FSYNC_MODES = ['batch', 'interval', 'none'] as const;
 
 export class AuditLogError extends Error {
   override name = 'AuditLogError';
@@ -123,7 +152,13 @@ class FileAuditLog implements AuditLog {
   private readonly regionDir: string;
   private readonly maxSegmentBytes: number;
   private readonly clock: () => Date;
-  private readonly fsync: boolean;
+  private readonly fsync: 'batch' | 'interval' | 'none';
+  private readonly maxUnsyncedMs: number;
+  private readonly headIntervalMs: number;
+  // The HEAD replacement, throttled: when it last happened, and the committed head still to record.
+  private headWrittenAt = Number.NEGATIVE_INFINITY;
+  private headDue: Head | null = null;
+  private headTimer: NodeJS.Timeout | null = null;
   // The chain as appended (ahead of the disk while a batch is pending).
   private seq = 0;
   private prev = GENESIS_HASH;
@@ -132,7 +167,11 @@ class FileAuditLog implements AuditLog {
   private pending: PendingLine[] = [];
   private scheduled: Promise<void> | null = null;
   private queue: Promise<void> = Promise.resolve();
-  private handle: { segment: string; file: FileHandle } | null = null;
+  private handle: { segment: string; fd: number } | null = null;
+  // fsync "interval": the background fdatasync in flight, and when the oldest line it has not yet covered was written.
+  private syncing: Promise<void> | null = null;
+  private unsyncedSince: number | null = null;
+  private unsyncedHead: Head | null = null;
   private failure: Error | null = null;
   private closed = false;
 
@@ -140,7 +179,9 @@ class FileAuditLog implements AuditLog {
     this.regionDir = join(opts.dir, opts.region);
     this.maxSegmentBytes = opts.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES;
     this.clock = opts.clock ?? (() => new Date());
-    this.fsync = (opts.fsync ?? 'batch') === 'batch';
+    this.fsync = opts.fsync ?? 'batch';
+    this.maxUnsyncedMs = opts.maxUnsyncedMs ?? 50;
+    this.headIntervalMs = opts.headIntervalMs ?? 100;
   }
 
   async open(): Promise<void> {
@@ -153,7 +194,8 @@ class FileAuditLog implements AuditLog {
       );
     if (tail === null) {
       // An empty chain still gets a HEAD (seq 0), so that a region dir emptied later is told from a new one.
-      if (head === null) await this.writeHead({ seq: 0, hash: GENESIS_HASH, segment: '' });
+      if (head === null) this.writeHead({ seq: 0, hash: GENESIS_HASH, segment: '' });
+      this.headWrittenAt = Number.NEGATIVE_INFINITY; // opening's HEAD is bookkeeping: the first commit's goes at once
       return;
     }
     this.seq = tail.last.seq;
@@ -174,6 +216,7 @@ class FileAuditLog implements AuditLog {
         },
       });
     if (this.pending.length > 0) await this.schedule();
+    this.headWrittenAt = Number.NEGATIVE_INFINITY; // opening's HEAD is bookkeeping: the first commit's goes at once
   }
 
   private dayNow(): string {
@@ -232,13 +275,18 @@ class FileAuditLog implements AuditLog {
     return this.schedule();
   }
 
-  /** The next batch: everything pending when the write in flight (if any) has finished. */
+  /**
+   * The next batch: everything pending when the commit in flight (if any) has finished, and at the earliest
+   * when the current I/O callbacks are done (the requests answered in the same event-loop turn commit together).
+   */
   private schedule(): Promise<void> {
     if (this.scheduled) return this.scheduled;
-    const batch = this.queue.then(() => {
-      this.scheduled = null;
-      return this.commit();
-    });
+    const batch = this.queue
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => {
+        this.scheduled = null;
+        return this.commit();
+      });
     this.scheduled = batch;
     this.queue = batch.catch(() => {});
     return batch;
@@ -254,18 +302,24 @@ class FileAuditLog implements AuditLog {
         const segment = lines[start]!.segment;
         let end = start;
         while (end < lines.length && lines[end]!.segment === segment) end++;
-        const file = await this.fileFor(segment);
-        await file.write(
+        // Rotating: the background fdatasync of the segment being left ends before its fd is closed.
+        if (this.syncing && this.handle && this.handle.segment !== segment) await this.syncing;
+        const fd = this.fdFor(segment);
+        writeFully(
+          fd,
           lines
             .slice(start, end)
             .map((l) => l.text)
             .join(''),
         );
-        if (this.fsync) await file.datasync();
+        // A rotation syncs the segment it leaves (its fd is closed next); "interval" syncs the last one behind.
+        if (this.fsync === 'batch' || (this.fsync === 'interval' && end < lines.length)) await datasync(fd);
         start = end;
       }
       const last = lines.at(-1)!;
-      await this.writeHead({ seq: last.seq, hash: last.hash, segment: last.segment });
+      const head = { seq: last.seq, hash: last.hash, segment: last.segment };
+      if (this.fsync === 'interval') return await this.syncBehind(head);
+      this.commitHead(head);
     } catch (error) {
       // The chain in memory is now ahead of the disk: refuse further appends rather than fork it.
       this.failure = new AuditLogError(`audit log write failed: ${(error as Error).message}`);
@@ -273,31 +327,94 @@ class FileAuditLog implements AuditLog {
     }
   }
 
-  private async fileFor(segment: string): Promise<FileHandle> {
-    if (this.handle?.segment === segment) return this.handle.file;
-    await this.closeHandle();
-    const path = join(this.regionDir, segment);
-    await mkdir(dirname(path), { recursive: true });
-    this.handle = { segment, file: await open(path, 'a') };
-    return this.handle.file;
+  /**
+   * fsync "interval": the lines are written; start a background fdatasync unless one is in flight (the next one
+   * covers them), and wait for it only when the oldest unsynced line is older than maxUnsyncedMs. HEAD follows
+   * the synced data, never the written data: a power loss can then leave a HEAD behind the data, never ahead.
+   */
+  private async syncBehind(head: Head): Promise<void> {
+    const now = performance.now();
+    this.unsyncedSince ??= now;
+    this.unsyncedHead = head;
+    if (!this.syncing) {
+      this.syncing = this.backgroundSync();
+      this.syncing.catch(() => {}); // the failure is kept in this.failure and met by the next call
+    }
+    if (now - this.unsyncedSince > this.maxUnsyncedMs) await this.syncing;
   }
 
-  private async closeHandle(): Promise<void> {
+  private async backgroundSync(): Promise<void> {
+    try {
+      while (this.unsyncedHead && this.handle) {
+        const head = this.unsyncedHead;
+        this.unsyncedHead = null;
+        this.unsyncedSince = null;
+        await datasync(this.handle.fd);
+        this.commitHead(head);
+      }
+    } catch (error) {
+      this.failure ??= new AuditLogError(`audit log fdatasync failed: ${(error as Error).message}`);
+      throw this.failure;
+    } finally {
+      this.syncing = null;
+    }
+  }
+
+  private fdFor(segment: string): number {
+    if (this.handle?.segment === segment) return this.handle.fd;
+    this.closeHandle();
+    const path = join(this.regionDir, segment);
+    mkdirSync(dirname(path), { recursive: true });
+    this.handle = { segment, fd: openSync(path, 'a') };
+    return this.handle.fd;
+  }
+
+  private closeHandle(): void {
     if (!this.handle) return;
-    await this.handle.file.close();
+    if (this.fsync === 'interval') fdatasyncSync(this.handle.fd); // lines the background sync has not covered
+    closeSync(this.handle.fd);
     this.handle = null;
   }
 
-  private async writeHead(head: Head): Promise<void> {
+  /** Records a committed head in HEAD.json now, or within headIntervalMs of the last replacement. */
+  private commitHead(head: Head): void {
+    const sinceLast = performance.now() - this.headWrittenAt;
+    if (sinceLast >= this.headIntervalMs) {
+      this.writeHead(head);
+      return;
+    }
+    this.headDue = head;
+    this.headTimer ??= setTimeout(() => {
+      this.headTimer = null;
+      try {
+        this.writeDueHead();
+      } catch (error) {
+        this.failure ??= new AuditLogError(`audit log HEAD write failed: ${(error as Error).message}`);
+      }
+    }, this.headIntervalMs - sinceLast);
+  }
+
+  private writeDueHead(): void {
+    if (this.headTimer) clearTimeout(this.headTimer);
+    this.headTimer = null;
+    if (this.headDue) this.writeHead(this.headDue);
+  }
+
+  private writeHead(head: Head): void {
+    this.headDue = null;
+    this.headWrittenAt = performance.now();
     const tmp = join(this.regionDir, `${HEAD_FILE}.tmp`);
-    await writeFile(tmp, JSON.stringify(head));
-    await rename(tmp, join(this.regionDir, HEAD_FILE)); // atomic: a crash leaves the old or the new HEAD
+    writeFileSync(tmp, JSON.stringify(head));
+    renameSync(tmp, join(this.regionDir, HEAD_FILE)); // atomic: a crash leaves the old or the new HEAD
   }
 
   async flush(): Promise<void> {
     if (this.pending.length > 0) await this.schedule();
     await this.queue;
+    // flush() means durable in every mode but "none": wait for the background fdatasync too; then HEAD is current.
+    while (this.syncing) await this.syncing.catch(() => {});
     if (this.failure) throw this.failure;
+    this.writeDueHead();
   }
 
   async close(): Promise<void> {
@@ -306,10 +423,28 @@ class FileAuditLog implements AuditLog {
       await this.flush();
     } finally {
       this.closed = true;
-      if (this.handle) await this.handle.file.sync().catch(() => {});
-      await this.closeHandle();
+      if (this.headTimer) clearTimeout(this.headTimer);
+      this.headTimer = null;
+      if (this.handle) {
+        try {
+          fsyncSync(this.handle.fd);
+        } catch {
+          // closing anyway: the data was written
+        }
+      }
+      this.closeHandle();
     }
   }
+}
+
+/** A regular file takes the whole buffer in one write; the loop covers a short write all the same. */
+function writeFully(fd: number, text: string): void {
+  const data = Buffer.from(text);
+  for (let off = 0; off < data.length;) off += writeSync(fd, data, off);
+}
+
+function datasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
 }
 
 export async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {

@@ -3,7 +3,13 @@
 export { type AuditEntry, auditEntrySchema, canonicalJson } from './entry.js';
 // The hash the entries carry is the features' own (one definition, which the scoring pipeline computes).
 export { featureHash } from '../features/index.js';
-export { type AuditLog, type AuditLogOptions, AuditLogError, openAuditLog } from './audit-log.js';
+export {
+  AUDIT_FSYNC_MODES,
+  type AuditLog,
+  type AuditLogOptions,
+  AuditLogError,
+  openAuditLog,
+} from './audit-log.js';
 export {
   type VerifyResult,
   type VerifyOptions,

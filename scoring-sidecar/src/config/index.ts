@@ -31,11 +31,21 @@ export const scoringConfigSchema = z
       })
       .refine((b) => b.A > b.B && b.B > b.C, 'thresholds must satisfy A > B > C'),
     reasons: z.strictObject({ top: z.number().int().min(1).max(10) }),
-    /** Concurrent requests' rows are coalesced into one onnxruntime run: wait at most windowMs, or until maxRows. */
+    /**
+     * Concurrent requests' rows are coalesced into one onnxruntime run: a row runs at once when no run is in flight,
+     * else waits for that run (at most windowMs), or until maxRows are waiting.
+     */
     microBatch: z.strictObject({
       windowMs: z.number().min(0).max(50),
       maxRows: z.number().int().min(1).max(4096),
     }),
+    /**
+     * Explanations kept per model worker, by the row's split-interval signature (exact: equal signatures get
+     * bit-identical SHAP values); 0 turns the cache off. About 0.8 KB an entry with 56 features.
+     */
+    explanationCache: z
+      .strictObject({ entries: z.number().int().min(0).max(1_000_000) })
+      .default({ entries: 20_000 }),
     /** Inference still running this long after a request started is abandoned for rules (fallbackReason deadline). */
     deadlineMs: z.number().int().min(1).max(10_000),
     /**

@@ -45,6 +45,11 @@ export interface TreeExplainer {
   tableBytes(): number;
   /** Raw score (sum of the trees' leaf values), as LightGBM's predict(raw_score=True). */
   predictRaw(row: ArrayLike<number | null>): number;
+  /**
+   * Rows with equal signatures get bit-identical SHAP values (explanation-key.ts); set by `loadExplainer`, so an
+   * explanation can be cached and reused exactly.
+   */
+  signatureOf?: (row: ArrayLike<number | null>) => string;
 }
 
 const DEFAULT_TABLE_BUDGET = 32 * 2 ** 20;

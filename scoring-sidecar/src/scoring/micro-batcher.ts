@@ -1,7 +1,10 @@
 // Coalesces the rows of concurrent requests into one call: one onnxruntime `run` (or one blocked TreeSHAP
-// pass) per window instead of one per request keeps throughput up at peak. Hand-written: the generic
+// pass) per batch instead of one per request keeps throughput up at peak. Hand-written: the generic
 // batching libraries (dataloader) batch by key and resolve one value per key; here each caller submits a
 // block of float rows and gets back its slice of the result.
+// Adaptive, not timed: with no run in flight a row runs once the current I/O callbacks are done (the rows of
+// requests whose store reads came back in the same turn go together), so a lone request at low load never waits
+// for a window; while a run is in flight the rows arriving meanwhile wait for it and go as the next batch.
 
 export type RowArray = Float32Array | Float64Array;
 
@@ -9,7 +12,10 @@ export type RowArray = Float32Array | Float64Array;
 export type RunRows<R extends RowArray> = (rows: R, nRows: number) => Promise<Float64Array> | Float64Array;
 
 export interface MicroBatcherOptions<R extends RowArray = Float32Array> {
-  /** Longest a row waits for company before the batch runs (0: once the current I/O callbacks are done). */
+  /**
+   * Longest a row waits behind a run in flight before its batch runs anyway (0: only until that run ends).
+   * With no run in flight a row never waits for a timer: its batch runs once the current I/O callbacks are done.
+   */
   windowMs: number;
   /** A batch runs as soon as it holds this many rows. */
   maxRows: number;
@@ -32,6 +38,8 @@ export class MicroBatcher<R extends RowArray = Float32Array> {
   private pending: Pending<R>[] = [];
   private pendingRows = 0;
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  /** Runs started and not yet settled. */
+  private inFlight = 0;
   private readonly outWidth: number;
   private readonly rowType: new (length: number) => R;
 
@@ -53,20 +61,31 @@ export class MicroBatcher<R extends RowArray = Float32Array> {
       this.pending.push({ rows, nRows, resolve, reject });
       this.pendingRows += nRows;
       if (this.pendingRows >= this.opts.maxRows) this.flush();
-      else if (this.timer === null)
-        this.timer =
-          this.opts.windowMs > 0
-            ? setTimeout(() => this.flush(), this.opts.windowMs)
-            : setImmediate(() => this.flush());
+      else if (this.timer === null && this.inFlight === 0) this.timer = setImmediate(() => this.flush());
+      else if (this.timer === null && this.opts.windowMs > 0)
+        this.timer = setTimeout(() => this.flush(), this.opts.windowMs);
+      // else: the run in flight flushes these rows when it settles
     });
   }
 
-  private flush(): void {
-    if (this.timer !== null) {
-      if (this.opts.windowMs > 0) clearTimeout(this.timer as NodeJS.Timeout);
-      else clearImmediate(this.timer as NodeJS.Immediate);
-    }
+  private clearTimer(): void {
+    if (this.timer === null) return;
+    // clearTimeout and clearImmediate each ignore the other kind's handle: call both.
+    clearTimeout(this.timer as NodeJS.Timeout);
+    clearImmediate(this.timer as NodeJS.Immediate);
     this.timer = null;
+  }
+
+  private settled(): void {
+    this.inFlight--;
+    if (this.inFlight === 0 && this.pending.length > 0) {
+      this.clearTimer();
+      this.flush();
+    }
+  }
+
+  private flush(): void {
+    this.clearTimer();
     const batch = this.pending;
     const total = this.pendingRows;
     this.pending = [];
@@ -89,17 +108,20 @@ export class MicroBatcher<R extends RowArray = Float32Array> {
       run = Promise.reject(error);
     }
     const out = this.outWidth;
-    run.then(
-      (results) => {
-        let at = 0;
-        for (const p of batch) {
-          p.resolve(results.subarray(at, at + p.nRows * out));
-          at += p.nRows * out;
-        }
-      },
-      (error: unknown) => {
-        for (const p of batch) p.reject(error);
-      },
-    );
+    this.inFlight++;
+    run
+      .then(
+        (results) => {
+          let at = 0;
+          for (const p of batch) {
+            p.resolve(results.subarray(at, at + p.nRows * out));
+            at += p.nRows * out;
+          }
+        },
+        (error: unknown) => {
+          for (const p of batch) p.reject(error);
+        },
+      )
+      .finally(() => this.settled());
   }
 }

@@ -152,6 +152,30 @@ const NO_METRICS: ScoringMetrics = {
 
 class DeadlineExceeded extends Error {}
 
+/**
+ * The SHAP values of recently explained signatures, least recently used evicted first (a Map keeps insertion
+ * order: a hit is re-inserted). Hand-written: a few lines, where an LRU package would add a dependency for them.
+ */
+class ExplanationCache {
+  private readonly entries = new Map<string, Float64Array>();
+  constructor(private readonly capacity: number) {}
+
+  get(signature: string): Float64Array | undefined {
+    const hit = this.entries.get(signature);
+    if (hit) {
+      this.entries.delete(signature);
+      this.entries.set(signature, hit);
+    }
+    return hit;
+  }
+
+  set(signature: string, phi: Float64Array): void {
+    this.entries.delete(signature);
+    this.entries.set(signature, phi);
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+  }
+}
+
 /** The lead as the rules and the action catalogue read it: raw payload fields, overlaid by the parsed profile. */
 function pipelineLeadOf(state: OnlineLeadState, input: ScoreInput): PipelineLead {
   return { inputs: state, record: input.payload ? { ...input.payload.fields, ...state.lead } : state.lead };
@@ -160,7 +184,7 @@ function pipelineLeadOf(state: OnlineLeadState, input: ScoreInput): PipelineLead
 class DefaultScoringService implements ScoringService {
   private readonly batchers = new WeakMap<
     ServingModel,
-    { predict: MicroBatcher; explain: MicroBatcher<Float64Array> }
+    { predict: MicroBatcher; explain: MicroBatcher<Float64Array>; cache: ExplanationCache | null }
   >();
   private readonly metrics: ScoringMetrics;
   private readonly now: () => Date;
@@ -322,19 +346,55 @@ class DefaultScoringService implements ScoringService {
       return { scores: this.pipeline.withRules(leads, now, encoded), encoded, fallback };
     }
     const width = encoded.spec.features.length;
-    const explained = new Float64Array(leads.length * width);
-    encoded.vectors.forEach((vector, r) => {
-      for (let c = 0; c < width; c++) explained[r * width + c] = vector[c] ?? NaN;
-    });
-    const phis = await traced('model.explain', ctx, () => batchers.explain.submit(explained, leads.length));
+    const phis = await traced('model.explain', ctx, () => this.explain(model, batchers, encoded.vectors));
     const contributions = (r: number) => phis.subarray(r * (width + 1), (r + 1) * (width + 1));
     const scores = this.pipeline.withModel(model, leads, encoded, probabilities, contributions, now);
     return { scores, encoded, fallback: null };
   }
 
+  /**
+   * SHAP values of the rows (width + 1 each): from the model's explanation cache when a row's signature is there
+   * (rows with equal signatures get bit-identical values, explain/explanation-key.ts), else TreeSHAP, micro-batched.
+   */
+  private async explain(
+    model: ServingModel,
+    batchers: { explain: MicroBatcher<Float64Array>; cache: ExplanationCache | null },
+    vectors: readonly (readonly (number | null)[])[],
+  ): Promise<Float64Array> {
+    const width = model.features.length;
+    const out = new Float64Array(vectors.length * (width + 1));
+    const cache = batchers.cache;
+    const signatureOf = model.explainer.signatureOf;
+    const signatures: string[] = [];
+    const misses: number[] = [];
+    for (let r = 0; r < vectors.length; r++) {
+      const signature = cache && signatureOf ? signatureOf(vectors[r]!) : '';
+      const hit = cache && signatureOf ? cache.get(signature) : undefined;
+      if (hit) out.set(hit, r * (width + 1));
+      else {
+        misses.push(r);
+        signatures.push(signature);
+      }
+    }
+    if (misses.length === 0) return out;
+    const rows = new Float64Array(misses.length * width);
+    misses.forEach((r, i) => {
+      const vector = vectors[r]!;
+      for (let c = 0; c < width; c++) rows[i * width + c] = vector[c] ?? NaN;
+    });
+    const phis = await batchers.explain.submit(rows, misses.length);
+    misses.forEach((r, i) => {
+      const phi = phis.subarray(i * (width + 1), (i + 1) * (width + 1));
+      out.set(phi, r * (width + 1));
+      if (cache && signatureOf) cache.set(signatures[i]!, phi.slice());
+    });
+    return out;
+  }
+
   private batchersFor(model: ServingModel): {
     predict: MicroBatcher;
     explain: MicroBatcher<Float64Array>;
+    cache: ExplanationCache | null;
   } {
     let batchers = this.batchers.get(model);
     if (!batchers) {
@@ -352,6 +412,11 @@ class DefaultScoringService implements ScoringService {
           outWidth: width + 1,
           rowType: Float64Array as new (length: number) => Float64Array,
         }),
+        // Per model: a new version never reuses another's explanations.
+        cache:
+          this.o.config.explanationCache.entries > 0
+            ? new ExplanationCache(this.o.config.explanationCache.entries)
+            : null,
       };
       this.batchers.set(model, batchers);
     }
