@@ -21,6 +21,7 @@ import { registerTrainCommands } from './commands/train.js';
 import { registerTrainingSetCommands } from './commands/training-set.js';
 import { registerFeaturesCommands } from './commands/features.js';
 import { registerImportCommands } from './commands/import.js';
+import { registerOpportunityCommands } from './commands/opportunities.js';
 import { REPO_ROOT } from './config/index.js';
 import { startServer } from './server.js';
 
@@ -128,6 +129,7 @@ export function buildProgram(): Command {
   registerSyncCommands(program);
   registerFeaturesCommands(program);
   registerImportCommands(program);
+  registerOpportunityCommands(program);
   return program;
 }
 

@@ -57,6 +57,9 @@ import {
   holderModelSource,
   prepareServingExtras,
   loadDirectoryModelSource,
+  loadDealConfig,
+  opportunityModelSource,
+  OpportunityScorer,
   type AuditSink,
   type ModelSource,
 } from './scoring/index.js';
@@ -72,9 +75,11 @@ import {
 } from './writeback/index.js';
 import {
   claimStoreTenant,
+  createOpportunityStoreFromEnv,
   createStoreFromEnv,
   orgIdFromEnv,
   type OnlineFeatureStore,
+  type OpportunityStore,
   type Region,
 } from './store/index.js';
 
@@ -85,6 +90,8 @@ export interface SidecarOverrides {
   /** Replaces the model source built from LEADRANK_MODEL_DIR (tests, the registry-backed holder). */
   models?: ModelSource;
   store?: OnlineFeatureStore;
+  /** Replaces the opportunity store built from REDIS_URL (tests). */
+  opportunityStore?: OpportunityStore;
   worklistIndex?: ClosableWorklistIndex | null;
   audit?: AuditSink & { close?(): Promise<void> };
   writeback?: WritebackQueue;
@@ -98,6 +105,7 @@ export interface SidecarOverrides {
 
 export interface Sidecar {
   app: ReturnType<typeof createApp>;
+  opportunities: { scorer: OpportunityScorer; store: OpportunityStore; audit: AuditSink };
   /** What the app was built from (the online bench serves the same routes on another framework with it). */
   appDeps: AppDeps;
   region: Region;
@@ -281,6 +289,23 @@ export async function createSidecar(
       { logger, now, onGuardrails: (report) => monitor.recordExperiment(report) },
     ));
 
+  // Opportunity scoring (POST /v1/score with object Opportunity): the deal configuration, the opportunity
+  // model of LEADRANK_OPPORTUNITY_MODEL_DIR (deal rules without one) and the store the opportunity sync fills.
+  const opportunities = {
+    scorer: new OpportunityScorer({
+      region: region.data,
+      regions,
+      bands: config.bands,
+      topReasons: config.reasons.top,
+      deal: await loadDealConfig(configDir),
+      models: await opportunityModelSource(env.LEADRANK_OPPORTUNITY_MODEL_DIR),
+    }),
+    store:
+      overrides.opportunityStore ??
+      createOpportunityStoreFromEnv({ ...env, LEADRANK_REDIS_PREFIX: redisPrefix }, region.data),
+    audit,
+  };
+
   const scoringOptions = {
     region: region.data,
     store,
@@ -388,10 +413,12 @@ export async function createSidecar(
       extractRowChecker: (kind) => new ExtractRowChecker(kind),
     },
     mounts,
+    opportunities,
   };
   const app = createApp(appDeps);
 
   return {
+    opportunities,
     app,
     appDeps,
     region: region.data,
@@ -429,6 +456,8 @@ export async function createSidecar(
         worklistIndex?.close(),
         store.close(),
         models.close(),
+        opportunities.scorer.close(),
+        opportunities.store.close(),
       ]);
     },
   };

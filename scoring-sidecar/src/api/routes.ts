@@ -1,5 +1,10 @@
 // The /v1 routes: score, worklists, events, extracts. Each answers 4xx for what the caller can fix, refuses
 // records of the other region with 403 before anything is stored, and never logs a body.
+import {
+  isOpportunityRequest,
+  scoreOpportunityRequest,
+  type OpportunityRouteDeps,
+} from './opportunity-route.js';
 import { context, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
 import { performance } from 'node:perf_hooks';
 import type { Request, Response } from 'express';
@@ -51,6 +56,8 @@ import {
 const tracer = trace.getTracer('leadrank-api');
 export interface RouteDeps {
   region: Region;
+  /** Opportunity scoring on POST /v1/score (api/opportunity-route.ts); absent: such requests answer 503. */
+  opportunities?: OpportunityRouteDeps;
   config: ScoringConfig;
   store: OnlineFeatureStore;
   scoring: ScoringService;
@@ -222,6 +229,13 @@ export async function scoreRequest(
   };
 }
 
+/** `{"object": "Lead", …}` is the lead request without the marker (the lead schemas are strict). */
+function leadBody(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || !('object' in body)) return body;
+  const { object: _object, ...rest } = body as Record<string, unknown>;
+  return rest;
+}
+
 export function scoreHandler(deps: RouteDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     const started = performance.now();
@@ -240,9 +254,24 @@ export function scoreHandler(deps: RouteDeps) {
       },
     });
     try {
+      if (isOpportunityRequest(req.body)) {
+        if (!deps.opportunities)
+          throw new ApiError(503, 'opportunity_scoring_unavailable', 'opportunity scoring is not configured');
+        const answer = await scoreOpportunityRequest(
+          deps.opportunities,
+          req.body,
+          caller,
+          requestId,
+          deps.region,
+          deps.config.limits.maxLeadsPerRequest,
+          deps.now(),
+        );
+        span.setAttribute('leadrank.opportunities', answer.scores.length);
+        return sendJson(res, answer);
+      }
       const answer = await scoreRequest(
         deps,
-        req.body,
+        leadBody(req.body),
         caller,
         requestId,
         started,

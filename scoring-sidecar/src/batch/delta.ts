@@ -10,8 +10,9 @@ import type { PublishedScore } from './lead-rows.js';
 export type MaterialReason =
   'first' | 'score' | 'band' | 'topReason' | 'nextBestAction' | 'source' | 'maxAge';
 
-/** A lead to write: its new values, the score it replaces and why it is written. */
+/** A record to write: its new values, the score it replaces and why it is written. */
 export interface ScoreChange {
+  /** The scored record's Id: a lead's, or an opportunity's (OPPORTUNITY_TARGET). */
   leadId: string;
   score: number;
   previousScore: number | null;
@@ -77,9 +78,37 @@ export function changeOf(previous: PublishedScore, next: ScoredLead, why: Materi
 /** Bulk API 2.0 CSV: an empty cell leaves a field untouched, #N/A clears it. */
 const cell = (v: string | number | null) => (v === null || v === '' ? '#N/A' : v);
 
-export const LEAD_COLUMNS = [
+/**
+ * Where a scored object's changes go: the record's score fields (the score field differs: Lead_Score__c,
+ * Opportunity_Score__c; the others share their names) and the Score_History__c lookup that names it. One
+ * delta, one CSV writer, for leads and opportunities.
+ */
+export interface ScoreTarget {
+  object: 'Lead' | 'Opportunity';
+  scoreField: string;
+  /** The Score_History__c lookup to the record. */
+  historyLookup: 'Lead__c' | 'Opportunity__c';
+  /** Extra history columns holding the record's Id (Record_Id__c: the Id kept as text). */
+  historyIdColumns: readonly string[];
+}
+
+export const LEAD_TARGET: ScoreTarget = {
+  object: 'Lead',
+  scoreField: 'Lead_Score__c',
+  historyLookup: 'Lead__c',
+  historyIdColumns: [],
+};
+
+export const OPPORTUNITY_TARGET: ScoreTarget = {
+  object: 'Opportunity',
+  scoreField: 'Opportunity_Score__c',
+  historyLookup: 'Opportunity__c',
+  historyIdColumns: ['Record_Id__c'],
+};
+
+export const scoreColumns = (t: ScoreTarget) => [
   'Id',
-  'Lead_Score__c',
+  t.scoreField,
   'Score_Band__c',
   'Score_Reasons__c',
   'Next_Best_Action__c',
@@ -88,7 +117,14 @@ export const LEAD_COLUMNS = [
   'Scored_At__c',
 ];
 
-export function leadUpdateCsv(changes: readonly ScoreChange[], scoredAt: string): string {
+export const LEAD_COLUMNS = scoreColumns(LEAD_TARGET);
+
+/** The record update's CSV (Lead or Opportunity score fields). */
+export function scoreUpdateCsv(
+  changes: readonly ScoreChange[],
+  scoredAt: string,
+  target: ScoreTarget,
+): string {
   return stringify(
     changes.map((c) => [
       c.leadId,
@@ -100,13 +136,18 @@ export function leadUpdateCsv(changes: readonly ScoreChange[], scoredAt: string)
       c.modelVersion,
       scoredAt,
     ]),
-    { header: true, columns: LEAD_COLUMNS, record_delimiter: 'unix' },
+    { header: true, columns: scoreColumns(target), record_delimiter: 'unix' },
   );
 }
 
-export const HISTORY_COLUMNS = [
+export function leadUpdateCsv(changes: readonly ScoreChange[], scoredAt: string): string {
+  return scoreUpdateCsv(changes, scoredAt, LEAD_TARGET);
+}
+
+export const historyColumns = (t: ScoreTarget) => [
   'External_Key__c',
-  'Lead__c',
+  t.historyLookup,
+  ...t.historyIdColumns,
   'Score__c',
   'Previous_Score__c',
   'Band__c',
@@ -120,18 +161,23 @@ export const HISTORY_COLUMNS = [
   'Data_Region__c',
 ];
 
+export const HISTORY_COLUMNS = historyColumns(LEAD_TARGET);
+
 export const historyKey = (leadId: string, cycleId: string) => `${leadId}:${cycleId}`;
 
-export function historyUpsertCsv(
+/** The Score_History__c upsert's CSV, External_Key__c = "<recordId>:<cycleId>" (idempotent on retry). */
+export function historyCsv(
   changes: readonly ScoreChange[],
   cycleId: string,
   region: Region,
   scoredAt: string,
+  target: ScoreTarget,
 ): string {
   return stringify(
     changes.map((c) => [
       historyKey(c.leadId, cycleId),
       c.leadId,
+      ...target.historyIdColumns.map(() => c.leadId),
       c.score,
       cell(c.previousScore),
       c.band,
@@ -144,6 +190,15 @@ export function historyUpsertCsv(
       scoredAt,
       region,
     ]),
-    { header: true, columns: HISTORY_COLUMNS, record_delimiter: 'unix' },
+    { header: true, columns: historyColumns(target), record_delimiter: 'unix' },
   );
+}
+
+export function historyUpsertCsv(
+  changes: readonly ScoreChange[],
+  cycleId: string,
+  region: Region,
+  scoredAt: string,
+): string {
+  return historyCsv(changes, cycleId, region, scoredAt, LEAD_TARGET);
 }

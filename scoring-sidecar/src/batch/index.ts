@@ -28,3 +28,8 @@ export {
 export { cycleFailures, cycleReport, listCycles, loadMeta, type Phase } from './cycle.js';
 export { failedRowShare, summaryLine } from './report.js';
 export { getJson } from './state-store.js';
+export {
+  runOpportunityCycle,
+  type OpportunityCycleOptions,
+  type OpportunityCycleReport,
+} from './opportunity-cycle.js';

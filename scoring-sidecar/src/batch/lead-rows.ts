@@ -99,12 +99,13 @@ export interface PublishedScore {
   scoredAtMs: number | null;
 }
 
-export function publishedOf(row: BulkRow): PublishedScore {
+/** The score a record carries now (`scoreField`: Lead_Score__c, or Opportunity_Score__c for deals). */
+export function publishedOf(row: BulkRow, scoreField = 'Lead_Score__c'): PublishedScore {
   const scoredAt = row.Scored_At__c
     ? Date.parse(row.Scored_At__c.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'))
     : NaN;
   return {
-    score: row.Lead_Score__c === null || row.Lead_Score__c === undefined ? null : Number(row.Lead_Score__c),
+    score: row[scoreField] === null || row[scoreField] === undefined ? null : Number(row[scoreField]),
     band: row.Score_Band__c ?? null,
     reasons: row.Score_Reasons__c ?? null,
     nextBestAction: row.Next_Best_Action__c ?? null,

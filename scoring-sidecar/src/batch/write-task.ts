@@ -56,7 +56,7 @@ const RETRYABLE_ROW_CODES = new Set(['UNABLE_TO_LOCK_ROW', 'UNPROCESSED']);
  * Score_History__c holds score changes (first score, a move, a band or source change): refreshes of reasons,
  * actions or an old score update the Lead only, since each history row costs ~2 KB of org storage.
  */
-const HISTORY_REASONS = new Set<MaterialReason>(['first', 'score', 'band', 'source']);
+export const HISTORY_REASONS = new Set<MaterialReason>(['first', 'score', 'band', 'source']);
 
 /**
  * Writes one task's material changes: a Lead update job (rows sorted by Id), then a Score_History__c upsert

@@ -54,3 +54,10 @@ export {
   type BuildResult,
   type SnapshotDesign,
 } from './training-set-builder.js';
+export {
+  OPPORTUNITY_CONFIG,
+  OPPORTUNITY_SPEC_FILE,
+  OPPORTUNITY_WIN_FEATURES,
+  opportunityInputs,
+} from './opportunity-features.js';
+export { opportunityTrainingSet } from './opportunity-training-set.js';

@@ -12,7 +12,12 @@ import {
   type ParseError,
 } from 'jsonc-parser';
 import type { z } from 'zod';
-import { LEAD_FIELD_SENSITIVITY, erpExtractRowSchema, marketingExtractRowSchema } from '../inputs/index.js';
+import {
+  LEAD_FIELD_SENSITIVITY,
+  OPPORTUNITY_FIELD_SENSITIVITY,
+  erpExtractRowSchema,
+  marketingExtractRowSchema,
+} from '../inputs/index.js';
 import type { FeatureDefinition } from './definitions.js';
 import { CALENDAR } from './derivations.js';
 import { exclusionReason, TYPES_FOR, type DescribeField } from './describe-policy.js';
@@ -62,7 +67,9 @@ function ruleProblems(config: FeatureConfig, opts: SpecCheckOptions): [Path, str
   const problems: [Path, string][] = [];
   const names = new Set<string>(config.calendar ? Object.keys(CALENDAR) : []);
   const describe = opts.describe && new Map(opts.describe.map((f) => [f.name, f]));
-  const known = LEAD_FIELD_SENSITIVITY as Record<string, string>;
+  const known = (
+    config.object === 'Opportunity' ? OPPORTUNITY_FIELD_SENSITIVITY : LEAD_FIELD_SENSITIVITY
+  ) as Record<string, string>;
   config.features.forEach((f, i) => {
     const at = (...p: Path): Path => ['features', i, ...p];
     if (names.has(f.name)) problems.push([at('name'), `feature "${f.name}" is defined twice`]);

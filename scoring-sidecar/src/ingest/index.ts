@@ -18,3 +18,9 @@ export {
   type SyncLease,
   type SyncLeaseHolder,
 } from './sync-lease.js';
+export {
+  OpportunitySync,
+  flattenRecord,
+  type OpportunitySyncOptions,
+  type OpportunitySyncOutcome,
+} from './opportunity-sync.js';

@@ -276,7 +276,7 @@ export class OrgSync {
 }
 
 /** The newest SystemModstamp applied, plus the rows applied within the overlap window before it. */
-class CursorBuilder {
+export class CursorBuilder {
   private newestMs: number | null;
   private readonly seen = new Map<string, number>();
 

@@ -41,3 +41,11 @@ export {
   utcIsoDate,
   type CheckedEvent,
 } from './input-checks.js';
+export {
+  OPPORTUNITY_FIELD_SENSITIVITY,
+  OPPORTUNITY_ID_PATTERN,
+  OPPORTUNITY_SYNC_FIELDS,
+  opportunityFromRow,
+  opportunityRecordSchema,
+  type OpportunityRecord,
+} from './opportunity.js';

@@ -41,3 +41,14 @@ export {
 } from './model-source.js';
 export { MicroBatcher } from './micro-batcher.js';
 export { rescoreAfterEvents } from './event-rescore.js';
+export {
+  DEAL_PSEUDO_FIELDS,
+  dealRecord,
+  loadDealConfig,
+  opportunityModelSource,
+  OpportunityScorer,
+  type DealConfig,
+  type OpportunityScore,
+  type OpportunityScored,
+  type OpportunityScorerOptions,
+} from './opportunity-scoring.js';

@@ -56,11 +56,17 @@ function checkExplainer(explainer: TreeExplainer, spec: FeatureSpec, modelDir: s
   }
 }
 
-/** Loads a model directory (model.onnx, calibration, model.json, feature spec, card) for serving. */
-export async function loadServingModel(modelDir: string): Promise<ServingModel> {
+/**
+ * Loads a model directory (model.onnx, calibration, model.json, feature spec, card) for serving; `definitions`
+ * are the serving features of its target (the lead features unless given: opportunity models pass theirs).
+ */
+export async function loadServingModel(
+  modelDir: string,
+  definitions: readonly FeatureDefinition[] = LEAD_CONVERSION_FEATURES,
+): Promise<ServingModel> {
   const onnx = await loadOnnxModel(modelDir);
   try {
-    const features = featuresForSpec(onnx.spec, LEAD_CONVERSION_FEATURES);
+    const features = featuresForSpec(onnx.spec, definitions);
     const explainer = loadExplainer(join(modelDir, 'model.json'));
     checkExplainer(explainer, onnx.spec, modelDir);
     const scale = readScoreScale(modelDir);
@@ -98,11 +104,14 @@ export function fixedModelSource(
  * One model directory loaded at start-up (LEADRANK_MODEL_DIR): the stand-in until the registry-backed
  * ModelHolder serves hot swaps. A directory that fails to load leaves the service in rules fallback.
  */
-export async function loadDirectoryModelSource(modelDir: string | undefined): Promise<ModelSource> {
+export async function loadDirectoryModelSource(
+  modelDir: string | undefined,
+  definitions?: readonly FeatureDefinition[],
+): Promise<ModelSource> {
   if (!modelDir) return fixedModelSource(null, 'no model directory configured');
   if (!existsSync(modelDir)) return fixedModelSource(null, `model directory ${modelDir} does not exist`);
   try {
-    return fixedModelSource(await loadServingModel(modelDir));
+    return fixedModelSource(await loadServingModel(modelDir, definitions));
   } catch (error) {
     // The directory is there but its model cannot be loaded or read (corrupt or missing files).
     return fixedModelSource(null, (error as Error).message, true);

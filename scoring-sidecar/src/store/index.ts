@@ -32,3 +32,9 @@ export function createStoreFromEnv(
   const keyPrefix = env.LEADRANK_REDIS_PREFIX?.trim() || undefined;
   return createRedisStore(url, region, { ...opts, ...(keyPrefix ? { keyPrefix } : {}) });
 }
+export {
+  createInProcessOpportunityStore,
+  createOpportunityStoreFromEnv,
+  createRedisOpportunityStore,
+  type OpportunityStore,
+} from './opportunity-store.js';

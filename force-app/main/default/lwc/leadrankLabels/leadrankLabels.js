@@ -11,6 +11,9 @@ import LEADRANK_COLUMN_REASONS from '@salesforce/label/c.Leadrank_Column_Reasons
 import LEADRANK_COLUMN_SCORE from '@salesforce/label/c.Leadrank_Column_Score';
 import LEADRANK_COLUMN_SCORED_AT from '@salesforce/label/c.Leadrank_Column_Scored_At';
 import LEADRANK_COLUMN_SOURCE from '@salesforce/label/c.Leadrank_Column_Source';
+import LEADRANK_DEAL_CARD_TITLE from '@salesforce/label/c.Leadrank_Deal_Card_Title';
+import LEADRANK_DEAL_NOT_SCORED from '@salesforce/label/c.Leadrank_Deal_Not_Scored';
+import LEADRANK_DEAL_WHY_HIGH from '@salesforce/label/c.Leadrank_Deal_Why_High';
 import LEADRANK_DAYS_AGO from '@salesforce/label/c.Leadrank_Days_Ago';
 import LEADRANK_FIRST_SCORE from '@salesforce/label/c.Leadrank_First_Score';
 import LEADRANK_HIDE_REASONS from '@salesforce/label/c.Leadrank_Hide_Reasons';
@@ -72,6 +75,9 @@ export const LABELS = {
   Column_Score: LEADRANK_COLUMN_SCORE,
   Column_Scored_At: LEADRANK_COLUMN_SCORED_AT,
   Column_Source: LEADRANK_COLUMN_SOURCE,
+  Deal_Card_Title: LEADRANK_DEAL_CARD_TITLE,
+  Deal_Not_Scored: LEADRANK_DEAL_NOT_SCORED,
+  Deal_Why_High: LEADRANK_DEAL_WHY_HIGH,
   Days_Ago: LEADRANK_DAYS_AGO,
   First_Score: LEADRANK_FIRST_SCORE,
   Hide_Reasons: LEADRANK_HIDE_REASONS,
