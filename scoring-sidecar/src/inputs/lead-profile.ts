@@ -64,6 +64,12 @@ export const leadProfileSchema = z.object({
   FirstName: text,
   LastName: text,
   Street: text,
+  /**
+   * The active spec's fields beyond the ones above (custom `__c` fields of the client's org), as the org
+   * returns them (Bulk CSV strings; null = empty). Filled from the spec's field list by sync, the batch
+   * extract and the training-set builder; the interpreter reads a field here when the profile has no such key.
+   */
+  custom: z.record(z.string(), z.string().nullable()).optional(),
 });
 
 export type LeadProfile = z.output<typeof leadProfileSchema>;
@@ -91,10 +97,20 @@ export const LEAD_PROFILE_FIELDS = [
   'Email',
 ] as const;
 
-/** A Bulk API CSV row (strings, empty = null) as a lead profile; only the fields features may read are kept. */
-export function leadProfileFromRow(row: Readonly<Record<string, string | null | undefined>>): LeadProfile {
+/**
+ * A Bulk API CSV row (strings, empty = null) as a lead profile; only the fields features may read are kept:
+ * the fixed ones above and `customFields` (the active spec's, see features/servability.ts) in `custom`.
+ */
+export function leadProfileFromRow(
+  row: Readonly<Record<string, string | null | undefined>>,
+  customFields: readonly string[] = [],
+): LeadProfile {
   const num = (v: string | null | undefined) => (v === null || v === undefined ? null : Number(v));
+  const custom = customFields.length
+    ? { custom: Object.fromEntries(customFields.map((f) => [f, row[f] === '' ? null : (row[f] ?? null)])) }
+    : {};
   return leadProfileSchema.parse({
+    ...custom,
     ...Object.fromEntries(LEAD_PROFILE_FIELDS.map((f) => [f, row[f] ?? null])),
     NumberOfEmployees: num(row.NumberOfEmployees),
     AnnualRevenue: num(row.AnnualRevenue),
