@@ -297,7 +297,7 @@ def run_training(
         "version": version,
         "created_by": "leadrank_training.train",
         "code_version": code_version(Path(__file__).resolve().parents[2]),
-        "feature_spec": {"name": ts.spec["name"], "hash": ts.spec["hash"], "features": len(ts.feature_names)},
+        "feature_spec": feature_spec_block(ts.spec),
         "label": ts.spec["label"],
         "training_data": {"source": str(data_dir), "split": context["split"]},
         "residency": residency,
@@ -329,6 +329,22 @@ def run_training(
     )
     booster = chosen.model if isinstance(chosen.model, lgb.Booster) else None
     return TrainingResult(card, booster, calibration, cal_candidates, split, chosen, candidates)
+
+
+def feature_spec_block(spec: dict) -> dict:
+    """The card's record of the features: the fitted spec's hash, and the spec configuration the training
+    set was computed from (config/features/<target>.json: hash, full content, overrides with their reasons),
+    which serving compares with its active spec. None for training sets that do not carry it."""
+    source = spec.get("source")
+    return {
+        "name": spec["name"],
+        "hash": spec["hash"],
+        "features": len(spec["features"]),
+        "config": None
+        if source is None
+        else {"file": source.get("file"), "hash": source["hash"], "content": source["config"]},
+        "overrides": [] if source is None else source["overrides"],
+    }
 
 
 def parse_fractions(text: str) -> tuple[float, float, float]:

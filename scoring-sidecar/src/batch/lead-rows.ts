@@ -7,10 +7,14 @@ import {
   leadProfileFromRow,
   type LeadProfile,
 } from '../inputs/index.js';
+import { customFieldsRead, LEAD_FEATURE_CONFIG } from '../features/index.js';
 import type { LeadRecord } from '../model/index.js';
 import type { BulkRow } from '../salesforce/index.js';
 import type { Region } from '../store/index.js';
 
+/** The active spec's lead fields beyond the fixed profile (custom `__c` fields), kept in the profile's bag. */
+const CUSTOM_FIELDS = customFieldsRead(LEAD_FEATURE_CONFIG);
+const PROFILE_FIELDS = [...LEAD_PROFILE_FIELDS, ...CUSTOM_FIELDS];
 const PUBLISHED_FIELDS = [
   'Lead_Score__c',
   'Score_Band__c',
@@ -21,7 +25,7 @@ const PUBLISHED_FIELDS = [
 ];
 
 /** The profile (model inputs and the fields config/rules and config/actions read) and the published score. */
-export const EXTRACT_FIELDS = [...LEAD_PROFILE_FIELDS, ...PUBLISHED_FIELDS];
+export const EXTRACT_FIELDS = [...PROFILE_FIELDS, ...PUBLISHED_FIELDS];
 
 const NUMBER_FIELDS = new Set([
   'NumberOfEmployees',
@@ -76,7 +80,7 @@ export function minimizeRow(row: BulkRow, region: Region): BulkRow {
 }
 
 export function leadToScore(row: BulkRow): { profile: LeadProfile; record: LeadRecord } {
-  const profile = leadProfileFromRow(row);
+  const profile = leadProfileFromRow(row, CUSTOM_FIELDS);
   const record: Record<string, unknown> = {};
   for (const field in row) {
     const value = row[field] ?? null;

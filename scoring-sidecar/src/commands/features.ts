@@ -1,5 +1,7 @@
 // `leadrank features propose|check`: a feature spec from the org's own metadata, and a spec checked against it.
 import { writeFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { REPO_ROOT } from '../config/index.js';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import {
@@ -71,7 +73,7 @@ export async function trainingSetFromOrg(
   const records: Record<string, string>[] = [];
   for await (const row of client.bulkQuery(`SELECT ${fieldsRead(config).join(', ')} FROM ${config.object}`))
     records.push(row as Record<string, string>);
-  const { spec, rows } = recordTrainingSet(config, records);
+  const { spec, rows } = recordTrainingSet(config, records, relative(REPO_ROOT, resolve(specFile)));
   await writeTrainingSet(outDir, spec, rows);
   return { rows: rows.length, positives: rows.filter((r) => r.label === 1).length };
 }

@@ -5,7 +5,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { featuresForSpec, LEAD_CONVERSION_FEATURES, type FeatureDefinition } from '../features/index.js';
+import {
+  ACTIVE_SPEC,
+  activeSpecFrom,
+  LEAD_CONVERSION_FEATURES,
+  servingDefinitions,
+  type ActiveSpec,
+  type FeatureDefinition,
+} from '../features/index.js';
 import { ALIASES, leadrankPython, ModelRegistry, runPythonModule } from '../model/index.js';
 
 export interface CliOutput {
@@ -37,9 +44,18 @@ export function registerModelCommands(program: Command, output: CliOutput = cons
     .option(
       '--registry <url>',
       'registry directory or file:// URL (default $LEADRANK_REGISTRY_URL or var/registry)',
+    )
+    .option(
+      '--spec <file>',
+      'the active feature spec to judge servability against (default $LEADRANK_FEATURE_SPEC or config/features/lead.json)',
     );
   const registryOf = (cmd: Command) =>
     ModelRegistry.open(cmd.optsWithGlobals<{ registry?: string }>().registry);
+  // --spec: judge servability against another spec file than the active one ($LEADRANK_FEATURE_SPEC).
+  const activeOf = (cmd: Command): ActiveSpec => {
+    const file = cmd.optsWithGlobals<{ spec?: string }>().spec;
+    return file ? activeSpecFrom(file) : ACTIVE_SPEC;
+  };
   const registryArgs = (cmd: Command) => {
     const url = cmd.optsWithGlobals<{ registry?: string }>().registry;
     return url ? ['--registry', url] : [];
@@ -87,18 +103,30 @@ export function registerModelCommands(program: Command, output: CliOutput = cons
         registry.card(version),
         registry.featureSpec(version),
       ]);
+      const active = activeOf(cmd);
       let servable = 'yes';
       try {
-        featuresForSpec(spec, LEAD_CONVERSION_FEATURES);
+        servingDefinitions(spec, active);
       } catch (err) {
         servable = `no: ${(err as Error).message}`;
       }
+      const source = spec.source;
       output.out(
         JSON.stringify(
           {
             version,
             registeredAt: manifest?.registered_at,
-            featureSpec: card.feature_spec,
+            featureSpec: {
+              name: card.feature_spec.name,
+              hash: card.feature_spec.hash,
+              features: card.feature_spec.features,
+              // The spec configuration the model was trained with (its full content is in the card).
+              config: source
+                ? { file: source.file ?? null, hash: source.hash, name: source.config.name }
+                : null,
+              overrides: source?.overrides ?? [],
+            },
+            activeSpec: { file: active.source.file ?? null, hash: active.source.hash },
             testMetrics: card.metrics?.test,
             servable,
             files: Object.keys(manifest?.files ?? {}),
@@ -124,8 +152,9 @@ export function registerModelCommands(program: Command, output: CliOutput = cons
         process.exitCode = 1;
         return;
       }
+      let definitions: FeatureDefinition[];
       try {
-        featuresForSpec(await registry.featureSpec(challenger.version), LEAD_CONVERSION_FEATURES);
+        definitions = servingDefinitions(await registry.featureSpec(challenger.version), activeOf(cmd));
       } catch (err) {
         output.err(`refused: challenger ${challenger.version}: ${(err as Error).message}`);
         process.exitCode = 1;
@@ -134,7 +163,8 @@ export function registerModelCommands(program: Command, output: CliOutput = cons
       const work = await mkdtemp(join(tmpdir(), 'leadrank-promote-'));
       try {
         const servable = join(work, 'servable-features.json');
-        await writeFile(servable, JSON.stringify(servableFeatures()));
+        // What serving computes for this challenger (its own spec's definitions when servable by spec).
+        await writeFile(servable, JSON.stringify(servableFeatures(definitions)));
         const args = [...registryArgs(cmd), '--holdout', opts.holdout, '--servable-features', servable];
         if (opts.days) args.push('--days', opts.days);
         if (opts.dryRun) args.push('--dry-run');

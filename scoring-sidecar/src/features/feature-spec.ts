@@ -2,6 +2,7 @@
 // It travels with the model (feature-spec.json beside training-set.parquet and model.onnx), and encodes
 // raw values into the numeric vector the model reads, identically offline and online.
 import type { FeatureDefinition, FeatureValue } from './definitions.js';
+import type { SpecSource } from './spec-source.js';
 import { makeFeatureSpec, type FeatureSpec } from './training-set-file.js';
 
 /** Counts categorical values while a training set is built, to fix each feature's category list. */
@@ -47,6 +48,7 @@ export function buildFeatureSpec(
   features: readonly FeatureDefinition[],
   categoriesOf: (feature: string) => string[],
   horizonDays: number,
+  source?: SpecSource,
 ): FeatureSpec {
   return makeFeatureSpec(
     name,
@@ -56,7 +58,7 @@ export function buildFeatureSpec(
       ...(f.kind === 'categorical' ? { categories: categoryList(f, categoriesOf) } : {}),
       description: f.description,
     })),
-    { horizonDays },
+    { horizonDays, ...(source ? { source } : {}) },
   );
 }
 

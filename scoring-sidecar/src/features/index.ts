@@ -1,5 +1,27 @@
 // features/: one definition of every model input, computed the same way online and offline, from inputs/.
-export { LEAD_CONVERSION_FEATURES } from './lead-features.js';
+export {
+  ACTIVE_SPEC,
+  activeSpecFile,
+  activeSpecFrom,
+  FEATURE_SPEC_ENV,
+  LEAD_CONVERSION_FEATURES,
+  LEAD_FEATURE_CONFIG,
+} from './lead-features.js';
+export {
+  type ActiveSpec,
+  customFieldsRead,
+  objectFieldsRead,
+  servingDefinitions,
+  storedLeadFields,
+} from './servability.js';
+export {
+  featureConfigHash,
+  specOverrides,
+  specSource,
+  specSourceSchema,
+  type SpecOverride,
+  type SpecSource,
+} from './spec-source.js';
 export {
   type FeatureDefinition,
   type FeatureValue,
@@ -55,6 +77,7 @@ export {
   type SnapshotDesign,
 } from './training-set-builder.js';
 export {
+  OPPORTUNITY_ACTIVE_SPEC,
   OPPORTUNITY_CONFIG,
   OPPORTUNITY_SPEC_FILE,
   OPPORTUNITY_WIN_FEATURES,

@@ -21,7 +21,10 @@ type Reader = (inputs: SpecInputs) => unknown;
 
 function fieldReader(path: string): Reader {
   const [first, second] = path.split('.') as [string, string | undefined];
-  if (second === undefined) return (i) => (i.lead as Record<string, unknown>)[first] ?? null;
+  // A field outside the fixed profile is in its `custom` bag (sync fills it from the active spec's fields);
+  // a training set built from raw records has it at the top level. Either way the same value.
+  if (second === undefined)
+    return (i) => (i.lead as Record<string, unknown>)[first] ?? i.lead.custom?.[first] ?? null;
   return (i) => i.parents?.[first]?.[second] ?? null;
 }
 

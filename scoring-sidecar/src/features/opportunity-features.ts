@@ -7,12 +7,15 @@ import { EventAggregates, type OpportunityRecord } from '../inputs/index.js';
 import type { FeatureDefinition } from './definitions.js';
 import type { SpecInputs } from './interpreter.js';
 import { loadFeatureConfig } from './spec-loader.js';
-import { interpretSpec } from './interpreter.js';
+import { activeSpecFrom } from './lead-features.js';
+import type { ActiveSpec } from './servability.js';
 
 export const OPPORTUNITY_SPEC_FILE = join(REPO_ROOT, 'config', 'features', 'opportunity.json');
 
 export const OPPORTUNITY_CONFIG = loadFeatureConfig(OPPORTUNITY_SPEC_FILE);
-export const OPPORTUNITY_WIN_FEATURES: readonly FeatureDefinition[] = interpretSpec(OPPORTUNITY_CONFIG);
+/** The opportunity spec as serving's active spec for deal models (its definitions and recorded source). */
+export const OPPORTUNITY_ACTIVE_SPEC: ActiveSpec = activeSpecFrom(OPPORTUNITY_SPEC_FILE, OPPORTUNITY_CONFIG);
+export const OPPORTUNITY_WIN_FEATURES: readonly FeatureDefinition[] = OPPORTUNITY_ACTIVE_SPEC.definitions;
 
 const NO_EVENTS = new EventAggregates();
 

@@ -6,6 +6,7 @@ import { computeFeatures, type FeatureDefinition } from './definitions.js';
 import { buildFeatureSpec, CategoryCounter, encodeFeatures } from './feature-spec.js';
 import { interpretSpec } from './interpreter.js';
 import type { FeatureConfig } from './spec-schema.js';
+import { specSource } from './spec-source.js';
 import type { FeatureSpec, TrainingRow } from './training-set-file.js';
 
 /** The fields a spec reads from its object, plus what its training target needs. */
@@ -28,6 +29,8 @@ export function fieldsRead(config: FeatureConfig): string[] {
 export function recordTrainingSet(
   config: FeatureConfig,
   records: readonly Record<string, string | null | undefined>[],
+  /** The spec file, recorded with the spec's content in feature-spec.json (relative to the repository). */
+  file?: string,
 ): { spec: FeatureSpec; rows: TrainingRow[]; definitions: FeatureDefinition[] } {
   const t = config.training;
   if (!t) throw new Error(`spec ${config.name} has no "training" target`);
@@ -57,6 +60,7 @@ export function recordTrainingSet(
       return counter.categories(name, minCount);
     },
     t.horizonDays,
+    specSource(config, file),
   );
   const seg = (lead: Record<string, string | null>, field: string | undefined) =>
     field ? (lead[field] ?? null) : null;

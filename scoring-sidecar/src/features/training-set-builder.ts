@@ -22,7 +22,8 @@ import {
 } from '../inputs/index.js';
 import { bulkQuery } from '../salesforce/index.js';
 import type { FeatureDefinition } from './definitions.js';
-import { LEAD_CONVERSION_FEATURES } from './lead-features.js';
+import { ACTIVE_SPEC } from './lead-features.js';
+import { customFieldsRead, type ActiveSpec } from './servability.js';
 import { buildFeatureSpec, CategoryCounter, encodeFeatures } from './feature-spec.js';
 import { snapshotsOf, type LeadHistory } from './point-in-time.js';
 import { writeTrainingSet, type FeatureSpec, type TrainingRow } from './training-set-file.js';
@@ -187,7 +188,10 @@ export async function buildTrainingSet(
     dataEnd: Date;
     design?: SnapshotDesign;
     name?: string;
+    /** Definitions to compute (tests); default the active spec's, recorded with its content. */
     features?: readonly FeatureDefinition[];
+    /** The spec the features come from (default the active spec); recorded in feature-spec.json. */
+    spec?: ActiveSpec;
     ceiling?: (
       leadId: string,
       events: readonly { type: EventType; occurredAtMs: number }[],
@@ -197,8 +201,13 @@ export async function buildTrainingSet(
   },
 ): Promise<BuildResult> {
   const design = opts.design ?? DEFAULT_SNAPSHOT_DESIGN;
-  const features = opts.features ?? LEAD_CONVERSION_FEATURES;
+  const active = opts.spec ?? ACTIVE_SPEC;
+  const features = opts.features ?? active.definitions;
+  // Recorded only when the features are the spec's own (definitions passed by hand have no spec content).
+  const source = opts.features === undefined ? active.source : undefined;
   const dataEndMs = opts.dataEnd.getTime();
+  // The spec's fields beyond the fixed profile, read into the profile's custom bag as sync stores them.
+  const custom = customFieldsRead(active.source.config);
   const { conn } = sources;
   const filter = sources.leadFilter ? ` WHERE ${sources.leadFilter}` : '';
 
@@ -249,9 +258,9 @@ export async function buildTrainingSet(
   let skippedLeads = 0;
   for await (const row of bulkQuery(
     conn,
-    `SELECT ${[...LEAD_PROFILE_FIELDS, 'ConvertedOpportunityId', 'ConvertedDate'].join(', ')} FROM Lead${filter}`,
+    `SELECT ${[...LEAD_PROFILE_FIELDS, ...custom, 'ConvertedOpportunityId', 'ConvertedDate'].join(', ')} FROM Lead${filter}`,
   )) {
-    const lead = leadProfileFromRow(row);
+    const lead = leadProfileFromRow(row, custom);
     const createdMs = parseSalesforceDateTime(lead.CreatedDate);
     const opportunityAt = row.ConvertedOpportunityId
       ? conversionAt.get(row.ConvertedOpportunityId)
@@ -282,10 +291,11 @@ export async function buildTrainingSet(
 
   // Categories are fixed from what training saw; the spec carries them to serving.
   const spec = buildFeatureSpec(
-    opts.name ?? 'lead-conversion',
+    opts.name ?? active.source.config.name,
     features,
     (f) => categories.categories(f),
     design.horizonDays,
+    source,
   );
   let snapshots = 0;
   let positives = 0;

@@ -7,6 +7,10 @@ import { ParquetWriter } from 'hyparquet-writer';
 import { fileWriter } from 'hyparquet-writer';
 import type { ColumnSource, SchemaElement } from 'hyparquet-writer';
 import { z } from 'zod';
+import { canonicalJson } from './canonical-json.js';
+import { specSourceSchema, type SpecSource } from './spec-source.js';
+
+export { canonicalJson };
 
 export const TRAINING_SET_FILE = 'training-set.parquet';
 export const FEATURE_SPEC_FILE = 'feature-spec.json';
@@ -41,6 +45,12 @@ export const featureSpecSchema = z
     label: z.object({ name: z.literal('label'), horizonDays: z.number().int().positive() }),
     snapshotTime: z.literal('snapshot_at'),
     segments: z.array(z.enum(Object.keys(SEGMENT_COLUMNS) as [SegmentColumn, ...SegmentColumn[]])),
+    /**
+     * The spec configuration (config/features/<target>.json) the features were computed from: content, hash
+     * and overrides. It travels into the model (feature-spec.json is a versioned artifact) and its card.
+     * Absent in training sets written before specs were configuration, or built by hand in tests.
+     */
+    source: specSourceSchema.optional(),
   })
   .refine((s) => new Set(s.features.map((f) => f.name)).size === s.features.length, {
     message: 'feature names must be unique',
@@ -68,19 +78,6 @@ export interface TrainingRow {
   ceilingScore?: number | null;
 }
 
-/** Sorted-key JSON without whitespace: the same bytes Python's json.dumps(sort_keys=True, separators=(',', ':'), ensure_ascii=False) gives. */
-// Hand-written: the values are plain strings/arrays/objects, so an RFC 8785 library would add nothing here.
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
 /** sha256 (hex) of the canonical JSON of the features array. */
 export function featureSpecHash(features: readonly FeatureDefinition[]): string {
   return createHash('sha256').update(canonicalJson(features), 'utf8').digest('hex');
@@ -90,7 +87,7 @@ export function featureSpecHash(features: readonly FeatureDefinition[]): string 
 export function makeFeatureSpec(
   name: string,
   features: FeatureDefinition[],
-  options: { horizonDays?: number; segments?: SegmentColumn[] } = {},
+  options: { horizonDays?: number; segments?: SegmentColumn[]; source?: SpecSource } = {},
 ): FeatureSpec {
   return featureSpecSchema.parse({
     specVersion: 1,
@@ -100,6 +97,7 @@ export function makeFeatureSpec(
     label: { name: 'label', horizonDays: options.horizonDays ?? 30 },
     snapshotTime: 'snapshot_at',
     segments: options.segments ?? Object.keys(SEGMENT_COLUMNS),
+    ...(options.source ? { source: options.source } : {}),
   });
 }
 

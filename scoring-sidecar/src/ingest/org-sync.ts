@@ -5,6 +5,7 @@
 // worklists; status, owner and territory changes move a lead between worklists (the index's upsert does).
 // The watermark is saved only after the store and index writes succeeded: a failed pull is read again.
 import type { Logger } from 'pino';
+import { customFieldsRead, LEAD_FEATURE_CONFIG } from '../features/index.js';
 import { leadProfileFromRow, parseSalesforceDateTime } from '../inputs/index.js';
 import type { RankingConfig, WorklistIndex } from '../ranking/index.js';
 import type { SalesforceClient } from '../salesforce/index.js';
@@ -34,6 +35,11 @@ export interface OrgSyncOptions {
   leadFilter?: string;
   log?: Logger;
   now?: () => number;
+  /**
+   * Lead fields beyond the fixed profile that the store keeps (the profile's `custom` bag); default the active
+   * spec's (config/features, $LEADRANK_FEATURE_SPEC), so serving can compute every feature it reads.
+   */
+  customFields?: readonly string[];
   /** Called with (now - SystemModstamp) of each change an incremental pull applied: org change -> store lag. */
   onChangeApplied?: (lagMs: number) => void;
 }
@@ -75,7 +81,10 @@ export class OrgSync {
   private readonly now: () => number;
   private readonly closedStatuses: ReadonlySet<string>;
 
+  private readonly customFields: readonly string[];
+
   constructor(private readonly opts: OrgSyncOptions) {
+    this.customFields = opts.customFields ?? customFieldsRead(LEAD_FEATURE_CONFIG);
     this.now = opts.now ?? Date.now;
     this.closedStatuses = new Set(opts.ranking.candidates.closedStatuses);
   }
@@ -113,7 +122,7 @@ export class OrgSync {
       ...(statuses ? [`Status NOT IN (${statuses})`] : []),
       ...(this.opts.leadFilter ? [this.opts.leadFilter] : []),
     ].join(' AND ');
-    const soql = `SELECT ${LEAD_SYNC_FIELDS.join(', ')} FROM Lead WHERE ${where}`;
+    const soql = `SELECT ${[...LEAD_SYNC_FIELDS, ...this.customFields].join(', ')} FROM Lead WHERE ${where}`;
     // The watermark starts at the region's newest change of any lead, open or not, read before the load:
     // the newest open lead alone would leave older closings, conversions and deletions to be read again.
     const newest = `SELECT Id, SystemModstamp FROM Lead WHERE ${this.regionCondition} ORDER BY SystemModstamp DESC LIMIT 1`;
@@ -127,7 +136,7 @@ export class OrgSync {
     let batch: OrgRow[] = [];
     const flush = async () => {
       if (batch.length === 0) return;
-      await this.opts.store.putLeads(batch.map((row) => leadProfileFromRow(row)));
+      await this.opts.store.putLeads(batch.map((row) => leadProfileFromRow(row, this.customFields)));
       await this.opts.worklistIndex?.upsert(batch.map((row) => worklistLead(row, this.opts.ranking)));
       out.upserted += batch.length;
       batch = [];
@@ -172,7 +181,7 @@ export class OrgSync {
       `SystemModstamp >= ${soqlDateTime(fromMs)}`,
       ...(this.opts.leadFilter ? [this.opts.leadFilter] : []),
     ].join(' AND ');
-    const soql = `SELECT ${LEAD_CHANGE_FIELDS.join(', ')} FROM Lead WHERE ${where} ORDER BY SystemModstamp, Id`;
+    const soql = `SELECT ${[...LEAD_CHANGE_FIELDS, ...this.customFields].join(', ')} FROM Lead WHERE ${where} ORDER BY SystemModstamp, Id`;
     out.queries.push(soql);
     const cursor = new CursorBuilder(this.opts.config.overlapMs, watermark.leads);
     // Newest version per lead within a write batch (a lead changed while its pages were read appears twice).
@@ -217,7 +226,7 @@ export class OrgSync {
       }
     }
     if (upserts.length > 0) {
-      await this.opts.store.putLeads(upserts.map((row) => leadProfileFromRow(row)));
+      await this.opts.store.putLeads(upserts.map((row) => leadProfileFromRow(row, this.customFields)));
       // The index moves a lead between owner/territory lists and drops it on a closed status.
       await this.opts.worklistIndex?.upsert(upserts.map((row) => worklistLead(row, this.opts.ranking)));
     }

@@ -89,6 +89,12 @@ export const leadProfileSchema = z
       .boolean()
       .nullish()
       .transform((v) => v ?? null),
+    /**
+     * The active spec's fields beyond the ones above (custom `__c` fields of the client's org), as the org
+     * returns them (Bulk CSV strings; null = empty). Filled from the spec's field list by sync, the batch
+     * extract and the training-set builder; the interpreter reads a field here when the profile has no such key.
+     */
+    custom: z.record(z.string(), z.string().nullable()).optional(),
   })
   .transform((lead) => ({
     ...lead,
@@ -146,9 +152,13 @@ const BOOLEAN_FIELDS = new Set<string>(['HasOptedOutOfEmail', 'DoNotCall', 'Emai
 
 /**
  * A Bulk API CSV row (strings, empty = null) as a lead profile; only the fields features and rules may read are
- * kept. A minimized row (no Email) brings its `EmailIsFreeMail` flag instead.
+ * kept: the fixed ones above and `customFields` (the active spec's, see features/servability.ts) in `custom`.
+ * A minimized row (no Email) brings its `EmailIsFreeMail` flag instead.
  */
-export function leadProfileFromRow(row: Readonly<Record<string, string | null | undefined>>): LeadProfile {
+export function leadProfileFromRow(
+  row: Readonly<Record<string, string | null | undefined>>,
+  customFields: readonly string[] = [],
+): LeadProfile {
   const value = (f: string) => {
     const v = row[f];
     if (v === null || v === undefined) return null;
@@ -156,7 +166,11 @@ export function leadProfileFromRow(row: Readonly<Record<string, string | null | 
     if (BOOLEAN_FIELDS.has(f)) return v === 'true';
     return v;
   };
-  return leadProfileSchema.parse(
-    Object.fromEntries([...LEAD_PROFILE_FIELDS, 'EmailIsFreeMail'].map((f) => [f, value(f)])),
-  );
+  const custom = customFields.length
+    ? { custom: Object.fromEntries(customFields.map((f) => [f, row[f] === '' ? null : (row[f] ?? null)])) }
+    : {};
+  return leadProfileSchema.parse({
+    ...custom,
+    ...Object.fromEntries([...LEAD_PROFILE_FIELDS, 'EmailIsFreeMail'].map((f) => [f, value(f)])),
+  });
 }

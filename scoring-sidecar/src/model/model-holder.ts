@@ -4,8 +4,10 @@
 // onnxruntime session is released once none is left and a grace period has passed.
 import { pino, type Logger } from 'pino';
 import {
-  featuresForSpec,
-  LEAD_CONVERSION_FEATURES,
+  ACTIVE_SPEC,
+  servingDefinitions,
+  storedLeadFields,
+  type ActiveSpec,
   type FeatureDefinition,
   type FeatureSpec,
 } from '../features/index.js';
@@ -47,7 +49,14 @@ export interface ModelHolderOptions<P = undefined> {
   alias?: AliasName;
   pollIntervalMs?: number;
   retireGraceMs?: number;
-  definitions?: readonly FeatureDefinition[];
+  /**
+   * The active spec (default $LEADRANK_FEATURE_SPEC or config/features/lead.json): a model trained with it is
+   * served by its definitions; a model trained with another spec by that spec's own definitions when
+   * `storeFields` holds every field it reads (servability.ts).
+   */
+  active?: ActiveSpec;
+  /** The fields the online store holds of each record (default: the profile plus the active spec's custom). */
+  storeFields?: readonly string[];
   /** Loads a fetched model directory (tests inject failures); default loadOnnxModel. */
   load?: (modelDir: string) => Promise<OnnxModel>;
   /**
@@ -79,7 +88,8 @@ export class ModelHolder<P = undefined> {
   private readonly state: Omit<ModelHolderStatus, 'version' | 'loadedAt' | 'retiredOpen'>;
   private readonly log: Logger;
   private readonly load: (modelDir: string) => Promise<OnnxModel>;
-  private readonly definitions: readonly FeatureDefinition[];
+  private readonly activeSpec: ActiveSpec;
+  private readonly storeFields: readonly string[];
   private readonly graceMs: number;
 
   constructor(private readonly opts: ModelHolderOptions<P>) {
@@ -92,7 +102,8 @@ export class ModelHolder<P = undefined> {
     };
     this.log = opts.logger ?? pino({ name: 'model-holder', level: process.env.LOG_LEVEL ?? 'info' });
     this.load = opts.load ?? loadOnnxModel;
-    this.definitions = opts.definitions ?? LEAD_CONVERSION_FEATURES;
+    this.activeSpec = opts.active ?? ACTIVE_SPEC;
+    this.storeFields = opts.storeFields ?? storedLeadFields(this.activeSpec.source.config);
     this.graceMs = opts.retireGraceMs ?? DEFAULT_RETIRE_GRACE_MS;
   }
 
@@ -166,7 +177,7 @@ export class ModelHolder<P = undefined> {
       // No alias: keep whatever is loaded (an alias is never deleted by the registry tools).
       if (!doc || doc.version === this.active?.serving.version) return;
       // The cheap spec check first: a model the serving code cannot feed is never fetched or loaded.
-      featuresForSpec(await this.opts.registry.featureSpec(doc.version), this.definitions);
+      this.definitionsFor(await this.opts.registry.featureSpec(doc.version), doc.version);
       const dir = await this.opts.registry.fetchVersion(doc.version, this.opts.cacheDir);
       const model = await this.load(dir);
       let definitions: FeatureDefinition[];
@@ -174,7 +185,7 @@ export class ModelHolder<P = undefined> {
       try {
         if (model.version !== doc.version)
           throw new Error(`${dir} holds ${model.version}, not ${doc.version}`);
-        definitions = featuresForSpec(model.spec, this.definitions);
+        definitions = this.definitionsFor(model.spec, doc.version);
         prepared = this.opts.prepare ? await this.opts.prepare(dir, model) : (undefined as P); // P defaults to undefined when no prepare is given
       } catch (err) {
         await model.close();
@@ -196,6 +207,14 @@ export class ModelHolder<P = undefined> {
         );
       }
       this.lastReportedError = message;
+    }
+  }
+
+  private definitionsFor(spec: FeatureSpec, version: string): FeatureDefinition[] {
+    try {
+      return servingDefinitions(spec, this.activeSpec, this.storeFields);
+    } catch (err) {
+      throw new Error(`${version} is not servable: ${(err as Error).message}`);
     }
   }
 

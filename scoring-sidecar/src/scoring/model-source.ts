@@ -5,8 +5,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadExplainer, type TreeExplainer } from '../explain/index.js';
 import {
-  featuresForSpec,
-  LEAD_CONVERSION_FEATURES,
+  ACTIVE_SPEC,
+  servingDefinitions,
+  type ActiveSpec,
   type FeatureDefinition,
   type FeatureSpec,
 } from '../features/index.js';
@@ -21,7 +22,7 @@ import {
 export interface ServingModel {
   readonly version: string;
   readonly spec: FeatureSpec;
-  /** LEAD_CONVERSION_FEATURES definitions in the spec's order. */
+  /** The definitions that compute the model's spec, in its order (servability.ts). */
   readonly features: readonly FeatureDefinition[];
   readonly explainer: TreeExplainer;
   /** Probability to the 0-100 score (percentile among the validation period; see model/score-scale.ts). */
@@ -56,17 +57,14 @@ function checkExplainer(explainer: TreeExplainer, spec: FeatureSpec, modelDir: s
   }
 }
 
-/**
- * Loads a model directory (model.onnx, calibration, model.json, feature spec, card) for serving; `definitions`
- * are the serving features of its target (the lead features unless given: opportunity models pass theirs).
- */
+/** Loads a model directory (model.onnx, calibration, model.json, feature spec, card) for serving. */
 export async function loadServingModel(
   modelDir: string,
-  definitions: readonly FeatureDefinition[] = LEAD_CONVERSION_FEATURES,
+  active: ActiveSpec = ACTIVE_SPEC,
 ): Promise<ServingModel> {
   const onnx = await loadOnnxModel(modelDir);
   try {
-    const features = featuresForSpec(onnx.spec, definitions);
+    const features = servingDefinitions(onnx.spec, active);
     const explainer = loadExplainer(join(modelDir, 'model.json'));
     checkExplainer(explainer, onnx.spec, modelDir);
     const scale = readScoreScale(modelDir);
@@ -106,12 +104,12 @@ export function fixedModelSource(
  */
 export async function loadDirectoryModelSource(
   modelDir: string | undefined,
-  definitions?: readonly FeatureDefinition[],
+  active?: ActiveSpec,
 ): Promise<ModelSource> {
   if (!modelDir) return fixedModelSource(null, 'no model directory configured');
   if (!existsSync(modelDir)) return fixedModelSource(null, `model directory ${modelDir} does not exist`);
   try {
-    return fixedModelSource(await loadServingModel(modelDir, definitions));
+    return fixedModelSource(await loadServingModel(modelDir, active));
   } catch (error) {
     // The directory is there but its model cannot be loaded or read (corrupt or missing files).
     return fixedModelSource(null, (error as Error).message, true);

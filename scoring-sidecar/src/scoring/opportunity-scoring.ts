@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { RegionsConfig, ScoringConfig } from '../config/index.js';
 import { featuresWithoutReasons, loadReasonCatalogue, type ReasonCatalogue } from '../explain/index.js';
-import { OPPORTUNITY_WIN_FEATURES, opportunityInputs } from '../features/index.js';
+import { OPPORTUNITY_ACTIVE_SPEC, OPPORTUNITY_WIN_FEATURES, opportunityInputs } from '../features/index.js';
 import {
   OPPORTUNITY_FIELD_SENSITIVITY,
   parseSalesforceDateTime,
@@ -80,7 +80,7 @@ export async function loadDealConfig(configDir: string): Promise<DealConfig> {
 
 /** The opportunity model of LEADRANK_OPPORTUNITY_MODEL_DIR, or none (deal rules answer). */
 export function opportunityModelSource(dir: string | undefined): Promise<ModelSource> {
-  return loadDirectoryModelSource(dir, OPPORTUNITY_WIN_FEATURES);
+  return loadDirectoryModelSource(dir, OPPORTUNITY_ACTIVE_SPEC);
 }
 
 /** The deal as rules and actions read it: its fields plus DaysToClose (whole days to CloseDate; < 0: passed). */

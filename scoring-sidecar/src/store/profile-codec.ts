@@ -26,9 +26,12 @@ const STORED_FIELDS: readonly (keyof LeadProfile)[] = [
 
 const PROFILE_FORMAT = `p-${createHash('sha256').update(STORED_FIELDS.join(',')).digest('hex').slice(0, 8)}`;
 
+/** The fixed fields in order, then the custom bag (the active spec's other fields) when there is one. */
 export function encodeLeadProfile(lead: LeadProfile): string {
   const minimized = minimizeLeadProfile(lead);
-  return JSON.stringify([PROFILE_FORMAT, ...STORED_FIELDS.map((f) => minimized[f])]);
+  const values: unknown[] = [PROFILE_FORMAT, ...STORED_FIELDS.map((f) => minimized[f])];
+  if (minimized.custom && Object.keys(minimized.custom).length) values.push(minimized.custom);
+  return JSON.stringify(values);
 }
 
 export function decodeLeadProfile(id: string, region: Region, encoded: string): LeadProfile {
@@ -40,6 +43,8 @@ export function decodeLeadProfile(id: string, region: Region, encoded: string): 
     );
   const lead = { Id: id, Data_Region__c: region } as Record<string, unknown>;
   STORED_FIELDS.forEach((field, i) => (lead[field] = values[i + 1]));
+  const custom = values[STORED_FIELDS.length + 1];
+  if (custom !== null && typeof custom === 'object') lead.custom = custom;
   for (const field of DROPPED_LEAD_FIELDS) lead[field] = null;
   return lead as LeadProfile;
 }
