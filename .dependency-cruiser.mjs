@@ -28,6 +28,7 @@ const STAGES = [
   ['experiments'],
   ['ingest', 'writeback'],
   ['batch'],
+  ['privacy'],
   ['api', 'dashboard'],
   ['commands'],
 ];
