@@ -28,7 +28,7 @@ const STAGES = [
   ['experiments'],
   ['ingest', 'writeback'],
   ['batch'],
-  ['retention'],
+  ['retention', 'privacy'],
   ['api', 'dashboard'],
   ['commands'],
 ];

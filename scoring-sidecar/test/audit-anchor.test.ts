@@ -61,7 +61,7 @@ async function buildFixture(): Promise<void> {
   dir = join(root, 'audit');
   anchorDir = join(root, 'anchors');
   let now = new Date(`${DAY1}T12:00:00Z`);
-  const log = await openAuditLog({ dir, region: 'US', maxSegmentBytes: 3400, clock: () => now });
+  const log = await openAuditLog({ dir, region: 'US', maxSegmentBytes: 4300, clock: () => now });
   for (let n = 0; n < 15; n++) await log.append([auditEntry(n)]);
   now = new Date(`${DAY2}T08:00:00Z`);
   for (let n = 15; n < 25; n++) await log.append([auditEntry(n)]);

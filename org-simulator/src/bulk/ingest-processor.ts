@@ -209,6 +209,7 @@ function applyToStore(
       return store.delete(
         job.object,
         rows.map((r) => r[idIndex] ?? ''),
+        { hard: job.operation === 'hardDelete' },
       );
     case 'insert':
       return store.insert(

@@ -147,8 +147,8 @@ export class OrgStore {
     return this.writer.upsert(object, externalIdField, records);
   }
 
-  delete(object: string, ids: string[]): SaveResult[] {
-    return this.writer.delete(object, ids);
+  delete(object: string, ids: string[], opts: { hard?: boolean } = {}): SaveResult[] {
+    return this.writer.delete(object, ids, opts);
   }
 
   // ---- reads -----------------------------------------------------------------------------------

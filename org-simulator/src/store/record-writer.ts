@@ -357,19 +357,25 @@ export class RecordWriter {
     });
   }
 
-  delete(object: string, ids: string[]): SaveResult[] {
+  /**
+   * Moves the rows to the Recycle Bin (IsDeleted = 1, still visible to queryAll), or with `hard` (Bulk API 2.0
+   * hardDelete) removes them for good, as Salesforce does: no Recycle Bin, no queryAll, no undelete.
+   */
+  delete(object: string, ids: string[], opts: { hard?: boolean } = {}): SaveResult[] {
     const t = tableOf(this.deps.tables, object);
     if (!t.describe.deletable) {
       throw new OrgStoreError('INVALID_TYPE_FOR_OPERATION', `entity type ${t.name} does not support delete`);
     }
     const now = this.tick();
-    const sql = `UPDATE ${quoteIdent(t.name)} SET "IsDeleted" = 1, "SystemModstamp" = ? WHERE rowid = ?`;
+    const soft = `UPDATE ${quoteIdent(t.name)} SET "IsDeleted" = 1, "SystemModstamp" = ? WHERE rowid = ?`;
+    const hard = `DELETE FROM ${quoteIdent(t.name)} WHERE rowid = ?`;
     return this.transaction(() =>
       ids.map((rawId) =>
         this.runWithRowErrors(
           () => {
             const { id, existing } = this.resolveExisting(t, rawId);
-            this.stmt(sql).run(now, existing.__rowid);
+            if (opts.hard) this.stmt(hard).run(existing.__rowid);
+            else this.stmt(soft).run(now, existing.__rowid);
             return { id, success: true, errors: [] };
           },
           typeof rawId === 'string' ? (toId18(rawId) ?? rawId) : null,

@@ -32,7 +32,14 @@ import {
   type Head,
   type RecoveryRecord,
 } from './chain.js';
-import { auditEntrySchema, type AuditEntry } from './entry.js';
+import { auditEntrySchema, clearPart, sealedPart, type AuditEntry, type StoredEntry } from './entry.js';
+import {
+  defaultKeyDir,
+  openDirectoryKeyStore,
+  seal,
+  type SubjectKey,
+  type SubjectKeyStore,
+} from './subject-keys.js';
 
 export interface AuditLog {
   /** Resolves once the entries are written (and, with fsync "batch", on disk). All or none are taken. */
@@ -63,6 +70,13 @@ export interface AuditLogOptions {
    * committed lines by at most this long.
    */
   headIntervalMs?: number;
+  /** Where the subjects' keys are (default: the directory of `defaultKeyDir(dir)`); never inside `dir`. */
+  keys?: SubjectKeyStore;
+  /**
+   * How long a subject's key is reused from memory before the store is asked again (default 5 s): after an
+   * erasure, a writer may seal that long with the destroyed key (entries nobody can read, as erased ones are).
+   */
+  keyCacheMs?: number;
 }
 
 export const AUDIT_FSYNC_MODES = ['batch', 'interval', 'none'] as const;
@@ -174,6 +188,11 @@ class FileAuditLog implements AuditLog {
   private unsyncedHead: Head | null = null;
   private failure: Error | null = null;
   private closed = false;
+  // Appends are sealed in call order (the key store is asynchronous), then chained.
+  private sealing: Promise<void> = Promise.resolve();
+  private readonly keys: SubjectKeyStore;
+  private readonly keyCacheMs: number;
+  private readonly keyCache = new Map<string, { key: SubjectKey; at: number }>();
 
   constructor(private readonly opts: AuditLogOptions) {
     this.regionDir = join(opts.dir, opts.region);
@@ -182,6 +201,28 @@ class FileAuditLog implements AuditLog {
     this.fsync = opts.fsync ?? 'batch';
     this.maxUnsyncedMs = opts.maxUnsyncedMs ?? 50;
     this.headIntervalMs = opts.headIntervalMs ?? 100;
+    this.keys = opts.keys ?? openDirectoryKeyStore(defaultKeyDir(opts.dir), opts.dir);
+    this.keyCacheMs = opts.keyCacheMs ?? 5_000;
+  }
+
+  private async keyOf(subject: string): Promise<SubjectKey> {
+    const now = Date.now();
+    const cached = this.keyCache.get(subject);
+    if (cached && now - cached.at < this.keyCacheMs) return cached.key;
+    const key = await this.keys.keyFor(subject);
+    if (this.keyCache.size >= 100_000) this.keyCache.clear();
+    this.keyCache.set(subject, { key, at: now });
+    return key;
+  }
+
+  /** Every append's entries are sealed here, whichever path appends them (online, batch). */
+  private async sealEntries(entries: AuditEntry[]): Promise<StoredEntry[]> {
+    return Promise.all(
+      entries.map(async (entry) => {
+        const subject = await this.keys.subjectOf(entry.leadId);
+        return { ...clearPart(entry), sealed: seal(sealedPart(entry), subject, await this.keyOf(subject)) };
+      }),
+    );
   }
 
   async open(): Promise<void> {
@@ -271,8 +312,14 @@ class FileAuditLog implements AuditLog {
       }
       parsed.push(result.data);
     }
-    for (const entry of parsed) this.push({ kind: 'score', entry });
-    return this.schedule();
+    const sealed = this.sealing.then(async () => {
+      const stored = await this.sealEntries(parsed);
+      if (this.closed) throw new AuditLogError('audit log is closed');
+      if (this.failure) throw this.failure;
+      for (const entry of stored) this.push({ kind: 'score', entry });
+    });
+    this.sealing = sealed.catch(() => {});
+    return sealed.then(() => this.schedule());
   }
 
   /**
@@ -409,6 +456,7 @@ class FileAuditLog implements AuditLog {
   }
 
   async flush(): Promise<void> {
+    await this.sealing;
     if (this.pending.length > 0) await this.schedule();
     await this.queue;
     // flush() means durable in every mode but "none": wait for the background fdatasync too; then HEAD is current.

@@ -5,7 +5,7 @@
 // `HEAD.json` holds the last committed {seq, hash, segment}: a removed or truncated tail falls short of it.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canonicalJson, sha256Hex, type AuditEntry } from './entry.js';
+import { canonicalJson, sha256Hex, type AuditEntry, type StoredEntry } from './entry.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 export const HEAD_FILE = 'HEAD.json';
@@ -25,7 +25,7 @@ export interface RecoveryRecord {
 
 export type ChainBody =
   | { kind: 'segment'; region: AuditRegion; segment: string }
-  | { kind: 'score'; entry: AuditEntry }
+  | { kind: 'score'; entry: StoredEntry | AuditEntry } // sealed; in clear only in logs written before sealing
   | { kind: 'recovery'; recovery: RecoveryRecord };
 
 export type ChainLine = ChainBody & { seq: number; prev: string; hash: string };

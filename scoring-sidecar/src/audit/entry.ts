@@ -1,6 +1,7 @@
 // What one audit line records about one score, and the hashing both the writer and the verifier use.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { sealedSchema } from './subject-keys.js';
 
 /** Strict: an unknown field (a name, an email…) is refused, so nothing personal rides along. */
 export const auditEntrySchema = z.strictObject({
@@ -26,6 +27,53 @@ export const auditEntrySchema = z.strictObject({
 });
 
 export type AuditEntry = z.infer<typeof auditEntrySchema>;
+
+/**
+ * The members of an entry that are sealed with the subject's key (docs/audit.md "Erasure"): whatever identifies the
+ * lead or describes it. The rest (caller, region, model, source, score, band, probability, time) stays clear, so
+ * that counts and model statistics survive an erasure without saying whom they were about.
+ */
+export const SEALED_MEMBERS = [
+  'leadId',
+  'requestId',
+  'featureVector',
+  'featureNames',
+  'featureHash',
+  'reasons',
+  'nextBestAction',
+] as const;
+export type SealedMember = (typeof SEALED_MEMBERS)[number];
+export type ClearEntry = Omit<AuditEntry, SealedMember>;
+
+/** An entry as a line stores it: the clear members and the sealed rest. */
+export const storedEntrySchema = auditEntrySchema
+  .omit({
+    leadId: true,
+    requestId: true,
+    featureVector: true,
+    featureNames: true,
+    featureHash: true,
+    reasons: true,
+    nextBestAction: true,
+  })
+  .extend({ sealed: sealedSchema });
+export type StoredEntry = z.infer<typeof storedEntrySchema>;
+
+/** What a line's `entry` may be: sealed, or (lines written before sealing) the whole entry in clear. */
+export const lineEntrySchema = z.union([storedEntrySchema, auditEntrySchema]);
+
+/** The sealed members of an entry, as the text that is encrypted. */
+export function sealedPart(entry: AuditEntry): string {
+  const part: Record<string, unknown> = {};
+  for (const k of SEALED_MEMBERS) part[k] = entry[k];
+  return canonicalJson(part);
+}
+
+export function clearPart(entry: AuditEntry): ClearEntry {
+  const clear: Record<string, unknown> = { ...entry };
+  for (const k of SEALED_MEMBERS) delete clear[k];
+  return clear as ClearEntry;
+}
 
 export const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
 

@@ -1,6 +1,19 @@
 // audit/: the region-local, append-only, hash-chained log of every score, and its signed checkpoints kept
 // outside the writer's reach. See docs/audit.md.
-export { type AuditEntry, auditEntrySchema, canonicalJson } from './entry.js';
+export {
+  type AuditEntry,
+  type StoredEntry,
+  auditEntrySchema,
+  canonicalJson,
+  SEALED_MEMBERS,
+} from './entry.js';
+export {
+  type SubjectKeyStore,
+  type SubjectKey,
+  type ErasureTombstone,
+  defaultKeyDir,
+  openDirectoryKeyStore,
+} from './subject-keys.js';
 // The hash the entries carry is the features' own (one definition, which the scoring pipeline computes).
 export { featureHash } from '../features/index.js';
 export {
@@ -17,6 +30,8 @@ export {
   type ChainHead,
   verifyAuditLog,
   auditHistory,
+  auditErasure,
+  type HistoryOptions,
   problemText,
 } from './verify.js';
 export { auditLogStats } from './stats.js';

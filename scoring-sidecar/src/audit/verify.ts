@@ -14,7 +14,14 @@ import {
 } from './chain.js';
 import { verifyCheckpoints, type AnchoredLine, type Checkpoint } from './anchor.js';
 import type { AnchorStore } from './anchor-store.js';
-import { auditEntrySchema, type AuditEntry } from './entry.js';
+import { auditEntrySchema, lineEntrySchema, type AuditEntry, type StoredEntry } from './entry.js';
+import {
+  defaultKeyDir,
+  openDirectoryKeyStore,
+  unseal,
+  type ErasureTombstone,
+  type SubjectKeyStore,
+} from './subject-keys.js';
 
 export interface AuditProblem {
   segment: string;
@@ -192,7 +199,7 @@ async function verifyChain(
       if (line.kind === 'segment' && chain.region !== null && line.region !== chain.region)
         fail(segment, at, `header names region ${line.region}: segment moved across regions`);
       if (line.kind === 'score') {
-        const parsed = auditEntrySchema.safeParse(line.entry);
+        const parsed = lineEntrySchema.safeParse(line.entry);
         if (!parsed.success) fail(segment, at, `entry invalid: ${parsed.error.issues[0]?.message ?? ''}`);
         entries++;
       }
@@ -299,23 +306,70 @@ export async function verifyAuditLog(dir: string, opts: VerifyOptions = {}): Pro
   return result;
 }
 
-/** A lead's entries, chain by chain in log order, each with its chain id and seq. Reads, does not verify. */
+export interface HistoryOptions {
+  /** The subjects' key store (default: the one of `defaultKeyDir(dir)`). */
+  keys?: SubjectKeyStore;
+}
+
+/**
+ * A lead's readable entries, chain by chain in log order, each with its chain id and seq. Reads, does not verify.
+ * Sealed entries are found by the subject's pseudonym and opened with its key; those whose key was destroyed
+ * (erased) are not yielded: `auditErasure` tells about them.
+ */
 export async function* auditHistory(
   dir: string,
   leadId: string,
+  opts: HistoryOptions = {},
 ): AsyncGenerator<AuditEntry & { seq: number; chain: string }> {
-  const needle = `"leadId":${JSON.stringify(leadId)}`; // canonical lines: skip parsing the lines of other leads
+  const keys = opts.keys ?? openDirectoryKeyStore(defaultKeyDir(dir));
+  const subject = await keys.subjectOf(leadId);
+  const key = await keys.existingKey(subject);
+  const plain = `"leadId":${JSON.stringify(leadId)}`; // canonical lines: skip parsing the lines of other leads
+  const sealed = `"subject":"${subject}"`;
   for (const chain of await listChains(dir)) {
     for (const segment of await listSegments(chain.path)) {
       const text = await readFile(join(chain.path, segment), 'utf8');
       for (const raw of text.split('\n')) {
-        if (!raw.includes(needle)) continue;
+        const isSealed = key !== null && raw.includes(sealed);
+        if (!isSealed && !raw.includes(plain)) continue;
         const line = JSON.parse(raw) as ChainLine;
-        if (line.kind === 'score' && line.entry.leadId === leadId)
-          yield { ...line.entry, seq: line.seq, chain: chain.id };
+        if (line.kind !== 'score') continue;
+        if (!('sealed' in line.entry)) {
+          if (line.entry.leadId === leadId) yield { ...line.entry, seq: line.seq, chain: chain.id };
+          continue;
+        }
+        const stored: StoredEntry = line.entry;
+        if (stored.sealed.subject !== subject || stored.sealed.key !== key?.id) continue;
+        const { sealed: box, ...clear } = stored;
+        const entry = auditEntrySchema.parse({ ...clear, ...JSON.parse(unseal(box, key)) });
+        yield { ...entry, seq: line.seq, chain: chain.id };
       }
     }
   }
+}
+
+/** Whether a lead's audit entries were erased (its key destroyed), when, under which receipt, and how many. */
+export async function auditErasure(
+  dir: string,
+  leadId: string,
+  opts: HistoryOptions = {},
+): Promise<(ErasureTombstone & { unreadable: number }) | null> {
+  const keys = opts.keys ?? openDirectoryKeyStore(defaultKeyDir(dir));
+  const subject = await keys.subjectOf(leadId);
+  const tomb = await keys.tombstone(subject);
+  if (!tomb) return null;
+  const needle = `"subject":"${subject}"`;
+  const erasedKeys = new Set(tomb.keyIds);
+  let unreadable = 0;
+  for (const chain of await listChains(dir))
+    for (const segment of await listSegments(chain.path))
+      for (const raw of (await readFile(join(chain.path, segment), 'utf8')).split('\n')) {
+        if (!raw.includes(needle)) continue;
+        const line = JSON.parse(raw) as ChainLine;
+        if (line.kind === 'score' && 'sealed' in line.entry && erasedKeys.has(line.entry.sealed.key))
+          unreadable++;
+      }
+  return { ...tomb, unreadable };
 }
 
 /** "worker-1/US/2026-03-10/segment-000002.ndjson line 3: reason", without the parts that are empty. */

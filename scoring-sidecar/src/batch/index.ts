@@ -27,7 +27,12 @@ export {
 } from './retrain-schedule.js';
 export { cycleFailures, cycleReport, listCycles, loadMeta, type Phase } from './cycle.js';
 export { failedRowShare, summaryLine } from './report.js';
-export { getJson } from './state-store.js';
+export {
+  getJson,
+  type ExplanationCache,
+  RedisExplanationCache,
+  MemoryExplanationCache,
+} from './state-store.js';
 export {
   runOpportunityCycle,
   type OpportunityCycleOptions,

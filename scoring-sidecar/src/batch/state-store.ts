@@ -17,6 +17,8 @@ export interface CycleStateStore {
 export interface ExplanationCache {
   get(leadIds: readonly string[]): Promise<(Buffer | null)[]>;
   set(entries: readonly { leadId: string; value: Buffer }[]): Promise<void>;
+  /** Erasure: drops the leads' cached explanations; the number dropped. */
+  forget(leadIds: readonly string[]): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,9 @@ export class MemoryExplanationCache implements ExplanationCache {
   }
   async set(entries: readonly { leadId: string; value: Buffer }[]) {
     for (const e of entries) this.data.set(e.leadId, e.value);
+  }
+  async forget(ids: readonly string[]) {
+    return ids.filter((id) => this.data.delete(id)).length;
   }
   async close() {}
 }
@@ -150,6 +155,12 @@ export class RedisExplanationCache implements ExplanationCache {
     const results = (await pipeline.exec()) ?? [];
     const failed = results.find(([error]) => error);
     if (failed) throw failed[0];
+  }
+
+  async forget(ids: readonly string[]) {
+    let dropped = 0;
+    for (const id of ids) dropped += await this.redis.hdel(this.keyOf(id), id);
+    return dropped;
   }
 
   async close() {

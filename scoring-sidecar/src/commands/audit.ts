@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import {
   anchorAuditLog,
   auditHistory,
+  auditErasure,
   auditLogStats,
   generateAnchorKeyPair,
   localEd25519Signer,
@@ -219,15 +220,22 @@ export function registerAuditCommands(program: Command): void {
     .option('--dir <dir>', 'audit log root (env LEADRANK_AUDIT_DIR)', defaultDir())
     .action(async (leadId: string, opts: { dir: string }) => {
       const rows: Row[] = [];
+      let erased: Awaited<ReturnType<typeof auditErasure>> = null;
       try {
         for await (const entry of auditHistory(opts.dir, leadId)) rows.push(entry);
+        erased = await auditErasure(opts.dir, leadId);
       } catch (error) {
         console.error(`cannot read the audit log under ${opts.dir}: ${(error as Error).message}`);
         process.exitCode = 1;
         return;
       }
+      // The subject's key was destroyed: its entries are still in the chain, unreadable (crypto-shredded).
+      if (erased)
+        console.log(
+          `erased on ${erased.erasedAt.slice(0, 10)}, receipt ${erased.receipt}: ${erased.unreadable} entr${erased.unreadable === 1 ? 'y' : 'ies'} unreadable`,
+        );
       if (rows.length === 0) {
-        console.log(`no audit entries for ${leadId} under ${opts.dir}`);
+        if (!erased) console.log(`no audit entries for ${leadId} under ${opts.dir}`);
         return;
       }
       // Chains of several workers interleave in time: newest first by scoredAt, then by seq within a chain.

@@ -329,6 +329,21 @@ export class ExperimentStore {
     return out;
   }
 
+  /**
+   * Erasure: removes the lead's exposures and outcomes in every experiment (analyses computed afterwards no longer
+   * count it); the number of rows removed. Assignments and pre-period counts are per rep or team, not per lead.
+   */
+  async forgetLead(leadId: string): Promise<number> {
+    return this.db.transaction().execute(async (tx) => {
+      const exposures = await tx
+        .deleteFrom('lead_exposures')
+        .where('lead_id', '=', leadId)
+        .executeTakeFirst();
+      const outcomes = await tx.deleteFrom('outcomes').where('lead_id', '=', leadId).executeTakeFirst();
+      return Number(exposures.numDeletedRows) + Number(outcomes.numDeletedRows);
+    });
+  }
+
   async get(id: string): Promise<ExperimentState | null> {
     const row = await this.db.selectFrom('experiments').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toState(row) : null;

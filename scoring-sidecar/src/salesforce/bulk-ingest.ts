@@ -10,7 +10,8 @@ export type IngestKey = 'Id' | 'External_Key__c' | (string & {});
 export interface IngestSpec {
   /** Lead and Score_History__c (write-back), any object for `leadrank import`. */
   object: 'Lead' | 'Score_History__c' | (string & {});
-  operation: 'update' | 'upsert';
+  /** hardDelete (erasure): rows by Id, past the Recycle Bin; needs the "Bulk API Hard Delete" permission. */
+  operation: 'update' | 'upsert' | 'hardDelete';
   externalIdFieldName?: string;
   /** The rows' key column, reported with each failure. */
   keyColumn: IngestKey;

@@ -9,6 +9,8 @@ export interface LastWrittenScores {
   supersededOf(entries: readonly { leadId: string; scoredAtMs: number }[]): Promise<boolean[]>;
   /** Records written scores; keeps the newest per lead (an older record never lowers it). */
   record(entries: readonly { leadId: string; scoredAtMs: number }[]): Promise<void>;
+  /** Erasure: drops the leads' records; the number dropped. */
+  forget(leadIds: string[]): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -19,6 +21,7 @@ export function createInMemoryLastWritten(): LastWrittenScores {
     record: async (entries) => {
       for (const e of entries) at.set(e.leadId, Math.max(at.get(e.leadId) ?? -Infinity, e.scoredAtMs));
     },
+    forget: async (ids) => ids.filter((id) => at.delete(id)).length,
     close: async () => {},
   };
 }
@@ -56,6 +59,7 @@ export function createRedisLastWritten(
         await redis.eval(RECORD_MAX, 1, key, ...part.flatMap((e) => [e.leadId, String(e.scoredAtMs)]));
       }
     },
+    forget: async (ids) => (ids.length === 0 ? 0 : redis.hdel(key, ...ids)),
     close: async () => {
       await redis.quit().catch(() => redis.disconnect());
     },

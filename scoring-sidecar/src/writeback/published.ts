@@ -6,6 +6,8 @@ import type { PublishedScore } from './job.js';
 export interface PublishedScores {
   get(leadIds: string[]): Promise<(PublishedScore | null)[]>;
   set(entries: (PublishedScore & { leadId: string })[]): Promise<void>;
+  /** Erasure: drops the leads' baselines; the number dropped. */
+  forget(leadIds: string[]): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -16,6 +18,7 @@ export function createInProcessPublishedScores(): PublishedScores {
     set: async (entries) => {
       for (const e of entries) scores.set(e.leadId, { score: e.score, band: e.band });
     },
+    forget: async (ids) => ids.filter((id) => scores.delete(id)).length,
     close: async () => {},
   };
 }
@@ -44,6 +47,7 @@ export function createRedisPublishedScores(
       if (entries.length === 0) return;
       await redis.hset(key, Object.fromEntries(entries.map((e) => [e.leadId, `${e.score}|${e.band}`])));
     },
+    forget: async (ids) => (ids.length === 0 ? 0 : redis.hdel(key, ...ids)),
     close: async () => {
       await redis.quit();
     },
