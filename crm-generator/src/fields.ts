@@ -93,8 +93,10 @@ export const OPPORTUNITY_FIELDS = [
   'IsClosed',
   'IsWon',
   'LeadSource',
+  'Type',
   'OwnerId',
   'CreatedDate',
+  'Data_Region__c',
 ] as const;
 
 export const TASK_FIELDS = [
