@@ -1,17 +1,24 @@
-// Online scoring benchmark: one sidecar process (optionally node:cluster workers) over a real Redis holding
-// N leads, loaded from a separate process with POST /v1/score (one random lead by Id, with reasons). The main
-// rate runs twice: evenly paced open-loop load (undici, latency from each request's due time) and autocannon's
-// overallRate (per-connection quotas spent in a burst at the start of each second). Prints the machine, raw
-// onnxruntime batch-1, TreeSHAP and Redis latencies, both main runs, the highest paced rate keeping
-// p99 <= 250 ms, and a last JSON line (paced figures; the bursty ones beside them).
-// With `--framework both` (default) the same runs follow on fastify 5 (bench/online-fastify.ts: same sidecar and
-// handler core, another HTTP layer), so the framework's share of the budget is measured, not assumed.
-// Usage: npx tsx bench/online.ts [--leads 2500000] [--rate 3500] [--duration 60] [--workers 1|2]
-//          [--step-duration 15] [--framework express|fastify|both]
+// Online scoring benchmark: `leadrank serve --workers 2` over a real Redis holding N leads, loaded from a separate
+// process with evenly paced open-loop load (undici; each latency counts from the request's due time, so a slow
+// server cannot slow the offer down). One run prints, with the machine and its load average:
+//   - the stage floor, measured in-process: CPU of one Redis read + one batch-1 inference + one TreeSHAP row + one
+//     audit line (appended and committed as the sidecar does);
+//   - TreeSHAP rows/s per core (blocked and one row at a time) against LightGBM's own pred_contrib on the same
+//     rows and model (the project's Python venv);
+//   - sidecar CPU per request at 250, 1,000 and --rate (3,500) req/s paced, beside the floor;
+//   - p50/p99 at 500 req/s paced; the paced --duration (60 s) run at --rate;
+//   - the highest paced step with p99 <= 25 ms and with p99 <= 250 ms;
+//   - GET /v1/worklists/:repId with 200 candidates (p50/p99, CPU per request);
+//   - optionally the peer (bench/peer: FastAPI + uvicorn 2 workers, uvloop, orjson + LightGBM pred_contrib reading
+//     a ready vector from Redis, in its own venv created here) under the same load generator, and the ratios.
+// Last line JSON. `--quick` is a smoke run (small, short, no peer unless --peer) that a test runs so this cannot rot.
+// Usage: npx tsx bench/online.ts [--leads 2500000] [--rate 3500] [--duration 60] [--workers 2] [--no-peer]
+//          [--phases floor,explain,cpu,latency,main,steps,worklist,peer] [--audit-fsync batch|interval|none]
+//          [--sidecar-root <checkout>] [--cpu-prof <dir>] [--quick]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -21,100 +28,164 @@ import { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import { pino } from 'pino';
-import { loadServingModel } from '../scoring-sidecar/src/scoring/model-source.js';
+import { openAuditLog, featureHash } from '../scoring-sidecar/src/audit/index.js';
+import { computeFeatures, encodeFeatures } from '../scoring-sidecar/src/features/index.js';
+import { createRedisWorklistIndex } from '../scoring-sidecar/src/ranking/index.js';
+import { loadServingModel, type ServingModel } from '../scoring-sidecar/src/scoring/model-source.js';
 import { createRedisStore } from '../scoring-sidecar/src/store/index.js';
 import {
   leadIdOf,
+  leadrankPython,
   seeded,
   syntheticLead,
   trainSyntheticModel,
+  worklistLeadOf,
 } from '../scoring-sidecar/test/api-test-kit.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'bench-secret';
 const SIGNING_KEY = 'bench-signing-key-0123456789abcdef0123456789';
+const REP_ID = '005BENCH0000001AAA';
+const PHASES = ['floor', 'explain', 'cpu', 'latency', 'main', 'steps', 'worklist', 'peer'] as const;
+type Phase = (typeof PHASES)[number];
 
 interface Options {
   leads: number;
   rate: number;
   duration: number;
   stepDuration: number;
+  steps: string;
+  cpuRates: string;
+  cpuDuration: number;
+  latencyRate: number;
   workers: number;
   connections: number;
   port: number;
+  peerPort: number;
   redisUrl: string;
   prefix: string;
+  benchDir: string;
+  auditFsync: string;
+  phases: string;
+  peer: boolean;
+  quick: boolean;
+  sidecarRoot: string;
+  cpuProf?: string;
+  worklistRate: number;
+  // internal: the load generator process
   loadGenerator: boolean;
+  target: 'score' | 'peer' | 'worklist';
   url: string;
   token: string;
-  steps: string;
-  auditFsync: string;
-  framework: 'express' | 'fastify' | 'both';
-  shape: LoadShape;
 }
 
 const opts = new Command()
   .option('--leads <n>', 'leads in Redis', (v) => Number(v), 2_500_000)
-  .option('--rate <n>', 'offered requests/s for the main run', (v) => Number(v), 3500)
+  .option('--rate <n>', 'offered requests/s of the main run', (v) => Number(v), 3500)
   .option('--duration <s>', 'main run seconds', (v) => Number(v), 60)
-  .option('--step-duration <s>', 'seconds per step when searching the highest rate', (v) => Number(v), 15)
-  .option('--steps <list>', 'rates to step through', '500,1000,1500,2000,2500,3000,3500,4000')
-  .option('--workers <n>', 'sidecar processes (node:cluster)', (v) => Number(v), 1)
-  .option('--connections <n>', 'autocannon connections', (v) => Number(v), 64)
+  .option('--cpu-rates <list>', 'paced rates whose CPU per request is printed (besides --rate)', '250,1000')
+  .option('--cpu-duration <s>', 'seconds per CPU-per-request run', (v) => Number(v), 15)
+  .option('--latency-rate <n>', 'the paced rate of the p50/p99 run', (v) => Number(v), 500)
+  .option('--step-duration <s>', 'seconds per step when searching the highest rates', (v) => Number(v), 10)
+  .option(
+    '--steps <list>',
+    'paced rates to step through',
+    '150,250,500,750,1000,1500,2000,2500,3000,3500,4000',
+  )
+  .option('--worklist-rate <n>', 'GET /v1/worklists/:repId requests/s', (v) => Number(v), 20)
+  .option('--workers <n>', 'sidecar processes (node:cluster)', (v) => Number(v), 2)
+  .option('--connections <n>', 'load generator connections', (v) => Number(v), 64)
   .option('--port <n>', 'sidecar port', (v) => Number(v), 18080)
-  .option('--audit-fsync <mode>', 'audit log fsync policy of the sidecar: batch | none', 'batch')
-  .option('--framework <name>', 'HTTP layer(s) to measure: express | fastify | both', 'both')
-  // Internal: the load generator's shape (the orchestrator runs the main rate with both).
-  .option('--shape <shape>', 'bursty (autocannon overallRate) | paced (open loop)', 'paced')
+  .option('--peer-port <n>', 'FastAPI peer port', (v) => Number(v), 18090)
+  .option('--audit-fsync <mode>', 'the sidecar audit log fsync policy: batch | interval | none', 'batch')
+  .option('--phases <list>', `what to run, of ${PHASES.join(',')}`, PHASES.join(','))
+  .option('--peer', 'run the FastAPI peer column (the default, except with --quick)')
+  .option('--no-peer', 'skip the FastAPI peer column')
+  .option('--quick', 'smoke run: few leads, short runs, low rates, no peer unless --peer is given', false)
+  .option(
+    '--sidecar-root <dir>',
+    'checkout whose scoring-sidecar is measured (baseline comparisons)',
+    repoRoot,
+  )
+  .option('--cpu-prof <dir>', 'write V8 CPU profiles of the sidecar processes there')
   .option('--redis-url <url>', 'Redis', process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
   .option('--prefix <p>', 'Redis key prefix of the bench data (kept between runs)', 'lrbench')
-  // Internal: the autocannon process.
-  .option('--load-generator', 'run as the load generator', false)
-  .option('--url <url>', '', '')
-  .option('--token <t>', '', '')
+  .option('--bench-dir <dir>', 'model and audit directory', join(repoRoot, 'var', 'bench', 'online'))
+  .option('--load-generator', 'internal: run as the load generator', false)
+  .option('--target <t>', 'internal: score | peer | worklist', 'score')
+  .option('--url <url>', 'internal', '')
+  .option('--token <t>', 'internal', '')
   .parse(process.argv)
   .opts() as Options;
 
-function percentile(sorted: number[], p: number): number {
+if (opts.quick && !opts.loadGenerator) {
+  const given = (flag: string) => process.argv.includes(flag);
+  if (!given('--leads')) opts.leads = 2000;
+  if (!given('--rate')) opts.rate = 200;
+  if (!given('--duration')) opts.duration = 2;
+  if (!given('--cpu-rates')) opts.cpuRates = '50';
+  if (!given('--cpu-duration')) opts.cpuDuration = 2;
+  if (!given('--latency-rate')) opts.latencyRate = 100;
+  if (!given('--step-duration')) opts.stepDuration = 2;
+  if (!given('--steps')) opts.steps = '100,200';
+  if (!given('--worklist-rate')) opts.worklistRate = 5;
+  if (!given('--workers')) opts.workers = 1;
+  if (!given('--connections')) opts.connections = 8;
+}
+opts.peer = opts.quick ? process.argv.includes('--peer') : opts.peer !== false;
+const phases = new Set(opts.phases.split(',') as Phase[]);
+for (const p of phases) if (!PHASES.includes(p)) throw new Error(`--phases: unknown phase "${p}"`);
+
+function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-function summary(samples: number[]): string {
+function summary(samples: number[]): { p50: number; p99: number; text: string } {
   const s = [...samples].sort((a, b) => a - b);
-  return `p50 ${percentile(s, 50).toFixed(3)} ms, p99 ${percentile(s, 99).toFixed(3)} ms, max ${s[s.length - 1]!.toFixed(3)} ms`;
+  const p50 = percentile(s, 50);
+  const p99 = percentile(s, 99);
+  return { p50, p99, text: `p50 ${p50.toFixed(3)} ms, p99 ${p99.toFixed(3)} ms` };
 }
 
-// ---- load generators (separate process) ----
-type LoadShape = 'bursty' | 'paced';
+const round = (x: number, digits = 3) => Number(x.toFixed(digits));
+
+// ---- the load generator (separate process) ----
 
 /**
  * Open-loop, evenly paced load: request i is due at i / rate seconds and its latency counts from then, so a
- * slow server cannot slow the offer down (no coordinated omission). autocannon's `overallRate` instead lets each
- * connection spend its per-second quota as fast as it can at the start of every second: the same average rate
- * arrives as a burst, with up to `connections` requests queued at once.
+ * slow server cannot slow the offer down (no coordinated omission).
  */
 async function pacedLoad(): Promise<void> {
   const pool = new Pool(opts.url, { connections: opts.connections, pipelining: 1 });
   const rand = seeded(99);
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${opts.token}` };
-  const total = Math.round(opts.rate * opts.duration);
+  const auth = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
+  const headers = { 'content-type': 'application/json', ...auth };
+  const total = Math.max(1, Math.round(opts.rate * opts.duration));
   const latencies = new Float64Array(total);
   let sent = 0;
   let done = 0;
   let errors = 0;
-  // Open every connection before the clock starts: connecting 64 sockets while requests fall due would be
+  // Open every connection before the clock starts: connecting sockets while requests fall due would be
   // counted as the server's latency.
   await Promise.all(
     Array.from({ length: opts.connections }, () =>
       pool.request({ path: '/healthz', method: 'GET' }).then((res) => res.body.dump()),
     ),
   );
+  const request = () =>
+    opts.target === 'worklist'
+      ? pool.request({ path: `/v1/worklists/${REP_ID}`, method: 'GET', headers: auth })
+      : pool.request({
+          path: opts.target === 'peer' ? '/score' : '/v1/score',
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ id: leadIdOf(Math.floor(rand() * opts.leads)) }),
+        });
+  const cpuBefore = process.cpuUsage(); // the run's own CPU, not the start-up's
   const started = performance.now();
   await new Promise<void>((resolve) => {
     const send = (i: number, dueAt: number) => {
-      const body = JSON.stringify({ id: leadIdOf(Math.floor(rand() * opts.leads)) });
-      pool
-        .request({ path: '/v1/score', method: 'POST', headers, body })
+      request()
         .then(async (res) => {
           await res.body.dump();
           if (res.statusCode !== 200) errors++;
@@ -126,63 +197,25 @@ async function pacedLoad(): Promise<void> {
         });
     };
     const tick = () => {
-      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * opts.rate));
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * opts.rate) + 1);
       while (sent < due) send(sent, started + (sent++ * 1000) / opts.rate);
       if (sent < total) setTimeout(tick, 1);
     };
     tick();
   });
   const elapsed = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage();
+  const cpu = process.cpuUsage(cpuBefore);
   await pool.close();
   const sorted = Array.from(latencies).sort((a, b) => a - b);
   process.stdout.write(
     `${JSON.stringify({
       requests: total,
       achieved: total / Math.max(opts.duration, elapsed),
-      p50: Number(percentile(sorted, 50).toFixed(1)),
-      p99: Number(percentile(sorted, 99).toFixed(1)),
-      max: Number(sorted[sorted.length - 1]!.toFixed(1)),
+      p50: round(percentile(sorted, 50), 2),
+      p99: round(percentile(sorted, 99), 2),
+      max: round(sorted[sorted.length - 1]!, 1),
       errors,
       loadCpuShare: (cpu.user + cpu.system) / 1e6 / elapsed,
-    })}\n`,
-  );
-}
-
-async function loadGenerator(): Promise<void> {
-  if (opts.shape === 'paced') return pacedLoad();
-  const autocannonModule = 'autocannon'; // untyped package: imported by name so tsc does not look for types
-  const { default: autocannon } = (await import(autocannonModule)) as {
-    default: (o: Record<string, unknown>) => Promise<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  };
-  const rand = seeded(99);
-  const result = await autocannon({
-    url: `${opts.url}/v1/score`,
-    method: 'POST',
-    connections: opts.connections,
-    duration: opts.duration,
-    overallRate: opts.rate,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${opts.token}` },
-    requests: [
-      {
-        setupRequest: (req: Record<string, unknown>) => ({
-          ...req,
-          body: JSON.stringify({ id: leadIdOf(Math.floor(rand() * opts.leads)) }),
-        }),
-      },
-    ],
-  });
-  const non2xx = (result.non2xx as number) ?? 0;
-  const cpu = process.cpuUsage();
-  process.stdout.write(
-    `${JSON.stringify({
-      requests: result.requests.total,
-      achieved: result.requests.total / opts.duration,
-      p50: result.latency.p50,
-      p99: result.latency.p99,
-      max: result.latency.max,
-      errors: result.errors + result.timeouts + non2xx,
-      loadCpuShare: (cpu.user + cpu.system) / 1e6 / opts.duration,
     })}\n`,
   );
 }
@@ -192,6 +225,12 @@ function machine(): string {
   const cpus = os.cpus();
   return `${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, ${os.type()} ${os.release()}`;
 }
+
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ');
 
 /** CPU seconds (user + system) of a process and its children, from /proc. */
 function cpuSecondsOfTree(pid: number): number {
@@ -217,6 +256,23 @@ function cpuSecondsOfTree(pid: number): number {
   };
   const walk = (p: number): number => own(p) + children(p).reduce((sum, c) => sum + walk(c), 0);
   return walk(pid);
+}
+
+async function ensureModel(): Promise<string> {
+  const modelDir = join(opts.benchDir, 'model');
+  if (existsSync(join(modelDir, 'model.txt'))) return modelDir;
+  await rm(opts.benchDir, { recursive: true, force: true });
+  await mkdir(opts.benchDir, { recursive: true });
+  // The synthetic set through the real feature path; then the LightGBM family only (model selection may prefer
+  // the logistic model on this data, and the bench is about trees), keeping LightGBM's model.txt for the peer.
+  await trainSyntheticModel(opts.benchDir, opts.quick ? 3000 : 20_000);
+  const trained = execFileSync(
+    leadrankPython(),
+    [join(repoRoot, 'bench/peer/model_tools.py'), 'train', join(opts.benchDir, 'data'), modelDir],
+    { cwd: repoRoot, env: { ...process.env, PYTHONPATH: join(repoRoot, 'training') }, encoding: 'utf8' },
+  );
+  console.log(`model: ${trained.trim().split('\n').pop()}`);
+  return modelDir;
 }
 
 async function ensureLeads(): Promise<void> {
@@ -249,55 +305,189 @@ async function ensureLeads(): Promise<void> {
   await redis.set(marker, String(opts.leads));
   const seconds = (performance.now() - started) / 1000;
   console.log(
-    `redis: loaded ${opts.leads - loaded} leads in ${seconds.toFixed(1)} s (${Math.round((opts.leads - loaded) / seconds)}/s, pipelined MULTI batches)`,
+    `redis: loaded ${opts.leads - loaded} leads in ${seconds.toFixed(1)} s (${Math.round((opts.leads - loaded) / seconds)}/s)`,
   );
   await store.close();
   await redis.quit();
 }
 
-async function rawLatencies(modelDir: string): Promise<void> {
+/** The encoded vectors of leads [0, n) as the sidecar computes them from the store. */
+async function vectorsOf(model: ServingModel, n: number): Promise<Float64Array> {
+  const width = model.features.length;
+  const out = new Float64Array(n * width);
+  for (let start = 0; start < n; start += 1000)
+    out.set(await vectorsOfRange(model, start, Math.min(1000, n - start)), start * width);
+  return out;
+}
+
+/** CPU-ms per call of `work` (process CPU: onnxruntime's threads count) and its wall latencies. */
+async function cpuPerCall(
+  n: number,
+  work: (i: number) => Promise<unknown> | unknown,
+): Promise<{ cpuMs: number; wall: ReturnType<typeof summary> }> {
+  for (let i = 0; i < Math.min(200, n); i++) await work(i); // warm-up
+  const wall: number[] = [];
+  const before = process.cpuUsage();
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await work(i);
+    wall.push(performance.now() - t);
+  }
+  const cpu = process.cpuUsage(before);
+  return { cpuMs: (cpu.user + cpu.system) / 1000 / n, wall: summary(wall) };
+}
+
+interface Floor {
+  redisReadMs: number;
+  inferenceMs: number;
+  treeShapRowMs: number;
+  auditLineMs: number;
+  totalMs: number;
+}
+
+/** The stage floor: what one request cannot do without, each stage alone, in this process. */
+async function stageFloor(modelDir: string): Promise<Floor> {
+  const n = opts.quick ? 300 : 3000;
   const model = await loadServingModel(modelDir);
   const width = model.features.length;
-  const row = new Float32Array(width).fill(NaN);
-  row[0] = 1;
-  const onnx: number[] = [];
-  for (let i = 0; i < 3000; i++) {
-    const t = performance.now();
-    await model.predict(row, 1);
-    if (i >= 200) onnx.push(performance.now() - t);
-  }
-  console.log(
-    `raw onnxruntime-node batch-1 predict (${model.explainer.treeCount} trees, ${width} features): ${summary(onnx)}`,
-  );
-  const explain: number[] = [];
-  for (let i = 0; i < 3000; i++) {
-    const t = performance.now();
-    model.explainer.explain(row);
-    if (i >= 200) explain.push(performance.now() - t);
-  }
-  console.log(`raw TreeSHAP explain, one row: ${summary(explain)}`);
-  await model.close();
+  const vectors = await vectorsOf(model, Math.min(opts.leads, 1000));
+  const rows = vectors.length / width;
+  const row32 = (i: number) =>
+    Float32Array.from(vectors.subarray((i % rows) * width, ((i % rows) + 1) * width));
   const store = createRedisStore(opts.redisUrl, 'US', {
     keyPrefix: opts.prefix,
     logger: pino({ level: 'warn' }),
   });
-  const ping: number[] = [];
-  const read: number[] = [];
   const rand = seeded(5);
-  for (let i = 0; i < 3000; i++) ping.push(await store.ping());
-  for (let i = 0; i < 3000; i++) {
-    const t = performance.now();
-    await store.getLeadStates([leadIdOf(Math.floor(rand() * opts.leads))]);
-    read.push(performance.now() - t);
-  }
-  console.log(`raw Redis round trip (PING): ${summary(ping)}`);
-  console.log(`raw store read of one lead state (getLeadStates, 1 id): ${summary(read)}`);
+  const read = await cpuPerCall(n, () => store.getLeadStates([leadIdOf(Math.floor(rand() * opts.leads))]));
+  const infer = await cpuPerCall(n, (i) => model.predict(row32(i), 1));
+  const shap = await cpuPerCall(n, (i) =>
+    model.explainer.explain(vectors.subarray((i % rows) * width, ((i % rows) + 1) * width)),
+  );
+  const auditDir = await mkdtemp(join(os.tmpdir(), 'leadrank-bench-audit-'));
+  const audit = await openAuditLog({
+    dir: auditDir,
+    region: 'US',
+    fsync: opts.auditFsync as 'batch' | 'interval' | 'none',
+  });
+  const names = model.features.map((f) => f.name);
+  const line = await cpuPerCall(n, (i) => {
+    const vector = Array.from(vectors.subarray((i % rows) * width, ((i % rows) + 1) * width), (x) =>
+      Number.isNaN(x) ? null : x,
+    );
+    return audit.append([
+      {
+        requestId: `bench-${i}`,
+        caller: 'bench',
+        leadId: leadIdOf(i % rows),
+        region: 'US',
+        modelVersion: model.version,
+        source: 'model',
+        featureVector: vector,
+        featureNames: names,
+        featureHash: featureHash(vector, model.spec.hash),
+        score: 50,
+        band: 'B',
+        probability: 0.5,
+        reasons: ['+ Visited the pricing page 3 times', '+ Referral', '- Free e-mail domain'],
+        nextBestAction: 'Call now: hot inbound lead',
+        scoredAt: new Date().toISOString(),
+      },
+    ]);
+  });
+  await audit.close();
+  await rm(auditDir, { recursive: true, force: true });
   await store.close();
+  await model.close();
+  console.log(
+    `stage floor (in-process, one at a time): Redis read of one lead ${read.cpuMs.toFixed(3)} CPU-ms (${read.wall.text}); ` +
+      `batch-1 inference ${infer.cpuMs.toFixed(3)} CPU-ms (${infer.wall.text}); one TreeSHAP row ${shap.cpuMs.toFixed(3)} CPU-ms (${shap.wall.text}); ` +
+      `one audit line (fsync ${opts.auditFsync}) ${line.cpuMs.toFixed(3)} CPU-ms (${line.wall.text})`,
+  );
+  const floor = {
+    redisReadMs: round(read.cpuMs),
+    inferenceMs: round(infer.cpuMs),
+    treeShapRowMs: round(shap.cpuMs),
+    auditLineMs: round(line.cpuMs),
+    totalMs: round(read.cpuMs + infer.cpuMs + shap.cpuMs + line.cpuMs),
+  };
+  console.log(`stage floor total: ${floor.totalMs} CPU-ms per request`);
+  return floor;
 }
 
-type Framework = 'express' | 'fastify';
+/** TreeSHAP rows/s per core (blocked as the sidecar batches, and one row at a time) vs LightGBM pred_contrib. */
+async function explainRates(modelDir: string): Promise<Record<string, number | null>> {
+  const model = await loadServingModel(modelDir);
+  const width = model.features.length;
+  const nRows = Math.min(opts.leads, opts.quick ? 500 : 5000);
+  const single = Math.min(nRows, opts.quick ? 100 : 1000);
+  const rows = await vectorsOf(model, nRows);
+  model.explainer.explainBatch(rows.subarray(0, Math.min(nRows, 200) * width), Math.min(nRows, 200));
+  let before = process.cpuUsage();
+  const blocked = model.explainer.explainBatch(rows, nRows);
+  let cpu = process.cpuUsage(before);
+  const batchedRate = nRows / ((cpu.user + cpu.system) / 1e6);
+  before = process.cpuUsage();
+  for (let r = 0; r < single; r++) model.explainer.explain(rows.subarray(r * width, (r + 1) * width));
+  cpu = process.cpuUsage(before);
+  const singleRate = single / ((cpu.user + cpu.system) / 1e6);
+  await model.close();
+  const rowsFile = join(opts.benchDir, 'explain-rows.f64');
+  writeFileSync(rowsFile, Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength));
+  type Contrib = { batched_rows_per_s: number; single_rows_per_s: number };
+  let lgb = null as Contrib | null;
+  try {
+    const out = execFileSync(
+      leadrankPython(),
+      [
+        join(repoRoot, 'bench/peer/model_tools.py'),
+        'contrib',
+        join(modelDir, 'model.txt'),
+        rowsFile,
+        String(width),
+        String(single),
+      ],
+      { encoding: 'utf8' },
+    );
+    lgb = JSON.parse(out.trim().split('\n').pop()!) as Contrib;
+  } catch (error) {
+    console.log(`LightGBM pred_contrib not timed: ${(error as Error).message.split('\n')[0]}`);
+  }
+  // Exactness in the same run: the sum of each row's contributions is the raw margin (efficiency).
+  const sum = blocked.subarray(0, width + 1).reduce((a, b) => a + b, 0);
+  console.log(
+    `TreeSHAP (${model.explainer.treeCount} trees, ${width} features, ${nRows} store leads): blocked ${Math.round(batchedRate)} rows/s per core, ` +
+      `one row at a time ${Math.round(singleRate)} rows/s per core` +
+      (lgb
+        ? `; LightGBM ${'pred_contrib'} (1 thread): batched ${Math.round(lgb.batched_rows_per_s)} rows/s, one row at a time ${Math.round(lgb.single_rows_per_s)} rows/s; ` +
+          `ratio ${(batchedRate / lgb.batched_rows_per_s).toFixed(1)}x batched, ${(singleRate / lgb.single_rows_per_s).toFixed(1)}x one row`
+        : '') +
+      ` (row 0 margin ${sum.toFixed(6)})`,
+  );
+  return {
+    treeshap_rows_per_s_blocked: Math.round(batchedRate),
+    treeshap_rows_per_s_single: Math.round(singleRate),
+    lightgbm_pred_contrib_rows_per_s_batched: lgb ? Math.round(lgb.batched_rows_per_s) : null,
+    lightgbm_pred_contrib_rows_per_s_single: lgb ? Math.round(lgb.single_rows_per_s) : null,
+  };
+}
 
-async function startSidecar(framework: Framework, modelDir: string, auditDir: string): Promise<ChildProcess> {
+async function waitReady(url: string, child: ChildProcess, what: string): Promise<void> {
+  for (let i = 0; i < 240; i++) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
+    try {
+      const ready = await fetch(url);
+      if (ready.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(250);
+  }
+  child.kill();
+  throw new Error(`${what} did not become ready`);
+}
+
+async function startSidecar(modelDir: string, auditDir: string): Promise<ChildProcess> {
   const clients = [
     {
       clientId: 'bench',
@@ -306,64 +496,51 @@ async function startSidecar(framework: Framework, modelDir: string, auditDir: st
       name: 'bench',
     },
   ];
-  const entry =
-    framework === 'express'
-      ? [join(repoRoot, 'scoring-sidecar/src/cli.ts'), 'serve', '--workers', String(opts.workers)]
-      : [join(repoRoot, 'bench/online-fastify.ts')];
-  const child = spawn(process.execPath, ['--import', 'tsx', ...entry], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      REGION: 'US',
-      PORT: String(opts.port),
-      HOST: '127.0.0.1',
-      REDIS_URL: opts.redisUrl,
-      LEADRANK_REDIS_PREFIX: opts.prefix,
-      LEADRANK_BULLMQ_PREFIX: opts.prefix,
-      LEADRANK_MODEL_DIR: modelDir,
-      LEADRANK_AUDIT_DIR: auditDir,
-      LEADRANK_AUDIT_FSYNC: opts.auditFsync,
-      LEADRANK_CLIENTS: JSON.stringify(clients),
-      LEADRANK_TOKEN_SIGNING_KEY: SIGNING_KEY,
-      LEADRANK_STATE_DIR: join(auditDir, '..', 'state'),
-      BENCH_WORKERS: String(opts.workers),
-      LOG_LEVEL: 'warn',
+  const prof = opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : [];
+  const cli = join(opts.sidecarRoot, 'scoring-sidecar/src/cli.ts');
+  const child = spawn(
+    process.execPath,
+    [...prof, '--import', 'tsx', cli, 'serve', '--workers', String(opts.workers)],
+    {
+      cwd: opts.sidecarRoot,
+      env: {
+        ...process.env,
+        REGION: 'US',
+        PORT: String(opts.port),
+        HOST: '127.0.0.1',
+        REDIS_URL: opts.redisUrl,
+        LEADRANK_REDIS_PREFIX: opts.prefix,
+        LEADRANK_BULLMQ_PREFIX: opts.prefix,
+        LEADRANK_MODEL_DIR: modelDir,
+        LEADRANK_AUDIT_DIR: auditDir,
+        LEADRANK_AUDIT_FSYNC: opts.auditFsync,
+        LEADRANK_CLIENTS: JSON.stringify(clients),
+        LEADRANK_TOKEN_SIGNING_KEY: SIGNING_KEY,
+        LEADRANK_STATE_DIR: join(auditDir, '..', 'state'),
+        DATABASE_URL: '', // the embedded stores in the state dir: the bench leaves the shared PostgreSQL alone
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  for (let i = 0; i < 200; i++) {
-    try {
-      const ready = await fetch(`http://127.0.0.1:${opts.port}/readyz`);
-      if (ready.status === 200) return child;
-    } catch {
-      // not listening yet
-    }
-    await sleep(250);
-  }
-  child.kill();
-  throw new Error(`the ${framework} sidecar did not become ready`);
+  );
+  await waitReady(`http://127.0.0.1:${opts.port}/readyz`, child, 'the sidecar');
+  return child;
 }
 
-async function tokenOf(framework: Framework): Promise<string> {
-  const res =
-    framework === 'express'
-      ? await fetch(`http://127.0.0.1:${opts.port}/oauth/token`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: `grant_type=client_credentials&client_id=bench&client_secret=${SECRET}`,
-        })
-      : await fetch(`http://127.0.0.1:${opts.port}/oauth/token`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ client_id: 'bench', client_secret: SECRET }),
-        });
+async function tokenOf(): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${opts.port}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: `grant_type=client_credentials&client_id=bench&client_secret=${SECRET}`,
+  });
   return ((await res.json()) as { access_token: string }).access_token;
 }
 
-async function stopSidecar(child: ChildProcess): Promise<void> {
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
-  await Promise.race([exited, sleep(10_000)]);
+  await Promise.race([exited, sleep(15_000)]);
 }
 
 interface RunResult {
@@ -373,11 +550,22 @@ interface RunResult {
   p99: number;
   max: number;
   errors: number;
-  /** CPU of the load generator process over the run, in cores (it shares the machine with the sidecar). */
+  /** CPU of the load generator over the run, in cores (it shares the machine with the server). */
   loadCpuShare: number;
+  /** CPU-ms of the server's processes per achieved request. */
+  cpuMsPerRequest: number;
 }
 
-function runLoad(rate: number, duration: number, token: string, shape: LoadShape = 'paced'): RunResult {
+/** A paced run from a separate load generator process, with the server tree's CPU over it. */
+function runLoad(
+  target: Options['target'],
+  port: number,
+  serverPid: number,
+  rate: number,
+  duration: number,
+  token: string,
+): RunResult {
+  const cpuBefore = cpuSecondsOfTree(serverPid);
   const out = execFileSync(
     process.execPath,
     [
@@ -385,8 +573,10 @@ function runLoad(rate: number, duration: number, token: string, shape: LoadShape
       'tsx',
       fileURLToPath(import.meta.url),
       '--load-generator',
+      '--target',
+      target,
       '--url',
-      `http://127.0.0.1:${opts.port}`,
+      `http://127.0.0.1:${port}`,
       '--token',
       token,
       '--rate',
@@ -394,97 +584,317 @@ function runLoad(rate: number, duration: number, token: string, shape: LoadShape
       '--duration',
       String(duration),
       '--leads',
-      String(opts.leads),
+      String(target === 'peer' ? peerLeads() : opts.leads),
       '--connections',
       String(opts.connections),
-      '--shape',
-      shape,
     ],
     { cwd: repoRoot, encoding: 'utf8', maxBuffer: 16 * 2 ** 20 },
   );
-  return JSON.parse(out.trim().split('\n').pop()!) as RunResult;
+  // The server's CPU from the load generator's start to its end, over the requests sent (the start-up's idle
+  // seconds count too: a little above the truth, never below).
+  const cpuSeconds = cpuSecondsOfTree(serverPid) - cpuBefore;
+  const run = JSON.parse(out.trim().split('\n').pop()!) as Omit<RunResult, 'cpuMsPerRequest'>;
+  return { ...run, cpuMsPerRequest: (cpuSeconds * 1000) / Math.max(1, run.requests) };
+}
+
+const describeRun = (r: RunResult) =>
+  `achieved ${r.achieved.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms, errors ${r.errors}, ` +
+  `server CPU ${r.cpuMsPerRequest.toFixed(3)} ms per request, load generator ${(r.loadCpuShare * 100).toFixed(0)} % of a core`;
+
+/** Steps up the paced rate: the highest step with p99 <= 25 ms and with p99 <= 250 ms (all requests answered). */
+function stepSearch(label: string, run: (rate: number) => RunResult): { under25: number; under250: number } {
+  let under25 = 0;
+  let under250 = 0;
+  let missed25 = false; // the highest step of an unbroken run from the bottom, for each bound
+  for (const rate of opts.steps.split(',').map(Number)) {
+    const step = run(rate);
+    const delivered = step.errors === 0 && step.achieved >= rate * 0.95;
+    const ok25 = delivered && step.p99 <= 25;
+    const ok250 = delivered && step.p99 <= 250;
+    console.log(
+      `${label} step ${rate} req/s: ${describeRun(step)} ${ok25 ? 'p99<=25' : ok250 ? 'p99<=250' : 'MISSED'}`,
+    );
+    if (!ok25) missed25 = true;
+    if (ok25 && !missed25) under25 = rate;
+    if (ok250) under250 = rate;
+    if (!ok250) break;
+  }
+  return { under25, under250 };
+}
+
+const peerLeads = () => Math.min(opts.leads, 100_000);
+
+/** The FastAPI peer's venv (bench/peer/.venv), created on first use from the pinned requirements. */
+function peerPython(): string | null {
+  const dir = join(repoRoot, 'bench/peer/.venv');
+  const python = join(dir, 'bin/python');
+  const stamp = join(dir, 'requirements.installed');
+  const wanted = readFileSync(join(repoRoot, 'bench/peer/requirements.txt'), 'utf8');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) return python;
+  try {
+    console.log('peer: creating bench/peer/.venv (pip install -r bench/peer/requirements.txt)');
+    if (!existsSync(python)) execFileSync('python3', ['-m', 'venv', dir], { stdio: 'pipe' });
+    execFileSync(
+      python,
+      ['-m', 'pip', 'install', '-q', '-r', join(repoRoot, 'bench/peer/requirements.txt')],
+      {
+        stdio: 'pipe',
+        timeout: 600_000,
+      },
+    );
+    writeFileSync(stamp, wanted);
+    return python;
+  } catch (error) {
+    console.log(
+      `peer column skipped: its venv could not be installed (${(error as Error).message.split('\n')[0]})`,
+    );
+    return null;
+  }
+}
+
+/** The peer's ready vectors: float32 bytes of the encoded vector of each of the first leads, under lrpeer:v:<id>. */
+async function loadPeerVectors(modelDir: string): Promise<void> {
+  const redis = new Redis(opts.redisUrl);
+  const marker = `${opts.prefix}:peer:loaded`;
+  const n = peerLeads();
+  if (Number((await redis.get(marker)) ?? 0) >= n) {
+    await redis.quit();
+    return;
+  }
+  const model = await loadServingModel(modelDir);
+  const width = model.features.length;
+  for (let start = 0; start < n; start += 5000) {
+    const count = Math.min(5000, n - start);
+    const rows = await vectorsOfRange(model, start, count);
+    const p = redis.pipeline();
+    for (let i = 0; i < count; i++)
+      p.set(
+        `${opts.prefix}:peer:v:${leadIdOf(start + i)}`,
+        Buffer.from(Float32Array.from(rows.subarray(i * width, (i + 1) * width)).buffer),
+      );
+    await p.exec();
+  }
+  await redis.set(marker, String(n));
+  await model.close();
+  await redis.quit();
+}
+
+async function vectorsOfRange(model: ServingModel, start: number, count: number): Promise<Float64Array> {
+  const store = createRedisStore(opts.redisUrl, 'US', {
+    keyPrefix: opts.prefix,
+    logger: pino({ level: 'warn' }),
+  });
+  const width = model.features.length;
+  const out = new Float64Array(count * width);
+  const now = Date.now();
+  const ids = Array.from({ length: count }, (_, i) => leadIdOf(start + i));
+  const states = await store.getLeadStates(ids);
+  states.forEach((state, i) => {
+    if (!state) throw new Error(`lead ${ids[i]} is not in the store`);
+    const vector = encodeFeatures(model.spec, computeFeatures(model.features, state, now));
+    for (let c = 0; c < width; c++) out[i * width + c] = vector[c] ?? NaN;
+  });
+  await store.close();
+  return out;
+}
+
+async function startPeer(python: string, modelDir: string): Promise<ChildProcess> {
+  const child = spawn(
+    python,
+    [
+      '-m',
+      'uvicorn',
+      'app:app',
+      '--workers',
+      '2',
+      '--loop',
+      'uvloop',
+      '--http',
+      'httptools',
+      '--port',
+      String(opts.peerPort),
+      '--host',
+      '127.0.0.1',
+      '--no-access-log',
+      '--log-level',
+      'warning',
+    ],
+    {
+      cwd: join(repoRoot, 'bench/peer'),
+      env: {
+        ...process.env,
+        PEER_MODEL: join(modelDir, 'model.txt'),
+        PEER_CALIBRATION: join(modelDir, 'calibration.json'),
+        PEER_PREFIX: `${opts.prefix}:peer`,
+        REDIS_URL: opts.redisUrl,
+        OMP_NUM_THREADS: '1',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
+  await waitReady(`http://127.0.0.1:${opts.peerPort}/healthz`, child, 'the FastAPI peer');
+  return child;
 }
 
 async function main(): Promise<void> {
-  if (opts.loadGenerator) return loadGenerator();
+  if (opts.loadGenerator) return pacedLoad();
   console.log(`machine: ${machine()}`);
-  const benchDir = join(repoRoot, 'var', 'bench', 'online');
-  const modelDir = join(benchDir, 'model');
-  if (!existsSync(join(modelDir, 'model_card.json'))) {
-    await rm(benchDir, { recursive: true, force: true });
-    await mkdir(benchDir, { recursive: true });
-    await trainSyntheticModel(benchDir, 20_000);
-  }
+  console.log(`load average at start (1 / 5 / 15 min): ${loadAverage()}`);
+  console.log(
+    `sidecar: ${opts.sidecarRoot === repoRoot ? 'this checkout' : opts.sidecarRoot}, ${opts.workers} worker(s), audit fsync ${opts.auditFsync}`,
+  );
+  const modelDir = await ensureModel();
   await ensureLeads();
-  await rawLatencies(modelDir);
+  const result: Record<string, unknown> = {
+    bench: 'online',
+    quick: opts.quick,
+    workers: opts.workers,
+    leads: opts.leads,
+    audit_fsync: opts.auditFsync,
+  };
+  let floor: Floor | null = null;
+  if (phases.has('floor')) {
+    floor = await stageFloor(modelDir);
+    result.floor_cpu_ms = floor.totalMs;
+    result.floor = floor;
+  }
+  if (phases.has('explain')) result.explain = await explainRates(modelDir);
 
-  const frameworks: Framework[] = opts.framework === 'both' ? ['express', 'fastify'] : [opts.framework];
-  const results: Record<string, Record<string, number | string>> = {};
-  for (const framework of frameworks) {
-    const auditDir = join(benchDir, 'audit');
-    await rm(auditDir, { recursive: true, force: true });
-    const sidecar = await startSidecar(framework, modelDir, auditDir);
+  const auditDir = join(opts.benchDir, 'audit');
+  await rm(auditDir, { recursive: true, force: true });
+  const sidecarPhases = ['cpu', 'latency', 'main', 'steps', 'worklist'] as const;
+  if (sidecarPhases.some((p) => phases.has(p))) {
+    const sidecar = await startSidecar(modelDir, auditDir);
     try {
-      const token = await tokenOf(framework);
-      runLoad(500, 5, token); // warm-up: JIT, connections, model pages
-
-      const mains: Partial<Record<LoadShape, RunResult & { cpuMsPerRequest: number }>> = {};
-      for (const shape of ['paced', 'bursty'] as const) {
-        const cpuBefore = cpuSecondsOfTree(sidecar.pid!);
-        const wallBefore = performance.now();
-        const run = runLoad(opts.rate, opts.duration, token, shape);
-        const cpu = (cpuSecondsOfTree(sidecar.pid!) - cpuBefore) / ((performance.now() - wallBefore) / 1000);
-        const cpuMsPerRequest = (cpu * 1000) / Math.max(1, run.achieved);
-        mains[shape] = { ...run, cpuMsPerRequest };
-        console.log(
-          `${framework} main run, ${shape === 'paced' ? 'paced open-loop load' : 'autocannon overallRate (bursty)'}: offered ${opts.rate} req/s for ${opts.duration} s, ` +
-            `${opts.workers} sidecar process(es): achieved ${run.achieved.toFixed(0)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, ` +
-            `max ${run.max} ms, errors ${run.errors}, sidecar CPU ${(cpu * 100).toFixed(0)} % of one core (${cpuMsPerRequest.toFixed(3)} CPU-ms per request), ` +
-            `load generator CPU ${(run.loadCpuShare * 100).toFixed(0)} %`,
-        );
+      const token = await tokenOf();
+      const run = (rate: number, duration: number) =>
+        runLoad('score', opts.port, sidecar.pid!, rate, duration, token);
+      run(Math.min(500, opts.rate), opts.quick ? 1 : 5); // warm-up: JIT, connections, model pages
+      const cpuRuns: Record<string, number> = {};
+      const versusFloor = (cpuMs: number) =>
+        floor ? ` = ${(cpuMs / floor.totalMs).toFixed(2)}x the floor (${floor.totalMs} CPU-ms)` : '';
+      if (phases.has('cpu')) {
+        for (const rate of opts.cpuRates.split(',').map(Number)) {
+          const r = run(rate, opts.cpuDuration);
+          cpuRuns[String(rate)] = round(r.cpuMsPerRequest);
+          console.log(
+            `CPU per request at ${rate} req/s paced (${opts.cpuDuration} s): ${describeRun(r)}${versusFloor(r.cpuMsPerRequest)}`,
+          );
+        }
       }
-      const main = mains.paced!;
-      const bursty = mains.bursty!;
-
-      let best = 0;
-      for (const rate of opts.steps.split(',').map(Number)) {
-        const step = runLoad(rate, opts.stepDuration, token);
-        // autocannon's overallRate spends a per-second budget in bursts, so a step counts when it delivers 90 %.
-        const ok = step.p99 <= 250 && step.errors === 0 && step.achieved >= rate * 0.9;
-        console.log(
-          `${framework} step ${rate} req/s: achieved ${step.achieved.toFixed(0)}, p50 ${step.p50} ms, p99 ${step.p99} ms, max ${step.max} ms, errors ${step.errors} ${ok ? 'ok' : 'MISSED'}`,
-        );
-        if (!ok) break;
-        best = rate;
+      if (phases.has('latency')) {
+        const r = run(opts.latencyRate, opts.quick ? opts.duration : 20);
+        console.log(`latency at ${opts.latencyRate} req/s paced: ${describeRun(r)}`);
+        Object.assign(result, {
+          latency_rate: opts.latencyRate,
+          latency_p50_ms: r.p50,
+          latency_p99_ms: r.p99,
+        });
       }
-      results[framework] = {
-        offered_qps: opts.rate,
-        achieved_qps: Math.round(main.achieved),
-        p50_ms: main.p50,
-        p99_ms: main.p99,
-        errors: main.errors,
-        cpu_ms_per_request: Number(main.cpuMsPerRequest.toFixed(3)),
-        max_qps_p99_under_250ms: best,
-        bursty_achieved_qps: Math.round(bursty.achieved),
-        bursty_p50_ms: bursty.p50,
-        bursty_p99_ms: bursty.p99,
-        bursty_errors: bursty.errors,
-      };
+      if (phases.has('main')) {
+        const r = run(opts.rate, opts.duration);
+        cpuRuns[String(opts.rate)] = round(r.cpuMsPerRequest);
+        console.log(
+          `main run ${opts.rate} req/s paced for ${opts.duration} s: ${describeRun(r)}${versusFloor(r.cpuMsPerRequest)}`,
+        );
+        Object.assign(result, {
+          main_offered_qps: opts.rate,
+          main_achieved_qps: Math.round(r.achieved),
+          main_p50_ms: r.p50,
+          main_p99_ms: r.p99,
+          main_errors: r.errors,
+        });
+      }
+      result.cpu_ms_per_request = cpuRuns;
+      if (floor)
+        result.cpu_vs_floor = Object.fromEntries(
+          Object.entries(cpuRuns).map(([rate, ms]) => [rate, round(ms / floor.totalMs, 2)]),
+        );
+      if (phases.has('steps')) {
+        const { under25, under250 } = stepSearch('leadrank', (rate) => run(rate, opts.stepDuration));
+        Object.assign(result, { max_qps_p99_under_25ms: under25, max_qps_p99_under_250ms: under250 });
+      }
+      if (phases.has('worklist')) {
+        const index = createRedisWorklistIndex(opts.redisUrl, 'US', { keyPrefix: opts.prefix });
+        const rand = seeded(1); // the leads as loaded (ensureLeads' sequence), so the ids and fields match the store
+        const now = Date.now();
+        const candidates = Array.from({ length: Math.min(200, opts.leads) }, (_, i) =>
+          worklistLeadOf(syntheticLead(i, 'US', now, rand), REP_ID),
+        );
+        await index.upsert(candidates);
+        await index.close();
+        const r = runLoad(
+          'worklist',
+          opts.port,
+          sidecar.pid!,
+          opts.worklistRate,
+          opts.quick ? opts.duration : 15,
+          token,
+        );
+        console.log(
+          `GET /v1/worklists/:repId (${candidates.length} candidates) at ${opts.worklistRate} req/s paced: ${describeRun(r)} ` +
+            `(${(r.cpuMsPerRequest / candidates.length).toFixed(3)} CPU-ms per candidate)`,
+        );
+        Object.assign(result, {
+          worklist_candidates: candidates.length,
+          worklist_rate: opts.worklistRate,
+          worklist_p50_ms: r.p50,
+          worklist_p99_ms: r.p99,
+          worklist_cpu_ms_per_request: round(r.cpuMsPerRequest, 2),
+          worklist_errors: r.errors,
+        });
+      }
     } finally {
-      await stopSidecar(sidecar);
+      await stop(sidecar);
     }
   }
-  // The product is express: its figures are the headline; another framework's sit beside them.
-  const [headline, ...others] = frameworks;
-  console.log(
-    JSON.stringify({
-      bench: 'online',
-      framework: headline,
-      ...results[headline!],
-      workers: opts.workers,
-      ...Object.fromEntries(others.map((f) => [f, results[f]])),
-    }),
-  );
+
+  if (phases.has('peer') && opts.peer) {
+    const python = peerPython();
+    if (python) {
+      await loadPeerVectors(modelDir);
+      const peer = await startPeer(python, modelDir);
+      try {
+        const run = (rate: number, duration: number) =>
+          runLoad('peer', opts.peerPort, peer.pid!, rate, duration, '');
+        run(Math.min(500, opts.rate), opts.quick ? 1 : 5);
+        const cpuRate = Number(opts.cpuRates.split(',').at(-1));
+        const c = run(cpuRate, opts.cpuDuration);
+        console.log(`peer CPU per request at ${cpuRate} req/s paced: ${describeRun(c)}`);
+        const l = run(opts.latencyRate, opts.quick ? opts.duration : 20);
+        console.log(`peer latency at ${opts.latencyRate} req/s paced: ${describeRun(l)}`);
+        const { under25, under250 } = stepSearch('peer', (rate) => run(rate, opts.stepDuration));
+        const peer25 = under25;
+        Object.assign(result, {
+          peer: {
+            cpu_ms_per_request: { [String(cpuRate)]: round(c.cpuMsPerRequest) },
+            latency_p50_ms: l.p50,
+            latency_p99_ms: l.p99,
+            max_qps_p99_under_25ms: peer25,
+            max_qps_p99_under_250ms: under250,
+          },
+          ratio_p99_under_25ms:
+            typeof result.max_qps_p99_under_25ms === 'number' && peer25 > 0
+              ? round((result.max_qps_p99_under_25ms as number) / peer25, 2)
+              : null,
+          ratio_p99_under_250ms:
+            typeof result.max_qps_p99_under_250ms === 'number' && under250 > 0
+              ? round((result.max_qps_p99_under_250ms as number) / under250, 2)
+              : null,
+        });
+        console.log(
+          `leadrank / peer: highest paced rate at p99 <= 25 ms ${result.max_qps_p99_under_25ms ?? '-'} / ${peer25} (ratio ${result.ratio_p99_under_25ms ?? '-'}), ` +
+            `at p99 <= 250 ms ${result.max_qps_p99_under_250ms ?? '-'} / ${under250} (ratio ${result.ratio_p99_under_250ms ?? '-'})`,
+        );
+      } finally {
+        await stop(peer);
+      }
+    }
+  } else if (phases.has('peer')) console.log('peer column skipped (--no-peer, or --quick without --peer)');
+
+  console.log(`load average at end (1 / 5 / 15 min): ${loadAverage()}`);
+  result.load_average = os.loadavg().map((l) => round(l, 2));
+  console.log(JSON.stringify(result));
 }
 
 await main();
