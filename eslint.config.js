@@ -15,6 +15,7 @@ export default tseslint.config(
       '.sfdx/**',
       '.sf/**',
       'force-app/**/staticresources/**',
+      'sf-plugin/lib/**',
     ],
   },
   js.configs.recommended,

@@ -140,4 +140,64 @@ describe('sf leadrank org check (the command)', () => {
     );
     expect(stdout).toContain('$ sf leadrank org setup -o <value> --region US|EU --sidecar-url <value>');
   }, 60_000);
+
+  it('builds to lib/ and runs as the linked plugin would: the compiled commands through oclif Config.load', async () => {
+    // `sf plugins link sf-plugin` loads a linked ESM plugin's compiled lib/ (oclif does not transpile it).
+    // The sf CLI itself is not installed here (and installing it needs the network), so the host is oclif's own
+    // Config with transpiling switched off, which reads exactly what sf would: package.json#oclif and lib/.
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { existsSync } = await import('node:fs');
+    const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+    await promisify(execFile)(
+      process.execPath,
+      [tsc, '-p', join(repoRoot, 'sf-plugin', 'tsconfig.build.json')],
+      {
+        cwd: repoRoot,
+      },
+    );
+    expect(existsSync(join(repoRoot, 'sf-plugin', 'lib', 'commands', 'leadrank', 'org', 'check.js'))).toBe(
+      true,
+    );
+
+    const { Config, Help, settings } = await import('@oclif/core');
+    const before = settings.enableAutoTranspile;
+    settings.enableAutoTranspile = false;
+    const { Console } = await import('node:console');
+    Object.assign(console, { Console });
+    const output: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => (
+      output.push(String(chunk)),
+      true
+    )) as typeof process.stdout.write;
+    const log = console.log;
+    console.log = (...args: unknown[]) => void output.push(`${args.map(String).join(' ')}\n`);
+    let error: (Error & { oclif?: { exit?: number } }) | undefined;
+    try {
+      const config = await Config.load(join(repoRoot, 'sf-plugin'));
+      expect(config.commandIDs.sort()).toEqual(['leadrank:org:check', 'leadrank:org:setup']);
+      const found = config.findCommand('leadrank:org:check')!;
+      const check = await found.load();
+      expect(Object.keys(check.flags ?? {})).toEqual(
+        expect.arrayContaining(['target-org', 'integration-client-id', 'integration-key-file']),
+      );
+      await new Help(config).showCommandHelp(found);
+      try {
+        await config.runCommand('leadrank:org:check', ['--target-org', USERNAME]);
+      } catch (e) {
+        error = e as Error & { oclif?: { exit?: number } };
+      }
+    } finally {
+      process.stdout.write = write;
+      console.log = log;
+      settings.enableAutoTranspile = before;
+    }
+    const text = output.join('');
+    expect(text).toContain('$ sf leadrank org check -o <value>');
+    expect(text).toContain('--integration-client-id');
+    // The check ran against the simulator (the table's frame is ink's, printed once per process: not re-read).
+    expect(error?.message).toMatch(/^\d of 4 checks failed: apply the fixes above/);
+    expect(error?.oclif?.exit).toBe(1);
+  }, 120_000);
 });

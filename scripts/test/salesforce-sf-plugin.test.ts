@@ -1,5 +1,6 @@
 // sf leadrank org setup / org check (sf-plugin/): the REST steps against the org simulator, the deploy
 // step up to conversion offline (a real deploy needs an org with the Metadata API).
+import { generateKeyPairSync } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import jsforce from 'jsforce';
@@ -14,12 +15,22 @@ import { setupOrg } from '../../sf-plugin/src/lib/setup.js';
 const repoRoot = join(import.meta.dirname, '..', '..');
 const CLIENT = { clientId: 'sf-plugin-test', clientSecret: 'sf-plugin-test-secret' };
 const UNREACHABLE = 'http://127.0.0.1:9/';
+// The Leadrank_Sidecar External Client App as an org holds it: its consumer key and the sidecar's certificate.
+const pem = () => {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return {
+    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+};
+const SIDECAR_KEY = pem();
+const APP = { clientId: 'leadrank-sidecar-consumer-key', certificate: SIDECAR_KEY.publicKey };
 let sim: RunningOrgSimulator;
 let conn: jsforce.Connection;
 let api: OrgApi;
 
 beforeAll(async () => {
-  sim = await startOrgSimulator({ port: 0, clients: [CLIENT], logger: pino({ level: 'silent' }) });
+  sim = await startOrgSimulator({ port: 0, clients: [CLIENT, APP], logger: pino({ level: 'silent' }) });
   conn = new jsforce.Connection({ oauth2: { ...CLIENT, loginUrl: sim.url }, version: '62.0' });
   await conn.authorize({ grant_type: 'client_credentials' });
   api = conn as unknown as OrgApi;
@@ -129,5 +140,81 @@ describe('sf leadrank org check', () => {
       'integration user: Pass --integration-username <the sidecar API-only user> so it gets Leadrank_Integration.',
       `sidecar at ${UNREACHABLE}: Start the sidecar or pass the right --sidecar-url; Salesforce must reach it over https.`,
     ]);
+  });
+});
+
+describe("the integration user's External Client App (Leadrank_Sidecar)", () => {
+  const appItem = async (integrationApp?: { clientId: string; privateKeyPem: string }) => {
+    const items = await checkOrg(api, {
+      adminUsername: 'admin@acme.test',
+      integrationUsername: 'leadrank@acme.test',
+      ...(integrationApp ? { integrationApp: { ...integrationApp, loginUrl: sim.url } } : {}),
+    });
+    return items.find((i) => i.check === 'Leadrank_Sidecar app for leadrank@acme.test');
+  };
+
+  it('passes when the integration user logs in through the app with the sidecar key (JWT bearer, scope api)', async () => {
+    const item = await appItem({ clientId: APP.clientId, privateKeyPem: SIDECAR_KEY.privateKey });
+    expect(item).toMatchObject({ ok: true, detail: 'JWT bearer login works, scopes api' });
+  });
+
+  it('names the fix for a missing app, a key that is not the certificate and an unchecked app', async () => {
+    const missing = await appItem({ clientId: 'no-such-app', privateKeyPem: SIDECAR_KEY.privateKey });
+    expect(missing?.ok).toBe(false);
+    expect(missing?.fix).toMatch(/^the Leadrank_Sidecar External Client App is not in the org/);
+    const wrongKey = await appItem({ clientId: APP.clientId, privateKeyPem: pem().privateKey });
+    expect(wrongKey?.fix).toBe(
+      'the private key does not match the certificate in the app: upload the certificate of this key pair.',
+    );
+    const unchecked = await appItem();
+    expect(unchecked).toMatchObject({ ok: false, detail: 'not checked' });
+    expect(unchecked?.fix).toContain('--integration-client-id');
+  });
+
+  it('is a setup step when the key is given', async () => {
+    const report = await setupOrg(
+      api,
+      {
+        projectDir: repoRoot,
+        region: 'EU',
+        sidecarUrl: 'https://leadrank-eu.acme.test',
+        adminUsername: 'admin@acme.test',
+        integrationUsername: 'leadrank@acme.test',
+        skipDeploy: true,
+        integrationApp: { clientId: APP.clientId, privateKeyPem: SIDECAR_KEY.privateKey, loginUrl: sim.url },
+      },
+      silent,
+      async () => {},
+    );
+    expect(report.integrationApp?.ok).toBe(true);
+  }, 60_000);
+});
+
+describe('the Leadrank_Sidecar app metadata', () => {
+  it('asks for api and refresh_token only, pre-authorizes by admin, and commits no secret', async () => {
+    const base = join(repoRoot, 'force-app', 'main', 'default');
+    const oauth = await readFile(
+      join(base, 'extlClntAppOauthSettings', 'Leadrank_Sidecar_oauth.ecaOauth-meta.xml'),
+      'utf8',
+    );
+    expect(oauth).toContain('<commaSeparatedOauthScopes>Api,RefreshToken</commaSeparatedOauthScopes>');
+    const policy = await readFile(
+      join(base, 'extlClntAppOauthPolicies', 'Leadrank_Sidecar_oauthPlcy.ecaOauthPlcy-meta.xml'),
+      'utf8',
+    );
+    expect(policy).toContain(
+      '<permittedUsersPolicyType>AdminApprovedPreAuthorized</permittedUsersPolicyType>',
+    );
+    expect(policy).toContain('<isClientCredentialsFlowEnabled>false</isClientCredentialsFlowEnabled>');
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { stdout } = await promisify(execFile)(
+      'git',
+      ['ls-files', 'force-app', 'config', 'scripts', 'sf-plugin'],
+      {
+        cwd: repoRoot,
+      },
+    );
+    expect(stdout.split('\n').filter((f) => /ecaGlblOauth-meta\.xml$|\.key$|\.pem$/.test(f))).toEqual([]);
   });
 });

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import type { Connection } from '@salesforce/core';
 import {
   assign,
+  integrationAppCheck,
   sidecarReadiness,
+  type IntegrationAppLogin,
   type OrgApi,
   ADMIN_PERMISSION_SET,
   INTEGRATION_PERMISSION_SET,
@@ -25,6 +27,8 @@ export interface SetupOptions {
   repUsernames?: string[];
   /** The package is installed already (AppExchange or a 2GP version): skip the source deploy. */
   skipDeploy?: boolean;
+  /** Check the integration user's JWT bearer login through the Leadrank_Sidecar app (with integrationUsername). */
+  integrationApp?: Omit<IntegrationAppLogin, 'username'>;
 }
 
 export interface SetupReport {
@@ -32,6 +36,8 @@ export interface SetupReport {
   deployed: boolean;
   assignments: { username: string; name: string; outcome: AssignOutcome }[];
   sidecar: CheckItem;
+  /** The integration user's login through the app; null when not asked for (no key given). */
+  integrationApp: CheckItem | null;
 }
 
 export interface Progress {
@@ -102,10 +108,20 @@ export async function setupOrg(
     });
   progress.done(`${assignments.filter((a) => a.outcome === 'assigned').length} new`);
 
+  let integrationApp: CheckItem | null = null;
+  if (options.integrationApp && options.integrationUsername) {
+    progress.step('Checking the integration user logs in through the Leadrank_Sidecar app');
+    integrationApp = await integrationAppCheck({
+      ...options.integrationApp,
+      username: options.integrationUsername,
+    });
+    progress.done(integrationApp.detail);
+  }
+
   progress.step('Checking the sidecar');
   const sidecar = await sidecarReadiness(options.sidecarUrl);
   progress.done(sidecar.detail);
-  return { components, deployed, assignments, sidecar };
+  return { components, deployed, assignments, sidecar, integrationApp };
 }
 
 /** Metadata API deploy of the prepared source (needs a real org; the simulator has no Metadata API). */

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
 import type { OrgApi } from '../../../lib/org-steps.js';
 import { deployComponents, setupOrg, type SetupReport } from '../../../lib/setup.js';
@@ -20,6 +21,15 @@ export default class LeadrankOrgSetup extends SfCommand<SetupReport> {
     })(),
     'sidecar-url': Flags.url({ summary: 'The region sidecar base URL (https).', required: true }),
     'integration-username': Flags.string({ summary: 'The sidecar API-only integration user.' }),
+    'integration-client-id': Flags.string({
+      summary: "The Leadrank Sidecar app's consumer key, to check the integration user's JWT bearer login.",
+      dependsOn: ['integration-username', 'integration-key-file'],
+    }),
+    'integration-key-file': Flags.file({
+      summary: "The sidecar's private key (PEM) whose certificate is in the app.",
+      exists: true,
+      dependsOn: ['integration-client-id'],
+    }),
     'rep-username': Flags.string({
       summary: 'A rep to give the Leadrank Reps group (repeatable).',
       multiple: true,
@@ -46,11 +56,24 @@ export default class LeadrankOrgSetup extends SfCommand<SetupReport> {
         integrationUsername: flags['integration-username'],
         repUsernames: flags['rep-username'],
         skipDeploy: flags['skip-deploy'],
+        ...(flags['integration-client-id'] && flags['integration-key-file']
+          ? {
+              integrationApp: {
+                clientId: flags['integration-client-id'],
+                privateKeyPem: await readFile(flags['integration-key-file'], 'utf8'),
+                loginUrl: conn.getAuthInfoFields().loginUrl ?? conn.instanceUrl,
+              },
+            }
+          : {}),
       },
       { step: (m) => this.spinner.start(m), done: (d) => this.spinner.stop(d ?? 'done') },
       (sourceDir) => deployComponents(conn, sourceDir),
     );
     for (const a of report.assignments) this.log(`${a.name} → ${a.username}: ${a.outcome}`);
+    if (report.integrationApp && !report.integrationApp.ok)
+      this.warn(
+        `${report.integrationApp.check}: ${report.integrationApp.detail}. ${report.integrationApp.fix ?? ''}`,
+      );
     if (!report.sidecar.ok)
       this.warn(`${report.sidecar.check}: ${report.sidecar.detail}. ${report.sidecar.fix ?? ''}`);
     return report;
