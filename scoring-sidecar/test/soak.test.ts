@@ -21,7 +21,7 @@ describe('soak (CI size)', () => {
         JSON.stringify({
           ...r,
           mismatched: r.mismatched.length,
-          writtenFromProfile: r.writtenFromProfile.length,
+          profileDiffers: r.profileDiffers.length,
         }),
       );
     expect(r.cycles.length).toBeGreaterThanOrEqual(6);
@@ -30,6 +30,8 @@ describe('soak (CI size)', () => {
     expect(r.churn.merged ?? 0).toBeGreaterThan(0);
     expect(r.chaos).toHaveLength(4);
     expect(r.mismatched).toEqual([]);
+    // The event rescore (by Id, from the store's profile) and the Apex/batch score (with the Lead's fields) agree.
+    expect(r.profileDiffers).toEqual([]);
     expect(r.removedInWorklist).toEqual([]);
     expect(r.syncMissed).toEqual([]);
     expect(r.lostWritebacks).toEqual([]);
