@@ -243,10 +243,16 @@ export function checkMarkdownFile(file: string, ctx: DocsContext): string[] {
       for (const m of withoutSf.matchAll(invocations))
         for (const p of checkCommand(ctx.leadrank, tokenize(m[1]!), 'leadrank', COMMON_FLAGS))
           problems.push(`${where(line)}: ${p}`);
-      for (const m of bare.matchAll(/(?:^|[\s(;&|])npm run((?:\s+--?[\w-]+)*)\s+([\w:.-]+)/g)) {
+      for (const m of bare.matchAll(
+        /(?:^|[\s(;&|])npm run((?:\s+--?[\w-]+)*)\s+([\w:.-]+)(?:\s+(?:-w|--workspace)[\s=]+([\w./-]+))?/g,
+      )) {
         if (/\s(-w|--workspace)\b/.test(m[1]!)) continue;
-        if (!ctx.npmScripts.has(m[2]!))
-          problems.push(`${where(line)}: unknown npm script \`npm run ${m[2]}\``);
+        // `npm run <script> -w <folder>`: a script of that workspace's package.json.
+        const scripts = m[3] ? workspaceScripts(ctx.root, m[3]) : ctx.npmScripts;
+        if (!scripts.has(m[2]!))
+          problems.push(
+            `${where(line)}: unknown npm script \`npm run ${m[2]}\`${m[3] ? ` in workspace ${m[3]}` : ''}`,
+          );
       }
       for (const m of bare.matchAll(/-m\s+leadrank_training\.(\w+)/g))
         if (!existsSync(join(ctx.root, 'training', 'leadrank_training', `${m[1]}.py`)))
@@ -282,4 +288,11 @@ export function addOclifCommand(sf: CommandNode, id: string[], flags: string[]):
     node = node.children.get(name)!;
   }
   for (const flag of flags) node.options.add(`--${flag}`);
+}
+
+/** The scripts of a workspace's package.json (none when the folder has no package.json). */
+function workspaceScripts(root: string, folder: string): Set<string> {
+  const file = join(root, folder, 'package.json');
+  if (!existsSync(file)) return new Set();
+  return new Set(Object.keys((JSON.parse(readFileSync(file, 'utf8')) as { scripts?: object }).scripts ?? {}));
 }

@@ -77,6 +77,7 @@ describe('the docs check', () => {
       `${at}:6: unknown command \`leadrank frobnicate\``,
       `${at}:7: unknown option --regoin for \`leadrank batch run\``,
       `${at}:8: unknown npm script \`npm run no-such-script\``,
+      `${at}:8: unknown npm script \`npm run nope\` in workspace sf-plugin`,
       `${at}:9: unknown command \`sf leadrank org destroy\``,
       `${at}:10: no Python module leadrank_training.no_such_module`,
       `${at}:13: no such file bench/no-such-bench.ts`,
