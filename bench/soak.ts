@@ -82,6 +82,7 @@ console.log(
 console.log(
   `end state: ${r.openLeads} open leads, ${r.mismatched.length} with Lead_Score__c equal to neither POST /v1/score ` +
     `answer, ${r.profileDiffers.length} whose by-Id answer (event rescore, store profile) differs from the with-fields one, ` +
+    `${r.deadlineFallbacks} not compared (a deadline fallback to the rules), ` +
     `${r.removedInWorklist.length} removed leads in a worklist, ${r.syncMissed.length} org changes not synced, ` +
     `${r.lostWritebacks.length} write-backs lost, ` +
     `${r.duplicatedWritebacks.length} duplicated; dead letters: write-back ${r.writebackDeadLetters}, cycles ${r.cycleDeadLetters}`,
@@ -103,6 +104,7 @@ console.log(
     openLeads: r.openLeads,
     mismatched: r.mismatched.length,
     profileDiffers: r.profileDiffers.length,
+    deadlineFallbacks: r.deadlineFallbacks,
     removedInWorklist: r.removedInWorklist.length,
     syncMissed: r.syncMissed,
     lostWritebacks: r.lostWritebacks.length,

@@ -65,6 +65,8 @@ export interface SoakResult {
    * with-fields answer (what Apex and the batch score). The profile carries every rule and model input, so none.
    */
   profileDiffers: string[];
+  /** Leads whose end-state answer was the rules standing in for a model past its deadline (not compared). */
+  deadlineFallbacks: number;
   /** Up to ten leads whose answers differ or whose org score is neither: the org's score and both answers. */
   mismatchSample: unknown[];
   removedInWorklist: string[];
@@ -507,6 +509,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     );
     const mismatched: string[] = [];
     const profileDiffers: string[] = [];
+    let deadlineFallbacks = 0;
     const mismatchSample: unknown[] = [];
     for (let i = 0; i < open.length; i += 100) {
       const chunk = open.slice(i, i + 100);
@@ -531,8 +534,19 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
         );
       const a = scoreOf(withFields);
       const b = scoreOf(byId);
+      // An answer the rules gave because the model ran past scoring.json deadlineMs (a loaded box) is not a profile
+      // difference: counted apart, and the comparison for that lead is skipped.
+      const deadline = new Set(
+        [withFields, byId].flatMap((res) =>
+          ((res.json.scores ?? []) as { leadId: string; fallbackReason?: string }[])
+            .filter((x) => x.fallbackReason === 'deadline')
+            .map((x) => x.leadId),
+        ),
+      );
+      deadlineFallbacks += deadline.size;
       for (const l of chunk) {
         const id = l.Id as string;
+        if (deadline.has(id)) continue;
         if (a.get(id) !== b.get(id)) {
           profileDiffers.push(id);
           if (mismatchSample.length < 10)
@@ -581,6 +595,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       openLeads: open.length,
       mismatched,
       profileDiffers,
+      deadlineFallbacks,
       mismatchSample,
       removedInWorklist: [...new Set(removedInWorklist)],
       syncMissed,
