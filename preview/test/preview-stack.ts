@@ -2,7 +2,6 @@
 // real sidecar API (a small model trained by the training code; online store and worklist index filled from
 // the org's open leads), and the preview server in front of both.
 import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { generateDataset } from '@leadrank/crm-generator';
@@ -22,6 +21,7 @@ import { REPO_ROOT as SIDECAR_REPO_ROOT } from '../../scoring-sidecar/src/config
 import { startServer } from '../../scoring-sidecar/src/server.js';
 import { createInProcessStore, type OnlineFeatureStore } from '../../scoring-sidecar/src/store/index.js';
 import { trainSyntheticModel } from '../../scoring-sidecar/test/api-test-kit.js';
+import { configDirWithDeadline } from '../../scoring-sidecar/test/support/config-dir.js';
 import { startPreviewServer, type PreviewServer } from '../server.js';
 
 export interface PreviewStack {
@@ -151,17 +151,9 @@ async function startRealSidecar(
   worklistIndex: ClosableWorklistIndex,
 ): Promise<{ url: string; close(): Promise<void> }> {
   const modelDir = await trainSyntheticModel(join(work, 'model'), 1500);
-  // The shipped configuration with a looser request deadline: the preview shares a laptop (or a loaded CI box) with
-  // the simulator and Chromium, and a slow first request would otherwise fall back to the rules and show their
-  // score, where the page is meant to show the model's. Everything else is the shipped config.
-  const configDir = join(work, 'config');
-  cpSync(join(SIDECAR_REPO_ROOT, 'config'), configDir, { recursive: true });
-  const scoringFile = join(configDir, 'scoring.json');
-  const scoring = JSON.parse(readFileSync(scoringFile, 'utf8')) as {
-    deadlineMs: number;
-    storeTimeoutMs: number;
-  };
-  writeFileSync(scoringFile, JSON.stringify({ ...scoring, deadlineMs: 2000, storeTimeoutMs: 1000 }, null, 2));
+  // The shipped config with a looser deadline: the page is meant to show the model's score, not a slow
+  // request's rules fallback (test/support/config-dir.ts).
+  const configDir = configDirWithDeadline(work, 2000);
   const sidecar = await startServer(
     {
       REGION: 'US',

@@ -19,6 +19,7 @@ import { startServer } from '../src/server.js';
 import { trainSyntheticModel } from './api-test-kit.js';
 import { INPUT_FIELDS, kitRuntime, queryStore, seedLeads, startSimulator } from './batch-kit.js';
 import { seeded } from './support/seeded.js';
+import { configDirWithDeadline } from './support/config-dir.js';
 import { clientToken, SettableModels } from './support/sidecar-kit.js';
 
 const SECRET = 'identity-secret';
@@ -75,6 +76,8 @@ beforeAll(async () => {
       LEADRANK_AUDIT_DIR: join(work, 'audit'),
       LEADRANK_AUDIT_FSYNC: 'none',
       LEADRANK_STATE_DIR: join(work, 'state'),
+      // The comparison is of the model's answers: no rules fallback from a slow request on a loaded machine.
+      LEADRANK_CONFIG_DIR: configDirWithDeadline(work),
     },
     { logger: pino({ level: 'silent' }), models, now: () => clock },
   );
