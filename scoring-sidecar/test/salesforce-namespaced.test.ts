@@ -21,7 +21,7 @@ import {
 import { loadRankingConfig } from '../src/ranking/index.js';
 import { OrgSync, redisWatermarkStore } from '../src/ingest/index.js';
 import { createRedisWorklistIndex } from '../src/ranking/index.js';
-import { SalesforceClient } from '../src/salesforce/index.js';
+import { bulkQuery, SalesforceClient } from '../src/salesforce/index.js';
 import { createRedisStore } from '../src/store/index.js';
 import { writeToOrg, type WritebackJob } from '../src/writeback/index.js';
 import { CLIENT, connectTo, kitRuntime, queryStore, REDIS_URL, repoRoot } from './batch-kit.js';
@@ -214,6 +214,25 @@ describe('the sidecar against a namespaced org', () => {
     const [state] = await store.getLeadStates([id!]);
     expect(state?.lead.Data_Region__c).toBe('EU');
     expect(state?.lead.Lead_Origin__c).toBe('Origin 3');
+  }, 60_000);
+});
+
+describe('bulkQuery on a bare connection (monitoring calibration, experiment outcomes)', () => {
+  it('qualifies the SOQL and gives the columns back under the local names', async () => {
+    seed(sim, 2);
+    const conn = await connectTo(sim);
+    const rows: Record<string, string | null>[] = [];
+    for await (const row of bulkQuery(
+      conn,
+      "SELECT Id, Data_Region__c FROM Lead WHERE Data_Region__c = 'EU'",
+      {
+        names,
+        pollIntervalMs: 50,
+      },
+    ))
+      rows.push(row);
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    expect(rows.every((r) => r.Data_Region__c === 'EU')).toBe(true);
   }, 60_000);
 });
 

@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { regionStateDir } from '../config/index.js';
+import { loadSalesforceNames, regionStateDir } from '../config/index.js';
 import { connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
 import {
   ExperimentService,
@@ -134,17 +134,24 @@ export function registerExperimentCommands(program: Command): Command {
         const conn = await connectToOrg(orgAuthFromEnv());
         const since = new Date(opts.since);
         const region = opts.region ? { region: opts.region } : {};
-        const leads = await importOutcomes(conn, svc.store, id, { since, ...region });
+        const bulk = { names: loadSalesforceNames() };
+        const leads = await importOutcomes(conn, svc.store, id, { since, ...region }, bulk);
         const units = await svc.store.repUnits(id);
         // Reps never seen by the sidecar are their own unit; a team experiment needs them seen first.
         const unitOf = (ownerId: string) =>
           units.get(ownerId) ?? (state.definition.unit === 'rep' ? ownerId : null);
-        const pre = await importPrePeriod(conn, svc.store, id, {
-          start: since,
-          days: state.definition.prePeriodDays,
-          unitOf,
-          ...region,
-        });
+        const pre = await importPrePeriod(
+          conn,
+          svc.store,
+          id,
+          {
+            start: since,
+            days: state.definition.prePeriodDays,
+            unitOf,
+            ...region,
+          },
+          bulk,
+        );
         console.log(`joined ${leads} leads; pre-period for ${pre.length} units`);
       }),
     );

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
-import { REPO_ROOT, regionStateDir } from '../config/index.js';
+import { loadSalesforceNames, REPO_ROOT, regionStateDir } from '../config/index.js';
 import {
   baselineFromTrainingSet,
   calibrationSummary,
@@ -92,6 +92,7 @@ export function registerMonitoringCommands(program: Command): Command {
           asOf,
           horizonDays,
           exportsDir: opts.exportsDir ?? exportsDirOf(root, configDir),
+          bulk: { names: loadSalesforceNames(configDir) },
         });
         console.log(calibrationSummary(result));
       } finally {

@@ -5,6 +5,7 @@ import { pipeline, Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { parse } from 'csv-parse';
 import type jsforce from 'jsforce';
+import type { SalesforceNames } from '../config/index.js';
 import { SalesforceError } from './errors.js';
 import { SalesforceTransport, type PollPolicy } from './transport.js';
 
@@ -20,6 +21,8 @@ export interface BulkQueryOptions {
   includeDeleted?: boolean;
   /** Maps each result column to the name the caller reads it by (the names layer: 'ns__X__c' → 'X__c'). */
   columnName?: (name: string) => string;
+  /** `bulkQuery` on a bare connection: the package namespace's names layer (SOQL qualified, columns local). */
+  names?: SalesforceNames;
 }
 
 interface QueryJobInfo {
@@ -100,11 +103,16 @@ export async function* bulkQueryRows(
   } while (locator);
 }
 
-/** `bulkQueryRows` on a connection, under the default retry and poll policy. */
+/** `bulkQueryRows` on a connection, under the default retry and poll policy and `opts.names`. */
 export function bulkQuery(
   conn: jsforce.Connection,
   soql: string,
   opts: BulkQueryOptions = {},
 ): AsyncGenerator<BulkRow> {
-  return bulkQueryRows(new SalesforceTransport(conn), soql, opts);
+  const { names, ...rest } = opts;
+  if (!names?.namespace) return bulkQueryRows(new SalesforceTransport(conn), soql, rest);
+  return bulkQueryRows(new SalesforceTransport(conn, { names }), names.soql(soql), {
+    ...rest,
+    columnName: names.local,
+  });
 }
