@@ -63,6 +63,11 @@ function ruleProblems(config: FeatureConfig, opts: SpecCheckOptions): [Path, str
   const names = new Set<string>(config.calendar ? Object.keys(CALENDAR) : []);
   const describe = opts.describe && new Map(opts.describe.map((f) => [f.name, f]));
   const known = LEAD_FIELD_SENSITIVITY as Record<string, string>;
+  if (config.snapshots && config.training)
+    problems.push([
+      ['snapshots'],
+      'a spec has either "training" (one snapshot per record) or "snapshots" (the lead-conversion builder), not both',
+    ]);
   config.features.forEach((f, i) => {
     const at = (...p: Path): Path => ['features', i, ...p];
     if (names.has(f.name)) problems.push([at('name'), `feature "${f.name}" is defined twice`]);
