@@ -1,9 +1,10 @@
 """Model-family selection, calibration and rolling backtests on data with and without drift, and X Education.
 
-PYTHONPATH=training .venv/bin/python bench/model-selection.py [--rows 20000] [--x-education-csv PATH]
+PYTHONPATH=training .venv/bin/python bench/model-selection.py [--rows 20000] [--x-education-sets DIR]
 
-Synthetic sets come from training/leadrank_training/synthetic.py (its drift knobs); X Education is built from
-the shared CSV by the TypeScript builder into var/bench/model-selection (never into the repository). Prints
+Synthetic sets come from training/leadrank_training/synthetic.py (its drift knobs); X Education's training sets
+are the ones the general pipeline builds (`npx tsx scripts/x-education.ts --out var/x-education`: importer,
+shipped specs, `leadrank training-set build`), read from --x-education-sets (never from the repository). Prints
 one table per part, the machine, and a last JSON line with every figure."""
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import json
 import logging
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -87,9 +87,7 @@ def print_table(title: str, rows: dict[str, dict]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=20_000)
-    parser.add_argument(
-        "--x-education-csv", type=Path, default=REPO.parent / "shared" / "data" / "x-education-leads.csv"
-    )
+    parser.add_argument("--x-education-sets", type=Path, default=REPO / "var" / "x-education")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     print(f"machine: {machine()}")
@@ -124,13 +122,8 @@ def main() -> int:
     for k, m in out["backtest"]["pooled"].items():
         print(f"| {k} | {m['roc_auc']} | {m['area_under_gains']} | {m['ece']} |")
 
-    if args.x_education_csv.exists():
-        xe = WORK / "x-education"
-        subprocess.run(
-            ["npx", "tsx", "scoring-sidecar/src/features/x-education.ts", "--csv", str(args.x_education_csv),
-             "--out", str(xe)],
-            cwd=REPO, check=True, capture_output=True,
-        )  # fmt: skip
+    xe = args.x_education_sets
+    if (xe / "clean" / "training-set.parquet").exists():
         for variant in ("clean", "leaky"):
             for split in ("time", "random"):
                 start = time.perf_counter()
@@ -138,7 +131,7 @@ def main() -> int:
                 out["x_education"][f"{variant} / {split}"] = summary(card, time.perf_counter() - start)
         print_table("X Education (9,240 leads; time = Lead Number order)", out["x_education"])
     else:
-        print(f"\nX Education skipped: {args.x_education_csv} not found")
+        print(f"\nX Education skipped: no training sets in {xe} (npx tsx scripts/x-education.ts --out {xe})")
     print(json.dumps(out))
     return 0
 

@@ -97,8 +97,6 @@ process.on('exit', () => {
 });
 
 const dataDir = join(repoRoot, 'var', 'data', 'demo');
-const xEducationCsv = join(repoRoot, '..', 'shared', 'data', 'x-education-leads.csv');
-const xEducationDir = join(repoRoot, 'var', 'data', 'x-education');
 const generator = join(repoRoot, 'crm-generator', 'src', 'cli.ts');
 
 step('1. CRM data (deterministic by seed)');
@@ -117,10 +115,6 @@ if (opts.fresh || !existsSync(join(dataDir, 'manifest.json'))) {
 } else {
   console.log(`using ${dataDir} (pass --fresh to generate again)`);
 }
-const withXEducation = existsSync(xEducationCsv);
-if (withXEducation && (opts.fresh || !existsSync(join(xEducationDir, 'manifest.json')))) {
-  await run('crm-generator', generator, ['x-education', '--csv', xEducationCsv, '--out', xEducationDir]);
-}
 
 step('2. The org simulator (Salesforce REST, OAuth 2.0 and Bulk API 2.0 on SQLite): the client’s org');
 const dbFile = join(repoRoot, 'var', 'org', 'demo.db');
@@ -135,12 +129,7 @@ const sim = await startOrgSimulator({
   logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }),
 });
 const seeded = await seedFromDirectory(sim.ctx.store, dataDir);
-const seededX = withXEducation ? await seedFromDirectory(sim.ctx.store, xEducationDir) : {};
-console.log(
-  `serving ${sim.url}; seeded`,
-  seeded,
-  withXEducation ? `and x-education ${JSON.stringify(seededX)}` : '',
-);
+console.log(`serving ${sim.url}; seeded`, seeded);
 
 step('3. The org as its admin sees it (SOQL through jsforce, outside Leadrank)');
 const admin = new jsforce.Connection({
@@ -204,7 +193,7 @@ const leadrankEnv: NodeJS.ProcessEnv = {
   LEADRANK_MODEL_DIR: modelDir,
   LEADRANK_STATE_DIR: stateDir,
   LEADRANK_AUDIT_DIR: join(repoRoot, 'var', 'audit', 'demo'),
-  LEADRANK_SYNC_LEAD_FILTER: 'Source_Record_Id__c = null', // the generated CRM, not the imported x-education leads
+  LEADRANK_SYNC_LEAD_FILTER: 'Source_Record_Id__c = null', // the generated CRM, not leads a client imported (`leadrank import`)
   LOG_LEVEL: process.env.LOG_LEVEL,
   // The demo's shared state (experiments, monitoring history) is SQLite under its state dir, fresh each run.
   DATABASE_URL: undefined,

@@ -4,7 +4,6 @@ import { computeBayesAuc } from './bayes-auc.js';
 import { generateDataset } from './generate.js';
 import { DAY_MS } from './format.js';
 import { DEFAULT_GROUND_TRUTH_PARAMS } from './ground-truth.js';
-import { convertXEducation } from './x-education.js';
 import { createLogger } from './logger.js';
 
 function intArg(value: string): number {
@@ -75,23 +74,6 @@ program
       bayesOptimal: truth,
     };
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-  });
-
-program
-  .command('x-education')
-  .description('map the X Education lead-scoring CSV onto Salesforce Lead records')
-  .requiredOption('--csv <path>', 'path to x-education-leads.csv (read in place, never copied)')
-  .requiredOption('--out <dir>', 'output directory')
-  .option('--seed <n>', 'seed for the fake names', intArg, 42)
-  .option('--imported-at <iso>', 'CreatedDate of every record (the simulated import)', '2026-01-05T09:00:00Z')
-  .action(async (o: Record<string, unknown>) => {
-    const manifest = await convertXEducation({
-      csvPath: o.csv as string,
-      outDir: o.out as string,
-      seed: o.seed as number,
-      importedAt: o.importedAt as string,
-    });
-    process.stdout.write(JSON.stringify(manifest, null, 2) + '\n');
   });
 
 program

@@ -60,29 +60,6 @@ export const LEAD_FIELDS = [
   'Lead_Origin__c',
 ] as const;
 
-export const X_EDUCATION_LEAD_FIELDS = [
-  'Id',
-  'FirstName',
-  'LastName',
-  'Company',
-  'Title',
-  'Industry',
-  'LeadSource',
-  'Lead_Origin__c',
-  'Status',
-  'IsConverted',
-  'HasOptedOutOfEmail',
-  'DoNotCall',
-  'Web_Visits__c',
-  'Web_Time_On_Site__c',
-  'Web_Pages_Per_Visit__c',
-  'Country',
-  'City',
-  'Data_Region__c',
-  'Source_Record_Id__c',
-  'CreatedDate',
-] as const;
-
 export const OPPORTUNITY_FIELDS = [
   'Id',
   'Name',

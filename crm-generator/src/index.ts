@@ -13,7 +13,6 @@ export {
 } from './ground-truth.js';
 export type { GroundTruthParams, LeadGroundTruth, LeadDrivers, ObservedEvent } from './ground-truth.js';
 export { computeBayesAuc, readManifest } from './bayes-auc.js';
-export { convertXEducation } from './x-education.js';
 export { rocAuc } from './roc-auc.js';
 export { caseSafeSuffix, to18, isValidId18, KEY_PREFIX } from './ids.js';
 export { readNdjsonGz } from './ndjson.js';

@@ -17,6 +17,31 @@ ${features}
 const feature = (body: string) => `    { "name": "f", "description": "d", ${body} }`;
 
 describe('feature spec loading', () => {
+  it('reads the snapshot schedule and horizon as configuration, and names a bad one by line and field', () => {
+    const f = feature('"source": { "field": "Industry" }, "transform": { "kind": "categorical" }');
+    const ok = parseFeatureConfig(
+      spec(f, '\n  "snapshots": { "firstAfterDays": 3, "intervalDays": 14, "horizonDays": 60 },'),
+      'ok.json',
+    );
+    expect(ok.snapshots).toEqual({ firstAfterDays: 3, intervalDays: 14, horizonDays: 60 });
+    expect(() =>
+      parseFeatureConfig(
+        spec(f, '\n  "snapshots": { "firstAfterDays": 3, "intervalDays": 0, "horizonDays": 60 },'),
+        'bad.json',
+      ),
+    ).toThrow(/^bad\.json:8:\d+: snapshots\.intervalDays: /);
+    expect(() =>
+      parseFeatureConfig(
+        spec(
+          f,
+          '\n  "snapshots": { "firstAfterDays": 1, "intervalDays": 7, "horizonDays": 30 },' +
+            '\n  "training": { "timeField": "CreatedDate", "outcome": { "field": "Status", "positive": ["Won"] } },',
+        ),
+        'both.json',
+      ),
+    ).toThrow(/both\.json:8:\d+: snapshots: a spec has either "training"/);
+  });
+
   it('accepts a spec and interprets each transform', () => {
     const config = parseFeatureConfig(
       spec(

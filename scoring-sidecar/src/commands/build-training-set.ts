@@ -7,11 +7,18 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type jsforce from 'jsforce';
 import { connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
-import { buildTrainingSet, DEFAULT_SNAPSHOT_DESIGN, type BuildResult } from '../features/index.js';
+import {
+  buildTrainingSet,
+  DEFAULT_SNAPSHOT_DESIGN,
+  type ActiveSpec,
+  type BuildResult,
+} from '../features/index.js';
 
 export interface BuildCliOptions {
   out: string;
-  events: string;
+  events?: string;
+  /** The spec to compute (default the active spec). */
+  spec?: ActiveSpec;
   extracts?: string;
   dataEnd: Date;
   leadFilter?: string;
@@ -48,6 +55,7 @@ export async function buildFromOrg(conn: jsforce.Connection, o: BuildCliOptions)
     o.out,
     {
       dataEnd: o.dataEnd,
+      ...(o.spec ? { spec: o.spec } : {}),
       ...(o.groundTruth ? { ceiling: await ceilingFromGroundTruth(o.groundTruth) } : {}),
     },
   );

@@ -66,12 +66,16 @@ export async function trainingSetFromOrg(
   client: SalesforceClient,
   specFile: string,
   outDir: string,
+  /** A SOQL condition on the records (the region's filter, a lead filter), or none. */
+  where = '',
 ): Promise<{ rows: number; positives: number }> {
   const config = loadFeatureConfig(specFile, { describe: await describeWithClassification(client, 'Lead') });
   if (!config.training)
     throw new FeatureSpecError(`${specFile}: no "training" target (one snapshot per record)`);
   const records: Record<string, string>[] = [];
-  for await (const row of client.bulkQuery(`SELECT ${fieldsRead(config).join(', ')} FROM ${config.object}`))
+  for await (const row of client.bulkQuery(
+    `SELECT ${fieldsRead(config).join(', ')} FROM ${config.object}${where ? ` WHERE ${where}` : ''}`,
+  ))
     records.push(row as Record<string, string>);
   const { spec, rows } = recordTrainingSet(config, records, relative(REPO_ROOT, resolve(specFile)));
   await writeTrainingSet(outDir, spec, rows);

@@ -70,6 +70,11 @@ function ruleProblems(config: FeatureConfig, opts: SpecCheckOptions): [Path, str
   const known = (
     config.object === 'Opportunity' ? OPPORTUNITY_FIELD_SENSITIVITY : LEAD_FIELD_SENSITIVITY
   ) as Record<string, string>;
+  if (config.snapshots && config.training)
+    problems.push([
+      ['snapshots'],
+      'a spec has either "training" (one snapshot per record) or "snapshots" (the lead-conversion builder), not both',
+    ]);
   config.features.forEach((f, i) => {
     const at = (...p: Path): Path => ['features', i, ...p];
     if (names.has(f.name)) problems.push([at('name'), `feature "${f.name}" is defined twice`]);

@@ -92,6 +92,18 @@ export const featureConfigSchema = z.strictObject({
         .default({}),
     })
     .optional(),
+  /**
+   * The lead-conversion target when there is no `training` block (`leadrank training-set build` reads it):
+   * the first snapshot `firstAfterDays` after creation, then one every `intervalDays` while the lead is open;
+   * label = converted within `horizonDays` of the snapshot. Default 1 / 7 / 30.
+   */
+  snapshots: z
+    .strictObject({
+      firstAfterDays: z.number().int().min(0).max(365),
+      intervalDays: z.number().int().min(1).max(365),
+      horizonDays: z.number().int().min(1).max(730),
+    })
+    .optional(),
   /** Reasons written by `features propose` for what it chose and left out (documentation only). */
   excluded: z.array(z.strictObject({ field: z.string(), reason: z.string() })).optional(),
 });

@@ -44,8 +44,8 @@ export const DEFAULT_SNAPSHOT_DESIGN: SnapshotDesign = {
 
 export interface TrainingSetSources {
   conn: jsforce.Connection;
-  /** Engagement events, NDJSON (optionally gzip). */
-  eventsFile: string;
+  /** Engagement events, NDJSON (optionally gzip); none = no events (a spec reading none needs none). */
+  eventsFile?: string;
   /** Folder with `erp/*.csv[.gz]` and `marketing/*.csv[.gz]` daily extracts. */
   extractsDir?: string;
   /** Extra SOQL condition on Lead, e.g. a region or a source. */
@@ -200,8 +200,9 @@ export async function buildTrainingSet(
     onProgress?: (done: number) => void;
   },
 ): Promise<BuildResult> {
-  const design = opts.design ?? DEFAULT_SNAPSHOT_DESIGN;
   const active = opts.spec ?? ACTIVE_SPEC;
+  // The target is configuration: the spec's snapshot schedule and horizon, else the defaults (1 / 7 / 30 days).
+  const design = opts.design ?? active.source.config.snapshots ?? DEFAULT_SNAPSHOT_DESIGN;
   const features = opts.features ?? active.definitions;
   // Recorded only when the features are the spec's own (definitions passed by hand have no spec content).
   const source = opts.features === undefined ? active.source : undefined;
@@ -232,7 +233,9 @@ export async function buildTrainingSet(
   )) {
     erpNumberOfAccount.set(a.Id!, a.ERP_Account_Number__c!);
   }
-  const events = await readEventsByLead(sources.eventsFile);
+  const events = sources.eventsFile
+    ? await readEventsByLead(sources.eventsFile)
+    : new Map<string, { type: EventType; occurredAtMs: number }[]>();
   const erpRows = sources.extractsDir
     ? await readExtractFolder<ErpExtractRow>(
         join(sources.extractsDir, 'erp'),
