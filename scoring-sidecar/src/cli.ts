@@ -20,6 +20,7 @@ import { registerTrainCommands } from './commands/train.js';
 import { registerTrainingSetCommands } from './commands/training-set.js';
 import { registerFeaturesCommands } from './commands/features.js';
 import { registerImportCommands } from './commands/import.js';
+import { registerPrivacyCommands } from './commands/privacy.js';
 import { REPO_ROOT } from './config/index.js';
 import { startServer } from './server.js';
 
@@ -126,6 +127,7 @@ export function buildProgram(): Command {
   registerSyncCommands(program);
   registerFeaturesCommands(program);
   registerImportCommands(program);
+  registerPrivacyCommands(program);
   return program;
 }
 

@@ -16,6 +16,13 @@ import {
   type RouteExperiments,
 } from './api/index.js';
 import { startTracing } from './tracing/index.js';
+import {
+  eraseLead,
+  erasureFromEnv,
+  receiptIdOf,
+  receiptStoreFromEnv,
+  type ErasureSetup,
+} from './privacy/index.js';
 import { openAuditLog, refuseSigningKeyInWriter } from './audit/index.js';
 import {
   loadRegionsConfig,
@@ -372,6 +379,23 @@ export async function createSidecar(
     },
     mounts,
   };
+  // Erasure (privacy/): its other stores are opened on the first request, so a server that never erases opens none.
+  const receipts = receiptStoreFromEnv(env);
+  let erasure: Promise<ErasureSetup> | null = null;
+  const erasureSetup = () =>
+    (erasure ??= erasureFromEnv(env, region.data, { store, worklistIndex, published }).catch(
+      (error: unknown) => {
+        erasure = null;
+        throw error;
+      },
+    ));
+  appDeps.privacy = {
+    erase: async (request) =>
+      eraseLead(request, { region: region.data, targets: (await erasureSetup()).targets, receipts }),
+    receiptIdOf: async (request) => receiptIdOf(await receipts.subjectHash(region.data, request.id)),
+    receipt: (id) => receipts.get(id),
+    ...(env.LEADRANK_ERASURE_WAIT_MS ? { waitMs: Number(env.LEADRANK_ERASURE_WAIT_MS) } : {}),
+  };
   const app = createApp(appDeps);
 
   return {
@@ -403,6 +427,7 @@ export async function createSidecar(
       if (!overrides.monitoringHistory) await monitoringHistory.close();
       await drainer?.close();
       await drainerRuntime?.close();
+      if (erasure) await (await erasure.catch(() => null))?.close();
       await Promise.allSettled([
         arms.close(),
         audit.close?.(),

@@ -27,3 +27,4 @@ export {
   type ErasureTarget,
 } from './targets.js';
 export { eraseLead, RegionMismatchError, type ErasureDeps, type ErasureOutcome } from './service.js';
+export { erasureFromEnv, receiptStoreFromEnv, type ErasureSetup } from './from-env.js';
