@@ -1,6 +1,6 @@
 // privacy/: erasure of a lead from everything Leadrank keeps (docs/audit.md "Erasure"). It sits above every store
-// it erases from; requests from lower stages (the org sync seeing a deleted or merged lead) arrive through the
-// erasure queue, which the worker consumes.
+// it erases from (.dependency-cruiser.mjs STAGES). Requests from lower stages (the org sync seeing a deleted or
+// merged lead) are meant to arrive through a queue the worker consumes; that queue is not built yet.
 export {
   ERASURE_REASONS,
   erasureRequestSchema,
