@@ -169,6 +169,28 @@ describe('Bulk API 2.0 ingest', () => {
     for (const id of ids) expect(sim.ctx.store.retrieve('Lead', id)).toBeUndefined();
   });
 
+  it('delete leaves records in the Recycle Bin (queryAll sees them); hardDelete removes them for good', async () => {
+    const soft = seedLeads(2);
+    const hard = seedLeads(2);
+    await conn.bulk2.loadAndWaitForResults({
+      object: 'Lead',
+      operation: 'delete',
+      input: soft.map((Id) => ({ Id })),
+    });
+    const res = await conn.bulk2.loadAndWaitForResults({
+      object: 'Lead',
+      operation: 'hardDelete',
+      input: hard.map((Id) => ({ Id })),
+    });
+    expect(res.successfulResults.map((r) => r.sf__Id).sort()).toEqual([...hard].sort());
+    const all = await conn.query<{ Id: string; IsDeleted: boolean }>(
+      `SELECT Id, IsDeleted FROM Lead WHERE Id IN ('${[...soft, ...hard].join("','")}')`,
+      { scanAll: true },
+    );
+    expect(all.records.map((r: { Id: string }) => r.Id).sort()).toEqual([...soft].sort());
+    expect(all.records.every((r: { IsDeleted: boolean }) => r.IsDeleted)).toBe(true);
+  });
+
   it('reports bad rows in failedResults while applying the good ones', async () => {
     const [good, badPicklist, badNumber] = seedLeads(3, { Lead_Score__c: 5 });
     const csv = [

@@ -22,6 +22,7 @@ import { registerTrainingSetCommands } from './commands/training-set.js';
 import { registerFeaturesCommands } from './commands/features.js';
 import { registerImportCommands } from './commands/import.js';
 import { registerOpportunityCommands } from './commands/opportunities.js';
+import { registerPrivacyCommands } from './commands/privacy.js';
 import { REPO_ROOT } from './config/index.js';
 import { startServer } from './server.js';
 
@@ -130,6 +131,7 @@ export function buildProgram(): Command {
   registerFeaturesCommands(program);
   registerImportCommands(program);
   registerOpportunityCommands(program);
+  registerPrivacyCommands(program);
   return program;
 }
 

@@ -18,6 +18,13 @@ import {
 import { startTracing } from './tracing/index.js';
 import { AUDIT_FSYNC_MODES, openAuditLog, refuseSigningKeyInWriter } from './audit/index.js';
 import {
+  eraseLead,
+  erasureFromEnv,
+  receiptIdOf,
+  receiptStoreFromEnv,
+  type ErasureSetup,
+} from './privacy/index.js';
+import {
   loadRegionsConfig,
   loadScoringConfig,
   REPO_ROOT,
@@ -415,6 +422,23 @@ export async function createSidecar(
     mounts,
     opportunities,
   };
+  // Erasure (privacy/): its other stores are opened on the first request, so a server that never erases opens none.
+  const receipts = receiptStoreFromEnv(env);
+  let erasure: Promise<ErasureSetup> | null = null;
+  const erasureSetup = () =>
+    (erasure ??= erasureFromEnv(env, region.data, { store, worklistIndex, published }).catch(
+      (error: unknown) => {
+        erasure = null;
+        throw error;
+      },
+    ));
+  appDeps.privacy = {
+    erase: async (request) =>
+      eraseLead(request, { region: region.data, targets: (await erasureSetup()).targets, receipts }),
+    receiptIdOf: async (request) => receiptIdOf(await receipts.subjectHash(region.data, request.id)),
+    receipt: (id) => receipts.get(id),
+    ...(env.LEADRANK_ERASURE_WAIT_MS ? { waitMs: Number(env.LEADRANK_ERASURE_WAIT_MS) } : {}),
+  };
   const app = createApp(appDeps);
 
   return {
@@ -447,6 +471,7 @@ export async function createSidecar(
       if (!overrides.monitoringHistory) await monitoringHistory.close();
       await drainer?.close();
       await drainerRuntime?.close();
+      if (erasure) await (await erasure.catch(() => null))?.close();
       await Promise.allSettled([
         arms.close(),
         audit.close?.(),

@@ -4,11 +4,12 @@
 // 400 naming the field. Once with the embedded store, once with a real Redis, like the route tests.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { auditHistory } from '../src/audit/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketOf } from '../src/experiments/assignment.js';
 import { experimentDefinitionSchema, type ExperimentDefinition } from '../src/experiments/definition.js';
@@ -322,16 +323,9 @@ describe('shadow scoring on POST /v1/score', () => {
 
       // Audited like any score, with a caller that says nobody was shown it.
       const callers = async () => {
+        // Read through the subjects' keys: the request id is sealed on disk.
         const lines: { requestId: string; caller: string }[] = [];
-        for (const day of await readdir(join(auditDir, 'US'))) {
-          if (!/^\d{4}-/.test(day)) continue;
-          for (const file of await readdir(join(auditDir, 'US', day)))
-            for (const line of (await readFile(join(auditDir, 'US', day, file), 'utf8')).split('\n'))
-              if (line.includes('"kind":"score"')) {
-                const parsed = JSON.parse(line) as { entry: { requestId: string; caller: string } };
-                lines.push(parsed.entry);
-              }
-        }
+        for (const lead of leads) for await (const e of auditHistory(auditDir, lead.Id)) lines.push(e);
         return lines.filter((e) => e.requestId === res.json.requestId).map((e) => e.caller);
       };
       await expect.poll(async () => (await callers()).length, { timeout: 10_000 }).toBe(6);

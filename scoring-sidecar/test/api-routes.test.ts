@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditHistory } from '../src/audit/index.js';
 import type { LeadProfile } from '../src/inputs/index.js';
 import { loadServingModel, type ServingModel, fixedModelSource } from '../src/scoring/model-source.js';
 import { InProcessWritebackQueue, type WritebackJob } from '../src/writeback/index.js';
@@ -366,7 +367,11 @@ describe.each([
           .status,
       ).toBe(400);
       const audit = await auditText(auditDir);
-      expect(audit).toContain(id);
+      // The entry is there, readable through its subject's key; its lead id is sealed, not in clear.
+      const history = [];
+      for await (const e of auditHistory(auditDir, id)) history.push(e);
+      expect(history).toHaveLength(1);
+      expect(audit).not.toContain(id);
       const everything = `${logLines.join('\n')}\n${audit}`;
       for (const value of Object.values(PII)) expect(everything).not.toContain(value);
       expect(everything).not.toContain('Chief Pii Officer');
@@ -374,9 +379,13 @@ describe.each([
 
     it('appends every score to the audit log with caller, request id, vector, hash and reasons', async () => {
       await call('POST', '/v1/score', { leads: [{ id: leads[3]!.Id }] }, { 'x-request-id': 'req-audit-1' });
-      const lines = (await auditText(auditDir)).split('\n').filter((l) => l.includes('req-audit-1'));
-      expect(lines).toHaveLength(1);
-      const entry = JSON.parse(lines[0]!).entry;
+      const history = [];
+      for await (const e of auditHistory(auditDir, leads[3]!.Id)) history.push(e);
+      const matching = history.filter((e) => e.requestId === 'req-audit-1');
+      expect(matching).toHaveLength(1);
+      const entry = matching[0]!;
+      // On disk the request id is sealed with the lead's other personal members.
+      expect(await auditText(auditDir)).not.toContain('req-audit-1');
       expect(entry).toMatchObject({
         requestId: 'req-audit-1',
         caller: 'salesforce-us',

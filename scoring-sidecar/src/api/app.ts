@@ -9,6 +9,7 @@ import type { OnlineFeatureStore, Region } from '../store/index.js';
 import type { ApiAccess } from './access.js';
 import { AuthError, parseBasicCredentials, type Authenticator } from './auth.js';
 import { ApiError, errorHandler, sendError } from './errors.js';
+import { erasureHandler, receiptHandler, type RoutePrivacy } from './privacy-routes.js';
 import { ScoreHealth } from './health.js';
 import type { ApiMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -37,6 +38,8 @@ export interface AppDeps extends RouteDeps {
   access: Pick<ApiAccess, 'rateLimit' | 'metrics'>;
   /** Other pages served beside the API, each behind its own guard (e.g. the RevOps dashboard). */
   mounts?: { path: string; handlers: RequestHandler[] }[];
+  /** Erasure (privacy/): absent, the routes answer 404. */
+  privacy?: RoutePrivacy;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void> | void;
@@ -165,6 +168,10 @@ export function createApp(deps: AppDeps): express.Express {
   app.post('/v1/events', guard, jsonBody, route(eventsHandler(deps)));
   app.post('/v1/extracts/:kind', guard, route(extractHandler(deps)));
   app.post('/v1/exposures', guard, jsonBody, route(exposuresHandler(deps)));
+  if (deps.privacy) {
+    app.post('/v1/privacy/erasures', guard, jsonBody, route(erasureHandler(deps.privacy)));
+    app.get('/v1/privacy/erasures/:id', guard, route(receiptHandler(deps.privacy)));
+  }
   for (const m of deps.mounts ?? []) app.use(m.path, ...m.handlers);
 
   app.get('/healthz', (_req, res) => {

@@ -1,5 +1,6 @@
 // The OpenAPI 3.1 document served at GET /openapi.json, generated from the same zod schemas the routes
 // validate with (zod-openapi). A test checks it route by route against the running app.
+import { erasureRequestSchema, receiptSchema } from '../privacy/index.js';
 import { z } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import {
@@ -138,6 +139,40 @@ export function buildOpenApiDocument(version: string) {
             ...guarded,
             '404': error('No experiment with that id'),
             '415': error('Not JSON'),
+          },
+        },
+      },
+      '/v1/privacy/erasures': {
+        post: {
+          ...secured,
+          summary: 'Erase a lead from every store of the deployment; idempotent (docs/api.md, docs/audit.md)',
+          requestBody: { content: json(erasureRequestSchema) },
+          responses: {
+            '200': {
+              description: 'Erased (or erased before: alreadyErased), with the receipt',
+              content: json(
+                z.object({ receiptId: z.string(), alreadyErased: z.boolean(), receipt: receiptSchema }),
+              ),
+            },
+            '202': {
+              description: 'Still running: GET the receipt at Location',
+              content: json(z.object({ receiptId: z.string(), status: z.literal('pending') })),
+            },
+            ...guarded,
+            '404': error('No store holds that lead: nothing erased'),
+            '415': error('Not JSON'),
+          },
+        },
+      },
+      '/v1/privacy/erasures/{id}': {
+        get: {
+          ...secured,
+          summary: 'An erasure receipt: what was erased where and when, without the subject',
+          requestParams: { path: z.object({ id: z.string() }) },
+          responses: {
+            '200': { description: 'The receipt', content: json(receiptSchema) },
+            ...guarded,
+            '404': error('No receipt with that id'),
           },
         },
       },

@@ -1,6 +1,6 @@
 // privacy/: erasure of a lead from everything Leadrank keeps (docs/audit.md "Erasure"). It sits above every store
-// it erases from; requests from lower stages (the org sync seeing a deleted or merged lead) arrive through the
-// erasure queue, which the worker consumes.
+// it erases from (.dependency-cruiser.mjs STAGES). Requests from lower stages (the org sync seeing a deleted or
+// merged lead) are meant to arrive through a queue the worker consumes; that queue is not built yet.
 export {
   ERASURE_REASONS,
   erasureRequestSchema,
@@ -27,3 +27,4 @@ export {
   type ErasureTarget,
 } from './targets.js';
 export { eraseLead, RegionMismatchError, type ErasureDeps, type ErasureOutcome } from './service.js';
+export { erasureFromEnv, receiptStoreFromEnv, type ErasureSetup } from './from-env.js';
