@@ -1,4 +1,4 @@
-// POST /v1/score on fastify 5, for the framework comparison bench/online.ts prints (`--framework both`).
+// POST /v1/score on fastify 5, for a framework comparison on a quiet machine (bench/online.ts no longer runs it).
 // Not a product entry point: express stays the sidecar's framework. Same sidecar (createSidecar: store,
 // model, micro-batching, TreeSHAP, audit), same bearer-token check, region guard, request id, latency
 // histogram and handler core (`scoreRequest`); only the HTTP layer differs. Env as `leadrank serve`, plus

@@ -58,6 +58,8 @@ interface Options {
   cpuRates: string;
   cpuDuration: number;
   latencyRate: number;
+  latencyDuration: number;
+  worklistDuration: number;
   workers: number;
   connections: number;
   port: number;
@@ -86,6 +88,7 @@ const opts = new Command()
   .option('--cpu-rates <list>', 'paced rates whose CPU per request is printed (besides --rate)', '250,1000')
   .option('--cpu-duration <s>', 'seconds per CPU-per-request run', (v) => Number(v), 15)
   .option('--latency-rate <n>', 'the paced rate of the p50/p99 run', (v) => Number(v), 500)
+  .option('--latency-duration <s>', 'seconds of the p50/p99 run', (v) => Number(v), 20)
   .option('--step-duration <s>', 'seconds per step when searching the highest rates', (v) => Number(v), 10)
   .option(
     '--steps <list>',
@@ -93,6 +96,7 @@ const opts = new Command()
     '150,250,500,750,1000,1500,2000,2500,3000,3500,4000',
   )
   .option('--worklist-rate <n>', 'GET /v1/worklists/:repId requests/s', (v) => Number(v), 20)
+  .option('--worklist-duration <s>', 'seconds of the worklist run', (v) => Number(v), 15)
   .option('--workers <n>', 'sidecar processes (node:cluster)', (v) => Number(v), 2)
   .option('--connections <n>', 'load generator connections', (v) => Number(v), 64)
   .option('--port <n>', 'sidecar port', (v) => Number(v), 18080)
@@ -126,6 +130,8 @@ if (opts.quick && !opts.loadGenerator) {
   if (!given('--cpu-rates')) opts.cpuRates = '50';
   if (!given('--cpu-duration')) opts.cpuDuration = 2;
   if (!given('--latency-rate')) opts.latencyRate = 100;
+  if (!given('--latency-duration')) opts.latencyDuration = 2;
+  if (!given('--worklist-duration')) opts.worklistDuration = 2;
   if (!given('--step-duration')) opts.stepDuration = 2;
   if (!given('--steps')) opts.steps = '100,200';
   if (!given('--worklist-rate')) opts.worklistRate = 5;
@@ -783,7 +789,7 @@ async function main(): Promise<void> {
         }
       }
       if (phases.has('latency')) {
-        const r = run(opts.latencyRate, opts.quick ? opts.duration : 20);
+        const r = run(opts.latencyRate, opts.latencyDuration);
         console.log(`latency at ${opts.latencyRate} req/s paced: ${describeRun(r)}`);
         Object.assign(result, {
           latency_rate: opts.latencyRate,
@@ -828,7 +834,7 @@ async function main(): Promise<void> {
           opts.port,
           sidecar.pid!,
           opts.worklistRate,
-          opts.quick ? opts.duration : 15,
+          opts.worklistDuration,
           token,
         );
         console.log(
@@ -861,7 +867,7 @@ async function main(): Promise<void> {
         const cpuRate = Number(opts.cpuRates.split(',').at(-1));
         const c = run(cpuRate, opts.cpuDuration);
         console.log(`peer CPU per request at ${cpuRate} req/s paced: ${describeRun(c)}`);
-        const l = run(opts.latencyRate, opts.quick ? opts.duration : 20);
+        const l = run(opts.latencyRate, opts.latencyDuration);
         console.log(`peer latency at ${opts.latencyRate} req/s paced: ${describeRun(l)}`);
         const { under25, under250 } = stepSearch('peer', (rate) => run(rate, opts.stepDuration));
         const peer25 = under25;
