@@ -82,6 +82,9 @@ function startLeadrank(name: string, args: string[], env: NodeJS.ProcessEnv): Ch
     cwd: repoRoot,
     env: childEnv(env),
     stdio: ['ignore', 'inherit', 'inherit'],
+    // Its own process group: tsx runs the command in a node child of its own, and a SIGKILL of tsx alone would
+    // leave that grandchild running; the group is killed whole (killGroup).
+    detached: true,
   });
   child.once('exit', (code, signal) => {
     if (!stopping) console.error(`✖ ${name} exited (code ${code}, signal ${signal})`);
@@ -90,10 +93,16 @@ function startLeadrank(name: string, args: string[], env: NodeJS.ProcessEnv): Ch
   return child;
 }
 let stopping = false;
-// A demo that fails part-way leaves no `leadrank` process behind.
+const killGroup = (child: ChildProcess, signal: NodeJS.Signals) => {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+};
+// A demo that fails part-way leaves no `leadrank` process behind (tsx and the node process it runs alike).
 process.on('exit', () => {
-  for (const { child } of processes)
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const { child } of processes) killGroup(child, 'SIGKILL');
 });
 
 const dataDir = join(repoRoot, 'var', 'data', 'demo');
@@ -308,13 +317,26 @@ const tokenRes = await fetch(`${sidecarUrl}/oauth/token`, {
 });
 if (!tokenRes.ok) throw new Error(`/oauth/token: HTTP ${tokenRes.status} ${await tokenRes.text()}`);
 const { access_token: token } = (await tokenRes.json()) as { access_token: string };
+/**
+ * One API call as a well-behaved client makes it: a 503 (the store did not answer within its timeout, on a busy
+ * machine) or a 429 is retried after its Retry-After (else 1 s), up to 5 times; anything else not 2xx fails.
+ */
 const api = async <T = Record<string, unknown>>(path: string, init: RequestInit = {}): Promise<T> => {
-  const res = await fetch(`${sidecarUrl}${path}`, {
-    ...init,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...init.headers },
-  });
-  if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
-  return res.json() as Promise<T>;
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(`${sidecarUrl}${path}`, {
+      ...init,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...init.headers },
+    });
+    if ((res.status === 503 || res.status === 429) && attempt < 6) {
+      const wait = Number(res.headers.get('retry-after')) || 1;
+      console.log(`${path}: HTTP ${res.status}, retrying in ${wait} s (attempt ${attempt} of 5)`);
+      await res.body?.cancel();
+      await sleep(wait * 1000);
+      continue;
+    }
+    if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
+    return res.json() as Promise<T>;
+  }
 };
 
 // The marketing platform's event stream: the region's events, POSTed as it would (grouped by lead, so that each
@@ -479,7 +501,7 @@ const stopAll = async () => {
     ]);
     if (!exited) {
       console.error(`${name} did not stop within 10 s: killed`);
-      child.kill('SIGKILL');
+      killGroup(child, 'SIGKILL');
     }
   }
   for (const [name, close] of [
