@@ -12,6 +12,12 @@ import { connectToOrg } from '../../scoring-sidecar/src/salesforce/org-connectio
 import { CHROMIUM, CHROMIUM_ARGS, screenshot } from '../../scoring-sidecar/test/support/chromium.js';
 import { startPreviewStack, type PreviewStack } from './preview-stack.js';
 
+declare global {
+  interface Window {
+    leadrankPreview: { publishScoreChange(leadIds: string[]): number };
+  }
+}
+
 interface SidecarItem {
   leadId: string;
   rank: number;
@@ -115,6 +121,47 @@ describe('local preview in chromium', () => {
     expect((await action.locator('[data-id="rationale"]').textContent())?.trim().length).toBeGreaterThan(10);
 
     expect(await history.locator('[data-id="error"]').count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('refreshes the card live when a new score lands: the score-changed event, no reload', async () => {
+    const card = page.locator('c-lead-score-card');
+    const leadId = (await page
+      .locator('c-ranked-lead-list a[data-role="lead-link"]')
+      .first()
+      .getAttribute('data-id'))!;
+    const shown = Number(await card.locator('[data-id="score"]').textContent());
+    await page.evaluate(() => Object.assign(window, { notReloaded: true }));
+
+    // A burst of engagement for the lead through the API: the sidecar rescores it (the event path).
+    const upstream = sidecarUpstream(stack.sidecarUrl, stack.sidecarClient);
+    const now = Date.now();
+    const types = ['trial_signup', 'pricing_page_visit', 'form_fill', 'webinar_attended', 'email_click'];
+    const events = Array.from({ length: 40 }, (_, i) => ({
+      eventId: `preview-live-${leadId}-${i}`,
+      leadId,
+      type: types[i % types.length],
+      occurredAt: new Date(now - i * 60_000).toISOString(),
+      region: 'US',
+    }));
+    expect((await upstream.send('POST', '/v1/events', { events })).status).toBe(200);
+    const rescored = JSON.parse(
+      (await upstream.send('POST', '/v1/score', { leads: [{ id: leadId }] })).body,
+    ) as {
+      scores: { score: number }[];
+    };
+    const fresh = rescored.scores[0]!.score;
+    expect(fresh).not.toBe(shown); // the burst moved the score, so the check below can fail
+
+    // The card keeps the old score until the platform event arrives, then reads the record again.
+    expect(Number(await card.locator('[data-id="score"]').textContent())).toBe(shown);
+    expect(
+      await page.evaluate((id) => window.leadrankPreview.publishScoreChange([id]), leadId),
+    ).toBeGreaterThan(0);
+    await expect.poll(async () => Number(await card.locator('[data-id="score"]').textContent())).toBe(fresh);
+    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(
+      true,
+    );
     expect(pageErrors).toEqual([]);
   });
 
