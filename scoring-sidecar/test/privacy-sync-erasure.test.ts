@@ -32,14 +32,11 @@ import {
   type ErasureReceipt,
   type ReceiptStore,
 } from '../src/privacy/index.js';
+import { parseRoles } from '../src/commands/worker.js';
 import { loadRankingConfig } from '../src/ranking/index.js';
 import { SalesforceClient } from '../src/salesforce/index.js';
 import { createRedisStore, type OnlineFeatureStore } from '../src/store/index.js';
-import {
-  createRedisDeadLetters,
-  createWritebackQueue,
-  type WritebackJob,
-} from '../src/writeback/index.js';
+import { createRedisDeadLetters, createWritebackQueue, type WritebackJob } from '../src/writeback/index.js';
 import { connectTo, REDIS_URL, startSimulator } from './batch-kit.js';
 
 const PREFIX = `lr-erase-sync-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
@@ -267,5 +264,10 @@ describe('erasure requested by the org sync', () => {
     await requests.add([{ leadId, region: REGION, reason: 'lead-deleted' }]);
     expect(await requests.cancelDeleted([leadId])).toBe(1);
     expect(await requests.cancelDeleted([leadId])).toBe(0);
+  });
+
+  it('is a worker role', () => {
+    expect(parseRoles('sync,privacy')).toEqual(['sync', 'privacy']);
+    expect(() => parseRoles('forget')).toThrow(/"forget" is not a role; use a comma list of .*privacy/);
   });
 });
