@@ -111,8 +111,34 @@ const lead: StandardObjectDef = {
     }),
     field('IsUnreadByOwner', 'boolean', { label: 'Unread By Owner' }),
     field('DoNotCall', 'boolean', { label: 'Do Not Call' }),
+    // The data privacy record of the person (Individual): its ShouldForget asks for erasure.
+    field('IndividualId', 'reference', {
+      label: 'Individual ID',
+      referenceTo: ['Individual'],
+      relationshipName: 'Individual',
+    }),
     ...auditFields(),
     field('LastActivityDate', 'date', { label: 'Last Activity', ...ro }),
+  ],
+};
+
+// Data privacy preferences of a person (Salesforce's Individual, key prefix 0PK), linked from Lead.IndividualId.
+// ShouldForget ("Forget this Individual and their data") is what the sync turns into an erasure request.
+const individual: StandardObjectDef = {
+  name: 'Individual',
+  label: 'Individual',
+  labelPlural: 'Individuals',
+  keyPrefix: '0PK',
+  deletable: true,
+  fields: [
+    idField(),
+    isDeletedField(),
+    field('LastName', 'string', { label: 'Last Name', length: 80, required: true }),
+    field('FirstName', 'string', { label: 'First Name', length: 40 }),
+    field('ShouldForget', 'boolean', { label: 'Forget this Individual and their data' }),
+    field('HasOptedOutProcessing', 'boolean', { label: "Don't Process" }),
+    field('HasOptedOutTracking', 'boolean', { label: "Don't Track" }),
+    ...auditFields(),
   ],
 };
 
@@ -383,6 +409,7 @@ export const STANDARD_OBJECTS: readonly StandardObjectDef[] = [
   opportunity,
   task,
   leadHistory,
+  individual,
 ];
 
 /** Fields whose value the store derives on every write. */

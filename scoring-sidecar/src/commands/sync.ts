@@ -11,6 +11,7 @@ import {
   SyncMetrics,
   loadSyncConfig,
   outcomeSummary,
+  createErasureRequestQueue,
   redisWatermarkStore,
   runSyncLoop,
   type SyncConfig,
@@ -71,6 +72,12 @@ export async function openSyncRuntime(
   // A worker serves its own process metrics; `sync run` alone serves them with the sync's.
   const metrics = new SyncMetrics(region.data, { defaultMetrics: opts.defaultMetrics ?? true });
   const leadFilter = env.LEADRANK_SYNC_LEAD_FILTER?.trim();
+  // Deleted, merged and ShouldForget leads are queued for the worker's privacy role (docs/audit.md "Erasure").
+  const bullPrefix = env.LEADRANK_BULLMQ_PREFIX?.trim() || undefined;
+  const erasureRequests = createErasureRequestQueue(redisUrl, region.data, {
+    ...(bullPrefix ? { prefix: bullPrefix } : {}),
+    deleteDelayMs: config.eraseDeletedAfterDays * 86_400_000,
+  });
   const sync = new OrgSync({
     client,
     region: region.data,
@@ -81,6 +88,7 @@ export async function openSyncRuntime(
     config,
     log,
     ...(leadFilter ? { leadFilter } : {}),
+    erasureRequests,
     onChangeApplied: (lagMs) => metrics.changeApplied(lagMs),
   });
   return {
@@ -89,7 +97,12 @@ export async function openSyncRuntime(
     region: region.data,
     metrics,
     close: async () => {
-      await Promise.allSettled([store.close(), worklistIndex.close(), watermarks.close()]);
+      await Promise.allSettled([
+        store.close(),
+        worklistIndex.close(),
+        watermarks.close(),
+        erasureRequests.close(),
+      ]);
     },
   };
 }

@@ -1,4 +1,4 @@
-// `leadrank worker --roles writeback,batch,scheduler[,sync]`: the non-API processes of the topology
+// `leadrank worker --roles writeback,batch,scheduler[,sync][,privacy]`: the non-API processes of the topology
 // (docs/operations.md). Every role coordinates through Redis (REDIS_URL), so any number of workers may run on
 // any number of hosts: BullMQ hands each job to one worker, the cycle lease allows one cycle per region, and the
 // schedulers are upserted under fixed ids (one schedule however many scheduler processes start).
@@ -18,7 +18,8 @@ import {
   startRetrainWorker,
 } from '../batch/index.js';
 import { openRegionMonitor, runtimeFor } from './batch.js';
-import { claimStoreTenant, orgIdFromEnv, type Region } from '../store/index.js';
+import { erasureFromEnv, startErasureConsumer } from '../privacy/index.js';
+import { claimStoreTenant, createStoreFromEnv, orgIdFromEnv, type Region } from '../store/index.js';
 import { startBullConsumer } from '../writeback/index.js';
 import { startMetricsServer } from './metrics-server.js';
 import { scheduleGovernance, startGovernanceWorker } from '../retention/index.js';
@@ -28,7 +29,7 @@ import { parseDuration } from './sync.js';
 import { writebackRuntimeFromEnv } from './writeback-runtime.js';
 
 const ROOT = process.env.LEADRANK_ROOT ?? fileURLToPath(new URL('../../../', import.meta.url));
-export const WORKER_ROLES = ['writeback', 'batch', 'scheduler', 'sync'] as const;
+export const WORKER_ROLES = ['writeback', 'batch', 'scheduler', 'sync', 'privacy'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
 
 export function parseRoles(value: string): WorkerRole[] {
@@ -177,6 +178,24 @@ export async function startWorker(o: WorkerOptions): Promise<{ metricsPort: numb
         );
       }
     }
+    if (has('privacy')) {
+      // Erasure requests of the org sync (deleted, merged, ShouldForget leads), erased with every target.
+      const store = createStoreFromEnv(env, o.region, { logger: log });
+      closers.push(() => store.close());
+      const setup = await erasureFromEnv(env, o.region, { store });
+      closers.push(() => setup.close());
+      const bullPrefix = env.LEADRANK_BULLMQ_PREFIX?.trim() || undefined;
+      const consumer = startErasureConsumer({
+        redisUrl,
+        region: o.region,
+        ...(bullPrefix ? { prefix: bullPrefix } : {}),
+        targets: setup.targets,
+        receipts: setup.receipts,
+        isLive: async (leadId) => (await store.getLeadStates([leadId]))[0] !== null,
+        log: log.child({ role: 'privacy' }),
+      });
+      closers.unshift(() => consumer.close());
+    }
     const served: Registry[] = [registry];
     if (has('sync')) {
       const sync = await startSyncRole({
@@ -220,7 +239,8 @@ export function registerWorkerCommands(program: Command): void {
     .command('worker')
     .description(
       'run worker roles: writeback (drain leadrank-writeback-<region>), batch (cycle tasks and coordinator), ' +
-        'scheduler (4-hour cycle, retraining, daily retention and audit anchoring schedules), sync (org sync); needs REDIS_URL',
+        'scheduler (4-hour cycle, retraining, daily retention and audit anchoring schedules), sync (org sync), ' +
+        'privacy (erase the leads the sync reports deleted, merged or forgotten); needs REDIS_URL',
     )
     .requiredOption('--roles <list>', `comma list of ${WORKER_ROLES.join(', ')}`)
     .option('--region <region>', 'US or EU (env REGION)')

@@ -17,6 +17,11 @@ export const syncConfigSchema = z.strictObject({
    * Recycle Bin (15 days), so an older watermark could miss deletions.
    */
   maxWatermarkAgeDays: z.number().min(0.01).max(14),
+  /**
+   * A lead deleted in the org is erased this many days later (docs/audit.md "Erasure"): until the Recycle Bin
+   * is emptied (15 days) it can be undeleted. Merged leads and ShouldForget are erased at once.
+   */
+  eraseDeletedAfterDays: z.number().min(0).max(15).default(15),
   /** Port of /metrics for `leadrank sync run` (0 = none). */
   metricsPort: z.number().int().min(0).max(65_535),
 });

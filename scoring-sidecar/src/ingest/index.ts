@@ -24,3 +24,14 @@ export {
   type OpportunitySyncOptions,
   type OpportunitySyncOutcome,
 } from './opportunity-sync.js';
+export {
+  createErasureRequestQueue,
+  erasureJobId,
+  erasureQueueName,
+  ERASURE_JOB_OPTS,
+  RECYCLE_BIN_MS,
+  SYNC_ERASURE_REASONS,
+  type ErasureRequestQueue,
+  type SyncErasureReason,
+  type SyncErasureRequest,
+} from './erasure-requests.js';

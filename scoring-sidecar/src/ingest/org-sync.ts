@@ -12,6 +12,7 @@ import type { SalesforceClient } from '../salesforce/index.js';
 import type { Region } from '../inputs/index.js';
 import type { OnlineFeatureStore } from '../store/index.js';
 import type { SyncConfig } from './config.js';
+import type { ErasureRequestQueue, SyncErasureRequest } from './erasure-requests.js';
 import {
   LEAD_CHANGE_FIELDS,
   LEAD_SYNC_FIELDS,
@@ -40,6 +41,11 @@ export interface OrgSyncOptions {
    * spec's (config/features, $LEADRANK_FEATURE_SPEC), so serving can compute every feature it reads.
    */
   customFields?: readonly string[];
+  /**
+   * Where deleted and merged leads, and leads whose Individual has ShouldForget, are sent for erasure
+   * (erasure-requests.ts); without it the sync only removes them from the store and the worklists.
+   */
+  erasureRequests?: ErasureRequestQueue;
   /** Called with (now - SystemModstamp) of each change an incremental pull applied: org change -> store lag. */
   onChangeApplied?: (lagMs: number) => void;
 }
@@ -58,6 +64,8 @@ export interface SyncOutcome {
   /** Full load with reconcile: leads in the store that the org no longer has open, removed. */
   reconciled: number;
   accounts: number;
+  /** Erasure requests queued (deleted, merged, ShouldForget); 0 without an erasure queue. */
+  erasureRequests: number;
   /** The newest SystemModstamp applied (ISO), the next pull's starting point. */
   watermark: string | null;
 }
@@ -72,6 +80,7 @@ const emptyOutcome = (mode: SyncOutcome['mode']): SyncOutcome => ({
   removed: { deleted: 0, merged: 0, converted: 0 },
   reconciled: 0,
   accounts: 0,
+  erasureRequests: 0,
   watermark: null,
 });
 
@@ -150,6 +159,7 @@ export class OrgSync {
     }
     await flush();
     if (loaded) out.reconciled = await this.reconcile(loaded);
+    await this.forgetIndividuals(null, out);
     const accounts = await this.loadAccounts(null, out);
     await this.save(cursor.build(), accounts, out);
     return out;
@@ -204,6 +214,7 @@ export class OrgSync {
       if (pending.size >= this.opts.config.writeBatchRows) await flush();
     }
     await flush();
+    await this.forgetIndividuals(fromMs, out);
     const accounts = await this.loadAccounts(watermark.accounts, out);
     await this.save(cursor.build(), accounts, out);
     return out;
@@ -212,11 +223,18 @@ export class OrgSync {
   private async apply(rows: OrgRow[], out: SyncOutcome): Promise<void> {
     const upserts: OrgRow[] = [];
     const removals: string[] = [];
+    const erasures: SyncErasureRequest[] = [];
+    const region = this.opts.region;
     for (const row of rows) {
       if (row.IsDeleted === 'true') {
         removals.push(row.Id!);
         if (row.MasterRecordId) out.removed.merged++;
         else out.removed.deleted++;
+        erasures.push({
+          leadId: row.Id!,
+          region,
+          reason: row.MasterRecordId ? 'lead-merged' : 'lead-deleted',
+        });
       } else if (row.IsConverted === 'true') {
         removals.push(row.Id!);
         out.removed.converted++;
@@ -234,10 +252,48 @@ export class OrgSync {
       await this.opts.store.deleteLeads(removals);
       await this.opts.worklistIndex?.remove(removals);
     }
+    if (this.opts.erasureRequests) {
+      // An undeleted lead comes back as a live row: its delayed erasure is dropped.
+      if (upserts.length > 0) await this.opts.erasureRequests.cancelDeleted(upserts.map((r) => r.Id!));
+      await this.opts.erasureRequests.add(erasures);
+      out.erasureRequests += erasures.length;
+    }
     out.upserted += upserts.length;
     const now = this.now();
     for (const row of rows)
       if (row.SystemModstamp) this.opts.onChangeApplied?.(now - parseSalesforceDateTime(row.SystemModstamp));
+  }
+
+  /**
+   * Leads of the region whose Individual asks to be forgotten (ShouldForget), changed since `sinceMs` (all on a
+   * full load), queued for erasure. Two plain queries (Individuals, then their leads by IndividualId) rather than
+   * a relationship filter; the same request read again in the overlap window is one job (its id).
+   */
+  private async forgetIndividuals(sinceMs: number | null, out: SyncOutcome): Promise<void> {
+    const queue = this.opts.erasureRequests;
+    if (!queue) return;
+    const since = sinceMs === null ? '' : ` AND SystemModstamp >= ${soqlDateTime(sinceMs)}`;
+    const soql = `SELECT Id FROM Individual WHERE ShouldForget = true${since}`;
+    out.queries.push(soql);
+    const individuals: string[] = [];
+    for await (const record of this.opts.client.query(soql)) individuals.push(toOrgRow(record).Id!);
+    for (let i = 0; i < individuals.length; i += 200) {
+      const ids = individuals
+        .slice(i, i + 200)
+        .map(soqlString)
+        .join(', ');
+      const leads = `SELECT Id FROM Lead WHERE ${this.regionCondition} AND IndividualId IN (${ids})`;
+      out.queries.push(leads);
+      const requests: SyncErasureRequest[] = [];
+      for await (const record of this.opts.client.query(leads))
+        requests.push({
+          leadId: toOrgRow(record).Id!,
+          region: this.opts.region,
+          reason: 'individual-forget',
+        });
+      await queue.add(requests);
+      out.erasureRequests += requests.length;
+    }
   }
 
   /** ERP account links of the region: all of them (full) or those changed since the cursor (less the overlap). */

@@ -2,7 +2,7 @@
 // (so an erasure reaches the stores they write): REDIS_URL and LEADRANK_REDIS_PREFIX (online store, worklist index,
 // published scores, last written), LEADRANK_BATCH_PREFIX (batch state and explanation cache), DATABASE_URL or
 // LEADRANK_EXPERIMENTS_DB (experiments), LEADRANK_ROOT (exports under <root>/<batch.json output.exportsDir>), LEADRANK_TRAINING_DIR
-// (default <root>/data/training-sets), LEADRANK_AUDIT_DIR / LEADRANK_AUDIT_KEY_DIR (audit keys), SF_* (the org,
+// (default <root>/data/training-sets), LEADRANK_BULLMQ_PREFIX (the write-back queue), LEADRANK_AUDIT_DIR / LEADRANK_AUDIT_KEY_DIR (audit keys), SF_* (the org,
 // for Score_History__c; without it that step fails and the receipt says so), LEADRANK_PRIVACY_DIR (receipts).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { defaultKeyDir, openDirectoryKeyStore } from '../audit/index.js';
 import { loadBatchConfig, RedisExplanationCache } from '../batch/index.js';
 import { REPO_ROOT, regionStateDir } from '../config/index.js';
 import { ExperimentStore } from '../experiments/index.js';
+import { redisWatermarkStore } from '../ingest/index.js';
 import { createRedisWorklistIndex, type WorklistIndex } from '../ranking/index.js';
 import { connectToOrg, orgAuthFromEnv, SalesforceClient } from '../salesforce/index.js';
 import { databaseUrlOf } from '../shared-state/index.js';
@@ -32,6 +33,8 @@ import {
   publishedScoresTarget,
   scoreHistoryTarget,
   worklistTarget,
+  writebackLeftoversTarget,
+  syncWatermarkTarget,
   type ErasureTarget,
 } from './targets.js';
 
@@ -83,6 +86,18 @@ export async function erasureFromEnv(
     const written = createRedisLastWritten(redisUrl, region, prefix);
     closers.push(() => written.close());
     targets.push(lastWrittenTarget(written, where));
+    const bullPrefix = env.LEADRANK_BULLMQ_PREFIX?.trim() || undefined;
+    const watermarks = redisWatermarkStore(redisUrl, region, { keyPrefix: prefix });
+    closers.push(() => watermarks.close());
+    targets.push(syncWatermarkTarget(watermarks, where));
+    // The dead letters live under the batch's shared prefix (commands/writeback-runtime.ts sharedKeyPrefix).
+    const deadPrefix = env.LEADRANK_BATCH_PREFIX?.trim() || env.LEADRANK_REDIS_PREFIX?.trim() || 'lr';
+    targets.push(
+      writebackLeftoversTarget(redisUrl, region, {
+        keyPrefix: deadPrefix,
+        ...(bullPrefix ? { bullPrefix } : {}),
+      }),
+    );
     const buckets = batchConfig.explanationCache.buckets;
     const xcache = new RedisExplanationCache(redisUrl, { keyPrefix: batchPrefix, region, buckets });
     closers.push(() => xcache.close());

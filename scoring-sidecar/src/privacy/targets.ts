@@ -3,16 +3,25 @@
 import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import type { SubjectKeyStore } from '../audit/index.js';
 import type { ExplanationCache } from '../batch/index.js';
 import type { ExperimentStore } from '../experiments/index.js';
+import type { WatermarkStore } from '../ingest/index.js';
 import type { WorklistIndex } from '../ranking/index.js';
 import type { SalesforceClient } from '../salesforce/index.js';
 import type { OnlineFeatureStore } from '../store/index.js';
-import type { LastWrittenScores, PublishedScores } from '../writeback/index.js';
+import type { Region } from '../store/index.js';
+import {
+  deadLettersKey,
+  writebackQueueName,
+  type LastWrittenScores,
+  type PublishedScores,
+  type WritebackDeadLetter,
+} from '../writeback/index.js';
 
 export interface ErasureContext {
   receipt: string;
@@ -240,6 +249,90 @@ export function batchStateTarget(redisUrl: string, keyPrefix: string, region: st
         await redis.quit().catch(() => redis.disconnect());
       }
       return rewritten;
+    },
+  };
+}
+
+/**
+ * The lead's write-back leftovers: its jobs in the BullMQ queue `leadrank-writeback-<region>` (waiting, delayed,
+ * and the completed and failed ones BullMQ keeps; a job's id starts with the lead id, writeback/job.ts) and its
+ * dead letters (`<prefix>:{<region>}:writeback:dead`). A job a consumer holds at that moment cannot be removed;
+ * it fails the step (the receipt says "incomplete" and a new request finishes it).
+ */
+export function writebackLeftoversTarget(
+  redisUrl: string,
+  region: Region,
+  opts: { keyPrefix: string; bullPrefix?: string },
+): ErasureTarget {
+  const bullPrefix = opts.bullPrefix ?? 'bull';
+  const name = writebackQueueName(region);
+  return {
+    store: 'write-back queue and dead letters',
+    where: `redis ${bullPrefix}:${name}, ${deadLettersKey(opts.keyPrefix, region)}`,
+    async erase(leadId) {
+      const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      redis.on('error', () => {});
+      const queue = new Queue(name, { connection: redis, prefix: bullPrefix });
+      let removed = 0;
+      try {
+        const base = `${bullPrefix}:${name}:`;
+        const jobIds = new Set<string>();
+        let cursor = '0';
+        do {
+          // Job hashes are <base><jobId> (plus <base><jobId>:logs / :lock); job ids start "<leadId>-".
+          const [next, keys] = await redis.scan(cursor, 'MATCH', `${base}${leadId}-*`, 'COUNT', 1000);
+          cursor = next;
+          for (const key of keys) jobIds.add(key.slice(base.length).split(':')[0]!);
+        } while (cursor !== '0');
+        for (const id of jobIds) {
+          const n = await queue.remove(id);
+          if (n === 0)
+            throw new Error(`write-back job of the lead is being processed: run the erasure again`);
+          removed++;
+        }
+        // BullMQ's event stream names each job by id (so by lead id): those events go too.
+        const events = `${base}events`;
+        for (const [entryId, fields] of await redis.xrange(events, '-', '+')) {
+          const at = fields.indexOf('jobId');
+          if (at >= 0 && at % 2 === 0 && fields[at + 1]?.startsWith(`${leadId}-`)) {
+            await redis.xdel(events, entryId);
+          }
+        }
+        const dead = deadLettersKey(opts.keyPrefix, region);
+        for (const raw of await redis.lrange(dead, 0, -1)) {
+          const letter = JSON.parse(raw) as WritebackDeadLetter;
+          if (letter.job?.leadId === leadId) removed += await redis.lrem(dead, 0, raw);
+        }
+      } finally {
+        await queue.close().catch(() => {});
+        await redis.quit().catch(() => redis.disconnect());
+      }
+      return removed;
+    },
+  };
+}
+
+/**
+ * The org sync's watermark keeps the ids of the rows it applied within its overlap window (minutes), to skip them
+ * when read again. The lead's entry is removed; at worst a pull then applies that row a second time (a deleted
+ * row is removed and requested for erasure again, which finds the finished receipt). A pull running at the same
+ * moment may write the entry back, for at most the overlap window.
+ */
+export function syncWatermarkTarget(watermarks: WatermarkStore, where: string): ErasureTarget {
+  return {
+    store: 'org sync watermark (overlap window)',
+    where,
+    async erase(leadId) {
+      const w = await watermarks.load();
+      if (!w) return 0;
+      let removed = 0;
+      for (const cursor of [w.leads, w.accounts])
+        if (cursor && leadId in cursor.seen) {
+          delete cursor.seen[leadId];
+          removed++;
+        }
+      if (removed) await watermarks.save(w);
+      return removed;
     },
   };
 }
