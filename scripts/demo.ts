@@ -186,6 +186,7 @@ const region = 'US' as const;
 const redisUrl = process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
 const redisPrefix = 'lr-demo';
 const modelDir = join(repoRoot, 'var', 'models', 'demo');
+const opportunityModelDir = join(repoRoot, 'var', 'models', 'demo-opportunities');
 const stateDir = join(repoRoot, 'var', 'state', 'demo', region);
 const sidecarPort = Number(process.env.DEMO_SIDECAR_PORT ?? 8080);
 const sidecarUrl = `http://127.0.0.1:${sidecarPort}`;
@@ -200,6 +201,8 @@ const leadrankEnv: NodeJS.ProcessEnv = {
   LEADRANK_BATCH_PREFIX: redisPrefix,
   LEADRANK_BULLMQ_PREFIX: `${redisPrefix}-bull`,
   LEADRANK_MODEL_DIR: modelDir,
+  // The deal model (trained in step 5): `leadrank serve` and `leadrank opportunities batch` score deals with it.
+  LEADRANK_OPPORTUNITY_MODEL_DIR: opportunityModelDir,
   LEADRANK_STATE_DIR: stateDir,
   LEADRANK_AUDIT_DIR: join(repoRoot, 'var', 'audit', 'demo'),
   LEADRANK_SYNC_LEAD_FILTER: 'Source_Record_Id__c = null', // the generated CRM, not leads a client imported (`leadrank import`)
@@ -256,6 +259,29 @@ console.log(
     `ECE ${fmt(trained.ece)}; report: ${join(modelDir, 'report.md')}`,
 );
 await leadrank(['monitoring', 'baseline', '--training-set', trainingDir, '--model-dir', modelDir]);
+// The deal model: won among the region's closed opportunities (one snapshot per deal at creation).
+const opportunityTrainingDir = join(repoRoot, 'var', 'training', 'demo-opportunities');
+const dealSet = lastJsonLine<{ rows: number; won: number }>(
+  await leadrank(['opportunities', 'training-set', '--region', region, '--out', opportunityTrainingDir]),
+);
+const dealModel = lastJsonLine<{ rocAuc: number | null; ece: number | null }>(
+  await leadrank([
+    'model',
+    'train',
+    '--data',
+    opportunityTrainingDir,
+    '--out',
+    opportunityModelDir,
+    '--params',
+    join(repoRoot, 'config', 'training', 'opportunity-win.json'),
+    '--region',
+    region,
+  ]),
+);
+console.log(
+  `deal model: ${dealSet.rows} closed ${region} opportunities (${dealSet.won} won); test ROC-AUC ` +
+    `${fmt(dealModel.rocAuc)}, ECE ${fmt(dealModel.ece)} → ${opportunityModelDir}`,
+);
 
 step(
   '6. The scoring sidecar (US deployment): `leadrank serve`, the org sync, the event stream, the extracts',
@@ -451,7 +477,47 @@ const history = await admin.query('SELECT COUNT() FROM Score_History__c');
 console.log(`Score_History__c rows (material changes only): ${history.totalSize}`);
 await leadrank(['writeback', 'status', '--region', region]);
 
-step('9. An experiment (model vs rules ranking, canary at 50 %) and the RevOps dashboard');
+step(
+  '9. Opportunity scoring: open deals synced, rescored by the deal model and written back; one deal from the API',
+);
+const dealsSynced = lastJsonLine<{ upserted: number; stored: number }>(
+  await leadrank(['opportunities', 'sync', '--full']),
+);
+const dealCycle = lastJsonLine<{
+  extracted: number;
+  scored: { model: number; rules: number };
+  changes: number;
+  written: number;
+  historyWritten: number;
+}>(await leadrank(['opportunities', 'batch']));
+console.log(
+  `${dealsSynced.stored} open ${region} deals in the opportunity store; batch: ${dealCycle.extracted} rescored ` +
+    `(${dealCycle.scored.model} by model, ${dealCycle.scored.rules} by rules), ${dealCycle.changes} material ` +
+    `changes, ${dealCycle.written} Opportunity rows and ${dealCycle.historyWritten} Score_History__c rows written`,
+);
+const topDeals = await admin.query<Record<string, unknown>>(
+  `SELECT Id, Name, StageName, Amount, Opportunity_Score__c, Score_Band__c, Next_Best_Action__c FROM Opportunity WHERE IsClosed = false AND Opportunity_Score__c != null AND Data_Region__c = '${region}' ORDER BY Opportunity_Score__c DESC LIMIT 5`,
+);
+console.table(topDeals.records.map(({ attributes: _a, ...r }) => r));
+const topDeal = topDeals.records[0]?.Id as string | undefined;
+if (topDeal) {
+  const dealScore = await api<{
+    scores: {
+      score: number;
+      band: string;
+      source: string;
+      reasonLines?: string[];
+      nextBestAction?: { label: string } | null;
+    }[];
+  }>('/v1/score', { method: 'POST', body: JSON.stringify({ object: 'Opportunity', id: topDeal }) });
+  const d = dealScore.scores[0]!;
+  console.log(
+    `POST /v1/score {"object": "Opportunity", "id": "${topDeal}"}: score ${d.score} (${d.band}, by ${d.source}); ` +
+      `${(d.reasonLines ?? []).slice(0, 3).join('; ')}; next: ${d.nextBestAction?.label ?? 'none'}`,
+  );
+}
+
+step('10. An experiment (model vs rules ranking, canary at 50 %) and the RevOps dashboard');
 const definitionFile = join(repoRoot, 'config', 'experiments', 'model-vs-rules.json');
 const experimentId = (JSON.parse(readFileSync(definitionFile, 'utf8')) as { id: string }).id;
 await leadrank(['experiment', 'create', '--file', definitionFile]);
@@ -479,7 +545,7 @@ console.log(
 await leadrank(['experiment', 'status', experimentId]);
 console.log(`RevOps dashboard (this run's cycle, scores, drift and experiment): ${sidecarUrl}/dashboard/`);
 
-step('10. The rep’s day in the package’s Lightning web components (local preview)');
+step('11. The rep’s day in the package’s Lightning web components (local preview)');
 const preview = await startPreviewServer({
   port: Number(process.env.DEMO_PREVIEW_PORT ?? 8790),
   sidecarUrl,

@@ -191,4 +191,52 @@ describe('local preview in chromium', () => {
     expect(await screenshot(page, 'preview-action-logged.png')).toBeGreaterThan(10_000);
     expect(pageErrors).toEqual([]);
   });
+
+  it("opens a deal: the Opportunity score card shows the batch's score, band, reasons and next-best action", async () => {
+    expect(stack.opportunityCycle.written).toBeGreaterThan(0);
+    const conn = await connectToOrg({
+      flow: 'client_credentials',
+      loginUrl: stack.sim.url,
+      ...stack.orgClient,
+    });
+    const [deal] = (
+      await conn.query<{
+        Id: string;
+        OwnerId: string;
+        Opportunity_Score__c: number;
+        Score_Band__c: string;
+        Next_Best_Action__c: string | null;
+      }>(
+        'SELECT Id, OwnerId, Opportunity_Score__c, Score_Band__c, Next_Best_Action__c FROM Opportunity ' +
+          'WHERE IsClosed = false AND Opportunity_Score__c != null ORDER BY Opportunity_Score__c DESC LIMIT 1',
+      )
+    ).records;
+    expect(deal).toBeDefined();
+    await page.goto(`${stack.preview.url}?rep=${deal!.OwnerId}&deal=${deal!.Id}`);
+
+    // The rep's deal list offers it, and the card is the package's opportunityScoreCard.
+    await page.locator(`[data-role="deal-link"][data-id="${deal!.Id}"]`).waitFor({ timeout: 30_000 });
+    const card = page.locator('c-opportunity-score-card');
+    await card.locator('[data-id="score"]').waitFor({ timeout: 30_000 });
+    expect(Number(await card.locator('[data-id="score"]').textContent())).toBe(deal!.Opportunity_Score__c);
+    expect((await card.locator('[data-id="band"]').textContent())?.trim()).toContain(deal!.Score_Band__c);
+    const reasons = card.locator('[data-id="positive-reasons"] li, [data-id="negative-reasons"] li');
+    expect(await reasons.count()).toBeGreaterThan(0);
+    expect(await card.locator('[data-id="error"]').count()).toBe(0);
+
+    if (deal!.Next_Best_Action__c) {
+      const label = (await card.locator('[data-id="next-best-action"] h3').textContent())!.trim();
+      expect(deal!.Next_Best_Action__c).toContain(label);
+      await card.locator('[data-id="log-action"]').click();
+      await page.locator('[data-id="toast"]').first().waitFor({ timeout: 30_000 });
+      const tasks = await conn.query<{ Subject: string; Status: string }>(
+        `SELECT Subject, Status FROM Task WHERE WhatId = '${deal!.Id}'`,
+      );
+      expect(tasks.records).toContainEqual(
+        expect.objectContaining({ Subject: `Leadrank: ${label}`, Status: 'Completed' }),
+      );
+    }
+    expect(await screenshot(page, 'preview-deal.png')).toBeGreaterThan(10_000);
+    expect(pageErrors).toEqual([]);
+  });
 });

@@ -18,6 +18,7 @@ import {
 } from '../../scoring-sidecar/src/ranking/index.js';
 import { connectToOrg } from '../../scoring-sidecar/src/salesforce/org-connection.js';
 import { REPO_ROOT as SIDECAR_REPO_ROOT } from '../../scoring-sidecar/src/config/index.js';
+import { runOpportunityBatch } from '../../scoring-sidecar/src/commands/opportunities.js';
 import { startServer } from '../../scoring-sidecar/src/server.js';
 import { createInProcessStore, type OnlineFeatureStore } from '../../scoring-sidecar/src/store/index.js';
 import { trainSyntheticModel } from '../../scoring-sidecar/test/api-test-kit.js';
@@ -32,6 +33,8 @@ export interface PreviewStack {
   preview: PreviewServer;
   /** The rep owning the most open leads. */
   busiestRepId: string;
+  /** What `leadrank opportunities batch` scored and wrote back to the org's open deals (deal rules). */
+  opportunityCycle: { extracted: number; written: number };
   close(): Promise<void>;
 }
 
@@ -87,6 +90,16 @@ export async function startPreviewStack(work: string): Promise<PreviewStack> {
   await seedFromDirectory(sim.ctx.store, crmDir);
 
   const conn = await connectToOrg({ flow: 'client_credentials', loginUrl: sim.url, ...orgClient });
+  // The open deals get their score fields as in production: the opportunity batch writes them back.
+  const opportunityCycle = await runOpportunityBatch(
+    {
+      REGION: 'US',
+      SF_LOGIN_URL: sim.url,
+      SF_CLIENT_ID: orgClient.clientId,
+      SF_CLIENT_SECRET: orgClient.clientSecret,
+    },
+    silent,
+  );
   const leads = (await conn.query<OrgLead>(LEAD_QUERY, { autoFetch: true, maxFetch: 100_000 })).records;
 
   const store = createInProcessStore('US');
@@ -135,6 +148,7 @@ export async function startPreviewStack(work: string): Promise<PreviewStack> {
     orgClient,
     preview,
     busiestRepId,
+    opportunityCycle,
     close: async () => {
       await preview.close();
       await sidecar.close();

@@ -335,6 +335,48 @@ describe.each([
       expect(a.leadId).toBe(leads[0]!.Id);
     });
 
+    it('scores an opportunity sent with its fields (deal rules, no opportunity model) and answers 404 entries for unknown deals', async () => {
+      const deal = '0065e00000OppA1AAA';
+      const unknownDeal = '0065e00000OppA9AAA';
+      const res = await call('POST', '/v1/score', {
+        object: 'Opportunity',
+        opportunities: [
+          {
+            id: deal,
+            fields: {
+              CreatedDate: '2026-10-01T00:00:00.000Z',
+              StageName: 'Negotiation/Review',
+              Amount: 48000,
+              CloseDate: '2026-12-10',
+              LeadSource: 'Partner Referral',
+              Account: { Industry: 'Technology', NumberOfEmployees: 1200 },
+            },
+          },
+          { id: unknownDeal },
+        ],
+      });
+      expect(res.status).toBe(200);
+      const [scored, missing] = res.json.scores;
+      expect(scored).toMatchObject({
+        status: 200,
+        object: 'Opportunity',
+        opportunityId: deal,
+        source: 'rules',
+      });
+      expect(scored.leadId).toBeUndefined();
+      expect(scored.reasonLines.length).toBeGreaterThan(0);
+      expect(missing).toMatchObject({
+        status: 404,
+        object: 'Opportunity',
+        opportunityId: unknownDeal,
+        error: { code: 'opportunity_not_found' },
+      });
+      // An Id prefixed 006 alone is an opportunity request too.
+      const single = await call('POST', '/v1/score', { id: unknownDeal });
+      expect(single.status).toBe(200);
+      expect(single.json.scores[0].error.code).toBe('opportunity_not_found');
+    });
+
     it('gives the same probability for a lead by Id and for the same lead sent with its fields', async () => {
       const lead = leads[2]!;
       const byId = (await call('POST', '/v1/score', { id: lead.Id })).json.scores[0];

@@ -1,4 +1,5 @@
-// NextBestActionController.logAction for the preview: a completed Task on the lead in the org.
+// NextBestActionController.logAction and logOpportunityAction for the preview: a completed Task on the lead
+// (WhoId) or on the deal (WhatId) in the org.
 import { org } from '../http';
 import { getRunningUserId } from '../session';
 
@@ -8,6 +9,24 @@ export async function logAction({ leadId, action }) {
   }
   const task = {
     WhoId: leadId,
+    Subject: `Leadrank: ${action}`.slice(0, 255),
+    Status: 'Completed',
+    ActivityDate: new Date().toISOString().slice(0, 10),
+  };
+  const ownerId = getRunningUserId();
+  if (ownerId) {
+    task.OwnerId = ownerId;
+  }
+  const created = await org('/sobjects/Task', { method: 'POST', body: task });
+  return created.id;
+}
+
+export async function logOpportunityAction({ opportunityId, action }) {
+  if (!opportunityId || !action) {
+    throw { body: { message: 'An opportunity and an action are required.' } };
+  }
+  const task = {
+    WhatId: opportunityId,
     Subject: `Leadrank: ${action}`.slice(0, 255),
     Status: 'Completed',
     ActivityDate: new Date().toISOString().slice(0, 10),

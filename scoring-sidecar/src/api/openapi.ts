@@ -4,6 +4,11 @@ import { erasureRequestSchema, receiptSchema } from '../privacy/index.js';
 import { z } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import {
+  scoreOpportunityBatchSchema,
+  scoreOpportunityRequestSchema,
+  scoreOpportunityResponseSchema,
+} from './opportunity-route.js';
+import {
   errorResponseSchema,
   eventsRequestSchema,
   eventsResponseSchema,
@@ -15,7 +20,8 @@ import {
   oauthErrorSchema,
   readinessResponseSchema,
   repIdSchema,
-  scoreRequestSchema,
+  scoreBatchRequestSchema,
+  scoreLeadRequestSchema,
   scoreResponseSchema,
   tokenRequestSchema,
   tokenResponseSchema,
@@ -82,16 +88,31 @@ export function buildOpenApiDocument(version: string) {
       '/v1/score': {
         post: {
           ...secured,
-          summary: 'Score one lead or up to 1,000, by Id (online store) or with their fields',
-          requestBody: { content: json(scoreRequestSchema) },
+          summary:
+            'Score one lead or up to 1,000, by Id (online store) or with their fields; or opportunities ' +
+            '(`object: "Opportunity"`, or an Id prefixed 006), by Id (opportunity store) or with their fields',
+          requestBody: {
+            content: json(
+              z.union([
+                scoreBatchRequestSchema,
+                scoreLeadRequestSchema,
+                scoreOpportunityBatchSchema,
+                scoreOpportunityRequestSchema,
+              ]),
+            ),
+          },
           responses: {
             '200': {
-              description: 'One entry per lead, in request order; unknown Ids as 404 entries',
-              content: json(scoreResponseSchema),
+              description:
+                'One entry per lead (or per opportunity), in request order; unknown Ids as 404 entries',
+              content: json(z.union([scoreResponseSchema, scoreOpportunityResponseSchema])),
             },
             ...guarded,
             '413': error('Body over the size limit'),
             '415': error('Not JSON'),
+            '503': error(
+              'Opportunity scoring is not configured, or the opportunity store does not answer (opportunities only)',
+            ),
           },
         },
       },

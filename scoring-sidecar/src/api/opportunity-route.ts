@@ -75,6 +75,27 @@ export const opportunityScoreSchema = z
   })
   .meta({ id: 'OpportunityScore' });
 
+export const opportunityNotFoundSchema = z
+  .strictObject({
+    status: z.literal(404),
+    object: z.literal('Opportunity'),
+    opportunityId: opportunityIdSchema,
+    error: z.strictObject({ code: z.literal('opportunity_not_found'), message: z.string() }),
+  })
+  .meta({ id: 'OpportunityNotFound' });
+
+/** The answer to an opportunity request: one entry per deal, in request order (documented in openapi.ts). */
+export const scoreOpportunityResponseSchema = z
+  .strictObject({
+    requestId: z.string(),
+    modelVersion: z
+      .string()
+      .meta({ description: 'Opportunity model served at the time (deal rule set version when none)' }),
+    scoredAt: z.string(),
+    scores: z.array(z.discriminatedUnion('status', [opportunityScoreSchema, opportunityNotFoundSchema])),
+  })
+  .meta({ id: 'ScoreOpportunityResponse' });
+
 /** The body is about opportunities: `object` says so, a batch of `opportunities`, or an Id prefixed 006. */
 export function isOpportunityRequest(body: unknown): boolean {
   if (typeof body !== 'object' || body === null) return false;

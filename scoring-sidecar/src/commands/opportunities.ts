@@ -2,6 +2,7 @@
 // `leadrank opportunities batch` (rescore every open opportunity of the region, write material changes back).
 // Environment as for the lead commands: REGION, SF_* (the org), REDIS_URL (the shared store), and
 // LEADRANK_OPPORTUNITY_MODEL_DIR (the opportunity model; deal rules without one). Output: one JSON line.
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -9,6 +10,7 @@ import { pino, type Logger } from 'pino';
 import { z } from 'zod';
 import { loadScoringConfig, loadRegionsConfig } from '../config/index.js';
 import { loadBatchConfig, runOpportunityCycle } from '../batch/index.js';
+import { RESIDENCY_FILE, type Residency } from '../model/index.js';
 import { opportunityTrainingSet, writeTrainingSet } from '../features/index.js';
 import { OPPORTUNITY_SYNC_FIELDS } from '../inputs/index.js';
 import { loadSyncConfig, OpportunitySync, redisWatermarkStore } from '../ingest/index.js';
@@ -104,6 +106,10 @@ export async function buildOpportunityTrainingSet(
   if (set.rows.length === 0)
     throw new Error(`no closed opportunities${region ? ` in ${region}` : ''} to learn from`);
   await writeTrainingSet(out, set.spec, set.rows);
+  // Residency, as `leadrank training-set build` records it: `leadrank model train [--region]` reads it and
+  // refuses a pooled set unless config/residency.json allows pooling.
+  const residency: Residency = { region: region ?? null, pooled: !region, builtAt: new Date().toISOString() };
+  await writeFile(join(out, RESIDENCY_FILE), `${JSON.stringify(residency, null, 2)}\n`);
   return {
     rows: set.rows.length,
     won: set.rows.filter((r) => r.label === 1).length,

@@ -1,5 +1,6 @@
 /* global window */
-// A rep's day outside Salesforce: pick a rep, work the ranked list, open a lead for its card and history.
+// A rep's day outside Salesforce: pick a rep, work the ranked list, open a lead for its card and history, and
+// open one of the rep's deals for the Opportunity record page's score card (`?deal=<006…>` opens one directly).
 import { LightningElement } from 'lwc';
 import { orgQuery } from '../../../../adapters/http';
 import { NAVIGATE_EVENT } from '../../../../adapters/navigation';
@@ -19,6 +20,9 @@ export default class PreviewApp extends LightningElement {
   repsError;
   repId = getRunningUserId();
   leadId;
+  deals = [];
+  dealsError;
+  dealId = new URL(window.location.href).searchParams.get('deal') || undefined;
   toasts = [];
   toastCount = 0;
 
@@ -28,6 +32,9 @@ export default class PreviewApp extends LightningElement {
     window.addEventListener(NAVIGATE_EVENT, this.onNavigate);
     window.addEventListener(SHOW_TOAST_EVENT, this.onToast);
     this.loadReps();
+    if (this.repId) {
+      this.loadDeals(this.repId);
+    }
   }
 
   disconnectedCallback() {
@@ -48,6 +55,34 @@ export default class PreviewApp extends LightningElement {
     } catch (error) {
       this.repsError = error && error.body ? error.body.message : String(error);
     }
+  }
+
+  /** The rep's open deals, best scored first (as the batch wrote them back), for the deal panel. */
+  async loadDeals(repId) {
+    try {
+      this.deals = await orgQuery(
+        'SELECT Id, Name, Opportunity_Score__c FROM Opportunity WHERE IsClosed = false AND OwnerId = ' +
+          `'${repId.replace(/[^0-9A-Za-z]/g, '')}' ORDER BY Opportunity_Score__c DESC LIMIT 8`,
+      );
+      this.dealsError = undefined;
+    } catch (error) {
+      this.dealsError = error && error.body ? error.body.message : String(error);
+    }
+  }
+
+  get dealOptions() {
+    return this.deals.map((deal) => ({ ...deal, selected: String(deal.Id === this.dealId) }));
+  }
+
+  get hasDeal() {
+    return Boolean(this.dealId);
+  }
+
+  handleDealOpen(event) {
+    this.dealId = event.currentTarget.dataset.id;
+    const url = new URL(window.location.href);
+    url.searchParams.set('deal', this.dealId);
+    window.history.replaceState(null, '', url);
   }
 
   get repOptions() {
@@ -75,6 +110,7 @@ export default class PreviewApp extends LightningElement {
     setRunningUserId(repId);
     this.repId = repId;
     this.leadId = undefined;
+    this.loadDeals(repId);
     const url = new URL(window.location.href);
     url.searchParams.set('rep', repId);
     window.history.replaceState(null, '', url);
