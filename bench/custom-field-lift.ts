@@ -7,7 +7,7 @@
 // spec plus the client's fields as the proposal chose them ("proposed"); and the shipped spec plus only the noise
 // fields the proposal chose. Prints the machine, the proposal's choices and refusals with reasons, each test
 // ROC-AUC (with the Bayes-optimal ceiling on the same rows), the lifts, and a last JSON line.
-// Run: `npx tsx bench/custom-field-lift.ts [--historical 6000] [--active 300] [--history-days 240] [--seed 11]`
+// Run: `npx tsx bench/custom-field-lift.ts [--historical 12000] [--active 300] [--history-days 120] [--seed 11]`
 // (LEADRANK_PYTHON for training).
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,9 +23,9 @@ import { seedFromDirectory } from '@leadrank/org-simulator/seed';
 
 const { values } = parseArgs({
   options: {
-    historical: { type: 'string', default: '6000' },
+    historical: { type: 'string', default: '12000' },
     active: { type: 'string', default: '300' },
-    'history-days': { type: 'string', default: '240' },
+    'history-days': { type: 'string', default: '120' },
     seed: { type: 'string', default: '11' },
   },
 });
