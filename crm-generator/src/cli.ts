@@ -39,6 +39,12 @@ program
     floatArg,
     0,
   )
+  .option(
+    '--custom-fields',
+    'add custom Lead fields: Budget_Band__c and Demo_Requested__c (informative, in the ground truth), ' +
+      'Favourite_Colour__c and Lucky_Number__c (noise), Personal_Mobile__c (PII); their metadata for the org ' +
+      'simulator is crm-generator/metadata/custom-fields',
+  )
   .action(async (o: Record<string, unknown>) => {
     const logger = createLogger('crm-generator');
     const drift = o.driftConversion as number;
@@ -60,6 +66,7 @@ program
       accounts: o.accounts as number | undefined,
       reps: o.reps as number | undefined,
       ...(params ? { params } : {}),
+      ...(o.customFields ? { customFields: true } : {}),
       logger,
     });
     const { params: _params, ...truth } = manifest.groundTruth;

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import type { Logger } from 'pino';
+import { DEFAULT_CUSTOM_FIELD_PARAMS } from './custom-fields.js';
 import { DAY_MS, sfDate, sfDateTime } from './format.js';
 import { GzipLineWriter } from './gzip-writer.js';
 import {
@@ -71,6 +72,11 @@ export interface GenerateOptions {
   /** Cap on leads whose snapshots enter the Bayes AUC (sampled by hash beyond it). */
   aucMaxLeads?: number;
   params?: GroundTruthParams;
+  /**
+   * Adds custom Lead fields (crm-generator/src/custom-fields.ts): two informative (in the ground truth), two
+   * noise, one PII-like. Their effects default to DEFAULT_CUSTOM_FIELD_PARAMS unless params carries its own.
+   */
+  customFields?: boolean;
   logger?: Logger;
   /** Called every 1,000 leads (e.g. to sample memory). */
   onProgress?: (leadsDone: number, leadsTotal: number) => void;
@@ -286,7 +292,11 @@ async function writeCsvGz(
 
 export async function generateDataset(opts: GenerateOptions): Promise<Manifest> {
   const { dataEndMs, windowStartMs } = validateOptions(opts);
-  const params = opts.params ?? DEFAULT_GROUND_TRUTH_PARAMS;
+  const baseParams = opts.params ?? DEFAULT_GROUND_TRUTH_PARAMS;
+  const params =
+    opts.customFields && !baseParams.customFields
+      ? { ...baseParams, customFields: DEFAULT_CUSTOM_FIELD_PARAMS }
+      : baseParams;
   const horizonDays = opts.horizonDays ?? 30;
   const total = opts.active + opts.historical;
   const accounts = opts.accounts ?? defaultAccounts(total);

@@ -3,6 +3,7 @@
 // which makes every integral below a finite sum.
 
 import { EVENT_TYPES, type EventType, type PaymentStatus, type Seniority } from './catalog.js';
+import { customFieldEffect, type CustomDrivers, type CustomFieldParams } from './custom-fields.js';
 import { DAY_MS, parseDateTime } from './format.js';
 import { gaussHermite } from './gauss-hermite.js';
 import type { Rng } from './rng.js';
@@ -23,6 +24,8 @@ export interface LeadDrivers {
   /** Last campaign touch before creation, null when none. */
   campaign: string | null;
   campaignCount: number;
+  /** The informative custom fields (budget band, demo requested), when the world has them. */
+  custom?: CustomDrivers;
 }
 
 export interface LeadGroundTruth {
@@ -90,6 +93,8 @@ export interface GroundTruthParams {
     intentPerPoint: number;
   };
   quadratureNodes: number;
+  /** Effects of the informative custom fields (`generate --custom-fields`); absent in the default world. */
+  customFields?: CustomFieldParams;
 }
 
 export const DEFAULT_GROUND_TRUTH_PARAMS: GroundTruthParams = {
@@ -244,6 +249,7 @@ export function computeEta(d: LeadDrivers, p: GroundTruthParams = DEFAULT_GROUND
     c.intentPerPoint * (d.intentScore - 50) +
     c.perCampaignTouch * Math.min(d.campaignCount, c.maxCampaignTouches);
   if (d.campaign !== null) eta += effect(c.campaignEffect, d.campaign, 'campaign');
+  if (d.custom && p.customFields) eta += customFieldEffect(d.custom, p.customFields);
   if (d.erp !== null) {
     eta +=
       (d.erp.isCustomer ? c.erpCustomer : 0) +

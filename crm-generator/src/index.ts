@@ -17,3 +17,10 @@ export { rocAuc } from './roc-auc.js';
 export { caseSafeSuffix, to18, isValidId18, KEY_PREFIX } from './ids.js';
 export { readNdjsonGz } from './ndjson.js';
 export * from './fields.js';
+export {
+  BUDGET_BANDS,
+  COLOURS,
+  CUSTOM_FIELDS_METADATA_DIR,
+  DEFAULT_CUSTOM_FIELD_PARAMS,
+  type CustomFieldParams,
+} from './custom-fields.js';

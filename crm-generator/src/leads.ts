@@ -14,6 +14,7 @@ import {
   type Region,
   type Seniority,
 } from './catalog.js';
+import { customFieldRecord, drawCustomFields, type CustomFieldValues } from './custom-fields.js';
 import { DAY_MS, isoUtc, parseDateTime, sfDate, sfDateTime } from './format.js';
 import {
   HazardSchedule,
@@ -71,6 +72,8 @@ export interface LeadCore {
   eta: number;
   eventLogMultiplier: number;
   latentInterest: number;
+  /** The lead's custom field values, when the world has them (params.customFields). */
+  custom: CustomFieldValues | null;
 }
 
 const SOURCE_WEIGHTS = LEAD_SOURCES.map((s) => s.weight);
@@ -123,6 +126,7 @@ export function leadCore(ctx: LeadContext, index: number, createdDay: number): L
     const reps = world.activeReps(place.territory);
     ownerId = (reps[rng.int(reps.length)] as RepInfo).id;
   }
+  const custom = params.customFields ? drawCustomFields(seed, index) : null;
   const drivers: LeadDrivers = {
     leadSource: source.name,
     industry,
@@ -135,6 +139,7 @@ export function leadCore(ctx: LeadContext, index: number, createdDay: number): L
     intentScore,
     campaign,
     campaignCount,
+    ...(custom ? { custom: { budgetBand: custom.budgetBand, demoRequested: custom.demoRequested } } : {}),
   };
   const latentInterest = params.latentSigma * new Rng(seed, Stream.leadLatent, index).normal();
   return {
@@ -159,6 +164,7 @@ export function leadCore(ctx: LeadContext, index: number, createdDay: number): L
     eta: computeEta(drivers, params),
     eventLogMultiplier: computeEventLogMultiplier(drivers, params),
     latentInterest,
+    custom,
   };
 }
 
@@ -298,6 +304,7 @@ export function generateLead(ctx: LeadContext, index: number, createdDay: number
     Data_Region__c: core.region,
     Matched_Account__c: core.account ? core.account.id : null,
     Lead_Origin__c: core.source.origin,
+    ...(core.custom ? customFieldRecord(core.custom) : {}),
   };
   const history = statusHistory(ctx, index, leadId, tasks, outcome, endMs);
   const truth: LeadGroundTruth = {

@@ -18,6 +18,7 @@ export const Stream = {
   xEducation: 12,
   arrival: 13,
   leadEventProps: 14,
+  leadCustom: 15,
 } as const;
 
 // murmur3 fmix32: spreads (seed, stream, index) over the 128-bit generator state.
