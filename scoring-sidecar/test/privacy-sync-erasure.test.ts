@@ -13,7 +13,8 @@ import { Redis } from 'ioredis';
 import type jsforce from 'jsforce';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningOrgSimulator } from '../../org-simulator/src/server.js';
+import { startOrgSimulator, type RunningOrgSimulator } from '@leadrank/org-simulator';
+import { loadOrgSchema } from '@leadrank/org-simulator/schema';
 import {
   createErasureRequestQueue,
   erasureQueueName,
@@ -35,9 +36,9 @@ import {
 import { parseRoles } from '../src/commands/worker.js';
 import { loadRankingConfig } from '../src/ranking/index.js';
 import { SalesforceClient } from '../src/salesforce/index.js';
-import { createRedisStore, type OnlineFeatureStore } from '../src/store/index.js';
+import { createInProcessStore, createRedisStore, type OnlineFeatureStore } from '../src/store/index.js';
 import { createRedisDeadLetters, createWritebackQueue, type WritebackJob } from '../src/writeback/index.js';
-import { connectTo, REDIS_URL, startSimulator } from './batch-kit.js';
+import { CLIENT, connectTo, REDIS_URL, startSimulator } from './batch-kit.js';
 
 const PREFIX = `lr-erase-sync-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 const BULL = `${PREFIX}-bull`;
@@ -264,6 +265,47 @@ describe('erasure requested by the org sync', () => {
     await requests.add([{ leadId, region: REGION, reason: 'lead-deleted' }]);
     expect(await requests.cancelDeleted([leadId])).toBe(1);
     expect(await requests.cancelDeleted([leadId])).toBe(0);
+  });
+
+  it('goes on in an org without data protection details (no Individual object), reading no ShouldForget', async () => {
+    const bare = await startOrgSimulator({
+      port: 0,
+      clients: [CLIENT],
+      logger: pino({ level: 'silent' }),
+      schema: loadOrgSchema({ dataProtection: false }),
+    });
+    try {
+      const bareConn = await connectTo(bare);
+      await expect(bareConn.query('SELECT Id FROM Individual')).rejects.toMatchObject({
+        errorCode: 'INVALID_TYPE',
+      });
+      await bareConn.sobject('Lead').create({
+        LastName: 'No Individual',
+        Company: 'Acme Privacy',
+        Status: 'Open - Not Contacted',
+        Data_Region__c: REGION,
+      });
+      const bareWatermarks = redisWatermarkStore(REDIS_URL, REGION, { keyPrefix: `${PREFIX}-bare` });
+      closers.push(() => bareWatermarks.close());
+      const warnings: string[] = [];
+      const bareLog = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+      const outcome = await new OrgSync({
+        client: new SalesforceClient(bareConn, { log: bareLog }),
+        region: REGION,
+        store: createInProcessStore(REGION),
+        worklistIndex: null,
+        ranking,
+        watermarks: bareWatermarks,
+        config: { overlapMs: 120_000, writeBatchRows: 200, maxWatermarkAgeDays: 13 },
+        erasureRequests: requests,
+        log: bareLog,
+      }).runOnce();
+      expect(outcome.upserted).toBe(1);
+      expect(outcome.erasureRequests).toBe(0);
+      expect(warnings.some((w) => w.includes('no Individual object'))).toBe(true);
+    } finally {
+      await bare.close();
+    }
   });
 
   it('is a worker role', () => {

@@ -106,14 +106,26 @@ export function loadOrgSchema(
     /** a client's own metadata, deployed on top (custom fields) */ extraMetadataDirs?: string[];
     /** the package installed as a managed package with this namespace (force-app's names prefixed) */
     packageNamespace?: string;
+    /**
+     * Setup's "Make data protection details available in records" (default on). Off, the org has no Individual
+     * object and no Lead.IndividualId, and a query of Individual answers INVALID_TYPE, as in such an org.
+     */
+    dataProtection?: boolean;
   } = {},
 ): OrgSchema {
   const source = opts.forceAppDir ?? join(REPO_ROOT, 'force-app/main/default');
   const forceAppDir = opts.packageNamespace ? namespacedMetadata(source, opts.packageNamespace) : source;
   const sources = [forceAppDir, ...(opts.extraMetadataDirs ?? [])].flatMap(readCustomMetadata);
-  const objects = [...STANDARD_OBJECTS, ...SETUP_OBJECTS].map((def) =>
-    describeObject(def, false, [...def.fields]),
-  );
+  const dataProtection = opts.dataProtection ?? true;
+  const objects = [...STANDARD_OBJECTS, ...SETUP_OBJECTS]
+    .filter((def) => dataProtection || def.name !== 'Individual')
+    .map((def) =>
+      describeObject(
+        def,
+        false,
+        def.fields.filter((f) => dataProtection || f.name !== 'IndividualId'),
+      ),
+    );
   let customIndex = 0;
   for (const source of sources) {
     const existing = objects.find((o) => o.name.toLowerCase() === source.name.toLowerCase());

@@ -269,6 +269,8 @@ export class OrgSync {
    * full load), queued for erasure. Two plain queries (Individuals, then their leads by IndividualId) rather than
    * a relationship filter; the same request read again in the overlap window is one job (its id).
    */
+  private individualsUnavailableLogged = false;
+
   private async forgetIndividuals(sinceMs: number | null, out: SyncOutcome): Promise<void> {
     const queue = this.opts.erasureRequests;
     if (!queue) return;
@@ -276,7 +278,23 @@ export class OrgSync {
     const soql = `SELECT Id FROM Individual WHERE ShouldForget = true${since}`;
     out.queries.push(soql);
     const individuals: string[] = [];
-    for await (const record of this.opts.client.query(soql)) individuals.push(toOrgRow(record).Id!);
+    try {
+      for await (const record of this.opts.client.query(soql)) individuals.push(toOrgRow(record).Id!);
+    } catch (error) {
+      // Individual exists only in orgs with "Make data protection details available in records" on (Setup, Data
+      // Protection and Privacy); elsewhere the query answers INVALID_TYPE. Such an org has no ShouldForget to read:
+      // the sync goes on, saying so once per process.
+      const { errorCode, message } = error as { errorCode?: string; message?: string };
+      if (errorCode !== 'INVALID_TYPE' && !/INVALID_TYPE/.test(String(message))) throw error;
+      if (!this.individualsUnavailableLogged) {
+        this.individualsUnavailableLogged = true;
+        this.opts.log?.warn(
+          { object: 'Individual' },
+          'the org has no Individual object (data protection details off): ShouldForget is not read',
+        );
+      }
+      return;
+    }
     for (let i = 0; i < individuals.length; i += 200) {
       const ids = individuals
         .slice(i, i + 200)
