@@ -19,7 +19,11 @@ const log = pino({ level: 'silent' });
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const xeOrg = join(root, 'config/imports/x-education-org');
 const xeMapping = join(root, 'config/imports/x-education.json');
-const sharedData = join(root, '../../shared/data');
+// The shared data folder sits beside the repository (../shared/data), or one level up from a worktree.
+const sharedData =
+  [join(root, '../shared/data'), join(root, '../../shared/data')].find((d) =>
+    existsSync(join(d, 'x-education-leads.csv')),
+  ) ?? join(root, '../shared/data');
 let sim: RunningOrgSimulator;
 let client: SalesforceClient;
 
