@@ -27,6 +27,7 @@ import { REPO_ROOT } from './config/index.js';
 import { startServer } from './server.js';
 
 const log = pino({ name: 'leadrank', level: process.env.LOG_LEVEL ?? 'info' });
+const MAX_FAILED_STARTS = 5;
 
 async function serve(opts: { port?: string; workers: string }): Promise<void> {
   const env: Record<string, string | undefined> = {
@@ -42,8 +43,17 @@ async function serve(opts: { port?: string; workers: string }): Promise<void> {
     // node:cluster shares the port; each worker has its own model session, micro-batcher and audit chain.
     let stopping = false;
     const exitCodes: (number | null)[] = [];
+    // A worker that dies again and again before it serves (a bad configuration, a store it cannot open) is not
+    // re-forked in a tight loop: each restart waits longer (1, 2, 4, 8 s) and after five failed starts in a row
+    // the primary stops the others and exits 1, so that the supervisor (systemd, the container runtime) sees it.
+    const failedStarts: number[] = [];
     const fork = (index: number) => {
       const worker = cluster.fork({ ...env, LEADRANK_WORKER_INDEX: String(index) });
+      let serving = false;
+      worker.on('listening', () => {
+        serving = true;
+        failedStarts[index] = 0;
+      });
       worker.on('exit', (code, signal) => {
         exitCodes[index] = code;
         if (stopping) {
@@ -53,7 +63,16 @@ async function serve(opts: { port?: string; workers: string }): Promise<void> {
           return;
         }
         log.warn({ index, code, signal }, 'worker exited');
-        if (code !== 0) fork(index);
+        if (code === 0) return;
+        const failures = serving ? 0 : (failedStarts[index] ?? 0) + 1;
+        failedStarts[index] = failures;
+        if (failures >= MAX_FAILED_STARTS) {
+          log.error({ index, failures }, 'worker failed to start 5 times in a row; stopping');
+          shutdown('SIGTERM', 1);
+          return;
+        }
+        // Not unref'd: with every worker gone, this timer is what keeps the primary alive to re-fork.
+        setTimeout(() => !stopping && fork(index), failures === 0 ? 0 : 1000 * 2 ** (failures - 1));
       });
     };
     for (let i = 0; i < workers; i++) fork(i);
@@ -61,18 +80,20 @@ async function serve(opts: { port?: string; workers: string }): Promise<void> {
     // process group, and a primary that exited at once would cut the workers' IPC channel while they drain
     // (server.close then fails with EPIPE). It forwards the signal (a worker ignores repeats), waits for every
     // worker to finish its in-flight requests and exits 0 when all did.
-    const shutdown = (signal: NodeJS.Signals) => {
+    function shutdown(signal: NodeJS.Signals, exitCode = 0) {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'stopping workers');
+      if (exitCode !== 0) exitCodes.push(exitCode);
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
       setTimeout(() => {
         log.error('workers did not stop within 30 s');
         process.exit(1);
       }, 30_000).unref();
-    };
-    process.on('SIGTERM', shutdown);
-    process.on('SIGINT', shutdown);
+    }
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
     return;
   }
   const workerIndex = env.LEADRANK_WORKER_INDEX;

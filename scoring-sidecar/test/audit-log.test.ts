@@ -235,6 +235,15 @@ describe('restart', () => {
     expect(await verifyAuditLog(dir)).toMatchObject({ ok: true, entries: 5 });
   });
 
+  it('reopens a log that was opened and closed before its first entry (a restart with no traffic)', async () => {
+    const dir = await tempDir();
+    await (await openLog(dir)).close();
+    const reopened = await openLog(dir);
+    await reopened.append(entries(0, 2));
+    await reopened.close();
+    expect(await verifyAuditLog(dir)).toMatchObject({ ok: true, entries: 2 });
+  });
+
   it('refuses to open when HEAD is ahead of the data (lines lost)', async () => {
     const dir = await tempDir();
     const first = await openLog(dir);

@@ -98,7 +98,10 @@ export function errorHandler(logger: Logger) {
     if (typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
       return sendError(res, parserError.status, 'bad_request', 'the request could not be read');
     }
-    logger.error({ requestId: res.locals.requestId, err: (error as Error)?.message }, 'unhandled error');
+    logger.error(
+      { requestId: res.locals.requestId, err: (error as Error)?.message, stack: (error as Error)?.stack },
+      'unhandled error',
+    );
     sendError(res, 500, 'internal_error', 'internal error');
   };
 }

@@ -229,7 +229,8 @@ class FileAuditLog implements AuditLog {
     await mkdir(this.regionDir, { recursive: true });
     const tail = await recoverTail(this.regionDir);
     const head = await readHead(this.regionDir);
-    if (head && (tail === null || head.seq > tail.last.seq))
+    // A HEAD at seq 0 over no lines is a chain opened and closed before its first entry: nothing is missing.
+    if (head && head.seq > (tail?.last.seq ?? 0))
       throw new AuditLogError(
         `${this.opts.region} audit log ends at seq ${tail?.last.seq ?? 0} but HEAD says ${head.seq}: lines are missing; run "leadrank audit verify"`,
       );

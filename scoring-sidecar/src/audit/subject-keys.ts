@@ -4,11 +4,11 @@
 // its entries unreadable while `verify` still passes. A line names its subject only by a keyed pseudonym
 // (HMAC-SHA256 of the lead id under a secret of the key store), never by the id.
 //
-// The key store here is a directory (one file per subject, created exclusively so that several writer processes
-// agree on one key); a KMS fits the same interface. Keep it on other storage than the log, backed up apart: a
+// The key store here is a directory (one file per subject, published whole and exclusively so that several
+// writer processes agree on one key and none reads half of one); a KMS fits the same interface. Keep it on other storage than the log, backed up apart: a
 // backup of the log holds nothing readable without it, and a key destroyed here is gone from every copy of the log.
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import { z } from 'zod';
 
@@ -74,11 +74,7 @@ class DirectoryKeyStore implements SubjectKeyStore {
       await mkdir(join(this.dir, 'keys'), { recursive: true, mode: 0o700 });
       await mkdir(join(this.dir, 'erased'), { recursive: true, mode: 0o700 });
       const file = join(this.dir, 'pseudonym.secret');
-      try {
-        await writeFile(file, randomBytes(32).toString('base64'), { flag: 'wx', mode: 0o600 });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
+      await createExclusive(file, randomBytes(32).toString('base64'));
       return Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
     })();
     return this.secret;
@@ -110,18 +106,12 @@ class DirectoryKeyStore implements SubjectKeyStore {
     const existing = await this.existingKey(subject);
     if (existing) return existing;
     const fresh = { id: randomBytes(8).toString('hex'), key: randomBytes(32) };
-    try {
-      // Exclusive create: two writers creating a subject's first key at once agree on the one written first.
-      await writeFile(
-        this.keyFile(subject),
-        JSON.stringify({ id: fresh.id, key: fresh.key.toString('base64') }),
-        { flag: 'wx', mode: 0o600 },
-      );
-      return fresh;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      return (await this.existingKey(subject))!;
-    }
+    // Exclusive create: two writers creating a subject's first key at once agree on the one written first.
+    const created = await createExclusive(
+      this.keyFile(subject),
+      JSON.stringify({ id: fresh.id, key: fresh.key.toString('base64') }),
+    );
+    return created ? fresh : (await this.existingKey(subject))!;
   }
 
   async tombstone(subject: string): Promise<ErasureTombstone | null> {
@@ -146,9 +136,41 @@ class DirectoryKeyStore implements SubjectKeyStore {
       receipt,
     };
     // The tombstone first: a crash between the two leaves a key to destroy again, never a key without a record.
-    await writeFile(join(this.dir, 'erased', `${subject}.json`), JSON.stringify(tomb), { mode: 0o600 });
+    await replaceAtomically(join(this.dir, 'erased', `${subject}.json`), JSON.stringify(tomb));
     await rm(this.keyFile(subject));
     return tomb;
+  }
+}
+
+// Written by hand: write-file-atomic and its kin replace a file (temp + rename), none creates one exclusively.
+// Every process of a host (the serve workers, the batch worker, the CLI) reads the same files while others
+// create them, so a file must appear whole or not at all: written under a private temporary name, then
+// hard-linked to its name (link fails with EEXIST when another writer was first, so the first one wins).
+// No fsync per key: a new key costs one file, and 2.5M leads on a first batch cycle cannot each wait for the
+// disk; a host crash can lose a key created just before it (docs/audit.md, "The key store").
+async function createExclusive(file: string, content: string): Promise<boolean> {
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(temp, content, { flag: 'wx', mode: 0o600 });
+  try {
+    await link(temp, file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    await rm(temp, { force: true });
+  }
+}
+
+/** A tombstone is replaced whole (temp + rename), so a reader never sees half of one. */
+async function replaceAtomically(file: string, content: string): Promise<void> {
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(temp, content, { flag: 'wx', mode: 0o600 });
+  try {
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
   }
 }
 

@@ -8,7 +8,7 @@
 // batch worker, the CLI), and its WASM start-up and memory are those of a database server, not of a file.
 // SQLite (better-sqlite3, WAL) does both well, so the embedded default stays SQLite and Kysely hides the dialect.
 import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, sql, type DialectAdapter } from 'kysely';
 import { Migrator, type Migration } from 'kysely/migration';
 import pg from 'pg';
 
@@ -46,11 +46,11 @@ export async function openSharedDb<Schema>(o: SharedStateOptions): Promise<Share
     dialect = 'postgres';
   } else {
     if (!o.sqliteFile) throw new Error('no DATABASE_URL and no SQLite file for the shared state');
-    const sqlite = new Database(o.sqliteFile);
+    // Several processes of one host write the same file: wait for the lock rather than fail. The timeout is
+    // set when the file is opened, before the first statement: switching a new file to WAL takes the lock too.
+    const sqlite = new Database(o.sqliteFile, { timeout: 5000 });
     sqlite.pragma('journal_mode = WAL');
-    // Several processes of one host write the same file: wait for the lock rather than fail.
-    sqlite.pragma('busy_timeout = 5000');
-    db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+    db = new Kysely<Schema>({ dialect: new MigrationLockingSqliteDialect({ database: sqlite }) });
     dialect = 'sqlite';
   }
   try {
@@ -60,7 +60,11 @@ export async function openSharedDb<Schema>(o: SharedStateOptions): Promise<Share
       migrationTableName: o.migrationTable,
       migrationLockTableName: `${o.migrationTable}_lock`,
     });
-    const { error, results } = await migrator.migrateToLatest();
+    // One migration at a time per file within this process too: a second connection waiting on SQLite's lock
+    // would block the event loop the first needs to finish (better-sqlite3 is synchronous).
+    const { error, results } = url
+      ? await migrator.migrateToLatest()
+      : await serialised(o.sqliteFile!, () => migrator.migrateToLatest());
     if (error) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName;
       // Where, without the credentials: the URL's host and database, or the SQLite file.
@@ -74,6 +78,43 @@ export async function openSharedDb<Schema>(o: SharedStateOptions): Promise<Share
     throw error;
   }
   return { db, dialect, close: () => db.destroy() };
+}
+
+// Kysely's SQLite adapter takes no migration lock: it assumes one connection, so one process. Here several
+// processes open one file at once (the workers of `leadrank serve --workers N`, the batch worker, the CLI), and
+// two of them migrating together both ran a migration and then both recorded it (UNIQUE constraint failed).
+// SQLite's own write lock serialises them: the migration runs inside BEGIN IMMEDIATE, the next process waits
+// for it (busy_timeout) and then finds nothing left to do.
+class MigrationLockingSqliteAdapter extends SqliteAdapter {
+  private locked = false;
+  override async acquireMigrationLock(db: Kysely<unknown>): Promise<void> {
+    await sql`begin immediate`.execute(db);
+    this.locked = true;
+  }
+  override async releaseMigrationLock(db: Kysely<unknown>): Promise<void> {
+    if (!this.locked) return;
+    this.locked = false;
+    await sql`commit`.execute(db);
+  }
+}
+
+const migrating = new Map<string, Promise<unknown>>();
+async function serialised<T>(file: string, task: () => Promise<T>): Promise<T> {
+  const before = migrating.get(file) ?? Promise.resolve();
+  const run = before.then(task, task);
+  const settled = run.catch(() => undefined);
+  migrating.set(file, settled);
+  try {
+    return await run;
+  } finally {
+    if (migrating.get(file) === settled) migrating.delete(file);
+  }
+}
+
+class MigrationLockingSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new MigrationLockingSqliteAdapter();
+  }
 }
 
 function redacted(url: string): string {
