@@ -1,13 +1,18 @@
 // Audit log write and verify throughput (docs/audit.md "Writing, batching and durability"): N entries of a
 // 60-feature vector appended through `openAuditLog` in batches with several appends in flight, with
 // `fsync: 'batch'` and `fsync: 'none'`, then single-entry appends (bound by fdatasync latency), then a full
-// `verifyAuditLog` read. Prints the machine, one line per run, and a last JSON line.
+// `verifyAuditLog` read. With a PostgreSQL server (--key-database, default DATABASE_URL), the batched run again
+// with the subjects' keys in the database store (LEADRANK_AUDIT_KEY_STORE=postgres) in a scratch database,
+// beside the directory store's run of the same session. Prints the machine, one line per run, a last JSON line.
 //   npx tsx bench/audit-append.ts [--entries 100000] [--batch 200] [--in-flight 8] [--single 5000]
+//     [--key-database postgres://…]
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import {
   featureHash,
   openAuditLog,
@@ -21,6 +26,7 @@ const { values: opts } = parseArgs({
     batch: { type: 'string', default: '200' },
     'in-flight': { type: 'string', default: '8' },
     single: { type: 'string', default: '5000' },
+    'key-database': { type: 'string', default: process.env.DATABASE_URL ?? '' },
   },
 });
 const N = Number(opts.entries);
@@ -65,8 +71,9 @@ async function appendRun(
   count: number,
   batch: number,
   inFlight: number,
+  env: Record<string, string | undefined> = { ...process.env, LEADRANK_AUDIT_KEY_STORE: 'directory' },
 ) {
-  const log = await openAuditLog({ dir, region: 'US', fsync });
+  const log = await openAuditLog({ dir, region: 'US', fsync, env });
   const started = performance.now();
   const pending = new Set<Promise<unknown>>();
   for (let i = 0; i < count; i += batch) {
@@ -95,6 +102,29 @@ try {
   );
   const single = await appendRun(join(work, 'single'), 'batch', SINGLE, 1, IN_FLIGHT);
   console.log(`fsync batch: ${SINGLE} single-entry appends, ${IN_FLIGHT} in flight: ${single} entries/s`);
+  let keyDb: number | null = null;
+  const server = opts['key-database'].trim();
+  if (server) {
+    // A scratch database on that server, dropped afterwards.
+    const name = `bench_audit_keys_${randomUUID().slice(0, 8)}`;
+    const admin = new pg.Client({ connectionString: server });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    const url = new URL(server);
+    url.pathname = `/${name}`;
+    try {
+      keyDb = await appendRun(join(work, 'keydb'), 'batch', N, BATCH, IN_FLIGHT, {
+        LEADRANK_AUDIT_KEY_STORE: 'postgres',
+        LEADRANK_AUDIT_KEY_DATABASE_URL: url.toString(),
+      });
+      console.log(
+        `fsync batch, keys in PostgreSQL: ${N} entries in batches of ${BATCH}, ${IN_FLIGHT} in flight: ${keyDb} entries/s`,
+      );
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    }
+  }
   const started = performance.now();
   const verified = await verifyAuditLog(join(work, 'batch'));
   const verifySeconds = (performance.now() - started) / 1000;
@@ -110,6 +140,7 @@ try {
       fsync_batch_entries_per_s: batched,
       fsync_none_entries_per_s: unsynced,
       single_entry_appends_per_s: single,
+      fsync_batch_keys_in_postgres_entries_per_s: keyDb,
       verify_entries_per_s: verifyRate,
       load: os.loadavg()[0],
     }),

@@ -233,6 +233,7 @@ export async function createSidecar(
       dir: env.LEADRANK_AUDIT_DIR ?? join(REPO_ROOT, 'var', 'audit'),
       region: region.data,
       fsync: auditFsyncOf(env.LEADRANK_AUDIT_FSYNC),
+      env,
     }));
   const writebackConfig = loadWritebackConfig(join(configDir, 'writeback.json'));
   const writeback =

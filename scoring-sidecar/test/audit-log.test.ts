@@ -2,7 +2,6 @@
 import { appendFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   auditHistory,
@@ -12,7 +11,7 @@ import {
   type AuditEntry,
   type AuditLog,
 } from '../src/audit/index.js';
-import { registerAuditCommands } from '../src/commands/audit.js';
+import { auditEntries, auditEntry, runAuditCommand } from './support/audit-kit.js';
 import { hashOf, sealLine, type ChainBody } from '../src/audit/chain.js';
 import { canonicalJson } from '../src/audit/entry.js';
 
@@ -29,28 +28,7 @@ afterEach(async () => {
   vi.restoreAllMocks();
 });
 
-function auditEntry(n: number, patch: Partial<AuditEntry> = {}): AuditEntry {
-  const featureVector = [n, 0.25, null, 3];
-  return {
-    requestId: `req-${n}`,
-    caller: 'batch-cycle',
-    leadId: `00Q${String(n % 5).padStart(12, '0')}AAA`,
-    region: 'EU',
-    modelVersion: 'lgbm-2026-03-01',
-    source: 'model',
-    featureVector,
-    featureHash: featureHash(featureVector, 'spec-1'),
-    score: 40 + (n % 50),
-    band: 'B',
-    probability: 0.3,
-    reasons: ['+ Visited pricing page 3 times', '- No reply to the last email'],
-    nextBestAction: 'CALL_NOW',
-    scoredAt: new Date(Date.UTC(2026, 2, 10, 12, 0, n % 60)).toISOString(),
-    ...patch,
-  };
-}
-const entries = (from: number, count: number) =>
-  Array.from({ length: count }, (_, i) => auditEntry(from + i));
+const entries = auditEntries;
 
 async function openLog(dir: string, opts: { maxSegmentBytes?: number; clock?: () => Date } = {}) {
   const log = await openAuditLog({ dir, region: 'EU', ...opts });
@@ -274,20 +252,7 @@ describe('history and CLI', () => {
     expect(history[2]).toMatchObject({ source: 'rules', fallbackReason: 'model timeout', score: 17 });
   });
 
-  async function run(args: string[]): Promise<{ out: string; err: string; exitCode: number | undefined }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-    vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-    const before = process.exitCode;
-    process.exitCode = undefined;
-    const program = new Command('leadrank').exitOverride();
-    registerAuditCommands(program);
-    await program.parseAsync(args, { from: 'user' });
-    const exitCode = process.exitCode as number | undefined;
-    process.exitCode = before;
-    return { out: out.join('\n'), err: err.join('\n'), exitCode };
-  }
+  const run = runAuditCommand;
 
   it('audit show prints the history newest first with reasons', async () => {
     const dir = await filledLog();

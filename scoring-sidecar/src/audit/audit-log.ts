@@ -33,13 +33,8 @@ import {
   type RecoveryRecord,
 } from './chain.js';
 import { auditEntrySchema, clearPart, sealedPart, type AuditEntry, type StoredEntry } from './entry.js';
-import {
-  defaultKeyDir,
-  openDirectoryKeyStore,
-  seal,
-  type SubjectKey,
-  type SubjectKeyStore,
-} from './subject-keys.js';
+import { subjectKeyStoreFromEnv } from './key-store-from-env.js';
+import { seal, type SubjectKey, type SubjectKeyStore } from './subject-keys.js';
 
 export interface AuditLog {
   /** Resolves once the entries are written (and, with fsync "batch", on disk). All or none are taken. */
@@ -70,8 +65,13 @@ export interface AuditLogOptions {
    * committed lines by at most this long.
    */
   headIntervalMs?: number;
-  /** Where the subjects' keys are (default: the directory of `defaultKeyDir(dir)`); never inside `dir`. */
+  /**
+   * Where the subjects' keys are (default: the store the environment selects, key-store-from-env.ts; the
+   * directory of `defaultKeyDir(dir)` unless LEADRANK_AUDIT_KEY_STORE=postgres); never inside `dir`.
+   */
   keys?: SubjectKeyStore;
+  /** The environment the default key store is chosen from (default process.env). */
+  env?: Record<string, string | undefined>;
   /**
    * How long a subject's key is reused from memory before the store is asked again (default 5 s): after an
    * erasure, a writer may seal that long with the destroyed key (entries nobody can read, as erased ones are).
@@ -191,6 +191,7 @@ class FileAuditLog implements AuditLog {
   // Appends are sealed in call order (the key store is asynchronous), then chained.
   private sealing: Promise<void> = Promise.resolve();
   private readonly keys: SubjectKeyStore;
+  private readonly ownsKeys: boolean;
   private readonly keyCacheMs: number;
   private readonly keyCache = new Map<string, { key: SubjectKey; at: number }>();
 
@@ -201,7 +202,8 @@ class FileAuditLog implements AuditLog {
     this.fsync = opts.fsync ?? 'batch';
     this.maxUnsyncedMs = opts.maxUnsyncedMs ?? 50;
     this.headIntervalMs = opts.headIntervalMs ?? 100;
-    this.keys = opts.keys ?? openDirectoryKeyStore(defaultKeyDir(opts.dir), opts.dir);
+    this.ownsKeys = !opts.keys;
+    this.keys = opts.keys ?? subjectKeyStoreFromEnv(opts.dir, opts.env ?? process.env);
     this.keyCacheMs = opts.keyCacheMs ?? 5_000;
   }
 
@@ -482,6 +484,7 @@ class FileAuditLog implements AuditLog {
         }
       }
       this.closeHandle();
+      if (this.ownsKeys) await this.keys.close?.();
     }
   }
 }

@@ -14,6 +14,8 @@ export {
   defaultKeyDir,
   openDirectoryKeyStore,
 } from './subject-keys.js';
+export { openDatabaseKeyStore, type DatabaseKeyStore } from './database-key-store.js';
+export { KEY_STORE_KINDS, keyDatabaseUrlOf, subjectKeyStoreFromEnv } from './key-store-from-env.js';
 // The hash the entries carry is the features' own (one definition, which the scoring pipeline computes).
 export { featureHash } from '../features/index.js';
 export {

@@ -35,6 +35,8 @@ export interface SubjectKeyStore {
   /** Destroys the subject's key and records when and under which receipt; a no-op answer when none is held. */
   destroy(subject: string, receipt: string, at: Date): Promise<ErasureTombstone | null>;
   tombstone(subject: string): Promise<ErasureTombstone | null>;
+  /** Releases connections (a database store); the directory store holds none. */
+  close?(): Promise<void>;
 }
 
 const keyFileSchema = z.strictObject({ id: z.string().regex(/^[0-9a-f]{16}$/), key: z.string() });

@@ -15,13 +15,8 @@ import {
 import { verifyCheckpoints, type AnchoredLine, type Checkpoint } from './anchor.js';
 import type { AnchorStore } from './anchor-store.js';
 import { auditEntrySchema, lineEntrySchema, type AuditEntry, type StoredEntry } from './entry.js';
-import {
-  defaultKeyDir,
-  openDirectoryKeyStore,
-  unseal,
-  type ErasureTombstone,
-  type SubjectKeyStore,
-} from './subject-keys.js';
+import { subjectKeyStoreFromEnv } from './key-store-from-env.js';
+import { unseal, type ErasureTombstone, type SubjectKey, type SubjectKeyStore } from './subject-keys.js';
 
 export interface AuditProblem {
   segment: string;
@@ -307,7 +302,7 @@ export async function verifyAuditLog(dir: string, opts: VerifyOptions = {}): Pro
 }
 
 export interface HistoryOptions {
-  /** The subjects' key store (default: the one of `defaultKeyDir(dir)`). */
+  /** The subjects' key store (default: the one the environment selects, key-store-from-env.ts). */
   keys?: SubjectKeyStore;
 }
 
@@ -321,9 +316,15 @@ export async function* auditHistory(
   leadId: string,
   opts: HistoryOptions = {},
 ): AsyncGenerator<AuditEntry & { seq: number; chain: string }> {
-  const keys = opts.keys ?? openDirectoryKeyStore(defaultKeyDir(dir));
-  const subject = await keys.subjectOf(leadId);
-  const key = await keys.existingKey(subject);
+  const keys = opts.keys ?? subjectKeyStoreFromEnv(dir);
+  let subject: string;
+  let key: SubjectKey | null;
+  try {
+    subject = await keys.subjectOf(leadId);
+    key = await keys.existingKey(subject);
+  } finally {
+    if (!opts.keys) await keys.close?.();
+  }
   const plain = `"leadId":${JSON.stringify(leadId)}`; // canonical lines: skip parsing the lines of other leads
   const sealed = `"subject":"${subject}"`;
   for (const chain of await listChains(dir)) {
@@ -354,9 +355,15 @@ export async function auditErasure(
   leadId: string,
   opts: HistoryOptions = {},
 ): Promise<(ErasureTombstone & { unreadable: number }) | null> {
-  const keys = opts.keys ?? openDirectoryKeyStore(defaultKeyDir(dir));
-  const subject = await keys.subjectOf(leadId);
-  const tomb = await keys.tombstone(subject);
+  const keys = opts.keys ?? subjectKeyStoreFromEnv(dir);
+  let subject: string;
+  let tomb: ErasureTombstone | null;
+  try {
+    subject = await keys.subjectOf(leadId);
+    tomb = await keys.tombstone(subject);
+  } finally {
+    if (!opts.keys) await keys.close?.();
+  }
   if (!tomb) return null;
   const needle = `"subject":"${subject}"`;
   const erasedKeys = new Set(tomb.keyIds);

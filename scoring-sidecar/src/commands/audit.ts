@@ -1,6 +1,7 @@
-// `leadrank audit verify | show <leadId> | anchor | keygen | stats`. Output is for a person at a terminal; it
+// `leadrank audit verify | show <leadId> | anchor | keygen | import-keys | stats`. Output is for a person at a terminal; it
 // holds lead ids, scores and reason texts, never names or contact details (the log has none).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
@@ -8,7 +9,10 @@ import {
   auditHistory,
   auditErasure,
   auditLogStats,
+  defaultKeyDir,
   generateAnchorKeyPair,
+  keyDatabaseUrlOf,
+  openDatabaseKeyStore,
   localEd25519Signer,
   openAnchorStore,
   problemText,
@@ -201,6 +205,44 @@ export function registerAuditCommands(program: Command): void {
       await writeFile(`${opts.out}.key`, pair.privateKeyPem, { mode: 0o600, flag: 'wx' });
       await writeFile(`${opts.out}.pub`, pair.publicKeyPem, { flag: 'wx' });
       console.log(`wrote ${opts.out}.key (give it to the anchoring job only) and ${opts.out}.pub`);
+    });
+  audit
+    .command('import-keys')
+    .description(
+      'copy the directory key store (secret, keys, tombstones) into the key database, before switching to ' +
+        'LEADRANK_AUDIT_KEY_STORE=postgres; rows held already are kept; last line is JSON',
+    )
+    .option('--dir <dir>', 'audit log root (env LEADRANK_AUDIT_DIR)', defaultDir())
+    .option('--key-dir <dir>', 'the directory store (env LEADRANK_AUDIT_KEY_DIR, else <audit root>.keys)')
+    .action(async (opts: { dir: string; keyDir?: string }) => {
+      const from = opts.keyDir ?? defaultKeyDir(opts.dir);
+      let url: string | null;
+      try {
+        url = keyDatabaseUrlOf({ ...process.env, LEADRANK_AUDIT_KEY_STORE: 'postgres' });
+      } catch (error) {
+        console.error((error as Error).message);
+        process.exitCode = 1;
+        return;
+      }
+      if (!existsSync(join(from, 'pseudonym.secret'))) {
+        console.error(`${from}: no directory key store here (no pseudonym.secret); pass --key-dir`);
+        process.exitCode = 1;
+        return;
+      }
+      const store = await openDatabaseKeyStore(url!);
+      try {
+        const counts = await store.importDirectory(from);
+        console.log(
+          `imported ${counts.keys} keys and ${counts.tombstones} tombstones from ${from} into ${store.description}; ` +
+            'now set LEADRANK_AUDIT_KEY_STORE=postgres on every process of the region',
+        );
+        console.log(JSON.stringify({ from, ...counts }));
+      } catch (error) {
+        console.error(`${from}: ${(error as Error).message}`);
+        process.exitCode = 1;
+      } finally {
+        await store.close();
+      }
     });
   audit
     .command('stats')

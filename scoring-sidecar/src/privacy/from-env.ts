@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { defaultKeyDir, openDirectoryKeyStore } from '../audit/index.js';
+import { subjectKeyStoreFromEnv } from '../audit/index.js';
 import { loadBatchConfig, RedisExplanationCache } from '../batch/index.js';
 import { REPO_ROOT, regionStateDir } from '../config/index.js';
 import { ExperimentStore } from '../experiments/index.js';
@@ -120,7 +120,9 @@ export async function erasureFromEnv(
   );
   targets.push(lazyScoreHistory(env));
   const auditDir = env.LEADRANK_AUDIT_DIR ?? join(root, 'var', 'audit');
-  targets.push(auditTarget(openDirectoryKeyStore(defaultKeyDir(auditDir, env), auditDir)));
+  const keys = subjectKeyStoreFromEnv(auditDir, env);
+  if (keys.close) closers.push(() => keys.close!());
+  targets.push(auditTarget(keys));
   return {
     targets,
     receipts: receiptStoreFromEnv(env),
