@@ -1,6 +1,6 @@
 // The soak at full size: a scaled day (≥ 24 simulated hours, ≥ 6 cycles) of org churn, engagement events, an
 // extract and chaos (worker SIGKILL + restart, Redis restart with AOF, org outage REQUEST_LIMIT_EXCEEDED then 503)
-// against `leadrank serve` and `leadrank worker --roles sync,writeback,batch,scheduler` as child processes, then
+// against `leadrank serve` and `leadrank worker --roles sync,writeback,batch,scheduler,privacy` as child processes, then
 // the end-state checks. The harness is scoring-sidecar/test/support/soak.ts (also run small in CI by
 // scoring-sidecar/test/soak.test.ts).
 // Usage: npx tsx bench/soak.ts [--leads 2000] [--cycle 60s] [--hours 24] [--churn 20] [--events 10]

@@ -1,6 +1,6 @@
 // The soak at CI size (bench/soak.ts runs it at full size): a scaled day — six 4-hour cycles — of org churn,
 // engagement events, an extract and chaos (worker SIGKILL, Redis restart, org outage) against `leadrank serve` and
-// `leadrank worker --roles sync,writeback,batch,scheduler` started as child processes. After settling, the org
+// `leadrank worker --roles sync,writeback,batch,scheduler,privacy` started as child processes. After settling, the org
 // holds what the API answers for every open lead, removed leads are in no worklist, no write-back is lost or
 // duplicated.
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 // The soak: a day in the life of a deployment, with Leadrank running only as the processes its CLI starts
-// (`leadrank serve`, `leadrank worker --roles sync,writeback,batch,scheduler`) against the org simulator, under a
+// (`leadrank serve`, `leadrank worker --roles sync,writeback,batch,scheduler,privacy`) against the org simulator, under a
 // scripted stream of org churn and chaos. Shared by test/soak.test.ts (small, CI) and bench/soak.ts (full size).
 //
 // Time is scaled, not simulated: the simulator's clock is wall time (a fast org clock would put SystemModstamp
@@ -200,7 +200,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     };
     const startWorker = () =>
       startWorkerProcess({
-        roles: 'sync,writeback,batch,scheduler',
+        roles: 'sync,writeback,batch,scheduler,privacy',
         region: 'EU',
         env,
         args: ['--sync-interval', '1s'],
