@@ -8,6 +8,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningOrgSimulator } from '../../org-simulator/src/server.js';
 import { auditHistory, verifyAuditLog, type AuditEntry } from '../src/audit/index.js';
@@ -20,7 +21,7 @@ import {
   runOpportunityCycleOnce,
   type BatchRuntime,
 } from '../src/batch/index.js';
-import { opportunityScorerFromEnv } from '../src/commands/opportunities.js';
+import { opportunityCycleStatus, opportunityScorerFromEnv } from '../src/commands/opportunities.js';
 import { startWorker } from '../src/commands/worker.js';
 import type { OpportunityScorer } from '../src/scoring/index.js';
 import { CLIENT, FAST, kitRuntime, queryStore, REDIS_URL, repoRoot, startSimulator } from './batch-kit.js';
@@ -87,12 +88,12 @@ describe('the opportunity cycle on the batch runtime', () => {
   let scorer: OpportunityScorer;
   const rootDir = mkdtempSync(join(tmpdir(), 'opp-cycle-'));
   const auditDir = join(rootDir, 'var', 'audit');
+  const keyPrefix = prefix();
 
   beforeAll(async () => {
     sim = await startSimulator({ region: 'EU' });
     sims.push(sim);
     deals = seedOpportunities(sim, 30, { region: 'EU', closed: 4 });
-    const keyPrefix = prefix();
     rt = await kitRuntime({ sim, redisUrl: REDIS_URL, keyPrefix, rootDir });
     other = await kitRuntime({ sim, redisUrl: REDIS_URL, keyPrefix, rootDir }); // another process, same Redis
     scorer = await opportunityScorerFromEnv({}, 'EU', CONFIG_DIR);
@@ -202,6 +203,37 @@ describe('the opportunity cycle on the batch runtime', () => {
     expect(await rt.metrics.registry.metrics()).toContain(
       'leadrank_opportunity_cycles_total{region="EU",outcome="failed"} 1',
     );
+    // `leadrank opportunities status` reads the same state.
+    const status = await opportunityCycleStatus(
+      {
+        REGION: 'EU',
+        REDIS_URL,
+        LEADRANK_BATCH_PREFIX: keyPrefix,
+        LEADRANK_ROOT: rootDir,
+        LEADRANK_CONFIG_DIR: CONFIG_DIR,
+      },
+      pino({ level: 'silent' }),
+    );
+    expect(status).toEqual({
+      region: 'EU',
+      running: null,
+      cycles: [
+        {
+          cycleId,
+          phase: 'done',
+          attempts: 2,
+          asOf: stopped!.asOf,
+          report: {
+            extracted: 30,
+            changes: 30,
+            written: 30,
+            historyWritten: 30,
+            failed: 0,
+            modelVersion: 'deal-rules-1.0.0',
+          },
+        },
+      ],
+    });
   }, 120_000);
 
   it('shows a deal’s batch score with its cycle in `leadrank audit show <006…>`', () => {

@@ -12,8 +12,11 @@ import { z } from 'zod';
 import { loadScoringConfig, loadRegionsConfig, overridesFromEnv } from '../config/index.js';
 import {
   createBatchRuntime,
+  listOpportunityCycles,
   loadOpportunityBatchConfig,
   OPPORTUNITY_BATCH_FILE,
+  opportunityCycleMeta,
+  opportunityCycleReport,
   runOpportunityCycleOnce,
   type BatchConfigOverrides,
   type OpportunityCycleReport,
@@ -99,9 +102,27 @@ export async function runOpportunityBatch(
   o: { cycleId?: string } = {},
 ): Promise<OpportunityCycleReport> {
   const region = regionOf(env);
+  const { rt, configDir } = await opportunityRuntimeFromEnv(env, region, log);
+  try {
+    const opportunityBatch = loadOpportunityBatchConfig(join(configDir, OPPORTUNITY_BATCH_FILE));
+    const scorer = await opportunityScorerFromEnv(env, region, configDir);
+    try {
+      return await runOpportunityCycleOnce(rt, scorer, {
+        ...(o.cycleId ? { cycleId: o.cycleId } : {}),
+        collectionsMaxRows: opportunityBatch.write.collectionsMaxRows,
+      });
+    } finally {
+      await scorer.close();
+    }
+  } finally {
+    await rt.close();
+  }
+}
+
+/** The region's batch runtime as the opportunity commands use it (no online store, no shadow experiments). */
+async function opportunityRuntimeFromEnv(env: NodeJS.ProcessEnv, region: Region, log: Logger) {
   const root = env.LEADRANK_ROOT ?? ROOT;
   const configDir = env.LEADRANK_CONFIG_DIR ?? join(root, 'config');
-  const opportunityBatch = loadOpportunityBatchConfig(join(configDir, OPPORTUNITY_BATCH_FILE));
   const rt = await createBatchRuntime({
     region,
     rootDir: root,
@@ -115,14 +136,41 @@ export async function runOpportunityBatch(
     auditDir: env.LEADRANK_AUDIT_DIR ?? join(root, 'var', 'audit'),
     logger: log,
   });
-  const scorer = await opportunityScorerFromEnv(env, region, configDir);
+  return { rt, configDir };
+}
+
+/**
+ * The region's recent opportunity cycles, newest first (from the cycle state: REDIS_URL), and the cycle holding
+ * the lease now, if any.
+ */
+export async function opportunityCycleStatus(env: NodeJS.ProcessEnv, log: Logger, last = 5) {
+  const region = regionOf(env);
+  const { rt } = await opportunityRuntimeFromEnv(env, region, log);
   try {
-    return await runOpportunityCycleOnce(rt, scorer, {
-      ...(o.cycleId ? { cycleId: o.cycleId } : {}),
-      collectionsMaxRows: opportunityBatch.write.collectionsMaxRows,
-    });
+    const ids = (await listOpportunityCycles(rt)).slice(-last).reverse();
+    const cycles = [];
+    for (const cycleId of ids) {
+      const meta = await opportunityCycleMeta(rt, cycleId);
+      const report = await opportunityCycleReport(rt, cycleId);
+      cycles.push({
+        cycleId,
+        phase: meta?.phase ?? 'expired',
+        attempts: meta?.attempts ?? null,
+        asOf: meta?.asOf ?? null,
+        report: report
+          ? {
+              extracted: report.extracted,
+              changes: report.changes,
+              written: report.written,
+              historyWritten: report.historyWritten,
+              failed: report.failed.length,
+              modelVersion: report.modelVersion,
+            }
+          : null,
+      });
+    }
+    return { region, running: await rt.opportunityCycleLock.holder(), cycles };
   } finally {
-    await scorer.close();
     await rt.close();
   }
 }
@@ -195,5 +243,16 @@ export function registerOpportunityCommands(program: Command): void {
       const report = await runOpportunityBatch(process.env, log, opts);
       console.log(JSON.stringify(report));
       if (report.failed.length) process.exitCode = 1;
+    });
+  group
+    .command('status')
+    .description(
+      "recent opportunity cycles of REGION (phase, attempts, the report's counts) and the running one",
+    )
+    .option('--last <n>', 'how many cycles', '5')
+    .action(async (opts: { last: string }) => {
+      const last = Number(opts.last);
+      if (!Number.isInteger(last) || last < 1) throw new Error('--last must be a whole number >= 1');
+      console.log(JSON.stringify(await opportunityCycleStatus(process.env, log, last), null, 2));
     });
 }
