@@ -1,5 +1,6 @@
 // The opportunity cycle run unattended, against the org simulator (jsforce) and real Redis: one cycle of the
-// region at a time under its own lease (a lead cycle's lease does not block it), a cycle that failed mid-write
+// region at a time under its own lease (a lead cycle's lease does not block it; a scheduled fire while one runs is
+// skipped), a cycle that failed mid-write
 // resumes at its instant without auditing twice, every deal score is in the audit log with its cycle
 // (`leadrank audit show <006…>`), the worker's scheduler role runs the cycle when due and two such workers run it
 // once, and a bad config/opportunity-batch.json stops the worker naming the file and the field.
@@ -7,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,9 +18,13 @@ import {
   CycleRunningError,
   cycleFailures,
   listOpportunityCycles,
+  OPPORTUNITY_SCHEDULER_ID,
   opportunityCycleMeta,
+  opportunityQueueName,
   opportunityCycleReport,
   runOpportunityCycleOnce,
+  scheduleOpportunityCycles,
+  startOpportunityCycleWorker,
   type BatchRuntime,
 } from '../src/batch/index.js';
 import { opportunityCycleStatus, opportunityScorerFromEnv } from '../src/commands/opportunities.js';
@@ -125,6 +131,39 @@ describe('the opportunity cycle on the batch runtime', () => {
       await lease.release();
     }
     expect(await rt.opportunityCycleLock.holder()).toBeNull();
+  });
+
+  it('skips a scheduled fire while another opportunity cycle holds the lease', async () => {
+    const lease = await rt.opportunityCycleLock.acquire('opp-EU-by-hand');
+    const worker = startOpportunityCycleWorker(rt, scorer);
+    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const queue = new Queue(opportunityQueueName('EU'), { connection, prefix: keyPrefix });
+    try {
+      await scheduleOpportunityCycles(rt, 3_600_000);
+      await scheduleOpportunityCycles(other, 3_600_000); // a second scheduler: still one schedule
+      expect(await queue.getJobSchedulersCount()).toBe(1);
+      const deadline = Date.now() + 20_000;
+      let done: Job[] = [];
+      while (done.length === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        done = await queue.getCompleted();
+      }
+      expect(done).toHaveLength(1);
+      expect(done[0]!.returnvalue).toEqual({
+        skipped: expect.stringMatching(/refused: cycle opp-EU-by-hand of this region has been running since/),
+      });
+      expect(await rt.metrics.registry.metrics()).toContain(
+        'leadrank_opportunity_cycles_total{region="EU",outcome="skipped"} 1',
+      );
+      expect(await listOpportunityCycles(rt)).toEqual([]);
+    } finally {
+      await queue.removeJobScheduler(OPPORTUNITY_SCHEDULER_ID);
+      await queue.close();
+      await connection.quit();
+      await worker.close();
+      await lease.release();
+    }
+    expect(orgDeals(sim).every((d) => d.Opportunity_Score__c === null)).toBe(true);
   });
 
   it('resumes a cycle that failed mid-write at its instant, audits every deal once, then returns its report', async () => {

@@ -340,7 +340,9 @@ export function startOpportunityCycleWorker(
       try {
         return await runOpportunityCycleOnce(rt, scorer, { cycleId, ...o });
       } catch (error) {
-        if (error instanceof CycleRunningError && job.repeatJobKey) {
+        // Another cycle holds the lease: this fire is skipped (the next comes). The lease of this very cycle, left
+        // by an attempt whose process died, expires by itself: the attempt fails and BullMQ retries it later.
+        if (error instanceof CycleRunningError && job.repeatJobKey && error.holder.cycleId !== cycleId) {
           rt.metrics.opportunityCycleSkipped(rt.region);
           rt.log.warn({ job: job.id, err: error.message }, 'scheduled opportunity cycle skipped');
           return { skipped: error.message };
