@@ -30,7 +30,16 @@ import {
 import { opportunityCycleStatus, opportunityScorerFromEnv } from '../src/commands/opportunities.js';
 import { startWorker } from '../src/commands/worker.js';
 import type { OpportunityScorer } from '../src/scoring/index.js';
-import { CLIENT, FAST, kitRuntime, queryStore, REDIS_URL, repoRoot, startSimulator } from './batch-kit.js';
+import {
+  CLIENT,
+  FAST,
+  kitRuntime,
+  queryStore,
+  REDIS_URL,
+  repoRoot,
+  setFaults,
+  startSimulator,
+} from './batch-kit.js';
 import { seedOpportunities } from './support/opportunities.js';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.js';
 
@@ -274,6 +283,45 @@ describe('the opportunity cycle on the batch runtime', () => {
       ],
     });
   }, 120_000);
+
+  it('dead-letters the deals Salesforce keeps refusing, for `leadrank batch failures <cycleId>`', async () => {
+    // Three early deals reach negotiation: material changes; the org then locks every row it is asked to update.
+    const moved = (
+      queryStore(
+        sim,
+        "SELECT Id FROM Opportunity WHERE Data_Region__c = 'EU' AND IsClosed = false AND StageName IN ('Prospecting', 'Qualification') ORDER BY Id",
+      ) as { Id: string }[]
+    )
+      .slice(0, 3)
+      .map((d) => d.Id);
+    expect(moved).toHaveLength(3);
+    sim.ctx.store.update(
+      'Opportunity',
+      moved.map((Id) => ({ Id, StageName: 'Negotiation/Review' })),
+    );
+    const before = orgDeals(sim).filter((d) => moved.includes(d.Id));
+    await setFaults(sim, { lockErrorRate: 1 });
+    const cycleId = 'opp-EU-20261201T040000Z';
+    try {
+      const report = await runOpportunityCycleOnce(rt, scorer, { cycleId });
+      expect(report).toMatchObject({ changes: 3, written: 0, historyWritten: 0 });
+      expect(report.failed.map((f) => [f.opportunityId, f.stage, f.code])).toEqual(
+        moved.map((id) => [id, 'opportunity', 'UNABLE_TO_LOCK_ROW']),
+      );
+    } finally {
+      await setFaults(sim, { lockErrorRate: 0 });
+    }
+    const dead = await cycleFailures(rt.state, cycleId);
+    expect(dead!.map((d) => [d.leadId, d.stage, d.code])).toEqual(
+      moved.map((id) => [id, 'opportunity', 'UNABLE_TO_LOCK_ROW']),
+    );
+    expect(await rt.metrics.registry.metrics()).toContain(
+      'leadrank_opportunity_deals_total{region="EU",outcome="failed"} 3',
+    );
+    // Not written: the org still holds the first cycle's scores for them, and no history row.
+    expect(orgDeals(sim).filter((d) => moved.includes(d.Id))).toEqual(before);
+    expect(historyRows(sim, cycleId)).toEqual([]);
+  }, 60_000);
 
   it('shows a deal’s batch score with its cycle in `leadrank audit show <006…>`', () => {
     const run = spawnSync(
