@@ -94,6 +94,9 @@ export async function startPreviewStack(work: string): Promise<PreviewStack> {
   const opportunityCycle = await runOpportunityBatch(
     {
       REGION: 'US',
+      // The cycle's report and audit entries go under the test's work dir, not the repository's var/.
+      LEADRANK_ROOT: work,
+      LEADRANK_CONFIG_DIR: join(SIDECAR_REPO_ROOT, 'config'),
       SF_LOGIN_URL: sim.url,
       SF_CLIENT_ID: orgClient.clientId,
       SF_CLIENT_SECRET: orgClient.clientSecret,

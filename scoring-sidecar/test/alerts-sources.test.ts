@@ -118,7 +118,8 @@ describe('series named by the alert rules', () => {
           if (
             /leadrank_batch_cycles_total\{region="EU",outcome="success"\} [1-9]/.test(text) &&
             /leadrank_feature_psi\{/.test(text) &&
-            /leadrank_writeback_lag_seconds\{/.test(text)
+            /leadrank_writeback_lag_seconds\{/.test(text) &&
+            /leadrank_opportunity_cycle_last_success_timestamp_seconds\{/.test(text)
           )
             break;
           await new Promise((r) => setTimeout(r, 500));
@@ -231,6 +232,9 @@ describe('series named by the alert rules', () => {
         'leadrank_feature_missing_rate_increase',
         'leadrank_prediction_psi',
         'leadrank_calibration_ece',
+        // The scheduler role's opportunity cycle (no deals in this org: it completes with none).
+        'leadrank_opportunity_cycles_total',
+        'leadrank_opportunity_cycle_last_success_timestamp_seconds',
       ])
         expect(sampled(workerMetrics).has(name), `worker /metrics lacks ${name}`).toBe(true);
       expect(workerMetrics).toMatch(/leadrank_calibration_ece\{region="EU"\} 0\.03/);

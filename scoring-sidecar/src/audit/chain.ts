@@ -94,10 +94,13 @@ export interface ChainDir {
 const WORKER_DIR = /^worker-\d+$/;
 /** The batch cycles' chains (`leadrank worker --roles batch`): one writer per region at a time, under the cycle lease. */
 export const BATCH_DIR = 'batch';
+/** The opportunity cycles' chains: one writer per region at a time, under the opportunity cycle's own lease. */
+export const OPPORTUNITY_BATCH_DIR = 'batch-opportunities';
 
 /**
  * Every chain under `dir`: `<dir>/<region>`, with `serve --workers N` `<dir>/worker-<i>/<region>` (one
- * writer per directory), and the batch cycles' `<dir>/batch/<region>`. A worker folder without a region dir is reported as a chain with no region so that
+ * writer per directory), the batch cycles' `<dir>/batch/<region>` and the opportunity cycles'
+ * `<dir>/batch-opportunities/<region>`. A worker folder without a region dir is reported as a chain with no region so that
  * verification names it. `dir` itself is the chain when it holds day dirs or a HEAD.json and nothing else.
  */
 export async function listChains(dir: string): Promise<ChainDir[]> {
@@ -110,6 +113,7 @@ export async function listChains(dir: string): Promise<ChainDir[]> {
   const writers = [
     ...entries.filter((e) => WORKER_DIR.test(e)).sort(byWorkerNumber),
     ...entries.filter((e) => e === BATCH_DIR),
+    ...entries.filter((e) => e === OPPORTUNITY_BATCH_DIR),
   ];
   for (const worker of writers) {
     const inner = await readdirOrEmpty(join(dir, worker));

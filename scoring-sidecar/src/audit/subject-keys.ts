@@ -55,9 +55,10 @@ export function defaultKeyDir(
 ): string {
   const set = env.LEADRANK_AUDIT_KEY_DIR?.trim();
   if (set) return set;
-  // A worker's writer opens `<root>/worker-<i>`, the batch's `<root>/batch`: their keys are the root's (one store
-  // for every chain of the root, so `audit show` opens and an erasure shreds them all).
-  const root = /^(worker-\d+|batch)$/.test(basename(resolve(auditDir)))
+  // A worker's writer opens `<root>/worker-<i>`, the batch's `<root>/batch`, the opportunity cycle's
+  // `<root>/batch-opportunities`: their keys are the root's (one store for every chain of the root, so `audit show`
+  // opens and an erasure shreds them all).
+  const root = /^(worker-\d+|batch|batch-opportunities)$/.test(basename(resolve(auditDir)))
     ? dirname(resolve(auditDir))
     : resolve(auditDir);
   return `${root}.keys`;

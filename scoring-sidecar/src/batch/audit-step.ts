@@ -12,12 +12,27 @@ import { unpackJson } from './state-store.js';
 
 export const BATCH_AUDIT_CALLER = 'batch';
 
+/** What a batch audit entry is made of: a scored lead, or a scored deal (its Id in `leadId`, as in ScoreChange). */
+export type AuditedScore = Pick<
+  ScoredLead,
+  | 'leadId'
+  | 'modelVersion'
+  | 'source'
+  | 'vector'
+  | 'featureHash'
+  | 'score'
+  | 'band'
+  | 'probability'
+  | 'reasonLines'
+  | 'nextBestAction'
+>;
+
 /**
  * One lead's audit entry. Compact next to an online entry: no feature names (the model version's spec names
  * them), but the feature vector itself, so a batch score is auditable with its inputs like an online one.
  */
 export function batchAuditEntry(
-  s: ScoredLead,
+  s: AuditedScore,
   meta: Pick<CycleMeta, 'cycleId' | 'region' | 'asOf'>,
 ): AuditEntry {
   return {
@@ -43,6 +58,11 @@ export function batchAuditEntry(
 
 /** The batch chain of a region under an audit root. */
 export const batchAuditChainDir = (auditDir: string) => join(auditDir, 'batch');
+/**
+ * The opportunity cycles' chain (`<auditDir>/batch-opportunities/<region>`): its own, because the opportunity
+ * cycle holds its own lease and may append while a lead cycle appends to `batch/` (one writer per chain).
+ */
+export const opportunityAuditChainDir = (auditDir: string) => join(auditDir, 'batch-opportunities');
 
 /** Appends the partitions not yet audited; returns the entries appended and the time it took. */
 export async function auditPhase(

@@ -91,3 +91,28 @@ export type BatchConfigOverrides = DeepPartial<BatchConfig>;
 export function withOverrides(config: BatchConfig, overrides: BatchConfigOverrides = {}): BatchConfig {
   return withSectionOverrides(batchConfigSchema, config, overrides, 'config/batch.json (overridden)');
 }
+
+/**
+ * config/opportunity-batch.json: the opportunity cycle the worker's scheduler role runs. Its material-change rule,
+ * lock and retry knobs are config/batch.json's (the lead cycle's machinery); this file says when it runs and how
+ * its write-back is sent.
+ */
+export const opportunityBatchConfigSchema = z.strictObject({
+  version: z.string().min(1),
+  /** The repeatable opportunity cycle fires this often (ms, at least a second; shipped: every 4 hours). */
+  schedule: z.strictObject({ everyMs: z.number().int().min(1000) }),
+  write: z.strictObject({
+    /** Material changes up to this many go through sObject Collections, more through Bulk API 2.0 ingest jobs. */
+    collectionsMaxRows: positiveInt,
+  }),
+});
+export type OpportunityBatchConfig = z.infer<typeof opportunityBatchConfigSchema>;
+
+export const OPPORTUNITY_BATCH_FILE = 'opportunity-batch.json';
+
+/** Reads and validates config/opportunity-batch.json; an error names the file and the field. */
+export function loadOpportunityBatchConfig(
+  file = join('config', OPPORTUNITY_BATCH_FILE),
+): OpportunityBatchConfig {
+  return loadConfigFile(opportunityBatchConfigSchema, file);
+}

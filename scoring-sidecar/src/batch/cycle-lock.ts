@@ -1,5 +1,5 @@
-// One cycle per region at a time: a lease in Redis (`<prefix>:{<region>}:batch:running`, SET NX PX, renewed while
-// the cycle runs, released by its holder only) or in this process without Redis. A second start is refused with
+// One cycle per region at a time: a lease in Redis (`<prefix>:{<region>}:batch:running`, for opportunity cycles
+// `<prefix>:{<region>}:opportunity-batch:running`; SET NX PX, renewed while the cycle runs, released by its holder only) or in this process without Redis. A second start is refused with
 // the running cycle's id, host, pid and start time; a holder that died frees the region when its lease expires.
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
@@ -34,16 +34,23 @@ export interface CycleLock {
 
 const local = new Map<string, CycleLease>();
 
-export function createInProcessCycleLock(region: Region): CycleLock {
+/**
+ * The kinds of cycle, each with its own lease: the lead cycle (`batch`) and the opportunity cycle
+ * (`opportunity-batch`) of a region may run at the same time, two of one kind may not.
+ */
+export type CycleKind = 'batch' | 'opportunity-batch';
+
+export function createInProcessCycleLock(region: Region, kind: CycleKind = 'batch'): CycleLock {
+  const slot = `${kind}:${region}`;
   return {
     acquire: async (cycleId) => {
-      const held = local.get(region);
+      const held = local.get(slot);
       if (held) throw new CycleRunningError(held, cycleId);
       const lease = { cycleId, host: hostname(), pid: process.pid, since: new Date().toISOString() };
-      local.set(region, lease);
-      return { release: async () => void (local.get(region) === lease && local.delete(region)) };
+      local.set(slot, lease);
+      return { release: async () => void (local.get(slot) === lease && local.delete(slot)) };
     },
-    holder: async () => local.get(region) ?? null,
+    holder: async () => local.get(slot) ?? null,
     close: async () => {},
   };
 }
@@ -51,8 +58,8 @@ export function createInProcessCycleLock(region: Region): CycleLock {
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 
-export function cycleLockKey(keyPrefix: string, region: Region): string {
-  return `${keyPrefix}:{${region}}:batch:running`;
+export function cycleLockKey(keyPrefix: string, region: Region, kind: CycleKind = 'batch'): string {
+  return `${keyPrefix}:{${region}}:${kind}:running`;
 }
 
 export function createRedisCycleLock(
@@ -60,10 +67,11 @@ export function createRedisCycleLock(
   region: Region,
   keyPrefix = 'lr',
   leaseMs = 60_000,
+  kind: CycleKind = 'batch',
 ): CycleLock {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   redis.on('error', () => {});
-  const key = cycleLockKey(keyPrefix, region);
+  const key = cycleLockKey(keyPrefix, region, kind);
   const holder = async () => {
     const v = await redis.get(key);
     return v ? (JSON.parse(v) as CycleLease) : null;

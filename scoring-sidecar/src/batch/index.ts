@@ -1,11 +1,23 @@
 // The batch stage's public surface: what commands/ and the top level use (cycle internals stay in the folder).
-export { loadBatchConfig, withOverrides, type BatchConfig, type BatchConfigOverrides } from './config.js';
+export {
+  loadBatchConfig,
+  loadOpportunityBatchConfig,
+  OPPORTUNITY_BATCH_FILE,
+  withOverrides,
+  type BatchConfig,
+  type BatchConfigOverrides,
+  type OpportunityBatchConfig,
+} from './config.js';
 export { BatchMetrics } from './metrics.js';
 export { batchSalesforceClient, verifiedClient } from './runtime.js';
 export { createBatchRuntime, type BatchRuntime, type BatchRuntimeOptions } from './runtime.js';
 export {
   enqueueCycle,
   openBatchQueues,
+  OPPORTUNITY_SCHEDULER_ID,
+  opportunityQueueName,
+  scheduleOpportunityCycles,
+  startOpportunityCycleWorker,
   runCycleInProcess,
   scheduleCycles,
   startBatchWorkers,
@@ -34,7 +46,16 @@ export {
   MemoryExplanationCache,
 } from './state-store.js';
 export {
+  newOpportunityCycleId,
   runOpportunityCycle,
   type OpportunityCycleOptions,
   type OpportunityCycleReport,
 } from './opportunity-cycle.js';
+export {
+  listOpportunityCycles,
+  opportunityCycleMeta,
+  opportunityCycleReport,
+  runOpportunityCycleOnce,
+  type OpportunityCycleMeta,
+  type OpportunityCycleRequest,
+} from './opportunity-runner.js';

@@ -3,6 +3,7 @@
 // leadrank_batch_cycles_total, recorded by BatchMonitor on the coordinator): one definition of each name, so the
 // worker's registry can hold both modules' metrics.
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { OpportunityCycleReport } from './opportunity-cycle.js';
 import type { CycleReport } from './report.js';
 
 export class BatchMetrics {
@@ -11,6 +12,10 @@ export class BatchMetrics {
   private readonly leads: Counter<'region' | 'outcome'>;
   private readonly failures: Counter<'region' | 'code'>;
   private readonly paused: Gauge;
+  private readonly opportunityCycles: Counter<'region' | 'outcome'>;
+  private readonly opportunityDeals: Counter<'region' | 'outcome'>;
+  private readonly opportunityDuration: Gauge<'region'>;
+  private readonly opportunityLastSuccess: Gauge<'region'>;
 
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
@@ -38,6 +43,52 @@ export class BatchMetrics {
       help: '1 while this process waits for the daily API allocation',
       registers,
     });
+    this.opportunityCycles = new Counter({
+      name: 'leadrank_opportunity_cycles_total',
+      help: 'Opportunity cycles by outcome (completed, failed, skipped while another ran)',
+      labelNames: ['region', 'outcome'],
+      registers,
+    });
+    this.opportunityDeals = new Counter({
+      name: 'leadrank_opportunity_deals_total',
+      help: 'Open deals by opportunity cycle outcome (scored, changed, written, failed)',
+      labelNames: ['region', 'outcome'],
+      registers,
+    });
+    this.opportunityDuration = new Gauge({
+      name: 'leadrank_opportunity_cycle_duration_seconds',
+      help: 'Duration of the last completed opportunity cycle',
+      labelNames: ['region'],
+      registers,
+    });
+    this.opportunityLastSuccess = new Gauge({
+      name: 'leadrank_opportunity_cycle_last_success_timestamp_seconds',
+      help: 'Unix time the last opportunity cycle completed',
+      labelNames: ['region'],
+      registers,
+    });
+  }
+
+  opportunityCycleFinished(r: OpportunityCycleReport): void {
+    const region = r.region;
+    this.opportunityCycles.inc({ region, outcome: 'completed' });
+    const deals = {
+      scored: r.scored.model + r.scored.rules,
+      changed: r.changes,
+      written: r.written,
+      failed: r.failed.length,
+    };
+    for (const [outcome, n] of Object.entries(deals)) this.opportunityDeals.inc({ region, outcome }, n);
+    this.opportunityDuration.set({ region }, r.ms / 1000);
+    this.opportunityLastSuccess.set({ region }, Date.now() / 1000);
+  }
+
+  opportunityCycleFailed(region: string): void {
+    this.opportunityCycles.inc({ region, outcome: 'failed' });
+  }
+
+  opportunityCycleSkipped(region: string): void {
+    this.opportunityCycles.inc({ region, outcome: 'skipped' });
   }
 
   allocationPaused(paused: boolean): void {

@@ -3,19 +3,24 @@
 // OPPORTUNITY_TARGET; write-task.ts: history rows only for score changes). Deals are far fewer than leads
 // (a region's open pipeline, not millions), so the cycle runs in one process without partitions: extract
 // (Bulk API 2.0 query), score (scoring/opportunity-scoring.ts), delta, then the write-back: sObject
-// Collections up to `collectionsMaxRows` changes, Bulk API 2.0 ingest jobs above; locked rows retried.
-import { randomUUID } from 'node:crypto';
+// Collections up to `collectionsMaxRows` changes, Bulk API 2.0 ingest jobs above; locked rows retried. The two
+// halves (scoreOpenOpportunities, writeOpportunityChanges) are the steps opportunity-runner.ts runs resumably,
+// under the region's opportunity lease, with every score audited in between.
 import type { Logger } from 'pino';
+import type { AuditEntry } from '../audit/index.js';
 import { OPPORTUNITY_SYNC_FIELDS, opportunityFromRow, type OpportunityRecord } from '../inputs/index.js';
 import {
   COLLECTION_LIMIT,
   type BulkRow,
   type IngestOutcome,
+  type JobCheckpoint,
   type SalesforceClient,
 } from '../salesforce/index.js';
 import type { OpportunityScore, OpportunityScorer } from '../scoring/index.js';
 import type { Region } from '../store/index.js';
+import { batchAuditEntry } from './audit-step.js';
 import type { BatchConfig } from './config.js';
+import { newCycleId } from './cycle-state.js';
 import {
   changeOf,
   historyCsv,
@@ -51,6 +56,11 @@ export interface OpportunityCycleOptions {
   cycleId?: string;
   now?: () => Date;
   log?: Logger;
+  /**
+   * Where a Bulk ingest job's id is kept as soon as it exists, so a resumed cycle polls that job instead of
+   * sending the rows again (default: in memory, for this run only).
+   */
+  checkpoint?: (stage: 'opportunity' | 'history', round: number) => JobCheckpoint;
 }
 
 export interface OpportunityCycleReport {
@@ -66,20 +76,69 @@ export interface OpportunityCycleReport {
   byReason: Partial<Record<MaterialReason, number>>;
   written: number;
   historyWritten: number;
-  failed: { opportunityId: string; stage: 'opportunity' | 'history'; code: string; message: string }[];
+  /** Rows not written (and extracted rows that could not be read as a deal): the cycle's dead letters. */
+  failed: {
+    opportunityId: string;
+    stage: 'extract' | 'opportunity' | 'history';
+    code: string;
+    message: string;
+  }[];
   path: 'collections' | 'bulk' | 'none';
   apiCalls: number;
   bulkJobs: number;
   ms: number;
 }
 
+/** The extract and score half of a cycle: its report so far, the material changes, and every score's audit entry. */
+export interface ScoredOpportunities {
+  report: OpportunityCycleReport;
+  changes: ScoreChange[];
+  audit: AuditEntry[];
+}
+
+/** Opportunity cycle ids sort by time like the lead cycle's, and say what they are: `opp-<region>-<yyyymmddThhmmssZ>`. */
+export function newOpportunityCycleId(region: Region, at = new Date()): string {
+  return `opp-${newCycleId(region, at)}`;
+}
+
+/** A whole cycle in this process: extract, score, write (no state kept between runs). */
 export async function runOpportunityCycle(o: OpportunityCycleOptions): Promise<OpportunityCycleReport> {
   const started = Date.now();
-  const asOf = (o.now ?? (() => new Date()))();
-  const asOfIso = asOf.toISOString();
-  const cycleId = o.cycleId ?? `opp-${asOfIso.slice(0, 19).replace(/[-:]/g, '')}-${randomUUID().slice(0, 8)}`;
   const callsBefore = o.client.stats.apiCalls;
   const jobsBefore = o.client.stats.bulkJobs;
+  const { report, changes } = await scoreOpenOpportunities(o);
+  await writeOpportunityChanges(o, report, changes);
+  report.apiCalls = o.client.stats.apiCalls - callsBefore;
+  report.bulkJobs = o.client.stats.bulkJobs - jobsBefore;
+  report.ms = Date.now() - started;
+  logCycleDone(o, report);
+  return report;
+}
+
+export function logCycleDone(o: Pick<OpportunityCycleOptions, 'log'>, report: OpportunityCycleReport): void {
+  o.log?.info(
+    {
+      cycleId: report.cycleId,
+      region: report.region,
+      extracted: report.extracted,
+      changes: report.changes,
+      written: report.written,
+      historyWritten: report.historyWritten,
+      failed: report.failed.length,
+      path: report.path,
+    },
+    'opportunity cycle done',
+  );
+}
+
+/**
+ * Extracts every open deal of the region with its published score (Bulk API 2.0 query), scores them at one
+ * instant and keeps the material changes; a row that is not a readable deal is a dead letter, not a failed cycle.
+ */
+export async function scoreOpenOpportunities(o: OpportunityCycleOptions): Promise<ScoredOpportunities> {
+  const asOf = (o.now ?? (() => new Date()))();
+  const asOfIso = asOf.toISOString();
+  const cycleId = o.cycleId ?? newOpportunityCycleId(o.region, asOf);
   const query =
     `SELECT ${[...OPPORTUNITY_SYNC_FIELDS, ...SCORE_FIELDS].join(', ')} FROM Opportunity ` +
     `WHERE Data_Region__c = '${o.region}' AND IsClosed = false ORDER BY Id`;
@@ -103,21 +162,39 @@ export async function runOpportunityCycle(o: OpportunityCycleOptions): Promise<O
   };
 
   const changes: ScoreChange[] = [];
+  const audit: AuditEntry[] = [];
+  const meta = { cycleId, region: o.region, asOf: asOfIso };
   let rows: BulkRow[] = [];
   const scoreRows = async () => {
     if (rows.length === 0) return;
-    const records: OpportunityRecord[] = rows.map((r) => opportunityFromRow(r));
-    const { scores } = await o.scorer.score(records, asOf);
+    const records: OpportunityRecord[] = [];
+    const valid: BulkRow[] = [];
+    for (const row of rows) {
+      try {
+        records.push(opportunityFromRow(row));
+        valid.push(row);
+      } catch (error) {
+        report.failed.push({
+          opportunityId: row.Id ?? '',
+          stage: 'extract',
+          code: 'INVALID_OPPORTUNITY_DATA',
+          message: (error as Error).message.slice(0, 300),
+        });
+      }
+    }
+    rows = [];
+    if (records.length === 0) return;
+    const { scores, encoded } = await o.scorer.score(records, asOf);
     scores.forEach((s, i) => {
       report.scored[s.source]++;
-      const previous = publishedOf(rows[i]!, OPPORTUNITY_TARGET.scoreField);
       const next = scoredOf(s);
+      audit.push(batchAuditEntry({ ...next, vector: encoded?.vectors[i] ?? [] }, meta));
+      const previous = publishedOf(valid[i]!, OPPORTUNITY_TARGET.scoreField);
       const why = materialReason(previous, next, o.materialChange, asOf.getTime());
       if (!why) return;
       report.byReason[why] = (report.byReason[why] ?? 0) + 1;
       changes.push(changeOf(previous, next, why));
     });
-    rows = [];
   };
   for await (const row of o.client.bulkQuery(query)) {
     report.extracted++;
@@ -126,39 +203,38 @@ export async function runOpportunityCycle(o: OpportunityCycleOptions): Promise<O
   }
   await scoreRows();
   report.changes = changes.length;
+  return { report, changes, audit };
+}
 
-  if (changes.length > 0) {
-    const useCollections = changes.length <= (o.collectionsMaxRows ?? 2_000);
-    report.path = useCollections ? 'collections' : 'bulk';
-    const written = await writeStage(o, report, changes, 'opportunity', (part) =>
-      useCollections ? updateByCollections(o.client, part, asOfIso) : updateByBulk(o.client, part, asOfIso),
-    );
-    report.written = written.length;
-    const history = written.filter((c) => HISTORY_REASONS.has(c.why));
-    const historyDone = await writeStage(o, report, history, 'history', (part) =>
-      useCollections
-        ? historyByCollections(o.client, part, cycleId, o.region, asOfIso)
-        : historyByBulk(o.client, part, cycleId, o.region, asOfIso),
-    );
-    report.historyWritten = historyDone.length;
-  }
-  report.apiCalls = o.client.stats.apiCalls - callsBefore;
-  report.bulkJobs = o.client.stats.bulkJobs - jobsBefore;
-  report.ms = Date.now() - started;
-  o.log?.info(
-    {
-      cycleId,
-      region: o.region,
-      extracted: report.extracted,
-      changes: report.changes,
-      written: report.written,
-      historyWritten: report.historyWritten,
-      failed: report.failed.length,
-      path: report.path,
-    },
-    'opportunity cycle done',
+/**
+ * Writes a cycle's material changes (the deal's score fields, then history rows for score changes), recording
+ * counts and failures in the report. Safe to run again for the same cycle: updates set the same values and
+ * history rows are upserted on `<opportunityId>:<cycleId>`.
+ */
+export async function writeOpportunityChanges(
+  o: OpportunityCycleOptions,
+  report: OpportunityCycleReport,
+  changes: ScoreChange[],
+): Promise<void> {
+  if (changes.length === 0) return;
+  const { cycleId, region } = report;
+  const asOfIso = report.asOf;
+  const checkpoint = o.checkpoint ?? (() => memoryCheckpoint());
+  const useCollections = changes.length <= (o.collectionsMaxRows ?? 2_000);
+  report.path = useCollections ? 'collections' : 'bulk';
+  const written = await writeStage(report, changes, 'opportunity', (part, round) =>
+    useCollections
+      ? updateByCollections(o.client, part, asOfIso)
+      : updateByBulk(o.client, part, asOfIso, checkpoint('opportunity', round)),
   );
-  return report;
+  report.written = written.length;
+  const history = written.filter((c) => HISTORY_REASONS.has(c.why));
+  const historyDone = await writeStage(report, history, 'history', (part, round) =>
+    useCollections
+      ? historyByCollections(o.client, part, cycleId, region, asOfIso)
+      : historyByBulk(o.client, part, cycleId, region, asOfIso, checkpoint('history', round)),
+  );
+  report.historyWritten = historyDone.length;
 }
 
 /** The pipeline's score as the lead delta reads it (the record Id in `leadId`; see ScoreChange). */
@@ -180,16 +256,15 @@ type Failure = { key: string; code: string; message: string };
 
 /** Writes in rounds: locked or unprocessed rows are tried again (up to 3 rounds), other failures reported. */
 async function writeStage(
-  o: OpportunityCycleOptions,
   report: OpportunityCycleReport,
   changes: ScoreChange[],
   stage: 'opportunity' | 'history',
-  write: (part: ScoreChange[]) => Promise<Failure[]>,
+  write: (part: ScoreChange[], round: number) => Promise<Failure[]>,
 ): Promise<ScoreChange[]> {
   let pending = [...changes].sort((a, b) => (a.leadId < b.leadId ? -1 : a.leadId > b.leadId ? 1 : 0));
   const ok: ScoreChange[] = [];
   for (let round = 0; round < LOCK_ROUNDS && pending.length > 0; round++) {
-    const failures = new Map((await write(pending)).map((f) => [f.key, f]));
+    const failures = new Map((await write(pending, round)).map((f) => [f.key, f]));
     const retry: ScoreChange[] = [];
     for (const c of pending) {
       const f = failures.get(c.leadId);
@@ -224,16 +299,21 @@ function failuresOfIngest(outcome: IngestOutcome, part: readonly ScoreChange[]):
   return out;
 }
 
-const memoryCheckpoint = () => {
+const memoryCheckpoint = (): JobCheckpoint => {
   let id: string | null = null;
   return { load: async () => id, save: async (jobId: string) => void (id = jobId) };
 };
 
-async function updateByBulk(client: SalesforceClient, part: ScoreChange[], scoredAt: string) {
+async function updateByBulk(
+  client: SalesforceClient,
+  part: ScoreChange[],
+  scoredAt: string,
+  checkpoint: JobCheckpoint,
+) {
   const csv = scoreUpdateCsv(part, scoredAt, OPPORTUNITY_TARGET);
   const outcome = await client.runIngestJob(
     { object: 'Opportunity', operation: 'update', keyColumn: 'Id', csv, rows: part.length },
-    memoryCheckpoint(),
+    checkpoint,
   );
   return failuresOfIngest(outcome, part);
 }
@@ -244,6 +324,7 @@ async function historyByBulk(
   cycleId: string,
   region: Region,
   scoredAt: string,
+  checkpoint: JobCheckpoint,
 ) {
   const csv = historyCsv(part, cycleId, region, scoredAt, OPPORTUNITY_TARGET);
   const outcome = await client.runIngestJob(
@@ -255,7 +336,7 @@ async function historyByBulk(
       csv,
       rows: part.length,
     },
-    memoryCheckpoint(),
+    checkpoint,
   );
   return failuresOfIngest(outcome, part);
 }

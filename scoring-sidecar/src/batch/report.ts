@@ -7,7 +7,8 @@ export interface DeadLetter {
   leadId: string;
   code: string;
   message: string;
-  stage: 'extract' | 'lead' | 'history';
+  /** 'opportunity': a deal's score fields (opportunity cycles keep the record Id in `leadId`, as ScoreChange). */
+  stage: 'extract' | 'lead' | 'opportunity' | 'history';
 }
 
 export interface StageFigures {

@@ -21,6 +21,9 @@ import {
   type TaskDispatcher,
 } from './cycle.js';
 import { CycleRunningError } from './cycle-lock.js';
+import { newOpportunityCycleId, type OpportunityCycleReport } from './opportunity-cycle.js';
+import { runOpportunityCycleOnce } from './opportunity-runner.js';
+import type { OpportunityScorer } from '../scoring/index.js';
 import type { CycleReport } from './report.js';
 import type { BatchRuntime } from './runtime.js';
 
@@ -278,4 +281,94 @@ export async function waitForCycle(
     if (Date.now() > deadline) throw new Error(`cycle ${cycleId} not done after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, pollMs));
   }
+}
+
+/** The opportunity cycle's queue: one job per fire of config/opportunity-batch.json's schedule. */
+export const opportunityQueueName = (region: Region) => `leadrank-opportunity-cycles-${region}`;
+export const OPPORTUNITY_SCHEDULER_ID = 'leadrank-opportunity-cycle';
+
+/** Creates or replaces the repeatable opportunity cycle; several scheduler processes still make one schedule. */
+export async function scheduleOpportunityCycles(rt: BatchRuntime, everyMs: number): Promise<void> {
+  if (!rt.redisUrl) throw new Error('the opportunity schedule needs REDIS_URL');
+  const connection = bullConnection(rt.redisUrl);
+  const queue = new Queue<OpportunityCycleRequestData>(opportunityQueueName(rt.region), {
+    connection,
+    prefix: rt.keyPrefix,
+  });
+  try {
+    await queue.upsertJobScheduler(
+      OPPORTUNITY_SCHEDULER_ID,
+      { every: everyMs },
+      {
+        name: 'opportunity-cycle',
+        data: {},
+        opts: {
+          attempts: rt.config.queue.attempts,
+          backoff: { type: 'exponential', delay: Math.max(1000, rt.config.queue.backoffMs) },
+          removeOnComplete: 100,
+          removeOnFail: 100,
+        },
+      },
+    );
+  } finally {
+    await queue.close();
+    await connection.quit().catch(() => connection.disconnect());
+  }
+}
+
+/** A queued opportunity cycle: a scheduled fire carries nothing; its id comes from the job's time. */
+export interface OpportunityCycleRequestData {
+  cycleId?: string;
+}
+
+/**
+ * Runs fired opportunity cycles, one at a time per process; BullMQ hands each fire to one process and the
+ * opportunity lease refuses a second cycle of the region (a fire while one runs is skipped: the next comes).
+ * A failed attempt is retried with the same cycle id, so it resumes where it stopped.
+ */
+export function startOpportunityCycleWorker(
+  rt: BatchRuntime,
+  scorer: OpportunityScorer,
+  o: { collectionsMaxRows?: number } = {},
+): BatchWorkerHandle {
+  if (!rt.redisUrl) throw new Error('the opportunity schedule needs REDIS_URL');
+  const connection = bullConnection(rt.redisUrl);
+  const worker = new Worker<OpportunityCycleRequestData, OpportunityCycleReport | { skipped: string }>(
+    opportunityQueueName(rt.region),
+    async (job) => {
+      const cycleId = job.data.cycleId ?? newOpportunityCycleId(rt.region, new Date(job.timestamp));
+      try {
+        return await runOpportunityCycleOnce(rt, scorer, { cycleId, ...o });
+      } catch (error) {
+        // Another cycle holds the lease: this fire is skipped (the next comes). The lease of this very cycle, left
+        // by an attempt whose process died, expires by itself: the attempt fails and BullMQ retries it later.
+        if (error instanceof CycleRunningError && job.repeatJobKey && error.holder.cycleId !== cycleId) {
+          rt.metrics.opportunityCycleSkipped(rt.region);
+          rt.log.warn({ job: job.id, err: error.message }, 'scheduled opportunity cycle skipped');
+          return { skipped: error.message };
+        }
+        throw error;
+      }
+    },
+    {
+      connection,
+      prefix: rt.keyPrefix,
+      concurrency: 1,
+      lockDuration: rt.config.queue.lockDurationMs,
+      stalledInterval: rt.config.queue.stalledIntervalMs,
+    },
+  );
+  worker.on('failed', (job, error) =>
+    rt.log.error(
+      { job: job?.id, attempt: job?.attemptsMade, err: error.message },
+      'opportunity cycle attempt failed; it resumes on retry',
+    ),
+  );
+  worker.on('error', (error) => rt.log.warn({ err: error.message }, 'opportunity cycle worker error'));
+  return {
+    close: async () => {
+      await worker.close();
+      await connection.quit().catch(() => connection.disconnect());
+    },
+  };
 }

@@ -112,6 +112,10 @@ export interface BatchRuntime extends BatchContext {
   metrics: BatchMetrics;
   /** One cycle per region at a time (cycle-lock.ts). */
   cycleLock: CycleLock;
+  /** One opportunity cycle per region at a time (its own lease: it may run beside a lead cycle). */
+  opportunityCycleLock: CycleLock;
+  /** Writes a cycle's report to `<rootDir>/<output.reportsDir>/<region>/<cycleId>.json`; returns the file. */
+  saveReport(cycleId: string, report: object): Promise<string>;
   ruleSetVersion: string;
   /** The champion model now (LEADRANK_MODEL_DIR, else the registry's champion alias); null = rules. */
   resolveModel(): Promise<CycleModel | null>;
@@ -156,6 +160,9 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
   const cycleLock: CycleLock = redisUrl
     ? createRedisCycleLock(redisUrl, o.region, keyPrefix, config.queue.lockDurationMs)
     : createInProcessCycleLock(o.region);
+  const opportunityCycleLock: CycleLock = redisUrl
+    ? createRedisCycleLock(redisUrl, o.region, keyPrefix, config.queue.lockDurationMs, 'opportunity-batch')
+    : createInProcessCycleLock(o.region, 'opportunity-batch');
   const lastWritten: LastWrittenScores = redisUrl
     ? createRedisLastWritten(redisUrl, o.region, keyPrefix)
     : createInMemoryLastWritten();
@@ -282,23 +289,26 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
     }
   };
 
+  const saveReport = async (cycleId: string, report: object): Promise<string> => {
+    const reportsDir = join(o.rootDir, config.output.reportsDir, o.region);
+    await mkdir(reportsDir, { recursive: true });
+    const file = join(reportsDir, `${cycleId}.json`);
+    await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+    return file;
+  };
+
   const publish = async (
     report: CycleReport,
     meta: CycleMeta,
     rows: AsyncIterable<ExportRow[]>,
   ): Promise<string | null> => {
-    const reportsDir = join(o.rootDir, config.output.reportsDir, o.region);
-    await mkdir(reportsDir, { recursive: true });
     let exportFile: string | null = null;
     if (config.output.exportParquet) {
       const date = meta.asOf.slice(0, 10);
       const dir = join(o.rootDir, config.output.exportsDir, o.region, date);
       exportFile = await writeScoresParquet(join(dir, 'scores.parquet'), meta, rows);
     }
-    await writeFile(
-      join(reportsDir, `${meta.cycleId}.json`),
-      `${JSON.stringify({ ...report, exportFile }, null, 2)}\n`,
-    );
+    await saveReport(meta.cycleId, { ...report, exportFile });
     metrics.cycleFinished(report);
     log.info({ cycleId: meta.cycleId }, summaryLine(report));
     return exportFile;
@@ -322,6 +332,8 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
     metrics,
     lastWritten,
     cycleLock,
+    opportunityCycleLock,
+    saveReport,
     ruleSetVersion: ruleSet.version,
     salesforce,
     scorer,
@@ -335,6 +347,7 @@ export async function createBatchRuntime(o: BatchRuntimeOptions): Promise<BatchR
         explanations.close(),
         lastWritten.close(),
         cycleLock.close(),
+        opportunityCycleLock.close(),
         o.featureStore === undefined ? featureStore?.close() : undefined,
       ]);
     },

@@ -1,6 +1,7 @@
 // `leadrank opportunities sync [--full]` (open opportunities into the opportunity store, by SystemModstamp) and
 // `leadrank opportunities batch` (rescore every open opportunity of the region, write material changes back).
-// Environment as for the lead commands: REGION, SF_* (the org), REDIS_URL (the shared store), and
+// Environment as for the lead commands: REGION, SF_* (the org), REDIS_URL (the shared store; the batch's lease
+// and cycle state), LEADRANK_BATCH_PREFIX, LEADRANK_AUDIT_DIR, LEADRANK_ROOT, LEADRANK_CONFIG_DIR, and
 // LEADRANK_OPPORTUNITY_MODEL_DIR (the opportunity model; deal rules without one). Output: one JSON line.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,15 +9,25 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
-import { loadScoringConfig, loadRegionsConfig } from '../config/index.js';
-import { loadBatchConfig, runOpportunityCycle } from '../batch/index.js';
+import { loadScoringConfig, loadRegionsConfig, overridesFromEnv } from '../config/index.js';
+import {
+  createBatchRuntime,
+  listOpportunityCycles,
+  loadOpportunityBatchConfig,
+  OPPORTUNITY_BATCH_FILE,
+  opportunityCycleMeta,
+  opportunityCycleReport,
+  runOpportunityCycleOnce,
+  type BatchConfigOverrides,
+  type OpportunityCycleReport,
+} from '../batch/index.js';
 import { RESIDENCY_FILE, type Residency } from '../model/index.js';
 import { opportunityTrainingSet, writeTrainingSet } from '../features/index.js';
 import { OPPORTUNITY_SYNC_FIELDS } from '../inputs/index.js';
 import { loadSyncConfig, OpportunitySync, redisWatermarkStore } from '../ingest/index.js';
 import { SalesforceClient, connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
 import { loadDealConfig, opportunityModelSource, OpportunityScorer } from '../scoring/index.js';
-import { createOpportunityStoreFromEnv } from '../store/index.js';
+import { createOpportunityStoreFromEnv, type Region } from '../store/index.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -59,12 +70,17 @@ export async function runOpportunitySync(env: NodeJS.ProcessEnv, log: Logger, fu
   }
 }
 
-export async function runOpportunityBatch(env: NodeJS.ProcessEnv, log: Logger) {
-  const region = regionOf(env);
-  const configDir = env.LEADRANK_CONFIG_DIR ?? join(ROOT, 'config');
+/**
+ * The region's deal scorer as every opportunity command and the worker's scheduler role build it: the deal rules
+ * of config/, and the opportunity model of LEADRANK_OPPORTUNITY_MODEL_DIR (deal rules without one).
+ */
+export async function opportunityScorerFromEnv(
+  env: NodeJS.ProcessEnv,
+  region: Region,
+  configDir: string,
+): Promise<OpportunityScorer> {
   const scoring = loadScoringConfig(join(configDir, 'scoring.json'));
-  const batch = loadBatchConfig(join(configDir, 'batch.json'));
-  const scorer = new OpportunityScorer({
+  return new OpportunityScorer({
     region,
     regions: loadRegionsConfig(join(configDir, 'regions.json')),
     bands: scoring.bands,
@@ -72,16 +88,90 @@ export async function runOpportunityBatch(env: NodeJS.ProcessEnv, log: Logger) {
     deal: await loadDealConfig(configDir),
     models: await opportunityModelSource(env.LEADRANK_OPPORTUNITY_MODEL_DIR),
   });
+}
+
+/**
+ * One opportunity cycle, on the lead cycle's runtime (batch/opportunity-runner.ts): the region's opportunity
+ * lease and cycle state in Redis when REDIS_URL is set (else in this process), every score in the audit log
+ * (LEADRANK_AUDIT_DIR, else <root>/var/audit), the report under config/batch.json output.reportsDir.
+ * `cycleId` resumes that cycle.
+ */
+export async function runOpportunityBatch(
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  o: { cycleId?: string } = {},
+): Promise<OpportunityCycleReport> {
+  const region = regionOf(env);
+  const { rt, configDir } = await opportunityRuntimeFromEnv(env, region, log);
   try {
-    return await runOpportunityCycle({
-      client: await clientOf(env, log),
-      region,
-      scorer,
-      materialChange: batch.materialChange,
-      log,
-    });
+    const opportunityBatch = loadOpportunityBatchConfig(join(configDir, OPPORTUNITY_BATCH_FILE));
+    const scorer = await opportunityScorerFromEnv(env, region, configDir);
+    try {
+      return await runOpportunityCycleOnce(rt, scorer, {
+        ...(o.cycleId ? { cycleId: o.cycleId } : {}),
+        collectionsMaxRows: opportunityBatch.write.collectionsMaxRows,
+      });
+    } finally {
+      await scorer.close();
+    }
   } finally {
-    await scorer.close();
+    await rt.close();
+  }
+}
+
+/** The region's batch runtime as the opportunity commands use it (no online store, no shadow experiments). */
+async function opportunityRuntimeFromEnv(env: NodeJS.ProcessEnv, region: Region, log: Logger) {
+  const root = env.LEADRANK_ROOT ?? ROOT;
+  const configDir = env.LEADRANK_CONFIG_DIR ?? join(root, 'config');
+  const rt = await createBatchRuntime({
+    region,
+    rootDir: root,
+    configDir,
+    redisUrl: env.REDIS_URL?.trim() || null,
+    keyPrefix: env.LEADRANK_BATCH_PREFIX?.trim() || 'lr',
+    overrides: overridesFromEnv(env, 'LEADRANK_BATCH_OVERRIDES') as BatchConfigOverrides,
+    connect: () => connectToOrg(orgAuthFromEnv(env)),
+    featureStore: null,
+    experimentsDb: null,
+    auditDir: env.LEADRANK_AUDIT_DIR ?? join(root, 'var', 'audit'),
+    logger: log,
+  });
+  return { rt, configDir };
+}
+
+/**
+ * The region's recent opportunity cycles, newest first (from the cycle state: REDIS_URL), and the cycle holding
+ * the lease now, if any.
+ */
+export async function opportunityCycleStatus(env: NodeJS.ProcessEnv, log: Logger, last = 5) {
+  const region = regionOf(env);
+  const { rt } = await opportunityRuntimeFromEnv(env, region, log);
+  try {
+    const ids = (await listOpportunityCycles(rt)).slice(-last).reverse();
+    const cycles = [];
+    for (const cycleId of ids) {
+      const meta = await opportunityCycleMeta(rt, cycleId);
+      const report = await opportunityCycleReport(rt, cycleId);
+      cycles.push({
+        cycleId,
+        phase: meta?.phase ?? 'expired',
+        attempts: meta?.attempts ?? null,
+        asOf: meta?.asOf ?? null,
+        report: report
+          ? {
+              extracted: report.extracted,
+              changes: report.changes,
+              written: report.written,
+              historyWritten: report.historyWritten,
+              failed: report.failed.length,
+              modelVersion: report.modelVersion,
+            }
+          : null,
+      });
+    }
+    return { region, running: await rt.opportunityCycleLock.holder(), cycles };
+  } finally {
+    await rt.close();
   }
 }
 
@@ -144,10 +234,25 @@ export function registerOpportunityCommands(program: Command): void {
     });
   group
     .command('batch')
-    .description('rescore every open opportunity of REGION and write material changes back')
-    .action(async () => {
-      const report = await runOpportunityBatch(process.env, log);
+    .description(
+      'rescore every open opportunity of REGION, audit every score and write material changes back ' +
+        '(the worker scheduler role runs it on config/opportunity-batch.json schedule.everyMs)',
+    )
+    .option('--cycle-id <id>', 'resume (or name) this opportunity cycle')
+    .action(async (opts: { cycleId?: string }) => {
+      const report = await runOpportunityBatch(process.env, log, opts);
       console.log(JSON.stringify(report));
       if (report.failed.length) process.exitCode = 1;
+    });
+  group
+    .command('status')
+    .description(
+      "recent opportunity cycles of REGION (phase, attempts, the report's counts) and the running one",
+    )
+    .option('--last <n>', 'how many cycles', '5')
+    .action(async (opts: { last: string }) => {
+      const last = Number(opts.last);
+      if (!Number.isInteger(last) || last < 1) throw new Error('--last must be a whole number >= 1');
+      console.log(JSON.stringify(await opportunityCycleStatus(process.env, log, last), null, 2));
     });
 }

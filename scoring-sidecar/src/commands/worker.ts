@@ -1,5 +1,5 @@
 // `leadrank worker --roles writeback,batch,scheduler[,sync][,privacy]`: the non-API processes of the topology
-// (docs/operations.md). Every role coordinates through Redis (REDIS_URL), so any number of workers may run on
+// (docs/operations.md). The scheduler role also runs the opportunity cycle (config/opportunity-batch.json). Every role coordinates through Redis (REDIS_URL), so any number of workers may run on
 // any number of hosts: BullMQ hands each job to one worker, the cycle lease allows one cycle per region, and the
 // schedulers are upserted under fixed ids (one schedule however many scheduler processes start).
 import { join } from 'node:path';
@@ -10,14 +10,19 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { z } from 'zod';
 import {
   BatchMetrics,
+  loadOpportunityBatchConfig,
   loadRetrainSchedule,
+  OPPORTUNITY_BATCH_FILE,
   openBatchQueues,
   scheduleCycles,
+  scheduleOpportunityCycles,
   scheduleRetraining,
   startBatchWorkers,
+  startOpportunityCycleWorker,
   startRetrainWorker,
 } from '../batch/index.js';
 import { openRegionMonitor, runtimeFor } from './batch.js';
+import { opportunityScorerFromEnv } from './opportunities.js';
 import { erasureFromEnv, startErasureConsumer } from '../privacy/index.js';
 import { claimStoreTenant, createStoreFromEnv, orgIdFromEnv, type Region } from '../store/index.js';
 import { startBullConsumer } from '../writeback/index.js';
@@ -68,6 +73,10 @@ export async function startWorker(o: WorkerOptions): Promise<{ metricsPort: numb
   if (!redisUrl)
     throw new Error('leadrank worker needs REDIS_URL: its queues, leases and schedules are in Redis');
   const configDir = env.LEADRANK_CONFIG_DIR ?? join(ROOT, 'config');
+  // The scheduler's opportunity cycle schedule, validated before anything starts (the error names file and field).
+  const opportunityBatch = o.roles.includes('scheduler')
+    ? loadOpportunityBatchConfig(join(configDir, OPPORTUNITY_BATCH_FILE))
+    : null;
   // Tenancy: the namespace of the batch, the write-back guard and the dead letters belongs to one org.
   const orgId = orgIdFromEnv(env);
   if (orgId)
@@ -141,6 +150,20 @@ export async function startWorker(o: WorkerOptions): Promise<{ metricsPort: numb
           { everyMs: rt.config.schedule.everyMs, retrain: schedule },
           'cycle and retraining schedules upserted',
         );
+        // The opportunity cycle: its own schedule and lease, run here (BullMQ hands each fire to one scheduler).
+        if (opportunityBatch) {
+          await scheduleOpportunityCycles(rt, opportunityBatch.schedule.everyMs);
+          const dealScorer = await opportunityScorerFromEnv(env, o.region, configDir);
+          closers.push(() => dealScorer.close());
+          const deals = startOpportunityCycleWorker(rt, dealScorer, {
+            collectionsMaxRows: opportunityBatch.write.collectionsMaxRows,
+          });
+          closers.unshift(() => deals.close());
+          log.info(
+            { everyMs: opportunityBatch.schedule.everyMs, modelVersion: dealScorer.currentVersion() },
+            'opportunity cycle schedule upserted',
+          );
+        }
         // Governance: the daily retention run and, with the signing key here, the periodic audit anchoring.
         const retention = retentionConfigFromEnv(env);
         const anchor = Boolean(
@@ -239,7 +262,8 @@ export function registerWorkerCommands(program: Command): void {
     .command('worker')
     .description(
       'run worker roles: writeback (drain leadrank-writeback-<region>), batch (cycle tasks and coordinator), ' +
-        'scheduler (4-hour cycle, retraining, daily retention and audit anchoring schedules), sync (org sync), ' +
+        'scheduler (4-hour cycle, the opportunity cycle, retraining, daily retention and audit anchoring schedules), ' +
+        'sync (org sync), ' +
         'privacy (erase the leads the sync reports deleted, merged or forgotten); needs REDIS_URL',
     )
     .requiredOption('--roles <list>', `comma list of ${WORKER_ROLES.join(', ')}`)
