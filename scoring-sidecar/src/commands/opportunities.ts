@@ -1,7 +1,8 @@
 // `leadrank opportunities sync [--full]` (open opportunities into the opportunity store, by SystemModstamp) and
 // `leadrank opportunities batch` (rescore every open opportunity of the region, write material changes back).
-// Environment as for the lead commands: REGION, SF_* (the org), REDIS_URL (the shared store), and
-// LEADRANK_OPPORTUNITY_MODEL_DIR (the opportunity model; deal rules without one). Output: one JSON line.
+// Environment as for the lead commands: REGION, SF_* (the org), REDIS_URL (the shared store), and the deal
+// model: the registry's opportunity champion (LEADRANK_REGISTRY_URL, targets/opportunity/), or
+// LEADRANK_OPPORTUNITY_MODEL_DIR as an explicit override; deal rules without one. Output: one JSON line.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,7 @@ import { opportunityTrainingSet, writeTrainingSet } from '../features/index.js';
 import { OPPORTUNITY_SYNC_FIELDS } from '../inputs/index.js';
 import { loadSyncConfig, OpportunitySync, redisWatermarkStore } from '../ingest/index.js';
 import { SalesforceClient, connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
-import { loadDealConfig, opportunityModelSource, OpportunityScorer } from '../scoring/index.js';
+import { loadDealConfig, opportunityModelSourceFromEnv, OpportunityScorer } from '../scoring/index.js';
 import { createOpportunityStoreFromEnv } from '../store/index.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -70,7 +71,7 @@ export async function runOpportunityBatch(env: NodeJS.ProcessEnv, log: Logger) {
     bands: scoring.bands,
     topReasons: scoring.reasons.top,
     deal: await loadDealConfig(configDir),
-    models: await opportunityModelSource(env.LEADRANK_OPPORTUNITY_MODEL_DIR),
+    models: await opportunityModelSourceFromEnv(env, region, log),
   });
   try {
     return await runOpportunityCycle({
