@@ -1,7 +1,8 @@
 // The opportunity-win model on generated deals: generate an org (the crm-generator's deals carry a known
 // signal: existing customers, referrals, target industries and account size win more), seed the org
-// simulator, build the won-among-closed training set with the product's command code, train it with
-// `leadrank model train` and print the test ROC-AUC. Prints the machine, the figures, and a last JSON line.
+// simulator, build the US won-among-closed training set with the product's command code (`leadrank opportunities
+// training-set --region US`), train it with `leadrank model train --region US` (a pooled set is refused since
+// residency) and print the test ROC-AUC. Prints the machine, the figures, and a last JSON line.
 // Run: `npx tsx bench/opportunity-model.ts [--historical 20000] [--seed 5]` (LEADRANK_PYTHON for training).
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -41,7 +42,8 @@ try {
   const sim = await startOrgSimulator({ port: 0, clients: [app], logger: log });
   await seedFromDirectory(sim.ctx.store, root);
   const env = { SF_LOGIN_URL: sim.url, SF_CLIENT_ID: app.clientId, SF_CLIENT_SECRET: app.clientSecret };
-  const set = await buildOpportunityTrainingSet(env, log, join(root, 'training-set'));
+  const region = 'US';
+  const set = await buildOpportunityTrainingSet(env, log, join(root, 'training-set'), region);
   await sim.close();
   const modelDir = join(root, 'model');
   await promisify(execFile)(
@@ -57,6 +59,8 @@ try {
       modelDir,
       '--params',
       join(repo, 'config/training/opportunity-win.json'),
+      '--region',
+      region,
     ],
     { cwd: repo, maxBuffer: 64 * 1024 * 1024 },
   );
@@ -65,6 +69,7 @@ try {
     family?: string;
   };
   const result = {
+    region,
     closedDeals: set.rows,
     won: set.won,
     testRocAuc: card.metrics?.test?.roc_auc ?? null,
@@ -72,7 +77,9 @@ try {
     seconds: (Date.now() - started) / 1000,
   };
   console.log(`machine: ${machine()} (measured under load)`);
-  console.log(`closed deals ${result.closedDeals} (won ${result.won}), test ROC-AUC ${result.testRocAuc}`);
+  console.log(
+    `${region} closed deals ${result.closedDeals} (won ${result.won}), test ROC-AUC ${result.testRocAuc}`,
+  );
   console.log(JSON.stringify(result));
 } finally {
   await rm(root, { recursive: true, force: true });

@@ -58,14 +58,13 @@ import {
   loadRankingConfig,
   type ClosableWorklistIndex,
 } from './ranking/index.js';
-import { checkModelResidency, loadResidencyConfig, ModelHolder, ModelRegistry } from './model/index.js';
+import { checkModelResidency, loadResidencyConfig, ModelRegistry } from './model/index.js';
 import {
   createScoringService,
-  holderModelSource,
-  prepareServingExtras,
   loadDirectoryModelSource,
   loadDealConfig,
-  opportunityModelSource,
+  opportunityModelSourceFromEnv,
+  registryModelSource,
   OpportunityScorer,
   type AuditSink,
   type ModelSource,
@@ -97,6 +96,8 @@ export interface SidecarOverrides {
   /** Replaces the model source built from LEADRANK_MODEL_DIR (tests, the registry-backed holder). */
   models?: ModelSource;
   store?: OnlineFeatureStore;
+  /** Replaces the deal model source built from the environment (tests). */
+  opportunityModels?: ModelSource;
   /** Replaces the opportunity store built from REDIS_URL (tests). */
   opportunityStore?: OpportunityStore;
   worklistIndex?: ClosableWorklistIndex | null;
@@ -132,7 +133,8 @@ const regionSchema = z.enum(['US', 'EU']);
 
 /**
  * LEADRANK_MODEL_DIR: that directory, loaded once. Otherwise the registry's champion (LEADRANK_REGISTRY_URL,
- * default var/registry), hot-swapped by ModelHolder, cached in LEADRANK_MODEL_CACHE_DIR (default var/model-cache).
+ * default var/registry), hot-swapped by ModelHolder (registryModelSource), cached in LEADRANK_MODEL_CACHE_DIR
+ * (default var/model-cache).
  */
 async function modelSourceFromEnv(
   env: Record<string, string | undefined>,
@@ -149,27 +151,14 @@ async function modelSourceFromEnv(
     if (dir && existsSync(join(dir, 'model_card.json'))) await checkModelResidency(dir, region, residency);
     return loadDirectoryModelSource(dir);
   }
-  const cacheDir = env.LEADRANK_MODEL_CACHE_DIR ?? join(REPO_ROOT, 'var', 'model-cache');
-  const holder = new ModelHolder({
+  return registryModelSource({
     registry: ModelRegistry.open(env.LEADRANK_REGISTRY_URL, region),
-    cacheDir,
-    prepare: async (dir, model) => {
-      await checkModelResidency(dir, region, residency);
-      return prepareServingExtras(dir, model);
-    },
+    cacheDir: env.LEADRANK_MODEL_CACHE_DIR ?? join(REPO_ROOT, 'var', 'model-cache'),
+    check: (dir) => checkModelResidency(dir, region, residency),
     logger,
     alias,
     ...(env.LEADRANK_MODEL_POLL_MS ? { pollIntervalMs: Number(env.LEADRANK_MODEL_POLL_MS) } : {}),
   });
-  try {
-    await holder.start();
-  } catch (error) {
-    logger.warn(
-      { err: (error as Error).message },
-      'model registry unavailable: scoring by rules until it answers',
-    );
-  }
-  return holderModelSource(holder);
 }
 
 async function baselineOf(modelDir: string | undefined): Promise<Baseline | null> {
@@ -297,8 +286,9 @@ export async function createSidecar(
       { logger, now, onGuardrails: (report) => monitor.recordExperiment(report) },
     ));
 
-  // Opportunity scoring (POST /v1/score with object Opportunity): the deal configuration, the opportunity
-  // model of LEADRANK_OPPORTUNITY_MODEL_DIR (deal rules without one) and the store the opportunity sync fills.
+  // Opportunity scoring (POST /v1/score with object Opportunity): the deal configuration, the deal model (the
+  // registry's opportunity champion, hot-swapped; LEADRANK_OPPORTUNITY_MODEL_DIR overrides it; deal rules
+  // without either) and the store the opportunity sync fills.
   const opportunities = {
     scorer: new OpportunityScorer({
       region: region.data,
@@ -306,7 +296,7 @@ export async function createSidecar(
       bands: config.bands,
       topReasons: config.reasons.top,
       deal: await loadDealConfig(configDir),
-      models: await opportunityModelSource(env.LEADRANK_OPPORTUNITY_MODEL_DIR),
+      models: overrides.opportunityModels ?? (await opportunityModelSourceFromEnv(env, region.data, logger)),
     }),
     store:
       overrides.opportunityStore ??

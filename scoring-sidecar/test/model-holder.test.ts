@@ -5,14 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { makeFeatureSpec, writeTrainingSet, type TrainingRow } from '../src/features/training-set-file.js';
+import type { TrainingRow } from '../src/features/training-set-file.js';
 import { ModelHolder } from '../src/model/model-holder.js';
 import { loadOnnxModel, type OnnxModel } from '../src/model/onnx-scorer.js';
 import { ModelRegistry } from '../src/model/registry.js';
-import { pythonModuleOutput } from '../src/model/python.js';
+import { py, registerModel, setAlias, trainLeadModel } from './support/registry-models.js';
 import { seeded } from './support/seeded.js';
 
-const py = (module: string, ...args: string[]) => pythonModuleOutput(module, args, {});
 const silent = pino({ level: 'silent' });
 const POLL_MS = 100;
 
@@ -52,27 +51,11 @@ async function trainAndRegister(
   const features = extra
     ? [...SERVABLE, { name: 'visits', kind: 'numeric' as const, description: 'x' }]
     : SERVABLE;
-  const data = join(work, `data-${seed}`);
-  await writeTrainingSet(data, makeFeatureSpec('holder-test', features), rows(2000, seed, extra));
-  await py('leadrank_training.train', '--data', data, '--out', join(work, `model-${seed}`));
-  const out = JSON.parse(
-    await py('leadrank_training.registry', '--registry', registry, 'register', join(work, `model-${seed}`)),
-  ) as { version: string };
-  return out.version;
+  const model = await trainLeadModel(work, `model-${seed}`, 'holder-test', features, rows(2000, seed, extra));
+  return registerModel(registry, model);
 }
 
-const setChampion = (registry: string, version: string) =>
-  py(
-    'leadrank_training.registry',
-    '--registry',
-    registry,
-    'alias',
-    'set',
-    'champion',
-    version,
-    '--reason',
-    'test',
-  );
+const setChampion = (registry: string, version: string) => setAlias(registry, 'champion', version);
 
 const ROWS = 64;
 const batch = new Float32Array(

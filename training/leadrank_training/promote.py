@@ -2,8 +2,13 @@
 (their ONNX graphs in onnxruntime + calibration.json). Promotes the challenger only if every check passes.
 
 python -m leadrank_training.promote --holdout <training-set dir> --servable-features <file.json>
-        [--days N] [--challenger VERSION] [--registry URL] [--report-dir DIR] [--dry-run]
-python -m leadrank_training.promote rollback --reason "..." [--registry URL]
+        [--days N] [--challenger VERSION] [--registry URL] [--target lead|opportunity]
+        [--report-dir DIR] [--dry-run]
+python -m leadrank_training.promote rollback --reason "..." [--registry URL] [--target lead|opportunity]
+
+Deal models (--target opportunity) pass the same rules except the ECE limit: the larger of 0.03 and the
+`gate.opportunity.eceNoiseQuantile` quantile of the ECE a perfectly calibrated model shows on as many holdout
+rows (labels drawn from the challenger's own probabilities, `eceNoiseDraws` draws; model-selection.json).
 
 Exit code: 0 promoted (or rolled back), 1 refused (every reason is printed), 2 usage error.
 --servable-features: JSON list of {"name", "kind"} the serving code computes (`leadrank model
@@ -28,8 +33,8 @@ from sklearn.metrics import roc_auc_score
 from .calibration import apply_calibration
 from .dataset import BASELINE_COLUMN, SEGMENT_COLUMNS, TrainingSet, load_training_set
 from .export import onnx_probabilities
-from .metrics import score_metrics
-from .registry import ModelRegistry, RegistryError
+from .metrics import expected_calibration_error, score_metrics
+from .registry import TARGETS, ModelRegistry, RegistryError
 from .registry_store import REPO_ROOT
 from .report import MISSING_SEGMENT
 from .selection import load_selection_config
@@ -151,6 +156,13 @@ def segment_aucs(frame: pd.DataFrame, y: np.ndarray, p: np.ndarray) -> dict[str,
     return out
 
 
+def calibrated_ece_noise(p: np.ndarray, quantile: float, draws: int, seed: int = 7) -> float:
+    """The `quantile` of the ECE a perfectly calibrated model shows on these rows: labels ~ Bernoulli(p)."""
+    rng = np.random.default_rng(seed)
+    eces = [expected_calibration_error((rng.random(len(p)) < p).astype(np.int8), p) for _ in range(draws)]
+    return float(np.quantile(eces, quantile))
+
+
 def unservable_features(spec: dict, servable: list[dict]) -> list[str]:
     kinds = {f["name"]: f["kind"] for f in servable}
     return [f"{f['name']} ({f['kind']})" for f in spec["features"] if kinds.get(f["name"]) != f["kind"]]
@@ -187,8 +199,10 @@ def evaluate_gate(
     champion_p: np.ndarray | None,
     holdout: TrainingSet,
     challenger_raw: np.ndarray | None = None,
+    max_ece: float = MAX_ECE,
 ) -> tuple[list[str], dict]:
-    """Every rule, with the reasons for refusal (empty = pass) and the comparison report."""
+    """Every rule, with the reasons for refusal (empty = pass) and the comparison report. `max_ece`: the
+    challenger's ECE limit (MAX_ECE; a deal model's is widened to the holdout's noise, see run_gate)."""
     y = holdout.labels
     frame = holdout.frame
     reasons, honesty = honesty_reasons(challenger_card, y, challenger_p, challenger_raw)
@@ -197,8 +211,8 @@ def evaluate_gate(
     c = challenger["metrics"]
     if c["roc_auc"] is None:
         reasons.append("the holdout has only one class: AUC is undefined")
-    if c["ece"] > MAX_ECE:
-        reasons.append(f"challenger ECE {c['ece']:.4f} exceeds {MAX_ECE}")
+    if c["ece"] > max_ece:
+        reasons.append(f"challenger ECE {c['ece']:.4f} exceeds {max_ece:.4f}")
     if not (challenger["parity"] or {}).get("passed", False):
         reasons.append("challenger model card does not record a passed Python onnxruntime parity check")
     segments: list[dict] = []
@@ -243,7 +257,7 @@ def evaluate_gate(
         "honesty": {**honesty, "rules_auc_holdout": rules_holdout},
         "rules": {
             "max_auc_drop": MAX_AUC_DROP,
-            "max_ece": MAX_ECE,
+            "max_ece": max_ece,
             "segment_min_rows": SEGMENT_MIN_ROWS,
             "max_segment_auc_drop": MAX_SEGMENT_AUC_DROP,
         },
@@ -329,10 +343,13 @@ def run_gate(
     every check passes. With no champion yet only the absolute checks apply."""
     challenger = challenger or registry.alias_version("challenger")
     if challenger is None:
-        raise RegistryError("no challenger: register a model with --alias challenger first")
+        raise RegistryError(
+            f"no {registry.label('challenger')} in {registry.url}: "
+            "register a model with --alias challenger first"
+        )
     champion = registry.alias_version("champion")
     if champion == challenger:
-        raise RegistryError(f"{challenger} is already the champion")
+        raise RegistryError(f"{challenger} is already the {registry.label('champion')}")
     holdout = recent_rows(load_training_set(holdout_dir), days)
     reasons: list[str] = []
     with tempfile.TemporaryDirectory(prefix="leadrank-gate-") as work:
@@ -360,9 +377,15 @@ def run_gate(
         report = {"challenger": {"version": challenger}, "champion": champion and {"version": champion}}
         gate_reasons: list[str] = []
     else:
+        max_ece = MAX_ECE
+        if registry.target == "opportunity":
+            deal_gate = load_selection_config().gate.opportunity
+            noise = calibrated_ece_noise(challenger_p, deal_gate.eceNoiseQuantile, deal_gate.eceNoiseDraws)
+            max_ece = max(MAX_ECE, noise)
         gate_reasons, report = evaluate_gate(
-            challenger_card, challenger_p, champion_card, champion_p, holdout, challenger_raw
+            challenger_card, challenger_p, champion_card, champion_p, holdout, challenger_raw, max_ece
         )
+        report["target"] = registry.target
     reasons += gate_reasons
     promoted = not reasons and promote
     report = {
@@ -425,10 +448,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(
             "--region", choices=("US", "EU"), help="the region's registry (regions/<region>/)"
         )
+        parser.add_argument("--target", choices=TARGETS, default="lead")
         parser.add_argument("--reason", required=True)
         args = parser.parse_args(argv[1:])
         try:
-            entry = ModelRegistry.open(args.registry, args.region).rollback(args.reason)
+            entry = ModelRegistry.open(args.registry, args.region, args.target).rollback(args.reason)
         except RegistryError as err:
             print(f"refused: {err}", file=sys.stderr)
             return 1
@@ -449,13 +473,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--challenger", help="version to judge (default: the challenger alias)")
     parser.add_argument("--registry")
     parser.add_argument("--region", choices=("US", "EU"), help="the region's registry (regions/<region>/)")
+    parser.add_argument(
+        "--target", choices=TARGETS, default="lead", help="lead (default) or opportunity models"
+    )
     parser.add_argument("--report-dir", type=Path)
     parser.add_argument("--dry-run", action="store_true", help="judge and report, move no alias")
     args = parser.parse_args(argv)
     servable = read_servable_features(args.servable_features) if args.servable_features else None
     try:
         result = run_gate(
-            ModelRegistry.open(args.registry, args.region),
+            ModelRegistry.open(args.registry, args.region, args.target),
             args.holdout,
             servable,
             args.days,

@@ -1,6 +1,7 @@
 """Model registry: immutable model versions, `champion` / `challenger` aliases and an append-only alias log.
 
-python -m leadrank_training.registry [--registry URL] [--region US|EU] register <model dir> [--alias ...]
+python -m leadrank_training.registry [--registry URL] [--region US|EU] [--target lead|opportunity]
+        register <model dir> [--alias ...]
 python -m leadrank_training.registry [--registry URL] list | show <version|alias>
 python -m leadrank_training.registry [--registry URL] alias get|set|log ... | rollback --reason ..
 
@@ -14,6 +15,12 @@ Layout (the same on every backend; scoring-sidecar/src/model/registry.ts reads i
 With --region the registry is keyed by region: the same layout under regions/<region>/, which is all a
 deployment of that region reads (scoring-sidecar/src/model/registry.ts), and a model whose card says it was
 trained on another region's rows is refused there.
+
+Targets: lead models (the default) use the layout above; opportunity (deal) models the same layout under
+targets/opportunity/ of it (after the region: regions/<region>/targets/opportunity/), so registries written
+before deals had models read as they did. A model is registered only in its own target's registry: its target
+is the feature spec's `target` recorded in the card (config/features/<target>.json), else the spec name
+(`opportunity-win` is a deal model, anything else a lead model).
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ from .model_card import VERSIONED_ARTIFACTS, content_version
 from .registry_store import ObjectStore, PrefixedStore, open_store
 
 ALIASES = ("champion", "challenger")
+TARGETS = ("lead", "opportunity")
+OPPORTUNITY_SPEC_NAME = "opportunity-win"
 MANIFEST = "manifest.json"
 MODEL_CARD = "model_card.json"
 REQUIRED_ARTIFACTS = (*VERSIONED_ARTIFACTS, MODEL_CARD)
@@ -65,19 +74,37 @@ class Registered:
     created: bool  # False: the version was already there (registering is idempotent)
 
 
+def model_target(card: dict) -> str:
+    """What a model scores: the recorded spec configuration's `target`, else by spec name."""
+    spec = card.get("feature_spec") or {}
+    target = ((spec.get("config") or {}).get("content") or {}).get("target")
+    if target in TARGETS:
+        return target
+    return "opportunity" if spec.get("name") == OPPORTUNITY_SPEC_NAME else "lead"
+
+
 class ModelRegistry:
-    def __init__(self, store: ObjectStore, region: str | None = None) -> None:
+    def __init__(self, store: ObjectStore, region: str | None = None, target: str = "lead") -> None:
+        if target not in TARGETS:
+            raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
         self.store = store
         self.region = region
+        self.target = target
 
     @classmethod
-    def open(cls, url: str | None = None, region: str | None = None) -> ModelRegistry:
+    def open(cls, url: str | None = None, region: str | None = None, target: str = "lead") -> ModelRegistry:
         store = open_store(url)
-        if region is None:
-            return cls(store)
-        if region not in ("US", "EU"):
-            raise ValueError(f"region must be US or EU, not {region!r}")
-        return cls(PrefixedStore(store, f"regions/{region}"), region)
+        if region is not None:
+            if region not in ("US", "EU"):
+                raise ValueError(f"region must be US or EU, not {region!r}")
+            store = PrefixedStore(store, f"regions/{region}")
+        if target != "lead":
+            store = PrefixedStore(store, f"targets/{target}")
+        return cls(store, region, target)
+
+    def label(self, alias: str) -> str:
+        """`champion`, or `opportunity champion` in another target's registry (for messages)."""
+        return alias if self.target == "lead" else f"{self.target} {alias}"
 
     @property
     def url(self) -> str:
@@ -93,6 +120,13 @@ class ModelRegistry:
             raise RegistryError(f"{model_dir} lacks {', '.join(missing)}")
         card = json.loads((model_dir / MODEL_CARD).read_text(encoding="utf-8"))
         version = card.get("version")
+        target = model_target(card)
+        if target != self.target:
+            article = "an" if target[0] in "aeiou" else "a"
+            raise RegistryError(
+                f"{model_dir}: {article} {target} model; the {self.target} registry ({self.url}) takes "
+                f"only {self.target} models (register it with --target {target})"
+            )
         residency = card.get("residency") or {}
         if self.region is not None and not residency.get("pooled") and residency.get("region") != self.region:
             raise RegistryError(
@@ -224,10 +258,12 @@ class ModelRegistry:
         """champion -> the champion before it (from the alias log). Refuses when there is none."""
         current = self.alias_version("champion")
         if current is None:
-            raise RegistryError("there is no champion to roll back")
+            raise RegistryError(f"there is no {self.label('champion')} to roll back ({self.url})")
         previous = self.previous_champion()
         if previous is None:
-            raise RegistryError(f"champion {current} has no previous champion in the alias log")
+            raise RegistryError(
+                f"{self.label('champion')} {current} has no previous champion in the alias log ({self.url})"
+            )
         return self.set_alias("champion", previous, f"rollback from {current}: {reason}", action="rollback")
 
 
@@ -265,6 +301,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--region", choices=("US", "EU"), help="the region's registry: regions/<region>/ of the registry"
     )
+    parser.add_argument(
+        "--target",
+        choices=TARGETS,
+        default="lead",
+        help="what the models score: lead (default) or opportunity (targets/opportunity/)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     register = commands.add_parser("register", help="copy a trained model directory into the registry")
     register.add_argument("model_dir", type=Path)
@@ -286,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 
-    registry = ModelRegistry.open(args.registry, args.region)
+    registry = ModelRegistry.open(args.registry, args.region, args.target)
     out: object
     try:
         if args.command == "register":
@@ -300,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "show":
             version = registry.alias_version(args.version) if args.version in ALIASES else args.version
             if version is None:
-                raise RegistryError(f"alias {args.version} is not set")
+                raise RegistryError(f"alias {registry.label(args.version)} is not set ({registry.url})")
             out = {"manifest": registry._require(version), "model_card": registry.card(version)}
         elif args.command == "rollback":
             out = registry.rollback(args.reason)

@@ -39,10 +39,20 @@ class LogisticSearch(BaseModel):
     bins: int = Field(8, ge=2, le=64)
 
 
+class OpportunityGateConfig(BaseModel):
+    """The deal models' gate (`--target opportunity`): deals are hundreds, so the fixed ECE limit would refuse
+    a perfectly calibrated model by chance; the limit is the ECE such a model shows on the holdout's rows."""
+
+    model_config = ConfigDict(extra="forbid")
+    eceNoiseQuantile: float = Field(0.95, gt=0, lt=1)
+    eceNoiseDraws: int = Field(200, ge=20)
+
+
 class GateConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     minAucOverRules: float = Field(0.01, ge=0)
     maxCalibratedAucLoss: float = Field(0.001, ge=0)
+    opportunity: OpportunityGateConfig = Field(default_factory=OpportunityGateConfig)
 
 
 class SelectionConfig(BaseModel):

@@ -16,6 +16,7 @@ from leadrank_training.dataset import FEATURE_SPEC_FILE, TRAINING_SET_FILE, Trai
 from leadrank_training.promote import (
     MAX_ECE,
     SEGMENT_MIN_ROWS,
+    calibrated_ece_noise,
     evaluate_gate,
     features_for_spec,
     main,
@@ -230,6 +231,23 @@ def test_overconfident_challenger_fails_the_ece_rule():
     overconfident = np.clip((p - 0.5) * 1.6 + 0.5, 0.001, 0.999)
     reasons, _ = evaluate_gate(card("lr-new"), overconfident, None, None, holdout)
     assert len(reasons) == 1 and reasons[0].startswith("challenger ECE")
+
+
+def test_the_deal_gate_ece_limit_is_a_calibrated_models_noise_on_the_holdout():
+    """bench/ece-noise.py's figures (p uniform): 95th percentile 0.045 at 1,000 rows, 0.019 at 5,000; so a
+    deal holdout of a few hundred rows allows far more than 0.03, a large one no less than 0.03 (run_gate's
+    max)."""
+    p = np.random.default_rng(3).random(1000)
+    assert 0.038 < calibrated_ece_noise(p, 0.95, 200) < 0.052
+    small = calibrated_ece_noise(p[:150], 0.95, 200)
+    assert small > 0.09
+    assert calibrated_ece_noise(np.random.default_rng(4).random(5000), 0.95, 200) < MAX_ECE
+    # The limit widens the rule, the rule stays: an overconfident model on 150 rows is still refused.
+    holdout, q = constructed_holdout(150, 0)
+    overconfident = np.clip((q - 0.5) * 3 + 0.5, 0.001, 0.999)
+    reasons, report = evaluate_gate(card("lr-new"), overconfident, None, None, holdout, max_ece=small)
+    assert report["rules"]["max_ece"] == small
+    assert [r for r in reasons if r.startswith("challenger ECE")]
 
 
 def test_holdout_features_are_mapped_by_name_and_category():

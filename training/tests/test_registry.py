@@ -215,3 +215,44 @@ def test_training_refuses_a_set_whose_rows_are_not_its_declared_region(tmp_path)
     (data / "residency.json").write_text(json.dumps({"region": "EU", "pooled": False}))
     with pytest.raises(ValueError, match=r"declares region 'EU' but \d+ of \d+ rows are of another"):
         run_training(data, tmp_path / "model")
+
+
+def deal_model(tmp_path: Path) -> Path:
+    """A model whose card says it scores opportunities (the fitted spec's recorded configuration)."""
+    root = tmp_path / "deal-data"
+    data = write_synthetic_training_set(root, rows=3000, seed=7)
+    spec = json.loads((data / "feature-spec.json").read_text())
+    spec["name"] = "opportunity-win"
+    (data / "feature-spec.json").write_text(json.dumps(spec))
+    run_training(data, tmp_path / "deal-model")
+    return tmp_path / "deal-model"
+
+
+def test_deal_models_live_in_targets_opportunity_and_never_cross_lead_models(models, tmp_path, capsys):
+    """--target opportunity: the same layout under targets/opportunity/ (after regions/<region>/); a lead
+    model is refused there and a deal model at the root, each naming the target to use."""
+    root = tmp_path / "registry"
+    deal = deal_model(tmp_path)
+    deals = ModelRegistry.open(str(root), target="opportunity")
+    with pytest.raises(
+        RegistryError, match=r"a lead model; the opportunity registry .* \(register it with --target lead\)"
+    ):
+        deals.register(models[0])
+    with pytest.raises(
+        RegistryError, match=r"an opportunity model; the lead registry .* --target opportunity"
+    ):
+        ModelRegistry.open(str(root)).register(deal)
+    version = deals.register(deal).version
+    deals.set_alias("champion", version, "first deal model")
+    assert (root / "targets" / "opportunity" / "versions" / version / "manifest.json").is_file()
+    assert (root / "targets" / "opportunity" / "aliases" / "champion.json").is_file()
+    lead = ModelRegistry.open(str(root))
+    assert lead.versions() == [] and lead.alias_version("champion") is None
+    # Regions first, then the target.
+    assert ModelRegistry.open(str(root), "US", "opportunity").url.endswith("/regions/US/targets/opportunity")
+    # The CLI names the target in its refusals.
+    assert main(["--registry", str(root), "--target", "opportunity", "rollback", "--reason", "x"]) == 1
+    err = capsys.readouterr().err
+    assert f"refused: opportunity champion {version} has no previous champion" in err
+    assert main(["--registry", str(root), "--target", "opportunity", "show", "challenger"]) == 1
+    assert "refused: alias opportunity challenger is not set" in capsys.readouterr().err

@@ -1,5 +1,6 @@
-// `leadrank model list | show <version> | promote --holdout <dir> | rollback --reason <text> |
-// servable-features`. Promotion is decided by the Python gate (it scores both models on the holdout); this side
+// `leadrank model [--target lead|opportunity] list | show <version> | promote --holdout <dir> |
+// rollback --reason <text> | servable-features`. --target opportunity works on the deal models
+// (targets/opportunity/ of the registry), judged against the deal spec. Promotion is decided by the Python gate (it scores both models on the holdout); this side
 // first checks that the serving code computes every feature the challenger needs, which only it can know.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,11 +10,19 @@ import {
   ACTIVE_SPEC,
   activeSpecFrom,
   LEAD_CONVERSION_FEATURES,
+  OPPORTUNITY_ACTIVE_SPEC,
   servingDefinitions,
   type ActiveSpec,
   type FeatureDefinition,
 } from '../features/index.js';
-import { ALIASES, leadrankPython, ModelRegistry, runPythonModule } from '../model/index.js';
+import {
+  ALIASES,
+  leadrankPython,
+  ModelRegistry,
+  runPythonModule,
+  TARGETS,
+  type ModelTarget,
+} from '../model/index.js';
 
 export interface CliOutput {
   out(line: string): void;
@@ -47,18 +56,29 @@ export function registerModelCommands(program: Command, output: CliOutput = cons
     )
     .option(
       '--spec <file>',
-      'the active feature spec to judge servability against (default $LEADRANK_FEATURE_SPEC or config/features/lead.json)',
+      'the active feature spec to judge servability against (default $LEADRANK_FEATURE_SPEC or config/features/lead.json; config/features/opportunity.json with --target opportunity)',
+    )
+    .option(
+      '--target <target>',
+      'lead (default) or opportunity: which models (deal models are in targets/opportunity/ of the registry)',
     );
+  const targetOf = (cmd: Command): ModelTarget => {
+    const target = cmd.optsWithGlobals<{ target?: string }>().target ?? 'lead';
+    if (!(TARGETS as readonly string[]).includes(target))
+      throw new Error(`--target must be one of ${TARGETS.join(', ')}, not ${target}`);
+    return target as ModelTarget;
+  };
   const registryOf = (cmd: Command) =>
-    ModelRegistry.open(cmd.optsWithGlobals<{ registry?: string }>().registry);
+    ModelRegistry.open(cmd.optsWithGlobals<{ registry?: string }>().registry, undefined, targetOf(cmd));
   // --spec: judge servability against another spec file than the active one ($LEADRANK_FEATURE_SPEC).
   const activeOf = (cmd: Command): ActiveSpec => {
     const file = cmd.optsWithGlobals<{ spec?: string }>().spec;
-    return file ? activeSpecFrom(file) : ACTIVE_SPEC;
+    if (file) return activeSpecFrom(file);
+    return targetOf(cmd) === 'opportunity' ? OPPORTUNITY_ACTIVE_SPEC : ACTIVE_SPEC;
   };
   const registryArgs = (cmd: Command) => {
     const url = cmd.optsWithGlobals<{ registry?: string }>().registry;
-    return url ? ['--registry', url] : [];
+    return [...(url ? ['--registry', url] : []), '--target', targetOf(cmd)];
   };
 
   model
@@ -70,7 +90,7 @@ export function registerModelCommands(program: Command, output: CliOutput = cons
         ALIASES.map(async (a) => [a, (await registry.alias(a))?.version] as const),
       );
       const versions = await registry.versions();
-      if (!versions.length) output.out(`no versions in ${registry.store.url}`);
+      if (!versions.length) output.out(`no ${registry.target} versions in ${registry.store.url}`);
       for (const version of versions) {
         const card = await registry.card(version);
         const marks = aliases.filter(([, v]) => v === version).map(([a]) => a);
@@ -97,7 +117,10 @@ export function registerModelCommands(program: Command, output: CliOutput = cons
       const version = (ALIASES as readonly string[]).includes(ref)
         ? (await registry.alias(ref as (typeof ALIASES)[number]))?.version
         : ref;
-      if (!version) throw new Error(`alias ${ref} is not set`);
+      if (!version)
+        throw new Error(
+          `alias ${registry.label(ref as (typeof ALIASES)[number])} is not set in ${registry.store.url}`,
+        );
       const [manifest, card, spec] = await Promise.all([
         registry.manifest(version),
         registry.card(version),
@@ -148,7 +171,7 @@ export function registerModelCommands(program: Command, output: CliOutput = cons
       const registry = registryOf(cmd);
       const challenger = await registry.alias('challenger');
       if (!challenger) {
-        output.err('refused: no challenger alias in the registry');
+        output.err(`refused: no ${registry.label('challenger')} alias in the registry ${registry.store.url}`);
         process.exitCode = 1;
         return;
       }
@@ -156,7 +179,9 @@ export function registerModelCommands(program: Command, output: CliOutput = cons
       try {
         definitions = servingDefinitions(await registry.featureSpec(challenger.version), activeOf(cmd));
       } catch (err) {
-        output.err(`refused: challenger ${challenger.version}: ${(err as Error).message}`);
+        output.err(
+          `refused: ${registry.label('challenger')} ${challenger.version}: ${(err as Error).message}`,
+        );
         process.exitCode = 1;
         return;
       }
@@ -190,8 +215,8 @@ export function registerModelCommands(program: Command, output: CliOutput = cons
     .command('servable-features')
     .description('the features the serving code computes (JSON), for the Python gate and retraining')
     .option('--out <file>', 'write to a file instead of stdout')
-    .action(async (opts: { out?: string }) => {
-      const json = JSON.stringify(servableFeatures(), null, 2);
+    .action(async (opts: { out?: string }, cmd: Command) => {
+      const json = JSON.stringify(servableFeatures(activeOf(cmd).definitions), null, 2);
       if (opts.out) await writeFile(opts.out, `${json}\n`);
       else output.out(json);
     });

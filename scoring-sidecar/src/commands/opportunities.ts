@@ -1,8 +1,9 @@
 // `leadrank opportunities sync [--full]` (open opportunities into the opportunity store, by SystemModstamp) and
 // `leadrank opportunities batch` (rescore every open opportunity of the region, write material changes back).
 // Environment as for the lead commands: REGION, SF_* (the org), REDIS_URL (the shared store; the batch's lease
-// and cycle state), LEADRANK_BATCH_PREFIX, LEADRANK_AUDIT_DIR, LEADRANK_ROOT, LEADRANK_CONFIG_DIR, and
-// LEADRANK_OPPORTUNITY_MODEL_DIR (the opportunity model; deal rules without one). Output: one JSON line.
+// and cycle state), LEADRANK_BATCH_PREFIX, LEADRANK_AUDIT_DIR, LEADRANK_ROOT, LEADRANK_CONFIG_DIR, and the deal
+// model: the registry's opportunity champion (LEADRANK_REGISTRY_URL, targets/opportunity/), or
+// LEADRANK_OPPORTUNITY_MODEL_DIR as an explicit override; deal rules without one. Output: one JSON line.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +27,7 @@ import { opportunityTrainingSet, writeTrainingSet } from '../features/index.js';
 import { OPPORTUNITY_SYNC_FIELDS } from '../inputs/index.js';
 import { loadSyncConfig, OpportunitySync, redisWatermarkStore } from '../ingest/index.js';
 import { SalesforceClient, connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
-import { loadDealConfig, opportunityModelSource, OpportunityScorer } from '../scoring/index.js';
+import { loadDealConfig, opportunityModelSourceFromEnv, OpportunityScorer } from '../scoring/index.js';
 import { createOpportunityStoreFromEnv, type Region } from '../store/index.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -72,12 +73,14 @@ export async function runOpportunitySync(env: NodeJS.ProcessEnv, log: Logger, fu
 
 /**
  * The region's deal scorer as every opportunity command and the worker's scheduler role build it: the deal rules
- * of config/, and the opportunity model of LEADRANK_OPPORTUNITY_MODEL_DIR (deal rules without one).
+ * of config/, and the deal model: the registry's opportunity champion, or LEADRANK_OPPORTUNITY_MODEL_DIR as an
+ * override (deal rules without one).
  */
 export async function opportunityScorerFromEnv(
   env: NodeJS.ProcessEnv,
   region: Region,
   configDir: string,
+  log: Logger = pino({ name: 'leadrank-opportunities', level: env.LOG_LEVEL ?? 'info' }),
 ): Promise<OpportunityScorer> {
   const scoring = loadScoringConfig(join(configDir, 'scoring.json'));
   return new OpportunityScorer({
@@ -86,7 +89,7 @@ export async function opportunityScorerFromEnv(
     bands: scoring.bands,
     topReasons: scoring.reasons.top,
     deal: await loadDealConfig(configDir),
-    models: await opportunityModelSource(env.LEADRANK_OPPORTUNITY_MODEL_DIR),
+    models: await opportunityModelSourceFromEnv(env, region, log),
   });
 }
 
@@ -105,7 +108,7 @@ export async function runOpportunityBatch(
   const { rt, configDir } = await opportunityRuntimeFromEnv(env, region, log);
   try {
     const opportunityBatch = loadOpportunityBatchConfig(join(configDir, OPPORTUNITY_BATCH_FILE));
-    const scorer = await opportunityScorerFromEnv(env, region, configDir);
+    const scorer = await opportunityScorerFromEnv(env, region, configDir, log);
     try {
       return await runOpportunityCycleOnce(rt, scorer, {
         ...(o.cycleId ? { cycleId: o.cycleId } : {}),

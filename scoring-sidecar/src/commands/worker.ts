@@ -153,7 +153,7 @@ export async function startWorker(o: WorkerOptions): Promise<{ metricsPort: numb
         // The opportunity cycle: its own schedule and lease, run here (BullMQ hands each fire to one scheduler).
         if (opportunityBatch) {
           await scheduleOpportunityCycles(rt, opportunityBatch.schedule.everyMs);
-          const dealScorer = await opportunityScorerFromEnv(env, o.region, configDir);
+          const dealScorer = await opportunityScorerFromEnv(env, o.region, configDir, log);
           closers.push(() => dealScorer.close());
           const deals = startOpportunityCycleWorker(rt, dealScorer, {
             collectionsMaxRows: opportunityBatch.write.collectionsMaxRows,

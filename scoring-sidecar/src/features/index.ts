@@ -12,6 +12,7 @@ export {
   customFieldsRead,
   objectFieldsRead,
   servingDefinitions,
+  specTarget,
   storedLeadFields,
 } from './servability.js';
 export {

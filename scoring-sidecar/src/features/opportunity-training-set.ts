@@ -6,7 +6,12 @@
 import { opportunityFromRow, parseSalesforceDateTime, type OpportunityRecord } from '../inputs/index.js';
 import { computeFeatures } from './definitions.js';
 import { buildFeatureSpec, CategoryCounter, encodeFeatures } from './feature-spec.js';
-import { OPPORTUNITY_CONFIG, OPPORTUNITY_WIN_FEATURES, opportunityInputs } from './opportunity-features.js';
+import {
+  OPPORTUNITY_ACTIVE_SPEC,
+  OPPORTUNITY_CONFIG,
+  OPPORTUNITY_WIN_FEATURES,
+  opportunityInputs,
+} from './opportunity-features.js';
 import type { FeatureSpec, TrainingRow } from './training-set-file.js';
 
 type Row = Readonly<Record<string, string | null | undefined>>;
@@ -37,6 +42,9 @@ export function opportunityTrainingSet(rows: Iterable<Row>): { spec: FeatureSpec
     defs,
     (name) => counter.categories(name, defs.find((d) => d.name === name)?.categoryPolicy?.minCount ?? 20),
     training.horizonDays,
+    // The spec configuration (target opportunity) rides in the model's card: the registry and serving know a
+    // deal model by it.
+    OPPORTUNITY_ACTIVE_SPEC.source,
   );
   return {
     spec,

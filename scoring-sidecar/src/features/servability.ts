@@ -39,6 +39,14 @@ export function storedLeadFields(active: FeatureConfig): string[] {
 
 const short = (hash: string) => hash.slice(0, 12);
 
+/** The deal spec's name, for fitted specs that do not record their configuration. */
+const OPPORTUNITY_SPEC_NAME = 'opportunity-win';
+
+/** What a fitted spec's model scores: its recorded configuration's target, else by name (deal spec or lead). */
+export function specTarget(spec: FeatureSpec): 'lead' | 'opportunity' {
+  return spec.source?.config.target ?? (spec.name === OPPORTUNITY_SPEC_NAME ? 'opportunity' : 'lead');
+}
+
 /**
  * The definitions that compute `spec`'s features in its order, or an error saying why serving cannot feed
  * it: another target or object, fields the store does not hold (named), or a feature computed differently.
@@ -48,6 +56,12 @@ export function servingDefinitions(
   active: ActiveSpec,
   storeFields: readonly string[] = storedLeadFields(active.source.config),
 ): FeatureDefinition[] {
+  const target = specTarget(spec);
+  const serving = active.source.config.target;
+  if (target !== serving)
+    throw new Error(
+      `${target === 'opportunity' ? 'an' : 'a'} ${target} model (spec ${spec.name}) is never served for ${serving} scoring`,
+    );
   const source = spec.source;
   if (!source) return featuresForSpec(spec, active.definitions);
   if (source.hash === active.source.hash) return featuresForSpec(spec, active.definitions);

@@ -2,6 +2,7 @@
 // training/leadrank_training/registry.py): alias documents, the alias log and version artifacts. Versions are
 // copied into a local cache directory (checked against their manifest) and loaded with loadOnnxModel.
 // Local directories only for now: an s3:// URL is refused with a clear message (the Python side reads S3).
+// Targets: lead models at the (regional) root, deal models under its targets/opportunity/ (registry.py).
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -14,6 +15,9 @@ import { loadOnnxModel, type OnnxModel } from './onnx-scorer.js';
 export const REGISTRY_URL_ENV = 'LEADRANK_REGISTRY_URL';
 export const ALIASES = ['champion', 'challenger'] as const;
 export type AliasName = (typeof ALIASES)[number];
+/** What a registry's models score: lead models at the root, opportunity (deal) models in targets/opportunity/. */
+export const TARGETS = ['lead', 'opportunity'] as const;
+export type ModelTarget = (typeof TARGETS)[number];
 const MANIFEST = 'manifest.json';
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const DEFAULT_REGISTRY_DIR = join(repoRoot, 'var', 'registry');
@@ -126,21 +130,32 @@ function parseJson<T>(schema: z.ZodType<T>, data: Buffer, what: string): T {
 }
 
 export class ModelRegistry {
-  constructor(readonly store: RegistryStore) {}
+  constructor(
+    readonly store: RegistryStore,
+    readonly target: ModelTarget = 'lead',
+  ) {}
 
   /**
    * With a region: the registry is keyed by region, `<root>/regions/<region>/` (what
    * `python -m leadrank_training.registry --region <region>` writes), so a deployment reads only its region's
    * versions and aliases. A registry without that folder (one region per registry, or written before regions)
    * is read at its root; the served model's card is checked for its region either way (model/residency.ts).
+   * A target other than lead reads `targets/<target>/` of that (`--target` of the Python registry CLI).
    */
-  static open(url?: string, region?: 'US' | 'EU'): ModelRegistry {
-    const store = openRegistryStore(url);
+  static open(url?: string, region?: 'US' | 'EU', target: ModelTarget = 'lead'): ModelRegistry {
+    let store = openRegistryStore(url);
     if (region && store instanceof LocalRegistryStore) {
       const regional = join(store.root, 'regions', region);
-      if (existsSync(regional)) return new ModelRegistry(new LocalRegistryStore(regional));
+      if (existsSync(regional)) store = new LocalRegistryStore(regional);
     }
-    return new ModelRegistry(store);
+    if (target !== 'lead' && store instanceof LocalRegistryStore)
+      store = new LocalRegistryStore(join(store.root, 'targets', target));
+    return new ModelRegistry(store, target);
+  }
+
+  /** `champion`, or `opportunity champion` in another target's registry (for messages). */
+  label(alias: AliasName): string {
+    return this.target === 'lead' ? alias : `${this.target} ${alias}`;
   }
 
   async alias(name: AliasName): Promise<AliasDoc | null> {

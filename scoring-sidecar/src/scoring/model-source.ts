@@ -11,11 +11,13 @@ import {
   type FeatureDefinition,
   type FeatureSpec,
 } from '../features/index.js';
+import type { Logger } from 'pino';
 import {
   loadOnnxModel,
+  ModelHolder,
   readScoreScale,
   scoreFromProbability,
-  type ModelHolder,
+  type ModelRegistry,
   type OnnxModel,
 } from '../model/index.js';
 
@@ -175,4 +177,45 @@ export function holderModelSource(holder: ModelHolder<ServingExtras>): ModelSour
     },
     close: () => holder.stop(),
   };
+}
+
+export interface RegistryModelSourceOptions {
+  /** The registry of the target to serve (ModelRegistry.open(url, region, target)). */
+  registry: ModelRegistry;
+  cacheDir: string;
+  /** The spec to serve by: the lead active spec (default) or the deal spec for the opportunity registry. */
+  active?: ActiveSpec;
+  alias?: 'champion' | 'challenger';
+  pollIntervalMs?: number;
+  /** Run on each fetched version before the swap (residency); a throw keeps the current model. */
+  check?: (modelDir: string) => Promise<unknown>;
+  logger: Logger;
+}
+
+/**
+ * The alias of a registry, hot-swapped by a ModelHolder: loaded now when set, then polled. A registry that
+ * cannot be read leaves the source empty (rules answer) until it can.
+ */
+export async function registryModelSource(o: RegistryModelSourceOptions): Promise<ModelSource> {
+  const holder = new ModelHolder<ServingExtras>({
+    registry: o.registry,
+    cacheDir: o.cacheDir,
+    prepare: async (dir, model) => {
+      await o.check?.(dir);
+      return prepareServingExtras(dir, model);
+    },
+    logger: o.logger,
+    ...(o.active ? { active: o.active } : {}),
+    ...(o.alias ? { alias: o.alias } : {}),
+    ...(o.pollIntervalMs ? { pollIntervalMs: o.pollIntervalMs } : {}),
+  });
+  try {
+    await holder.start();
+  } catch (error) {
+    o.logger.warn(
+      { err: (error as Error).message, target: o.registry.target },
+      'model registry unavailable: scoring by rules until it answers',
+    );
+  }
+  return holderModelSource(holder);
 }

@@ -1,11 +1,13 @@
 // Opportunity scoring: the same pipeline as leads (pipeline.ts: features → vector → predict → TreeSHAP →
 // band → reasons → next-best action → feature hash), fed with an opportunity and its Account, the deal
 // configuration (config/rules/opportunity.json, config/actions/opportunity.json, config/reasons/
-// opportunity-win.json) and the opportunity model (LEADRANK_OPPORTUNITY_MODEL_DIR). Both doors use it: the
+// opportunity-win.json) and the opportunity model (the registry's opportunity champion, hot-swapped; or
+// LEADRANK_OPPORTUNITY_MODEL_DIR as an explicit override). Both doors use it: the
 // batch cycle (batch/opportunity-cycle.ts) and POST /v1/score (api/opportunity-route.ts). No model, or a
 // failing one, falls back to the deal rules (source "rules" and a fallbackReason), as for leads.
 import { join } from 'node:path';
-import type { RegionsConfig, ScoringConfig } from '../config/index.js';
+import type { Logger } from 'pino';
+import { REPO_ROOT, type RegionsConfig, type ScoringConfig } from '../config/index.js';
 import { featuresWithoutReasons, loadReasonCatalogue, type ReasonCatalogue } from '../explain/index.js';
 import { OPPORTUNITY_ACTIVE_SPEC, OPPORTUNITY_WIN_FEATURES, opportunityInputs } from '../features/index.js';
 import {
@@ -15,14 +17,17 @@ import {
   type Region,
 } from '../inputs/index.js';
 import {
+  checkModelResidency,
   isPseudoField,
   loadActionCatalogue,
+  loadResidencyConfig,
   loadRuleSet,
+  ModelRegistry,
   type ActionCatalogue,
   type LeadRecord,
   type RuleSet,
 } from '../model/index.js';
-import { loadDirectoryModelSource, type ModelSource } from './model-source.js';
+import { loadDirectoryModelSource, registryModelSource, type ModelSource } from './model-source.js';
 import { checkProbabilities, ScoringPipeline, type Encoded, type PipelineScore } from './pipeline.js';
 
 const DAY_MS = 86_400_000;
@@ -78,9 +83,56 @@ export async function loadDealConfig(configDir: string): Promise<DealConfig> {
   return { ruleSet, actions, catalogue };
 }
 
-/** The opportunity model of LEADRANK_OPPORTUNITY_MODEL_DIR, or none (deal rules answer). */
-export function opportunityModelSource(dir: string | undefined): Promise<ModelSource> {
-  return loadDirectoryModelSource(dir, OPPORTUNITY_ACTIVE_SPEC);
+export interface OpportunityModelOptions {
+  /** An explicit model directory (LEADRANK_OPPORTUNITY_MODEL_DIR): loaded once, the registry is not read. */
+  dir?: string;
+  /** The registry (default $LEADRANK_REGISTRY_URL, else var/registry); deal models in its targets/opportunity/. */
+  registryUrl?: string;
+  region: Region;
+  cacheDir: string;
+  pollIntervalMs?: number;
+  /** Run on each fetched registry version before it is served (residency). */
+  check?: (modelDir: string) => Promise<unknown>;
+  logger: Logger;
+}
+
+/**
+ * The deal model: the directory when one is given, else the registry's opportunity champion, hot-swapped on
+ * promotion and rollback by a ModelHolder (model-source.ts). Neither: none, and the deal rules answer.
+ */
+export function opportunityModelSource(o: OpportunityModelOptions): Promise<ModelSource> {
+  if (o.dir) return loadDirectoryModelSource(o.dir, OPPORTUNITY_ACTIVE_SPEC);
+  return registryModelSource({
+    registry: ModelRegistry.open(o.registryUrl, o.region, 'opportunity'),
+    cacheDir: o.cacheDir,
+    active: OPPORTUNITY_ACTIVE_SPEC,
+    logger: o.logger,
+    ...(o.check ? { check: o.check } : {}),
+    ...(o.pollIntervalMs ? { pollIntervalMs: o.pollIntervalMs } : {}),
+  });
+}
+
+/**
+ * From the environment, as `leadrank serve` and `leadrank opportunities batch` read it:
+ * LEADRANK_OPPORTUNITY_MODEL_DIR (override), else LEADRANK_REGISTRY_URL, LEADRANK_MODEL_CACHE_DIR and
+ * LEADRANK_MODEL_POLL_MS as for lead models; a registry version is served only if its residency allows it.
+ */
+export function opportunityModelSourceFromEnv(
+  env: Record<string, string | undefined>,
+  region: Region,
+  logger: Logger,
+): Promise<ModelSource> {
+  const configDir = env.LEADRANK_CONFIG_DIR ?? join(REPO_ROOT, 'config');
+  const residency = loadResidencyConfig(join(configDir, 'residency.json'));
+  return opportunityModelSource({
+    ...(env.LEADRANK_OPPORTUNITY_MODEL_DIR ? { dir: env.LEADRANK_OPPORTUNITY_MODEL_DIR } : {}),
+    ...(env.LEADRANK_REGISTRY_URL ? { registryUrl: env.LEADRANK_REGISTRY_URL } : {}),
+    region,
+    cacheDir: env.LEADRANK_MODEL_CACHE_DIR ?? join(REPO_ROOT, 'var', 'model-cache'),
+    ...(env.LEADRANK_MODEL_POLL_MS ? { pollIntervalMs: Number(env.LEADRANK_MODEL_POLL_MS) } : {}),
+    check: (dir) => checkModelResidency(dir, region, residency),
+    logger,
+  });
 }
 
 /** The deal as rules and actions read it: its fields plus DaysToClose (whole days to CloseDate; < 0: passed). */
