@@ -1,6 +1,5 @@
 import { LightningElement, api, wire } from 'lwc';
 import { getRecord, getFieldValue, notifyRecordUpdateAvailable } from 'lightning/uiRecordApi';
-import { ShowToastEvent } from 'lightning/platformShowToastEvent';
 import { refreshApex } from '@salesforce/apex';
 import getHistory from '@salesforce/apex/ScoreHistoryController.getHistory';
 import logAction from '@salesforce/apex/NextBestActionController.logAction';
@@ -12,42 +11,32 @@ import NEXT_BEST_ACTION from '@salesforce/schema/Lead.Next_Best_Action__c';
 import SCORE_SOURCE from '@salesforce/schema/Lead.Score_Source__c';
 import SCORED_AT from '@salesforce/schema/Lead.Scored_At__c';
 import MODEL_VERSION from '@salesforce/schema/Lead.Score_Model_Version__c';
-import {
-  bandClass,
-  errorMessage,
-  isStale,
-  parseReasons,
-  splitNextBestAction,
-  timeAgo,
-  trendPoints,
-} from 'c/leadrankFormat';
 import { namesLead, subscribeToScoreChanges } from 'c/leadScoreEvents';
-import { LABELS, format } from 'c/leadrankLabels';
 
-const FIELDS = [
-  LEAD_SCORE,
-  SCORE_BAND,
-  SCORE_REASONS,
-  NEXT_BEST_ACTION,
-  SCORE_SOURCE,
-  SCORED_AT,
-  MODEL_VERSION,
-];
-const TOP_REASONS = 3;
+/** The Lead score fields, by the names c/scoreCardView reads them. */
+const FIELDS = {
+  score: LEAD_SCORE,
+  band: SCORE_BAND,
+  reasons: SCORE_REASONS,
+  nextBestAction: NEXT_BEST_ACTION,
+  source: SCORE_SOURCE,
+  scoredAt: SCORED_AT,
+  modelVersion: MODEL_VERSION,
+};
+const OPTIONAL_FIELDS = Object.values(FIELDS);
 const TREND_POINTS = 10;
-const TREND_WIDTH = 120;
-const TREND_HEIGHT = 32;
 
-/** Leadrank score, reasons, trend and next-best action on the Lead record page. */
+/**
+ * Leadrank score, reasons, trend and next-best action on the Lead record page: loads the lead and its history,
+ * refreshes them when a new score lands, reports experiment exposure and logs the action; c/scoreCardView shows it.
+ */
 export default class LeadScoreCard extends LightningElement {
   @api recordId;
 
-  labels = LABELS;
+  fields = FIELDS;
   record;
   recordError;
   history = [];
-  logging = false;
-  loggedAction;
   reportedExposureFor;
   historyResult;
   stopListening;
@@ -76,7 +65,7 @@ export default class LeadScoreCard extends LightningElement {
   }
 
   // optionalFields: a user without access to a score field gets a degraded card, not an error.
-  @wire(getRecord, { recordId: '$recordId', optionalFields: FIELDS })
+  @wire(getRecord, { recordId: '$recordId', optionalFields: OPTIONAL_FIELDS })
   wiredLead({ data, error }) {
     this.record = data;
     this.recordError = error;
@@ -88,11 +77,13 @@ export default class LeadScoreCard extends LightningElement {
    * fire-and-forget (the Apex side never throws; a lost report must not disturb the page).
    */
   reportExposure() {
-    if (!this.hasScore || this.reportedExposureFor === this.recordId) {
+    const score = this.record ? getFieldValue(this.record, LEAD_SCORE) : null;
+    if (score === null || score === undefined || this.reportedExposureFor === this.recordId) {
       return;
     }
     this.reportedExposureFor = this.recordId;
-    reportScoreCardView({ leadId: this.recordId, scoredByRules: this.isRules }).catch(() => {});
+    const scoredByRules = getFieldValue(this.record, SCORE_SOURCE) === 'Rules';
+    reportScoreCardView({ leadId: this.recordId, scoredByRules }).catch(() => {});
   }
 
   @wire(getHistory, { leadId: '$recordId', maxRows: TREND_POINTS })
@@ -102,140 +93,6 @@ export default class LeadScoreCard extends LightningElement {
     this.history = result.data || [];
   }
 
-  get hasScore() {
-    return Boolean(this.record) && this.score !== null && this.score !== undefined;
-  }
-
-  /** The record loaded but the score field did not: the user has no field access to it. */
-  get scoreHidden() {
-    return Boolean(this.record) && !(LEAD_SCORE.fieldApiName in (this.record.fields || {}));
-  }
-
-  get notScored() {
-    return Boolean(this.record) && !this.hasScore && !this.scoreHidden;
-  }
-
-  get errorText() {
-    return this.recordError ? errorMessage(this.recordError) : null;
-  }
-
-  get score() {
-    return getFieldValue(this.record, LEAD_SCORE);
-  }
-
-  get band() {
-    return getFieldValue(this.record, SCORE_BAND);
-  }
-
-  get bandText() {
-    return format(LABELS.Band, this.band);
-  }
-
-  get scoreErrorText() {
-    return format(LABELS.Score_Load_Failed, this.errorText);
-  }
-
-  get bandBadgeClass() {
-    return bandClass(this.band);
-  }
-
-  get isRules() {
-    return getFieldValue(this.record, SCORE_SOURCE) === 'Rules';
-  }
-
-  get modelVersion() {
-    return getFieldValue(this.record, MODEL_VERSION);
-  }
-
-  get freshness() {
-    const scoredAt = getFieldValue(this.record, SCORED_AT);
-    const ago = timeAgo(scoredAt);
-    if (!ago) {
-      return LABELS.Scored_Unknown;
-    }
-    return format(isStale(scoredAt) ? LABELS.Scored_Stale : LABELS.Scored, ago);
-  }
-
-  get reasons() {
-    return parseReasons(getFieldValue(this.record, SCORE_REASONS));
-  }
-
-  get positiveReasons() {
-    return this.reasons.positive.slice(0, TOP_REASONS);
-  }
-
-  get negativeReasons() {
-    return this.reasons.negative.slice(0, TOP_REASONS);
-  }
-
-  get hasPositiveReasons() {
-    return this.positiveReasons.length > 0;
-  }
-
-  get hasNegativeReasons() {
-    return this.negativeReasons.length > 0;
-  }
-
-  get nextBestAction() {
-    return splitNextBestAction(getFieldValue(this.record, NEXT_BEST_ACTION));
-  }
-
-  get actionLabel() {
-    const next = this.nextBestAction;
-    return next && next.label ? next.label : LABELS.Next_Step;
-  }
-
-  get logButtonLabel() {
-    return this.loggedAction ? LABELS.Logged : format(LABELS.Log_As_Done, this.actionLabel);
-  }
-
-  get logDisabled() {
-    return this.logging || Boolean(this.loggedAction);
-  }
-
-  /** History comes newest first; the trend reads left (oldest) to right (newest). */
-  get trendScores() {
-    return this.history
-      .map((row) => row.Score__c)
-      .filter((score) => typeof score === 'number')
-      .reverse();
-  }
-
-  get hasTrend() {
-    return this.trendScores.length >= 2;
-  }
-
-  get trendPointsAttr() {
-    return trendPoints(this.trendScores, TREND_WIDTH, TREND_HEIGHT);
-  }
-
-  get trendLabel() {
-    const scores = this.trendScores;
-    return format(LABELS.Trend, scores.length, scores[0], scores[scores.length - 1]);
-  }
-
-  async handleLogAction() {
-    this.logging = true;
-    try {
-      await logAction({ leadId: this.recordId, action: this.actionLabel });
-      this.loggedAction = this.actionLabel;
-      this.dispatchEvent(
-        new ShowToastEvent({
-          title: LABELS.Logged,
-          message: format(LABELS.Logged_Message, this.actionLabel),
-          variant: 'success',
-        }),
-      );
-    } catch (error) {
-      this.dispatchEvent(
-        new ShowToastEvent({
-          title: LABELS.Log_Failed,
-          message: errorMessage(error),
-          variant: 'error',
-        }),
-      );
-    } finally {
-      this.logging = false;
-    }
-  }
+  /** c/scoreCardView calls this with the action's label when the rep logs it as done. */
+  logNextBestAction = (action) => logAction({ leadId: this.recordId, action });
 }
