@@ -27,7 +27,6 @@ import { REPO_ROOT } from './config/index.js';
 import { startServer } from './server.js';
 
 const log = pino({ name: 'leadrank', level: process.env.LOG_LEVEL ?? 'info' });
-const MAX_FAILED_STARTS = 5;
 
 async function serve(opts: { port?: string; workers: string }): Promise<void> {
   const env: Record<string, string | undefined> = {
@@ -44,9 +43,13 @@ async function serve(opts: { port?: string; workers: string }): Promise<void> {
     let stopping = false;
     const exitCodes: (number | null)[] = [];
     // A worker that dies again and again before it serves (a bad configuration, a store it cannot open) is not
-    // re-forked in a tight loop: each restart waits longer (1, 2, 4, 8 s) and after five failed starts in a row
+    // re-forked in a tight loop: each restart waits longer (1, 2, 4, 8 s …) and after five failed starts in a row
+    // (LEADRANK_WORKER_MAX_FAILED_STARTS)
     // the primary stops the others and exits 1, so that the supervisor (systemd, the container runtime) sees it.
     const failedStarts: number[] = [];
+    const maxFailedStarts = Number(env.LEADRANK_WORKER_MAX_FAILED_STARTS ?? 5);
+    if (!Number.isInteger(maxFailedStarts) || maxFailedStarts < 1)
+      throw new Error('LEADRANK_WORKER_MAX_FAILED_STARTS must be a positive integer');
     const fork = (index: number) => {
       const worker = cluster.fork({ ...env, LEADRANK_WORKER_INDEX: String(index) });
       let serving = false;
@@ -66,8 +69,8 @@ async function serve(opts: { port?: string; workers: string }): Promise<void> {
         if (code === 0) return;
         const failures = serving ? 0 : (failedStarts[index] ?? 0) + 1;
         failedStarts[index] = failures;
-        if (failures >= MAX_FAILED_STARTS) {
-          log.error({ index, failures }, 'worker failed to start 5 times in a row; stopping');
+        if (failures >= maxFailedStarts) {
+          log.error({ index, failures }, 'a worker failed to start too many times in a row; stopping');
           shutdown('SIGTERM', 1);
           return;
         }
