@@ -18,7 +18,13 @@ import {
   type Arm,
 } from '../experiments/index.js';
 import type { ExtractSummary } from '../monitoring/index.js';
-import { engagementEventSchema, leadProfileSchema, type EngagementEvent } from '../inputs/index.js';
+import { contextDeclarations, LEAD_FEATURE_CONFIG } from '../features/index.js';
+import {
+  engagementEventSchema,
+  leadProfileSchema,
+  type ContextDeclarations,
+  type EngagementEvent,
+} from '../inputs/index.js';
 import {
   explorationRng,
   rankWorklist,
@@ -73,6 +79,8 @@ export interface RouteDeps {
   experiments?: RouteExperiments;
   /** Monitoring hooks (monitoring/monitor.ts); absent: nothing is recorded. */
   monitoring?: RouteMonitoring;
+  /** The dated contexts a context extract is checked against; default the active spec's (`contexts`). */
+  contexts?: ContextDeclarations;
 }
 
 export interface RouteExperiments {
@@ -528,12 +536,16 @@ export function extractHandler(deps: RouteDeps) {
       maxBytes: deps.config.limits.extractBytes,
       writeChunkRows: deps.config.extracts.writeChunkRows,
       now: () => deps.now().getTime(),
+      contexts: deps.contexts ?? contextDeclarations(LEAD_FEATURE_CONFIG),
       ...(checker ? { onValidRow: (row) => checker.addValid(row) } : {}),
     });
     deps.metrics.storeLatency(`extract_${kind}`, (performance.now() - started) / 1000);
     if (checker && result.extractDates) {
       const at = deps.now();
-      await deps.monitoring!.extractDelivered(checker.summary(result.extractDates.to, at), at);
+      // A context extract may announce rows ahead: its delivery counts for today, not for its latest date.
+      const today = at.toISOString().slice(0, 10);
+      const day = result.extractDates.to > today ? today : result.extractDates.to;
+      await deps.monitoring!.extractDelivered(checker.summary(day, at), at);
     }
     res.json({
       requestId: String(res.locals.requestId),

@@ -37,7 +37,7 @@ export {
   type Snapshot,
 } from './point-in-time.js';
 export { featureHash } from './feature-hash.js';
-export { interpretSpec, type SpecInputs } from './interpreter.js';
+export { contextDeclarations, interpretSpec, type SpecInputs } from './interpreter.js';
 export {
   FeatureSpecError,
   loadFeatureConfig,

@@ -236,6 +236,7 @@ class DefaultScoringService implements ScoringService {
             events: stored?.events ?? new EventAggregates(),
             erp: stored?.erp ?? null,
             marketing: stored?.marketing ?? null,
+            context: stored?.context ?? null,
           }
         : stored!;
       positions.push(index);
@@ -312,7 +313,13 @@ class DefaultScoringService implements ScoringService {
     const scoredAt = now.toISOString();
     const leads = inputs.map((input) =>
       pipelineLeadOf(
-        { lead: input.payload!.lead, events: new EventAggregates(), erp: null, marketing: null },
+        {
+          lead: input.payload!.lead,
+          events: new EventAggregates(),
+          erp: null,
+          marketing: null,
+          context: null,
+        },
         input,
       ),
     );
