@@ -529,7 +529,8 @@ export function extractHandler(deps: RouteDeps) {
       );
     }
     const started = performance.now();
-    const checker = deps.monitoring?.extractRowChecker(kind);
+    // Context rows come when values change, not daily: no freshness or volume expectation applies to them.
+    const checker = kind === 'context' ? undefined : deps.monitoring?.extractRowChecker(kind);
     const result = await ingestExtract(req, kind, format, {
       store: deps.store,
       region: deps.region,
@@ -542,10 +543,7 @@ export function extractHandler(deps: RouteDeps) {
     deps.metrics.storeLatency(`extract_${kind}`, (performance.now() - started) / 1000);
     if (checker && result.extractDates) {
       const at = deps.now();
-      // A context extract may announce rows ahead: its delivery counts for today, not for its latest date.
-      const today = at.toISOString().slice(0, 10);
-      const day = result.extractDates.to > today ? today : result.extractDates.to;
-      await deps.monitoring!.extractDelivered(checker.summary(day, at), at);
+      await deps.monitoring!.extractDelivered(checker.summary(result.extractDates.to, at), at);
     }
     res.json({
       requestId: String(res.locals.requestId),
