@@ -20,7 +20,13 @@ import {
   type LeadHistory,
 } from '../src/features/index.js';
 import { readContextFolder } from '../src/features/training-set-builder.js';
-import { ContextTable, parseContextRow, RefusedInputError, type ContextRow } from '../src/inputs/index.js';
+import {
+  ContextTable,
+  EventAggregates,
+  parseContextRow,
+  RefusedInputError,
+  type ContextRow,
+} from '../src/inputs/index.js';
 import { createInProcessStore, createRedisStore, type OnlineFeatureStore } from '../src/store/index.js';
 import { baseLead } from './fixtures/leads.js';
 
@@ -242,6 +248,8 @@ describe('the as-of join', () => {
   });
 });
 
+const state0Events = () => new EventAggregates();
+
 describe.each(['in-process', 'redis'] as const)('the %s store keeps context history', (kind) => {
   let clock = at('2026-03-09T18:00:00Z');
   const keyPrefix = `lrtest:ctx:${randomUUID()}`;
@@ -300,6 +308,21 @@ describe.each(['in-process', 'redis'] as const)('the %s store keeps context hist
       expect(online).toEqual(offline);
       expect(valueOf(online, 'campaign_cost_per_lead')).toBe(now < at('2026-03-10T00:00:00Z') ? 10 : 20);
     }
+
+    // a lead the store does not hold (scored by payload) reads the same rows
+    const lookup = await reader.contextLookup();
+    expect(lookup).not.toBeNull();
+    const payloadLead = { ...lead, Id: '00Q000000000778AAA' };
+    const payloadInputs = {
+      lead: payloadLead,
+      events: state0Events(),
+      erp: null,
+      marketing: null,
+      context: lookup,
+    };
+    expect(computeFeatures(features, payloadInputs, clock)).toEqual(
+      computeFeatures(features, { ...payloadInputs, context: new ContextTable(rows) }, clock),
+    );
 
     // a correction of an existing row reaches a reader that had cached the table
     await store.putContextRows([campaign('Web', '2026-03-10', 25)]);

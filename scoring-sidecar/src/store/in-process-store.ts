@@ -5,6 +5,7 @@ import {
   checkEvents,
   ContextTable,
   pruneContextRows,
+  type ContextLookup,
   type ContextRow,
   checkLeads,
   checkLinks,
@@ -155,6 +156,10 @@ class InProcessStore implements OnlineFeatureStore {
 
   async contextRows(): Promise<ContextRow[]> {
     return [...this.context.all()].map(plainContextRow);
+  }
+
+  async contextLookup(): Promise<ContextLookup | null> {
+    return this.context.size > 0 ? this.context : null;
   }
 
   async getLeadStates(leadIds: string[]): Promise<(OnlineLeadState | null)[]> {

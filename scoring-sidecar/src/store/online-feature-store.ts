@@ -61,6 +61,8 @@ export interface OnlineFeatureStore {
   putContextRows(rows: ContextRow[]): Promise<void>;
   /** Every context row held, by (context, key) then date (exports, training from the store's history). */
   contextRows(): Promise<ContextRow[]>;
+  /** The context rows as `getLeadStates` hands them out, for a lead the store does not hold (scored by payload). */
+  contextLookup(): Promise<ContextLookup | null>;
   /** One round trip for the whole batch; null where the lead's profile is unknown. */
   getLeadStates(leadIds: string[]): Promise<(OnlineLeadState | null)[]>;
   /** Every lead of the region exactly once over a full iteration (leads added meanwhile may or may not appear). */

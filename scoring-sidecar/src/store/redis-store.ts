@@ -9,6 +9,7 @@ import {
   checkLeads,
   ContextTable,
   pruneContextRows,
+  type ContextLookup,
   type ContextRow,
   checkLinks,
   checkRows,
@@ -290,6 +291,10 @@ class RedisStore implements OnlineFeatureStore {
     const rows = decodeContextRows(hash);
     this.contextCache = { version: v ?? '', table: rows.length > 0 ? new ContextTable(rows) : null };
     return this.contextCache.table;
+  }
+
+  async contextLookup(): Promise<ContextLookup | null> {
+    return this.contextTable((await this.redis.get(this.contextVersionKey)) ?? '');
   }
 
   async getLeadStates(leadIds: string[]): Promise<(OnlineLeadState | null)[]> {
