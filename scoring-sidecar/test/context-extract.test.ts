@@ -394,3 +394,59 @@ describe('context files for training (<extracts>/context/*.csv)', () => {
     );
   });
 });
+
+describe('a record training set (spec with a "training" target) joins context as of each record', () => {
+  it('reads the row in effect at the time field, keyed by the record as read from the org', async () => {
+    const { recordTrainingSet, fieldsRead } = await import('../src/features/index.js');
+    const c = parseFeatureConfig(
+      JSON.stringify({
+        specVersion: 1,
+        name: 'rec',
+        target: 'lead',
+        object: 'Lead',
+        eventTypes: [],
+        calendar: false,
+        contexts: { campaign: { key: { field: 'Campaign_Code__c' }, columns: { cost: 'number' } } },
+        features: [
+          {
+            name: 'cost',
+            description: 'd',
+            source: { context: 'campaign', column: 'cost' },
+            transform: { kind: 'numeric' },
+          },
+        ],
+        training: { timeField: 'CreatedDate', outcome: { field: 'Status', positive: ['Won'] } },
+      }),
+      'rec.json',
+    );
+    expect(fieldsRead(c)).toContain('Campaign_Code__c');
+    const row = (date: string, cost: number): ContextRow => ({
+      context: 'campaign',
+      key: 'C-1',
+      effective_from: date,
+      values: { cost },
+    });
+    const records = [
+      {
+        Id: '00Q000000000001AAA',
+        CreatedDate: '2026-03-09T23:59:59.000+0000',
+        Campaign_Code__c: 'C-1',
+        Status: 'Won',
+      },
+      {
+        Id: '00Q000000000002AAA',
+        CreatedDate: '2026-03-10T00:00:00.000+0000',
+        Campaign_Code__c: 'C-1',
+        Status: 'Lost',
+      },
+      {
+        Id: '00Q000000000003AAA',
+        CreatedDate: '2026-03-10T00:00:00.000+0000',
+        Campaign_Code__c: '',
+        Status: 'Lost',
+      },
+    ];
+    const { rows } = recordTrainingSet(c, records, 'rec.json', [row('2026-03-01', 1), row('2026-03-10', 2)]);
+    expect(rows.map((r) => r.values[0])).toEqual([1, 2, null]);
+  });
+});

@@ -73,6 +73,7 @@ export {
 export {
   buildTrainingSet,
   DEFAULT_SNAPSHOT_DESIGN,
+  readContextFolder,
   type BuildResult,
   type SnapshotDesign,
 } from './training-set-builder.js';
