@@ -88,6 +88,7 @@ import {
   type OpportunityStore,
   type Region,
 } from './store/index.js';
+import { loadRetentionConfig } from './retention/index.js';
 
 export interface SidecarOverrides {
   logger?: Logger;
@@ -213,7 +214,9 @@ export async function createSidecar(
   const orgId = orgIdFromEnv(env);
   if (redisUrl && orgId) await claimStoreTenant(redisUrl, redisPrefix ?? 'lr', orgId);
   // The Redis store auto-pipelines: the reads of concurrent requests share one round trip per event-loop turn.
-  const store = overrides.store ?? createStoreFromEnv(env, region.data, { logger });
+  // Dated context history is kept as long as training sets are (config/retention.json), so a set can be rebuilt.
+  const contextHistoryDays = loadRetentionConfig(join(configDir, 'retention.json')).days.trainingSets;
+  const store = overrides.store ?? createStoreFromEnv(env, region.data, { logger, contextHistoryDays });
   const models = overrides.models ?? (await modelSourceFromEnv(env, logger));
   const rulesOnly = env.LEADRANK_RULES_ONLY === '1' || env.LEADRANK_RULES_ONLY === 'true';
   const audit =

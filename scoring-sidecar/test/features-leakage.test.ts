@@ -35,6 +35,29 @@ const marketingRow = instant.chain((ms) =>
     intent_topic: fc.option(fc.constantFrom('crm', 'analytics'), { nil: null }),
   }),
 );
+/** Dated context rows for every context column a spec reads, keyed by values a lead's field may hold. */
+const contextRowsFor = (features: readonly FeatureDefinition[]) => {
+  const columns = new Map<string, Set<string>>();
+  for (const f of features)
+    if (f.source.kind === 'context') {
+      const set = columns.get(f.source.context) ?? new Set<string>();
+      columns.set(f.source.context, set.add(f.source.column));
+    }
+  if (columns.size === 0) return fc.constant([]);
+  const value = fc.oneof(
+    fc.constant(null),
+    fc.integer({ min: -5, max: 5000 }),
+    fc.constantFrom('up', 'down', 'Paid', 'true'),
+    fc.boolean(),
+  );
+  const row = fc.record({
+    context: fc.constantFrom(...columns.keys()),
+    key: fc.constantFrom('*', baseLead.LeadSource ?? 'Web', 'Partner', '42'),
+    effective_from: instant.map(isoDay),
+    values: fc.dictionary(fc.constantFrom(...new Set([...columns.values()].flatMap((c) => [...c]))), value),
+  });
+  return fc.array(row, { maxLength: 10 });
+};
 const fieldChange = fc.oneof(
   fc.record({
     field: fc.constant('Industry' as const),
@@ -66,6 +89,7 @@ const historyFor = (features: readonly FeatureDefinition[]) =>
     events: fc.array(event, { maxLength: 40 }),
     erpRows: fc.array(erpRow, { maxLength: 6 }),
     marketingRows: fc.array(marketingRow, { maxLength: 6 }),
+    contextRows: contextRowsFor(features),
     fieldChanges: fc.array(
       fc.oneof(
         fieldChange,
@@ -98,6 +122,10 @@ function rewriteAfter(h: LeadHistory, t: number, later: Omit<LeadHistory, 'lead'
     marketingRows: [
       ...h.marketingRows.filter((r) => dayKnown(r.extract_date)),
       ...later.marketingRows.filter((r) => dayAfter(r.extract_date)),
+    ],
+    contextRows: [
+      ...(h.contextRows ?? []).filter((r) => dayKnown(r.effective_from)),
+      ...(later.contextRows ?? []).filter((r) => dayAfter(r.effective_from)),
     ],
     fieldChanges: [
       ...h.fieldChanges.filter((c) => known(c.changedAtMs)),

@@ -23,6 +23,7 @@ import {
   OPPORTUNITY_SYNC_FIELDS,
   knownFromMs,
   leadProfileSchema,
+  type ContextRow,
   type EngagementEvent,
   type ErpExtractRow,
   type EventType,
@@ -55,6 +56,9 @@ interface GeneratedLead {
 interface GeneratedHistory {
   leads: GeneratedLead[];
   erpRows: Map<string, ErpExtractRow[]>;
+  /** Dated context rows (config/features/lead-campaign-context.json's contexts), each announced ahead of its date. */
+  contextRows: ContextRow[];
+  contextDeliveries: { at: number; row: ContextRow }[];
   links: { accountId: string; erpAccountNumber: string }[];
   instants: number[];
 }
@@ -218,6 +222,38 @@ function generateHistory(seed: number, leadCount: number, accountCount: number):
     });
   }
 
+  // Context rows: per campaign (keyed by LeadSource) and one global market row, each delivered up to 10 days
+  // before it takes effect (serving must not use it early); market rows take effect exactly at two instants.
+  const contextRows: ContextRow[] = [];
+  for (const key of ['Web', 'Partner', 'Trade Show']) {
+    for (let day = int(-20, 0); day <= 63; day += int(3, 15)) {
+      contextRows.push({
+        context: 'campaign',
+        key,
+        effective_from: isoDay(START + day * DAY),
+        values: {
+          cost_per_lead: chance(0.1) ? null : int(100, 5000) / 10,
+          channel: pick(['Paid Search', 'EVENTS', 'events', null]),
+          active: pick([true, false, null]),
+        },
+      });
+    }
+  }
+  const marketDays = new Set([20, 41]);
+  for (let day = int(-10, 0); day <= 63; day += int(1, 4)) marketDays.add(day);
+  for (const day of [...marketDays].sort((a, b) => a - b)) {
+    contextRows.push({
+      context: 'market',
+      key: '*',
+      effective_from: isoDay(START + day * DAY),
+      values: { index_level: int(800, 1200) / 10, outlook: pick(['down', 'flat', 'up', 'sideways', null]) },
+    });
+  }
+  const contextDeliveries = contextRows.map((row) => ({
+    at: knownFromMs(row.effective_from) - int(0, 10 * DAY),
+    row,
+  }));
+
   // Random times of day, plus the edges of UTC days where day windows turn over; the last sees everything.
   const instants = [
     ...Array.from({ length: 12 }, (_, i) => START + (4 + 5 * i) * DAY + int(0, DAY - 1)),
@@ -227,13 +263,14 @@ function generateHistory(seed: number, leadCount: number, accountCount: number):
     START + 41 * DAY - 1,
     LAST_ARRIVAL,
   ].sort((a, b) => a - b);
-  return { leads, erpRows, links, instants };
+  return { leads, erpRows, contextRows, contextDeliveries, links, instants };
 }
 
 /** The offline view at `asOfMs`: everything delivered by then (a late event counts once it has arrived). */
 function offlineHistory(
   g: GeneratedLead,
   erpRows: Map<string, ErpExtractRow[]>,
+  contextRows: ContextRow[],
   asOfMs: number,
 ): LeadHistory {
   return {
@@ -244,6 +281,8 @@ function offlineHistory(
       .map((e) => ({ type: e.event.type, occurredAtMs: e.occurredAtMs })),
     erpRows: g.erpAccountNumber === null ? [] : (erpRows.get(g.erpAccountNumber) ?? []),
     marketingRows: g.marketingRows,
+    // every row: the builder itself must keep rows effective after the instant out
+    contextRows,
   };
 }
 
@@ -252,10 +291,11 @@ type TimelineItem =
   | { at: number; kind: 'event'; event: EngagementEvent }
   | { at: number; kind: 'erp'; row: ErpExtractRow }
   | { at: number; kind: 'marketing'; row: MarketingExtractRow }
+  | { at: number; kind: 'context'; row: ContextRow }
   | { at: number; kind: 'instant' };
 
 // Within one millisecond: data first (offline sees what happened at t), the comparison last.
-const KIND_ORDER = { lead: 0, erp: 1, marketing: 2, event: 3, instant: 4 } as const;
+const KIND_ORDER = { lead: 0, erp: 1, marketing: 2, context: 3, event: 4, instant: 5 } as const;
 
 function timelineOf(h: GeneratedHistory): TimelineItem[] {
   const items: TimelineItem[] = [];
@@ -268,6 +308,7 @@ function timelineOf(h: GeneratedHistory): TimelineItem[] {
   }
   for (const rows of h.erpRows.values())
     for (const row of rows) items.push({ at: knownFromMs(row.extract_date), kind: 'erp', row });
+  for (const { at, row } of h.contextDeliveries) items.push({ at, kind: 'context', row });
   for (const at of h.instants) items.push({ at, kind: 'instant' });
   return items.sort((a, b) => a.at - b.at || KIND_ORDER[a.kind] - KIND_ORDER[b.kind]);
 }
@@ -287,6 +328,8 @@ interface ReplayReport {
   nonZeroWindowValues: number;
   withErp: number;
   withMarketing: number;
+  /** Values of context features that were set (a row in effect for the lead's key). */
+  contextValues: number;
 }
 
 /** Feeds the timeline to the store as the clock advances, and compares online with offline at each instant. */
@@ -304,7 +347,9 @@ async function replay(
     nonZeroWindowValues: 0,
     withErp: 0,
     withMarketing: 0,
+    contextValues: 0,
   };
+  const contextual = offlineFeatures.flatMap((f, i) => (f.source.kind === 'context' ? [i] : []));
   const byId = new Map(h.leads.map((g) => [g.created.Id, g]));
   const windowed = offlineFeatures.flatMap((f, i) =>
     f.source.kind === 'events' && f.source.windowDays ? [i] : [],
@@ -332,6 +377,8 @@ async function replay(
       await store.putErpRows(batch.map((b) => (b as Extract<TimelineItem, { kind: 'erp' }>).row));
     else if (first.kind === 'marketing')
       await store.putMarketingRows(batch.map((b) => (b as Extract<TimelineItem, { kind: 'marketing' }>).row));
+    else if (first.kind === 'context')
+      await store.putContextRows(batch.map((b) => (b as Extract<TimelineItem, { kind: 'context' }>).row));
     else {
       const asOfMs = first.at;
       const existing = h.leads.filter((g) => g.createdAtMs <= asOfMs).map((g) => g.created.Id);
@@ -342,13 +389,14 @@ async function replay(
         const online = computeFeatures(onlineFeatures, state!, asOfMs);
         const offline = featuresAsOf(
           offlineFeatures,
-          offlineHistory(byId.get(id)!, h.erpRows, asOfMs),
+          offlineHistory(byId.get(id)!, h.erpRows, h.contextRows, asOfMs),
           asOfMs,
         );
         report.vectorsCompared++;
         if (state!.erp) report.withErp++;
         if (state!.marketing) report.withMarketing++;
         report.nonZeroWindowValues += windowed.filter((f) => offline[f] !== 0).length;
+        report.contextValues += contextual.filter((f) => offline[f] !== null).length;
         offline.forEach((value, f) => {
           if (!Object.is(online[f], value))
             report.mismatches.push({
@@ -395,6 +443,17 @@ describe('training/serving skew', () => {
     expect(eventDeliveries).toBeGreaterThan(2000);
     expect([...history.erpRows.values()].flat().length).toBeGreaterThan(300);
     expect(history.leads.flatMap((g) => g.marketingRows).length).toBeGreaterThan(300);
+    expect(history.contextRows.length).toBeGreaterThan(30);
+    // some rows arrive days before they take effect: serving must not use them early
+    expect(
+      history.contextDeliveries.filter((d) => d.at < knownFromMs(d.row.effective_from) - DAY).length,
+    ).toBeGreaterThan(10);
+  });
+
+  it('has a shipped spec reading dated context, so the replay covers it', () => {
+    expect(SHIPPED_SPECS.some(([, features]) => features.some((f) => f.source.kind === 'context'))).toBe(
+      true,
+    );
   });
 
   describe.each(
@@ -442,7 +501,29 @@ describe('training/serving skew', () => {
       expect(report.duplicatesSeen).toBeGreaterThan(10);
       expect(report.withErp).toBeGreaterThan(500);
       expect(report.withMarketing).toBeGreaterThan(500);
+      if (features.some((f) => f.source.kind === 'context'))
+        expect(report.contextValues).toBeGreaterThan(2000);
     });
+  });
+
+  it('catches leakage at serving: a store answering with a row announced ahead, before its date, mismatches', async () => {
+    const features = SHIPPED_SPECS.find(([file]) => file === 'lead-campaign-context.json')![1];
+    let clock = START;
+    const inner = createInProcessStore('EU', { now: () => clock });
+    // the latest delivered row of each key, whatever its effective date
+    const early: OnlineFeatureStore = Object.assign(Object.create(inner) as OnlineFeatureStore, {
+      getLeadStates: async (ids: string[]) =>
+        (await inner.getLeadStates(ids)).map((s) =>
+          s && s.context
+            ? { ...s, context: { asOf: (c: string, k: string) => s.context!.asOf(c, k, Infinity) } }
+            : s,
+        ),
+    });
+    const report = await replay(history, early, (ms) => (clock = ms), features);
+    expect(report.mismatches.length).toBeGreaterThan(0);
+    expect(new Set(report.mismatches.map((m) => m.feature.split('_')[0]))).toEqual(
+      new Set(['campaign', 'market']),
+    );
   });
 
   it('catches skew: a serving copy with one wrong window mismatches', async () => {

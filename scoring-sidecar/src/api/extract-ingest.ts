@@ -1,4 +1,4 @@
-// POST /v1/extracts/:kind: an ERP or marketing extract streamed (CSV or NDJSON) into the online store.
+// POST /v1/extracts/:kind: an ERP, marketing or dated context extract streamed (CSV or NDJSON) into the online store.
 // Nothing is half-written: pass 1 validates every row while the body streams in, spooling validated rows
 // to a temporary file (memory stays flat however large the extract); only when the whole body is valid does
 // pass 2 stream the spool into the store, in chunks. A bad row fails the request naming its line and field.
@@ -11,8 +11,13 @@ import { finished, Transform, type Readable } from 'node:stream';
 import { once } from 'node:events';
 import { parse as parseCsv } from 'csv-parse';
 import {
+  contextDateTooLate,
   erpExtractRowSchema,
   marketingExtractRowSchema,
+  MAX_CONTEXT_LEAD_DAYS,
+  parseContextRow,
+  type ContextDeclarations,
+  type ContextRow,
   type ErpExtractRow,
   type MarketingExtractRow,
 } from '../inputs/index.js';
@@ -20,7 +25,7 @@ import type { OnlineFeatureStore, Region } from '../store/index.js';
 import { ApiError, formatPath } from './errors.js';
 import { extractRowRegionError } from './region-guard.js';
 
-export type ExtractKind = 'erp' | 'marketing';
+export type ExtractKind = 'erp' | 'marketing' | 'context';
 export type ExtractFormat = 'csv' | 'ndjson';
 
 export interface IngestOptions {
@@ -29,6 +34,8 @@ export interface IngestOptions {
   maxBytes: number;
   writeChunkRows: number;
   now: () => number;
+  /** The contexts the active spec declares: a context row is checked against them (kind "context" only). */
+  contexts?: ContextDeclarations;
   /** Monitoring hook: each row that passed validation (parsed values), e.g. for value-range checks. */
   onValidRow?: (row: Readonly<Record<string, unknown>>) => void;
 }
@@ -39,6 +46,28 @@ export interface IngestResult {
 }
 
 const SCHEMAS = { erp: erpExtractRowSchema, marketing: marketingExtractRowSchema } as const;
+
+type RowCheck =
+  { ok: true; row: { date: string; value: unknown } } | { ok: false; field: string; message: string };
+
+/** The row checker of one kind: the parsed row and its date (extract_date, or a context row's effective_from). */
+function rowChecker(
+  kind: ExtractKind,
+  contexts: ContextDeclarations,
+): (raw: Record<string, unknown>) => RowCheck {
+  if (kind === 'context')
+    return (raw) => {
+      const r = parseContextRow(raw, contexts);
+      return r.ok ? { ok: true, row: { date: r.row.effective_from, value: r.row } } : r;
+    };
+  const schema = SCHEMAS[kind];
+  return (raw) => {
+    const parsed = schema.safeParse(raw);
+    if (parsed.success) return { ok: true, row: { date: parsed.data.extract_date, value: parsed.data } };
+    const issue = parsed.error.issues[0]!;
+    return { ok: false, field: formatPath(issue.path), message: issue.message };
+  };
+}
 
 export function extractFormatOf(contentType: string | undefined): ExtractFormat | null {
   const type = contentType?.split(';')[0]?.trim().toLowerCase();
@@ -130,7 +159,7 @@ export async function ingestExtract(
   format: ExtractFormat,
   opts: IngestOptions,
 ): Promise<IngestResult> {
-  const schema = SCHEMAS[kind];
+  const check = rowChecker(kind, opts.contexts ?? {});
   const today = new Date(opts.now()).toISOString().slice(0, 10);
   const dir = await mkdtemp(join(tmpdir(), 'leadrank-extract-'));
   const spoolPath = join(dir, 'rows.ndjson');
@@ -155,29 +184,34 @@ export async function ingestExtract(
           }
           const refused = extractRowRegionError(raw as Record<string, unknown>, line, opts.region);
           if (refused) throw refused;
-          const parsed = schema.safeParse(raw);
-          if (!parsed.success) {
-            const issue = parsed.error.issues[0]!;
-            throw new ApiError(
-              400,
-              'invalid_extract',
-              `line ${line}: ${formatPath(issue.path)}: ${issue.message}`,
-              [{ path: `line ${line}: ${formatPath(issue.path)}`, message: issue.message }],
-            );
+          const parsed = check(raw as Record<string, unknown>);
+          if (!parsed.ok) {
+            throw new ApiError(400, 'invalid_extract', `line ${line}: ${parsed.field}: ${parsed.message}`, [
+              { path: `line ${line}: ${parsed.field}`, message: parsed.message },
+            ]);
           }
-          const date = parsed.data.extract_date;
-          if (date > today) {
+          const date = parsed.row.date;
+          // A daily extract is dated at most today; a context row may be announced ahead (it takes effect then).
+          if (kind !== 'context' && date > today) {
             throw new ApiError(
               400,
               'invalid_extract',
               `line ${line}: extract_date: is after today (${today}, UTC)`,
             );
           }
+          if (kind === 'context' && contextDateTooLate(date, opts.now())) {
+            throw new ApiError(
+              400,
+              'invalid_extract',
+              `line ${line}: effective_from: is more than ${MAX_CONTEXT_LEAD_DAYS} days after today (${today}, UTC)`,
+            );
+          }
           if (from === null || date < from) from = date;
           if (to === null || date > to) to = date;
           rows++;
-          opts.onValidRow?.(parsed.data);
-          await writeLine(spool, `${JSON.stringify(parsed.data)}\n`);
+          const value = parsed.row.value as Record<string, unknown>;
+          opts.onValidRow?.(kind === 'context' ? (value as unknown as ContextRow).values : value);
+          await writeLine(spool, `${JSON.stringify(value)}\n`);
         }
       } finally {
         stopWatching();
@@ -190,12 +224,14 @@ export async function ingestExtract(
       if (!spool.closed) await once(spool, 'close');
     }
 
-    // Pass 2: the whole extract is valid; write it in chunks (each write is idempotent: newest extract_date wins).
+    // Pass 2: the whole extract is valid; write it in chunks (each write is idempotent: newest extract_date wins;
+    // a context row replaces only the row of its own context, key and effective_from).
     let chunk: unknown[] = [];
     const flush = async () => {
       if (chunk.length === 0) return;
       if (kind === 'erp') await opts.store.putErpRows(chunk as ErpExtractRow[]);
-      else await opts.store.putMarketingRows(chunk as MarketingExtractRow[]);
+      else if (kind === 'marketing') await opts.store.putMarketingRows(chunk as MarketingExtractRow[]);
+      else await opts.store.putContextRows(chunk as ContextRow[]);
       chunk = [];
     };
     const spoolLines = createInterface({ input: createReadStream(spoolPath), crlfDelay: Infinity });

@@ -200,7 +200,8 @@ export function buildOpenApiDocument(version: string) {
       '/v1/extracts/{kind}': {
         post: {
           ...secured,
-          summary: 'An ERP or marketing extract, streamed as CSV (header row) or NDJSON; all rows or none',
+          summary:
+            'An ERP, marketing or dated context extract, streamed as CSV (header row) or NDJSON; all rows or none',
           requestParams: { path: z.object({ kind: extractKindSchema }) },
           requestBody: {
             content: {

@@ -18,7 +18,13 @@ import {
   type Arm,
 } from '../experiments/index.js';
 import type { ExtractSummary } from '../monitoring/index.js';
-import { engagementEventSchema, leadProfileSchema, type EngagementEvent } from '../inputs/index.js';
+import { contextDeclarations, LEAD_FEATURE_CONFIG } from '../features/index.js';
+import {
+  engagementEventSchema,
+  leadProfileSchema,
+  type ContextDeclarations,
+  type EngagementEvent,
+} from '../inputs/index.js';
 import {
   explorationRng,
   rankWorklist,
@@ -73,6 +79,8 @@ export interface RouteDeps {
   experiments?: RouteExperiments;
   /** Monitoring hooks (monitoring/monitor.ts); absent: nothing is recorded. */
   monitoring?: RouteMonitoring;
+  /** The dated contexts a context extract is checked against; default the active spec's (`contexts`). */
+  contexts?: ContextDeclarations;
 }
 
 export interface RouteExperiments {
@@ -521,13 +529,15 @@ export function extractHandler(deps: RouteDeps) {
       );
     }
     const started = performance.now();
-    const checker = deps.monitoring?.extractRowChecker(kind);
+    // Context rows come when values change, not daily: no freshness or volume expectation applies to them.
+    const checker = kind === 'context' ? undefined : deps.monitoring?.extractRowChecker(kind);
     const result = await ingestExtract(req, kind, format, {
       store: deps.store,
       region: deps.region,
       maxBytes: deps.config.limits.extractBytes,
       writeChunkRows: deps.config.extracts.writeChunkRows,
       now: () => deps.now().getTime(),
+      contexts: deps.contexts ?? contextDeclarations(LEAD_FEATURE_CONFIG),
       ...(checker ? { onValidRow: (row) => checker.addValid(row) } : {}),
     });
     deps.metrics.storeLatency(`extract_${kind}`, (performance.now() - started) / 1000);

@@ -125,7 +125,7 @@ export const eventsResponseSchema = z
   })
   .meta({ id: 'EventsResponse' });
 
-export const extractKindSchema = z.enum(['erp', 'marketing']);
+export const extractKindSchema = z.enum(['erp', 'marketing', 'context']);
 
 export const extractResponseSchema = z
   .strictObject({

@@ -1,6 +1,6 @@
 // `leadrank features propose|check`: a feature spec from the org's own metadata, and a spec checked against it.
 import { writeFileSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { REPO_ROOT } from '../config/index.js';
 import type { Command } from 'commander';
 import { pino } from 'pino';
@@ -14,6 +14,8 @@ import {
   fieldsRead,
   recordTrainingSet,
   writeTrainingSet,
+  contextDeclarations,
+  readContextFolder,
 } from '../features/index.js';
 import { SalesforceClient, connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
 
@@ -68,6 +70,8 @@ export async function trainingSetFromOrg(
   outDir: string,
   /** A SOQL condition on the records (the region's filter, a lead filter), or none. */
   where = '',
+  /** The extracts folder: its context/ rows are joined as of each record's time when the spec declares contexts. */
+  extractsDir?: string,
 ): Promise<{ rows: number; positives: number }> {
   const config = loadFeatureConfig(specFile, { describe: await describeWithClassification(client, 'Lead') });
   if (!config.training)
@@ -77,7 +81,17 @@ export async function trainingSetFromOrg(
     `SELECT ${fieldsRead(config).join(', ')} FROM ${config.object}${where ? ` WHERE ${where}` : ''}`,
   ))
     records.push(row as Record<string, string>);
-  const { spec, rows } = recordTrainingSet(config, records, relative(REPO_ROOT, resolve(specFile)));
+  const declared = contextDeclarations(config);
+  const contextRows =
+    extractsDir && Object.keys(declared).length > 0
+      ? await readContextFolder(join(extractsDir, 'context'), declared)
+      : [];
+  const { spec, rows } = recordTrainingSet(
+    config,
+    records,
+    relative(REPO_ROOT, resolve(specFile)),
+    contextRows,
+  );
   await writeTrainingSet(outDir, spec, rows);
   return { rows: rows.length, positives: rows.filter((r) => r.label === 1).length };
 }

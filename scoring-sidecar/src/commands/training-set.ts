@@ -67,7 +67,7 @@ export function registerTrainingSetCommands(program: Command): Command {
     .option('--spec <file>', 'feature spec (default $LEADRANK_FEATURE_SPEC or config/features/lead.json)')
     .option('--events <file>', 'engagement events, NDJSON (gzip when it ends in .gz); none = no events')
     .option('--data-end <iso>', 'end of the data: no snapshot whose label horizon passes it')
-    .option('--extracts <dir>', 'daily extracts folder (erp/ and marketing/ inside)')
+    .option('--extracts <dir>', 'extracts folder (erp/ and marketing/ daily, context/ dated rows, inside)')
     .option('--lead-filter <soql>', 'a SOQL condition on Lead, e.g. "Source_Record_Id__c = null"')
     .option('--ground-truth <dir>', 'a crm-generator folder: adds the Bayes-optimal ceiling (simulated data)')
     .action(async (opts: BuildOptions) => {
@@ -106,7 +106,13 @@ export function registerTrainingSetCommands(program: Command): Command {
         const where = [regionFilter, opts.leadFilter ? `(${opts.leadFilter})` : null]
           .filter(Boolean)
           .join(' AND ');
-        const result = await trainingSetFromOrg(new SalesforceClient(conn, { log }), specFile, out, where);
+        const result = await trainingSetFromOrg(
+          new SalesforceClient(conn, { log }),
+          specFile,
+          out,
+          where,
+          opts.extracts,
+        );
         await writeFile(join(out, RESIDENCY_FILE), `${JSON.stringify(residency, null, 2)}\n`);
         const seconds = (Date.now() - started) / 1000;
         console.log(

@@ -17,6 +17,7 @@ export type FeatureSource =
   | { kind: 'events'; eventType: EventType | 'any'; windowDays?: number }
   | { kind: 'erp-extract' }
   | { kind: 'marketing-extract' }
+  | { kind: 'context'; context: string; column: string }
   | { kind: 'calendar' };
 
 export interface FeatureDefinition {

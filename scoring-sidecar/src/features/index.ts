@@ -38,7 +38,7 @@ export {
   type Snapshot,
 } from './point-in-time.js';
 export { featureHash } from './feature-hash.js';
-export { interpretSpec, type SpecInputs } from './interpreter.js';
+export { contextDeclarations, interpretSpec, type SpecInputs } from './interpreter.js';
 export {
   FeatureSpecError,
   loadFeatureConfig,
@@ -74,6 +74,7 @@ export {
 export {
   buildTrainingSet,
   DEFAULT_SNAPSHOT_DESIGN,
+  readContextFolder,
   type BuildResult,
   type SnapshotDesign,
 } from './training-set-builder.js';

@@ -4,7 +4,9 @@
 // The free-mail reading lives in inputs/, where the store takes the flag on the way in (it keeps no email).
 import {
   emailIsFreeMail,
+  GLOBAL_CONTEXT_KEY,
   parseSalesforceDateTime,
+  type ContextDeclarations,
   type FeatureInputs,
   type LeadField,
 } from '../inputs/index.js';
@@ -17,7 +19,7 @@ export type SpecInputs = FeatureInputs & {
   parents?: Readonly<Record<string, Readonly<Record<string, unknown>> | null>>;
 };
 
-type Reader = (inputs: SpecInputs) => unknown;
+type Reader = (inputs: SpecInputs, asOfMs: number) => unknown;
 
 function fieldReader(path: string): Reader {
   const [first, second] = path.split('.') as [string, string | undefined];
@@ -28,8 +30,34 @@ function fieldReader(path: string): Reader {
   return (i) => i.parents?.[first]?.[second] ?? null;
 }
 
-function sourceReader(source: SpecSource): Reader {
+/** The spec's contexts as the inputs check rows against them (key field, or null for a global context). */
+export function contextDeclarations(config: FeatureConfig): ContextDeclarations {
+  return Object.fromEntries(
+    Object.entries(config.contexts ?? {}).map(([name, c]) => [
+      name,
+      { keyField: c.key === 'global' ? null : c.key.field, columns: c.columns },
+    ]),
+  );
+}
+
+/**
+ * A context column: the key is read from the record at the instant (its field may change), then the row of
+ * (context, key) in effect at the instant, the same lookup for a snapshot in the past and for serving now.
+ */
+function contextReader(context: string, column: string, keyField: string | null): Reader {
+  const keyOf: Reader = keyField === null ? () => GLOBAL_CONTEXT_KEY : fieldReader(keyField);
+  return (i, asOfMs) => {
+    if (!i.context) return null;
+    const key = keyOf(i, asOfMs);
+    if (key === null || key === undefined || key === '') return null;
+    return i.context.asOf(context, String(key), asOfMs)?.values[column] ?? null;
+  };
+}
+
+function sourceReader(source: SpecSource, contexts: ContextDeclarations): Reader {
   if ('field' in source) return fieldReader(source.field);
+  if ('context' in source)
+    return contextReader(source.context, source.column, contexts[source.context]?.keyField ?? null);
   if ('extract' in source) {
     const column = source.column;
     return source.extract === 'erp'
@@ -73,15 +101,18 @@ export function kindOf(transform: SpecTransform): FeatureKind {
   }
 }
 
-function compileOne(f: SpecFeature): (inputs: SpecInputs, asOfMs: number) => FeatureValue {
-  const read = sourceReader(f.source);
+function compileOne(
+  f: SpecFeature,
+  contexts: ContextDeclarations,
+): (inputs: SpecInputs, asOfMs: number) => FeatureValue {
+  const read = sourceReader(f.source, contexts);
   const t = f.transform;
   const eventType = 'events' in f.source ? f.source.events : null;
   switch (t.kind) {
     case 'numeric': {
       const { log, clip } = t;
-      return (i) => {
-        let x = asNumber(read(i));
+      return (i, asOf) => {
+        let x = asNumber(read(i, asOf));
         if (x === null) return null;
         if (clip?.min !== undefined && x < clip.min) x = clip.min;
         if (clip?.max !== undefined && x > clip.max) x = clip.max;
@@ -90,13 +121,13 @@ function compileOne(f: SpecFeature): (inputs: SpecInputs, asOfMs: number) => Fea
       };
     }
     case 'boolean':
-      return (i) => asBoolean(read(i));
+      return (i, asOf) => asBoolean(read(i, asOf));
     case 'present':
-      return (i) => Boolean(read(i));
+      return (i, asOf) => Boolean(read(i, asOf));
     case 'categorical': {
       const fold = t.caseFold === true;
-      return (i) => {
-        const v = read(i);
+      return (i, asOf) => {
+        const v = read(i, asOf);
         if (v === null || v === undefined) return null;
         const s = String(v);
         return fold ? s.toLowerCase() : s;
@@ -104,18 +135,18 @@ function compileOne(f: SpecFeature): (inputs: SpecInputs, asOfMs: number) => Fea
     }
     case 'picklist': {
       const allowed = new Set(t.values);
-      return (i) => {
-        const v = read(i);
+      return (i, asOf) => {
+        const v = read(i, asOf);
         return typeof v === 'string' && allowed.has(v) ? v : null;
       };
     }
     case 'days-since':
-      return (i, asOf) => daysSince(asDateMs(read(i)), asOf);
+      return (i, asOf) => daysSince(asDateMs(read(i, asOf)), asOf);
     case 'ratio': {
       const den = fieldReader(t.denominator.field);
-      return (i) => {
-        const a = asNumber(read(i));
-        const b = asNumber(den(i));
+      return (i, asOf) => {
+        const a = asNumber(read(i, asOf));
+        const b = asNumber(den(i, asOf));
         return a === null || b === null || b === 0 ? null : a / b;
       };
     }
@@ -133,15 +164,15 @@ function compileOne(f: SpecFeature): (inputs: SpecInputs, asOfMs: number) => Fea
           asOf,
         );
     case 'title-seniority':
-      return (i) => {
-        const v = read(i);
+      return (i, asOf) => {
+        const v = read(i, asOf);
         return titleSeniority(typeof v === 'string' ? v : null);
       };
     case 'free-mail': {
       // A stored profile has no Email, only the flag derived from it on the way in (inputs/profile-minimization).
       const storedFlag = 'field' in f.source && f.source.field === 'Email';
-      return (i) => {
-        const v = read(i);
+      return (i, asOf) => {
+        const v = read(i, asOf);
         if (typeof v === 'string') return emailIsFreeMail(v);
         return storedFlag ? i.lead.EmailIsFreeMail : null;
       };
@@ -156,12 +187,14 @@ function featureSource(f: SpecFeature): FeatureSource {
     return { kind: 'crm', fields: fields as LeadField[] };
   }
   if ('extract' in s) return { kind: s.extract === 'erp' ? 'erp-extract' : 'marketing-extract' };
+  if ('context' in s) return { kind: 'context', context: s.context, column: s.column };
   const windowDays = f.transform.kind === 'event-count' ? f.transform.windowDays : undefined;
   return { kind: 'events', eventType: s.events, ...(windowDays !== undefined ? { windowDays } : {}) };
 }
 
 /** The definitions a (validated) spec describes, in spec order, calendar features last when enabled. */
 export function interpretSpec(config: FeatureConfig): FeatureDefinition[] {
+  const contexts = contextDeclarations(config);
   const defs: FeatureDefinition[] = config.features.map((f) => {
     const t = f.transform;
     const nonIdentifying = t.kind === 'title-seniority' || t.kind === 'free-mail';
@@ -183,7 +216,7 @@ export function interpretSpec(config: FeatureConfig): FeatureDefinition[] {
         : {}),
       ...(t.kind === 'picklist' ? { categoryPolicy: { values: t.values, other: false } } : {}),
       missing: f.missing ?? null,
-      compute: compileOne(f),
+      compute: compileOne(f, contexts),
     };
   });
   if (config.calendar) {

@@ -4,7 +4,9 @@
 import {
   applyLeadFieldChange,
   AsOfHistory,
+  ContextTable,
   EventAggregates,
+  type ContextRow,
   type ErpExtractRow,
   type EventType,
   type LeadProfile,
@@ -24,6 +26,17 @@ export interface LeadHistory {
   events: readonly { type: EventType; occurredAtMs: number }[];
   erpRows: readonly ErpExtractRow[]; // rows of the matched account
   marketingRows: readonly MarketingExtractRow[];
+  /** Dated context rows (every key: they are shared by all records); each instant sees the row in effect then. */
+  contextRows?: readonly ContextRow[];
+}
+
+// The training-set builder hands every lead the same array of context rows: build its table once.
+const tables = new WeakMap<readonly ContextRow[], ContextTable>();
+function contextTableOf(rows: readonly ContextRow[] | undefined): ContextTable | null {
+  if (!rows || rows.length === 0) return null;
+  let table = tables.get(rows);
+  if (!table) tables.set(rows, (table = new ContextTable(rows)));
+  return table;
 }
 
 export interface Snapshot {
@@ -43,6 +56,7 @@ export function snapshotsOf(
   const marketing = new AsOfHistory<MarketingExtractRow>();
   for (const row of history.marketingRows) marketing.add(row);
 
+  const context = contextTableOf(history.contextRows);
   const changes = [...history.fieldChanges].sort((a, b) => a.changedAtMs - b.changedAtMs);
   const lead: LeadProfile = { ...history.lead };
   let nextChange = 0;
@@ -64,6 +78,7 @@ export function snapshotsOf(
         events: aggregates,
         erp: erp.asOf(asOfMs),
         marketing: marketing.asOf(asOfMs),
+        context,
       };
       return { asOfMs, values: computeFeatures(features, inputs, asOfMs) };
     });

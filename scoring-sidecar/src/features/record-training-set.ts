@@ -1,7 +1,7 @@
 // Training sets from an org's records for a spec with a `training` target: one snapshot per record at its
 // time field, label = the outcome field holds a positive value. The features come from the same interpreter
 // as serving. Used for imported histories (X Education) where the org holds one row per lead and its outcome.
-import { EventAggregates, parseSalesforceDateTime } from '../inputs/index.js';
+import { ContextTable, EventAggregates, parseSalesforceDateTime, type ContextRow } from '../inputs/index.js';
 import { computeFeatures, type FeatureDefinition } from './definitions.js';
 import { buildFeatureSpec, CategoryCounter, encodeFeatures } from './feature-spec.js';
 import { interpretSpec } from './interpreter.js';
@@ -16,6 +16,8 @@ export function fieldsRead(config: FeatureConfig): string[] {
     if ('field' in f.source) fields.add(f.source.field);
     if (f.transform.kind === 'ratio') fields.add(f.transform.denominator.field);
   }
+  // a context joins on a field of the record: read it to find the row in effect
+  for (const c of Object.values(config.contexts ?? {})) if (c.key !== 'global') fields.add(c.key.field);
   const t = config.training;
   if (t) {
     fields.add(t.timeField);
@@ -31,10 +33,13 @@ export function recordTrainingSet(
   records: readonly Record<string, string | null | undefined>[],
   /** The spec file, recorded with the spec's content in feature-spec.json (relative to the repository). */
   file?: string,
+  /** Dated context rows (<extracts>/context): each record reads the row in effect at its time field. */
+  contextRows: readonly ContextRow[] = [],
 ): { spec: FeatureSpec; rows: TrainingRow[]; definitions: FeatureDefinition[] } {
   const t = config.training;
   if (!t) throw new Error(`spec ${config.name} has no "training" target`);
   const defs = interpretSpec(config);
+  const context = contextRows.length > 0 ? new ContextTable(contextRows) : null;
   const counter = new CategoryCounter(defs);
   const raw = records
     .map((r) => {
@@ -47,7 +52,13 @@ export function recordTrainingSet(
     .filter((r) => Number.isFinite(r.at))
     .sort((a, b) => a.at - b.at);
   const computed = raw.map((r) => {
-    const inputs = { lead: r.lead as never, events: new EventAggregates(), erp: null, marketing: null };
+    const inputs = {
+      lead: r.lead as never,
+      events: new EventAggregates(),
+      erp: null,
+      marketing: null,
+      context,
+    };
     const values = computeFeatures(defs, inputs, r.at);
     counter.add(values);
     return { ...r, values };

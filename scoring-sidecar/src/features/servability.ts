@@ -23,6 +23,8 @@ export function objectFieldsRead(config: FeatureConfig): string[] {
     if ('field' in f.source) fields.add(f.source.field);
     if (f.transform.kind === 'ratio') fields.add(f.transform.denominator.field);
   }
+  // A context joins on a field of the record: the store must hold it to find the row in effect.
+  for (const c of Object.values(config.contexts ?? {})) if (c.key !== 'global') fields.add(c.key.field);
   return [...fields];
 }
 

@@ -13,6 +13,7 @@ import {
 } from 'jsonc-parser';
 import type { z } from 'zod';
 import {
+  CONTEXT_ROW_COLUMNS,
   LEAD_FIELD_SENSITIVITY,
   OPPORTUNITY_FIELD_SENSITIVITY,
   erpExtractRowSchema,
@@ -70,6 +71,28 @@ function ruleProblems(config: FeatureConfig, opts: SpecCheckOptions): [Path, str
   const known = (
     config.object === 'Opportunity' ? OPPORTUNITY_FIELD_SENSITIVITY : LEAD_FIELD_SENSITIVITY
   ) as Record<string, string>;
+  for (const [name, c] of Object.entries(config.contexts ?? {})) {
+    for (const column of Object.keys(c.columns))
+      if ((CONTEXT_ROW_COLUMNS as readonly string[]).includes(column))
+        problems.push([
+          ['contexts', name, 'columns', column],
+          `"${column}" is a column every context row has (${CONTEXT_ROW_COLUMNS.join(', ')}); name the value otherwise`,
+        ]);
+    if (c.key === 'global') continue;
+    const field = c.key.field;
+    const path: Path = ['contexts', name, 'key', 'field'];
+    const d = describe?.get(field);
+    if (describe && !d)
+      problems.push([path, `unknown ${config.object} field "${field}" (not in the org's describe)`]);
+    else if (!describe && known[field] === undefined && !field.endsWith('__c'))
+      problems.push([path, `unknown ${config.object} field "${field}"`]);
+    const sensitive = (d && exclusionReason(d)) ?? (known[field] && known[field] !== 'none' ? field : null);
+    if (sensitive)
+      problems.push([
+        path,
+        `${field} is PII or free text: a context may not join on it (use a code or an id field)`,
+      ]);
+  }
   if (config.snapshots && config.training)
     problems.push([
       ['snapshots'],
@@ -92,6 +115,23 @@ function ruleProblems(config: FeatureConfig, opts: SpecCheckOptions): [Path, str
       return;
     }
     if (isEvent) problems.push([at('transform', 'kind'), `${t.kind} needs an events source`]);
+    if ('context' in s) {
+      const declared = config.contexts ?? {};
+      const c = Object.prototype.hasOwnProperty.call(declared, s.context) ? declared[s.context] : undefined;
+      if (!c)
+        problems.push([
+          at('source', 'context'),
+          `context "${s.context}" is not declared in "contexts" (declared: ${Object.keys(declared).join(', ') || 'none'})`,
+        ]);
+      else if (!Object.prototype.hasOwnProperty.call(c.columns, s.column))
+        problems.push([
+          at('source', 'column'),
+          `unknown column "${s.column}" of context "${s.context}" (declared: ${Object.keys(c.columns).join(', ')})`,
+        ]);
+      else if (t.kind === 'ratio' || t.kind === 'free-mail' || t.kind === 'title-seniority')
+        problems.push([at('transform', 'kind'), `${t.kind} cannot read a context column`]);
+      return;
+    }
     if ('extract' in s) {
       if (!EXTRACT_COLUMNS[s.extract].includes(s.column))
         problems.push([

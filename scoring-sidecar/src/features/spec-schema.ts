@@ -14,7 +14,9 @@ const fieldSource = z.strictObject({
 });
 const eventSource = z.strictObject({ events: z.union([eventType, z.literal('any')]) });
 const extractSource = z.strictObject({ extract: z.enum(['erp', 'marketing']), column: z.string() });
-export const sourceSchema = z.union([fieldSource, eventSource, extractSource]);
+/** A column of a declared dated context (top-level `contexts`), the row in effect at the instant. */
+const contextSource = z.strictObject({ context: z.string(), column: z.string() });
+export const sourceSchema = z.union([fieldSource, eventSource, extractSource, contextSource]);
 export type SpecSource = z.infer<typeof sourceSchema>;
 
 export const transformSchema = z.discriminatedUnion('kind', [
@@ -62,6 +64,26 @@ export const specFeatureSchema = z.strictObject({
 });
 export type SpecFeature = z.infer<typeof specFeatureSchema>;
 
+const snakeName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'lower_snake_case');
+
+/**
+ * A dated context extract (POST /v1/extracts/context, or <extracts>/context/*.csv for training): its key joins
+ * to a field of the scored record, or is "global" (one row in effect for every record, e.g. a market indicator);
+ * its columns are typed. Features read them with {"context": name, "column": column}.
+ */
+export const contextDeclarationSchema = z.strictObject({
+  key: z.union([
+    z.strictObject({
+      field: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'a field API name of the scored object'),
+    }),
+    z.literal('global'),
+  ]),
+  columns: z
+    .record(snakeName, z.enum(['number', 'text', 'boolean']))
+    .refine((c) => Object.keys(c).length > 0, 'at least one column'),
+});
+export type ContextDeclarationConfig = z.infer<typeof contextDeclarationSchema>;
+
 export const featureConfigSchema = z.strictObject({
   specVersion: z.literal(1),
   name: z.string().min(1),
@@ -69,6 +91,8 @@ export const featureConfigSchema = z.strictObject({
   object: z.enum(['Lead', 'Opportunity']),
   /** Engagement event types the spec reads; an event feature naming another type is an error. */
   eventTypes: z.array(eventType),
+  /** Dated context extracts the spec's features read, by name (see contextDeclarationSchema). */
+  contexts: z.record(snakeName, contextDeclarationSchema).optional(),
   /** Append days_to_quarter_end and day_of_year (they encode the training window; see docs/model.md). */
   calendar: z.boolean(),
   features: z.array(specFeatureSchema).min(1),

@@ -15,13 +15,17 @@ import {
   LEAD_PROFILE_FIELDS,
   leadProfileFromRow,
   marketingExtractRowSchema,
+  parseContextRow,
   parseSalesforceDateTime,
+  type ContextDeclarations,
+  type ContextRow,
   type ErpExtractRow,
   type EventType,
   type MarketingExtractRow,
 } from '../inputs/index.js';
 import { bulkQuery } from '../salesforce/index.js';
 import type { FeatureDefinition } from './definitions.js';
+import { contextDeclarations } from './interpreter.js';
 import { ACTIVE_SPEC } from './lead-features.js';
 import { customFieldsRead, type ActiveSpec } from './servability.js';
 import { buildFeatureSpec, CategoryCounter, encodeFeatures } from './feature-spec.js';
@@ -46,7 +50,10 @@ export interface TrainingSetSources {
   conn: jsforce.Connection;
   /** Engagement events, NDJSON (optionally gzip); none = no events (a spec reading none needs none). */
   eventsFile?: string;
-  /** Folder with `erp/*.csv[.gz]` and `marketing/*.csv[.gz]` daily extracts. */
+  /**
+   * Folder with `erp/*.csv[.gz]` and `marketing/*.csv[.gz]` daily extracts, and `context/*.csv[.gz]` dated
+   * context rows when the spec declares contexts.
+   */
   extractsDir?: string;
   /** Extra SOQL condition on Lead, e.g. a region or a source. */
   leadFilter?: string;
@@ -169,6 +176,40 @@ export async function readExtractFolder<Row>(
   return byKey;
 }
 
+/**
+ * Every context row of a folder (files in name order; a later file's row for the same context, key and date
+ * replaces an earlier one), checked against the spec's declared contexts; a bad row fails naming file, line and
+ * column.
+ */
+export async function readContextFolder(dir: string, declared: ContextDeclarations): Promise<ContextRow[]> {
+  const out: ContextRow[] = [];
+  const files = (await readdir(dir).catch(() => [] as string[]))
+    .filter((f) => /\.csv(\.gz)?$/.test(f))
+    .sort();
+  for (const name of files) {
+    const file = join(dir, name);
+    const input = createReadStream(file);
+    const rows = (name.endsWith('.gz') ? input.pipe(createGunzip()) : input).pipe(
+      parse({ columns: true, bom: true, trim: true, skip_empty_lines: true, info: true }),
+    );
+    try {
+      for await (const { record, info } of rows as AsyncIterable<{
+        record: Record<string, string>;
+        info: { lines: number };
+      }>) {
+        const parsed = parseContextRow(record, declared);
+        if (!parsed.ok) throw new Error(`${file}:${info.lines}: ${parsed.field}: ${parsed.message}`);
+        out.push(parsed.row);
+      }
+    } catch (error) {
+      const e = error as { code?: string; lines?: number; message: string };
+      if (e.code?.startsWith('CSV_')) throw new Error(`${file}:${e.lines ?? '?'}: malformed CSV (${e.code})`);
+      throw error;
+    }
+  }
+  return out;
+}
+
 export interface BuildResult {
   spec: FeatureSpec;
   leads: number;
@@ -250,6 +291,12 @@ export async function buildTrainingSet(
         (r) => r.lead_id,
       )
     : new Map<string, MarketingExtractRow[]>();
+  // Context rows are shared by every lead (one array: snapshotsOf builds its table once).
+  const declared = contextDeclarations(active.source.config);
+  const contextRows =
+    sources.extractsDir && Object.keys(declared).length > 0
+      ? await readContextFolder(join(sources.extractsDir, 'context'), declared)
+      : [];
 
   // Pass 1: the leads with at least one labelled snapshot, and the category lists. Only the categorical
   // features are computed here (cheap); full vectors are computed once, in pass 2, and streamed to disk, so
@@ -287,6 +334,7 @@ export async function buildTrainingSet(
       events: events.get(lead.Id) ?? [],
       erpRows: erpNumber ? (erpRows.get(erpNumber) ?? []) : [],
       marketingRows: marketingRows.get(lead.Id) ?? [],
+      contextRows,
     };
     for (const snap of snapshotsOf(categorical, history, instants)) categories.add(snap.values);
     pending.push({ history, outcome, instants });

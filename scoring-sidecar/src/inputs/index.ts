@@ -29,6 +29,23 @@ export {
   parseSalesforceDateTime,
 } from './lead-profile.js';
 export { type FeatureInputs } from './lead-inputs.js';
+export {
+  CONTEXT_ROW_COLUMNS,
+  ContextTable,
+  type ContextLookup,
+  contextDateTooLate,
+  contextRowsToKeep,
+  pruneContextRows,
+  GLOBAL_CONTEXT_KEY,
+  MAX_CONTEXT_LEAD_DAYS,
+  parseContextRow,
+  type ContextColumnType,
+  type ContextDeclaration,
+  type ContextDeclarations,
+  type ContextRow,
+  type ContextRowResult,
+  type ContextValue,
+} from './context.js';
 export { emailIsFreeMail } from './free-mail.js';
 export { DROPPED_LEAD_FIELDS, minimizeLeadProfile } from './profile-minimization.js';
 export { type Region } from './region.js';
@@ -37,6 +54,7 @@ export {
   checkEvents,
   checkLeads,
   checkLinks,
+  checkContextRows,
   checkRows,
   utcIsoDate,
   type CheckedEvent,

@@ -1,4 +1,5 @@
 // Checks every store applies before writing anything: region isolation and no data from the future.
+import { contextDateTooLate, isIsoDate, MAX_CONTEXT_LEAD_DAYS, type ContextRow } from './context.js';
 import { EVENT_TYPES, type EngagementEvent, type EventType } from './events.js';
 import type { LeadProfile } from './lead-profile.js';
 import { RefusedInputError, type Refusal } from './refusals.js';
@@ -81,6 +82,21 @@ export function checkRows<Row extends { extract_date: string; region?: Region }>
       refused.push({ index, id: idOf(row), reason: `extract_date is after today (${today}, UTC)` });
   });
   refuseIfAny(what, region, refused);
+}
+
+/** Context rows: the store's region only (when tagged), a real date, announced at most MAX_CONTEXT_LEAD_DAYS ahead. */
+export function checkContextRows(region: Region, rows: readonly ContextRow[], nowMs: number): void {
+  const refused: Refusal[] = [];
+  rows.forEach((row, index) => {
+    const id = `${row.context}/${row.key}`;
+    if (row.region !== undefined && row.region !== region)
+      refused.push({ index, id, reason: regionReason(row.region, region) });
+    else if (!isIsoDate(row.effective_from))
+      refused.push({ index, id, reason: 'effective_from is not YYYY-MM-DD' });
+    else if (contextDateTooLate(row.effective_from, nowMs))
+      refused.push({ index, id, reason: `effective_from is more than ${MAX_CONTEXT_LEAD_DAYS} days ahead` });
+  });
+  refuseIfAny('context row', region, refused);
 }
 
 export function checkLinks(

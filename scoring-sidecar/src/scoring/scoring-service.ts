@@ -213,6 +213,12 @@ class DefaultScoringService implements ScoringService {
     const now = this.now();
     const scoredAt = now.toISOString();
 
+    // A payload lead the store does not hold still reads the region's dated context rows (one read, if any).
+    const unheld = inputs.some((input, index) => input.payload && !states[index]);
+    const sharedContext = unheld
+      ? (states.find((s) => s?.context)?.context ?? (await this.o.store.contextLookup().catch(() => null)))
+      : null;
+
     const outcomes: ScoreOutcome[] = new Array(inputs.length);
     const positions: number[] = [];
     const leads: PipelineLead[] = [];
@@ -236,6 +242,7 @@ class DefaultScoringService implements ScoringService {
             events: stored?.events ?? new EventAggregates(),
             erp: stored?.erp ?? null,
             marketing: stored?.marketing ?? null,
+            context: stored ? stored.context : sharedContext,
           }
         : stored!;
       positions.push(index);
@@ -312,7 +319,13 @@ class DefaultScoringService implements ScoringService {
     const scoredAt = now.toISOString();
     const leads = inputs.map((input) =>
       pipelineLeadOf(
-        { lead: input.payload!.lead, events: new EventAggregates(), erp: null, marketing: null },
+        {
+          lead: input.payload!.lead,
+          events: new EventAggregates(),
+          erp: null,
+          marketing: null,
+          context: null,
+        },
         input,
       ),
     );

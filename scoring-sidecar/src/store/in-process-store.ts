@@ -1,7 +1,12 @@
 // The embedded store: plain Maps in this process, the same semantics as the Redis store. Events fold through
 // `EventAggregates.apply` itself, which is what the Redis store is held to.
 import {
+  checkContextRows,
   checkEvents,
+  ContextTable,
+  pruneContextRows,
+  type ContextLookup,
+  type ContextRow,
   checkLeads,
   checkLinks,
   checkRows,
@@ -15,6 +20,7 @@ import {
 } from '../inputs/index.js';
 import { eventIdDigest } from './event-dedup.js';
 import {
+  DEFAULT_CONTEXT_HISTORY_DAYS,
   DEFAULT_DEDUP_TTL_MS,
   DEFAULT_MAX_FUTURE_SKEW_MS,
   type AccountLink,
@@ -26,6 +32,16 @@ import {
 } from './online-feature-store.js';
 import { plainErpRow, plainMarketingRow } from './profile-codec.js';
 
+/** The row as stored: no region tag, its own copy of the values. */
+function plainContextRow(row: ContextRow): ContextRow {
+  return {
+    context: row.context,
+    key: row.key,
+    effective_from: row.effective_from,
+    values: { ...row.values },
+  };
+}
+
 class InProcessStore implements OnlineFeatureStore {
   private readonly leads = new Map<string, LeadProfile>();
   private readonly leadOrder: string[] = []; // insertion order: a stable cursor for `leadIds`
@@ -34,6 +50,8 @@ class InProcessStore implements OnlineFeatureStore {
   private readonly accountLinks = new Map<string, string>();
   private readonly erp = new Map<string, ErpExtractRow>();
   private readonly marketing = new Map<string, MarketingExtractRow>();
+  private context = new ContextTable();
+  private readonly contextHistoryDays: number;
   private readonly now: () => number;
   private readonly dedupTtlMs: number;
   private readonly maxFutureSkewMs: number;
@@ -45,6 +63,7 @@ class InProcessStore implements OnlineFeatureStore {
     this.now = opts.now ?? Date.now;
     this.dedupTtlMs = opts.dedupTtlMs ?? DEFAULT_DEDUP_TTL_MS;
     this.maxFutureSkewMs = opts.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS;
+    this.contextHistoryDays = opts.contextHistoryDays ?? DEFAULT_CONTEXT_HISTORY_DAYS;
   }
 
   async putLeads(leads: LeadProfile[]): Promise<void> {
@@ -127,6 +146,22 @@ class InProcessStore implements OnlineFeatureStore {
     }
   }
 
+  async putContextRows(rows: ContextRow[]): Promise<void> {
+    checkContextRows(this.region, rows, this.now());
+    // A new table each time: states already handed out keep answering from the table they were read with.
+    const next = new ContextTable(this.context.all());
+    for (const row of rows) next.add(plainContextRow(row));
+    this.context = new ContextTable(pruneContextRows(next, this.now(), this.contextHistoryDays));
+  }
+
+  async contextRows(): Promise<ContextRow[]> {
+    return [...this.context.all()].map(plainContextRow);
+  }
+
+  async contextLookup(): Promise<ContextLookup | null> {
+    return this.context.size > 0 ? this.context : null;
+  }
+
   async getLeadStates(leadIds: string[]): Promise<(OnlineLeadState | null)[]> {
     return leadIds.map((id) => {
       const lead = this.leads.get(id);
@@ -141,6 +176,7 @@ class InProcessStore implements OnlineFeatureStore {
         events: EventAggregates.fromJSON(this.events.get(id)?.toJSON()),
         erp: erp ? { ...erp } : null,
         marketing: marketing ? { ...marketing } : null,
+        context: this.context.size > 0 ? this.context : null,
       };
     });
   }

@@ -11,6 +11,7 @@ export {
   type ApplyEventsResult,
   type RegionTagged,
   type StoreOptions,
+  DEFAULT_CONTEXT_HISTORY_DAYS,
   DEFAULT_DEDUP_TTL_MS,
   DEFAULT_MAX_FUTURE_SKEW_MS,
 } from './online-feature-store.js';

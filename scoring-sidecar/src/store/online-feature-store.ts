@@ -2,6 +2,8 @@
 // online vector equals the offline one for the same inputs. One store serves one region; data of the other
 // region is refused, never stored.
 import type {
+  ContextLookup,
+  ContextRow,
   EngagementEvent,
   ErpExtractRow,
   EventAggregates,
@@ -17,6 +19,8 @@ export interface OnlineLeadState extends FeatureInputs {
   events: EventAggregates;
   erp: ErpExtractRow | null;
   marketing: MarketingExtractRow | null;
+  /** The region's dated context rows (shared by every lead; null when none were delivered). */
+  context: ContextLookup | null;
 }
 
 /** Extract rows and account links carry no region of their own; a feed that knows it may tag them. */
@@ -49,6 +53,16 @@ export interface OnlineFeatureStore {
   putErpRows(rows: RegionTagged<ErpExtractRow>[]): Promise<void>;
   /** Keeps the newest row per lead by extract_date. */
   putMarketingRows(rows: RegionTagged<MarketingExtractRow>[]): Promise<void>;
+  /**
+   * Dated context rows, kept with their history: a later row never replaces an earlier date (both answer, each
+   * for its own period); the same (context, key, date) delivered again replaces the values. Rows in effect only
+   * before now − `contextHistoryDays` are dropped, the one in effect then is kept.
+   */
+  putContextRows(rows: ContextRow[]): Promise<void>;
+  /** Every context row held, by (context, key) then date (exports, training from the store's history). */
+  contextRows(): Promise<ContextRow[]>;
+  /** The context rows as `getLeadStates` hands them out, for a lead the store does not hold (scored by payload). */
+  contextLookup(): Promise<ContextLookup | null>;
   /** One round trip for the whole batch; null where the lead's profile is unknown. */
   getLeadStates(leadIds: string[]): Promise<(OnlineLeadState | null)[]>;
   /** Every lead of the region exactly once over a full iteration (leads added meanwhile may or may not appear). */
@@ -65,7 +79,12 @@ export interface StoreOptions {
   dedupTtlMs?: number;
   /** Events dated further ahead of `now` than this are refused. */
   maxFutureSkewMs?: number;
+  /** How far back context history is kept (default: as long as training sets, config/retention.json). */
+  contextHistoryDays?: number;
 }
+
+/** Context history kept by default: 730 days, the retention of training sets (config/retention.json). */
+export const DEFAULT_CONTEXT_HISTORY_DAYS = 730;
 
 export const DEFAULT_DEDUP_TTL_MS = 3 * 86_400_000;
 export const DEFAULT_MAX_FUTURE_SKEW_MS = 5 * 60_000;

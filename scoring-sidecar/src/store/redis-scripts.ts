@@ -48,7 +48,8 @@ return 1
 
 /**
  * ARGV: key prefix, then lead ids. Per lead: {} when it has no profile, else
- * {profile, all state hash fields, {erp account number, date, values} or {}}.
+ * {profile, all state hash fields, {erp account number, date, values} or {}}; last, the context rows' version
+ * ('' when none were written), so a reader reloads its context table only when it changed.
  * Keys are derived inside the script (lead -> account link -> ERP row), so it reads undeclared keys: fine on a
  * standalone or replicated Redis, and on a cluster only because every key of a region shares the {region}
  * hash tag and so one slot.
@@ -74,5 +75,6 @@ for i = 2, #ARGV do
     out[i - 1] = {profile, redis.call('HGETALL', key), erp}
   end
 end
+out[#ARGV] = redis.call('GET', prefix .. 'ctxv') or ''
 return out
 `;

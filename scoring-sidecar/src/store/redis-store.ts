@@ -4,8 +4,13 @@ import { performance } from 'node:perf_hooks';
 import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import {
+  checkContextRows,
   checkEvents,
   checkLeads,
+  ContextTable,
+  pruneContextRows,
+  type ContextLookup,
+  type ContextRow,
   checkLinks,
   checkRows,
   EVENT_TYPES,
@@ -22,6 +27,7 @@ import {
 } from '../inputs/index.js';
 import { eventIdDigest } from './event-dedup.js';
 import {
+  DEFAULT_CONTEXT_HISTORY_DAYS,
   DEFAULT_DEDUP_TTL_MS,
   DEFAULT_MAX_FUTURE_SKEW_MS,
   type AccountLink,
@@ -49,6 +55,15 @@ export interface RedisStoreOptions extends StoreOptions {
   /** Passed to ioredis (timeouts, TLS, connection name...). */
   redisOptions?: RedisOptions;
   logger?: Logger;
+}
+
+/** A context row's hash field: its (context, key, date); the value is its columns as JSON. */
+const contextField = (r: ContextRow) => JSON.stringify([r.context, r.key, r.effective_from]);
+function decodeContextRows(hash: Record<string, string>): ContextRow[] {
+  return Object.entries(hash).map(([field, values]) => {
+    const [context, key, effective_from] = JSON.parse(field) as [string, string, string];
+    return { context, key, effective_from, values: JSON.parse(values) as ContextRow['values'] };
+  });
 }
 
 const TYPE_INDEX = new Map<EventType, number>(EVENT_TYPES.map((t, i) => [t, i]));
@@ -95,6 +110,9 @@ class RedisStore implements OnlineFeatureStore {
   private readonly dedupTtlMs: number;
   private readonly maxFutureSkewMs: number;
   private readonly indexBuckets: number;
+  private readonly contextHistoryDays: number;
+  /** The context rows as last read, with the version they were read at (ctxv, bumped by every write; '' = none). */
+  private contextCache: { version: string; table: ContextTable | null } = { version: '', table: null };
 
   constructor(
     redisUrl: string,
@@ -106,6 +124,7 @@ class RedisStore implements OnlineFeatureStore {
     this.dedupTtlMs = opts.dedupTtlMs ?? DEFAULT_DEDUP_TTL_MS;
     this.maxFutureSkewMs = opts.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS;
     this.indexBuckets = opts.indexBuckets ?? 32_768;
+    this.contextHistoryDays = opts.contextHistoryDays ?? DEFAULT_CONTEXT_HISTORY_DAYS;
     // Auto-pipelining: concurrent requests' commands issued in the same tick leave in one write.
     const redis = new Redis(redisUrl, { enableAutoPipelining: true, ...opts.redisOptions });
     redis.defineCommand('lrApplyEvent', { numberOfKeys: 3, lua: APPLY_EVENT_LUA });
@@ -228,22 +247,87 @@ class RedisStore implements OnlineFeatureStore {
     }
   }
 
+  private get contextKey(): string {
+    return `${this.prefix}ctx`;
+  }
+
+  private get contextVersionKey(): string {
+    return `${this.prefix}ctxv`;
+  }
+
+  async putContextRows(rows: ContextRow[]): Promise<void> {
+    checkContextRows(this.region, rows, this.now());
+    if (rows.length === 0) return;
+    for (const chunk of chunks(rows, WRITE_CHUNK)) {
+      // MULTI: a reader that sees the new version sees the rows written with it
+      const m = this.redis.multi();
+      for (const row of chunk) m.hset(this.contextKey, contextField(row), JSON.stringify(row.values));
+      m.incr(this.contextVersionKey);
+      await execOrThrow(m);
+    }
+    // History beyond the retention: the rows a fresh table would prune (contexts are small tables).
+    const held = decodeContextRows(await this.redis.hgetall(this.contextKey));
+    const kept = new Set(pruneContextRows(held, this.now(), this.contextHistoryDays).map(contextField));
+    const dropped = held.map(contextField).filter((f) => !kept.has(f));
+    if (dropped.length > 0)
+      await execOrThrow(
+        this.redis
+          .multi()
+          .hdel(this.contextKey, ...dropped)
+          .incr(this.contextVersionKey),
+      );
+  }
+
+  async contextRows(): Promise<ContextRow[]> {
+    return [...new ContextTable(decodeContextRows(await this.redis.hgetall(this.contextKey))).all()];
+  }
+
+  /** The context table at `version` (read with the states): the cached one, or reloaded when it changed. */
+  private async contextTable(version: string): Promise<ContextTable | null> {
+    if (this.contextCache.version === version) return this.contextCache.table;
+    const [v, hash] = (await execOrThrow(
+      this.redis.multi().get(this.contextVersionKey).hgetall(this.contextKey),
+    )) as [string | null, Record<string, string>];
+    const rows = decodeContextRows(hash);
+    this.contextCache = { version: v ?? '', table: rows.length > 0 ? new ContextTable(rows) : null };
+    return this.contextCache.table;
+  }
+
+  async contextLookup(): Promise<ContextLookup | null> {
+    return this.contextTable((await this.redis.get(this.contextVersionKey)) ?? '');
+  }
+
   async getLeadStates(leadIds: string[]): Promise<(OnlineLeadState | null)[]> {
     if (leadIds.length === 0) return [];
-    let replies: ([] | [string, string[], string[]])[];
+    type Reply = [] | [string, string[], string[]];
+    let replies: Reply[];
+    let version: string;
     if (leadIds.length <= MAX_BATCH_READ) {
       // One script call, auto-pipelined with the other requests' reads of the same tick (one write for all).
-      replies = (await this.redis.lrReadStates(this.prefix, ...leadIds)) as typeof replies;
+      const out = (await this.redis.lrReadStates(this.prefix, ...leadIds)) as [...Reply[], string];
+      version = out.pop() as string;
+      replies = out as Reply[];
     } else {
       // Batches beyond MAX_BATCH_READ become several script calls, still in one pipeline: one round trip.
       const p = this.pipeline();
       for (const chunk of chunks(leadIds, MAX_BATCH_READ)) p.lrReadStates(this.prefix, ...chunk);
-      replies = (await execOrThrow(p)).flat() as typeof replies;
+      const outs = (await execOrThrow(p)) as [...Reply[], string][];
+      version = outs[outs.length - 1]!.at(-1) as string;
+      replies = outs.flatMap((out) => out.slice(0, -1) as Reply[]);
     }
-    return replies.map((reply, i) => (reply.length === 0 ? null : this.decodeState(leadIds[i]!, ...reply)));
+    const table = await this.contextTable(version);
+    return replies.map((reply, i) =>
+      reply.length === 0 ? null : this.decodeState(leadIds[i]!, table, ...reply),
+    );
   }
 
-  private decodeState(id: string, profile: string, fields: string[], erp: string[]): OnlineLeadState {
+  private decodeState(
+    id: string,
+    context: ContextTable | null,
+    profile: string,
+    fields: string[],
+    erp: string[],
+  ): OnlineLeadState {
     let marketingDate: string | undefined;
     let marketingValues: string | undefined;
     const types: EventAggregatesJson['types'] = {};
@@ -281,6 +365,7 @@ class RedisStore implements OnlineFeatureStore {
         marketingDate === undefined || marketingValues === undefined
           ? null
           : decodeMarketingRow(id, marketingDate, marketingValues),
+      context,
     };
   }
 
