@@ -13,6 +13,7 @@ import {
   type Proposal,
   fieldsRead,
   recordTrainingSet,
+  trainingTarget,
   writeTrainingSet,
 } from '../features/index.js';
 import { SalesforceClient, connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
@@ -70,8 +71,10 @@ export async function trainingSetFromOrg(
   where = '',
 ): Promise<{ rows: number; positives: number }> {
   const config = loadFeatureConfig(specFile, { describe: await describeWithClassification(client, 'Lead') });
-  if (!config.training)
-    throw new FeatureSpecError(`${specFile}: no "training" target (one snapshot per record)`);
+  if (!config.training || trainingTarget(config).builder !== 'record')
+    throw new FeatureSpecError(
+      `${specFile}: no record target ("training" with an outcome field and no "snapshots": one snapshot per record)`,
+    );
   const records: Record<string, string>[] = [];
   for await (const row of client.bulkQuery(
     `SELECT ${fieldsRead(config).join(', ')} FROM ${config.object}${where ? ` WHERE ${where}` : ''}`,

@@ -12,7 +12,7 @@ import type { Command } from 'commander';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { pino } from 'pino';
 import { REPO_ROOT } from '../config/index.js';
-import { activeSpecFile, activeSpecFrom } from '../features/index.js';
+import { activeSpecFile, activeSpecFrom, trainingTarget } from '../features/index.js';
 import { loadResidencyConfig, RESIDENCY_FILE, type Residency } from '../model/index.js';
 import { SalesforceClient, connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
 import { buildFromOrg } from './build-training-set.js';
@@ -101,7 +101,8 @@ export function registerTrainingSetCommands(program: Command): Command {
       const started = Date.now();
       const conn = await connectToOrg(orgAuthFromEnv());
       const residency: Residency = { region, pooled: region === null, builtAt: builtAt.toISOString() };
-      if (spec.source.config.training) {
+      const target = trainingTarget(spec.source.config);
+      if (target.builder === 'record') {
         const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
         const where = [regionFilter, opts.leadFilter ? `(${opts.leadFilter})` : null]
           .filter(Boolean)
@@ -121,7 +122,10 @@ export function registerTrainingSetCommands(program: Command): Command {
         );
         return;
       }
-      if (!opts.dataEnd) throw new Error(`--data-end is required for ${specFile} (no "training" target)`);
+      if (!opts.dataEnd)
+        throw new Error(
+          `--data-end is required for ${specFile} (snapshots while a lead is open, not a record target)`,
+        );
       const dataEnd = new Date(opts.dataEnd);
       if (Number.isNaN(dataEnd.getTime())) throw new Error(`--data-end is not an ISO date: ${opts.dataEnd}`);
       if (!opts.events && spec.definitions.some((d) => d.source.kind === 'events'))
