@@ -11,6 +11,7 @@ import {
   fieldsToSample,
   type DescribeField,
   type Proposal,
+  customFieldsRead,
   fieldsRead,
   recordTrainingSet,
   trainingTarget,
@@ -132,5 +133,9 @@ export function registerFeaturesCommands(program: Command): void {
         return;
       }
       console.log(`${file}: ${config.features.length} features, all readable in the org`);
+      // What Apex must send with a lead's payload besides the standard inputs (docs/salesforce.md).
+      const custom = customFieldsRead(config);
+      if (config.object === 'Lead' && custom.length)
+        console.log(`Scoring_Setting__mdt Default, Model_Custom_Fields__c: ${custom.join(', ')}`);
     });
 }
