@@ -1,9 +1,11 @@
 // `leadrank training-set build --region <US|EU> [--out <dir>] [--spec <file>] [--events <file>] [--data-end <iso>]
 // [--extracts <dir>] [--lead-filter <soql>] [--ground-truth <dir>]`: a point-in-time training set of one region's
 // records, read from the org (env SF_*, see salesforce/org-connection.ts). The spec (default the active one,
-// $LEADRANK_FEATURE_SPEC or config/features/lead.json) says what is computed; a spec with a `training` target (one
-// snapshot per record, label from an outcome field: an imported history such as X Education) needs neither events
-// nor a data end. The spec's content is recorded in feature-spec.json. Without --region the set pools both
+// $LEADRANK_FEATURE_SPEC or config/features/lead.json) says what is computed and its `training` block the target
+// (features/target.ts): a record target (one snapshot per record, label from an outcome field: an imported history
+// such as X Education) needs neither events nor a data end; the snapshot builder (converted, or a custom outcome
+// with its date; time axis, schedule, horizon) needs --data-end, and --events only for event features. The spec's
+// content and the resolved target are recorded in feature-spec.json. Without --region the set pools both
 // regions, allowed only by config/residency.json `pooledTraining`. Prints one JSON line.
 import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
