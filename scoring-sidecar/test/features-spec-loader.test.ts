@@ -1,6 +1,11 @@
 // A bad feature spec stops start-up with an error naming the file, the line and the field.
 import { describe, expect, it } from 'vitest';
-import { interpretSpec, parseFeatureConfig, type DescribeField } from '../src/features/index.js';
+import {
+  interpretSpec,
+  parseFeatureConfig,
+  trainingTarget,
+  type DescribeField,
+} from '../src/features/index.js';
 
 const spec = (features: string, extra = '') => `{
   "specVersion": 1,
@@ -40,6 +45,85 @@ describe('feature spec loading', () => {
         'both.json',
       ),
     ).toThrow(/both\.json:8:\d+: snapshots: a spec has either "training"/);
+  });
+
+  it('resolves the training target: defaults, the time axis, a schedule and a custom outcome with its date', () => {
+    const f = feature('"source": { "field": "Industry" }, "transform": { "kind": "categorical" }');
+    const target = (training: string) =>
+      trainingTarget(parseFeatureConfig(spec(f, `\n  "training": ${training},`), 't.json'));
+    expect(trainingTarget(parseFeatureConfig(spec(f), 'none.json'))).toEqual({
+      builder: 'snapshots',
+      timeField: 'CreatedDate',
+      outcome: 'converted',
+      horizonDays: 30,
+      schedule: { firstAfterDays: 1, intervalDays: 7 },
+    });
+    expect(target('{ "outcome": "converted" }')).toEqual(
+      trainingTarget(parseFeatureConfig(spec(f), 'none.json')),
+    );
+    expect(
+      target(
+        '{ "outcome": { "field": "Stage__c", "positive": ["SQL"], "positiveAtField": "SQL_Date__c" }, ' +
+          '"timeField": "First_Touch__c", "horizonDays": 60, ' +
+          '"snapshots": { "firstAfterDays": 0, "intervalDays": 14, "maxSnapshots": 4 } }',
+      ),
+    ).toEqual({
+      builder: 'snapshots',
+      timeField: 'First_Touch__c',
+      outcome: { field: 'Stage__c', positive: ['SQL'], positiveAtField: 'SQL_Date__c' },
+      horizonDays: 60,
+      schedule: { firstAfterDays: 0, intervalDays: 14, maxSnapshots: 4 },
+    });
+    // An outcome field without snapshots is the record target (one snapshot per record at its time field).
+    expect(target('{ "outcome": { "field": "Status", "positive": ["Won"] } }')).toMatchObject({
+      builder: 'record',
+      timeField: 'CreatedDate',
+    });
+    // The earlier top-level form is the same as training.snapshots with "converted".
+    expect(
+      trainingTarget(
+        parseFeatureConfig(
+          spec(f, '\n  "snapshots": { "firstAfterDays": 3, "intervalDays": 14, "horizonDays": 60 },'),
+          'old.json',
+        ),
+      ),
+    ).toEqual(
+      target(
+        '{ "outcome": "converted", "horizonDays": 60, "snapshots": { "firstAfterDays": 3, "intervalDays": 14 } }',
+      ),
+    );
+  });
+
+  it('refuses a training target that is ambiguous or leaks, naming file, line and field', () => {
+    const f = feature('"source": { "field": "Industry" }, "transform": { "kind": "categorical" }');
+    const parse = (training: string, features = f) =>
+      parseFeatureConfig(spec(features, `\n  "training": ${training},`), 'target.json');
+    expect(() =>
+      parse(
+        '{ "outcome": { "field": "Stage__c", "positive": ["SQL"] }, "snapshots": { "firstAfterDays": 1, "intervalDays": 7 } }',
+      ),
+    ).toThrow(
+      /^target\.json:8:\d+: training\.outcome\.positiveAtField: a custom outcome with "snapshots" needs the date field/,
+    );
+    expect(() =>
+      parse('{ "outcome": "converted", "snapshots": { "firstAfterDays": 1, "intervalDays": 0 } }'),
+    ).toThrow(/^target\.json:8:\d+: training\.snapshots\.intervalDays: /);
+    expect(() =>
+      parse(
+        '{ "outcome": "converted", "snapshots": { "firstAfterDays": 1, "intervalDays": 7, "maxSnapshots": 0 } }',
+      ),
+    ).toThrow(/training\.snapshots\.maxSnapshots: /);
+    expect(() => parse('{ "outcome": "won" }')).toThrow(/^target\.json:8:\d+: training\.outcome: /);
+    expect(() => parse('{ "outcome": "converted", "segments": { "region": "Country" } }')).toThrow(
+      /training\.segments: segments are fixed by the snapshot builder/,
+    );
+    const leaky = feature('"source": { "field": "SQL_Date__c" }, "transform": { "kind": "present" }');
+    expect(() =>
+      parse(
+        '{ "outcome": { "field": "Stage__c", "positive": ["SQL"], "positiveAtField": "SQL_Date__c" }, "snapshots": { "firstAfterDays": 1, "intervalDays": 7 } }',
+        leaky,
+      ),
+    ).toThrow(/^target\.json:10:\d+: features\[0\]\.source\.field: SQL_Date__c is the training outcome/);
   });
 
   it('accepts a spec and interprets each transform', () => {

@@ -137,11 +137,18 @@ describe('a model records its spec; servability compares it with the active spec
     await rm(work, { recursive: true, force: true });
   });
 
-  it('writes the spec hash, content and overrides with reasons into the model card', async () => {
+  it('writes the spec hash, content, target and overrides with reasons into the model card', async () => {
     const card = JSON.parse(await readFile(join(work, 'model', 'model_card.json'), 'utf8'));
     expect(card.feature_spec.config.hash).toBe(featureConfigHash(config));
     expect(card.feature_spec.config.file).toBe('config/features/client-budget.json');
     expect(card.feature_spec.config.content).toEqual(JSON.parse(JSON.stringify(config)));
+    // The resolved target the labels follow (features/target.ts), from feature-spec.json into the card.
+    expect(card.feature_spec.target).toEqual({
+      builder: 'record',
+      timeField: 'CreatedDate',
+      outcome: { field: 'Status', positive: ['Closed - Converted'] },
+      horizonDays: 30,
+    });
     expect(card.feature_spec.overrides).toEqual([
       {
         feature: 'title_raw',

@@ -1,26 +1,40 @@
 // Training sets from an org: the snapshot design, labels and the horizon rule, checked against the
-// generator's ground truth (which the builder never reads for features or labels).
-import { mkdtemp, rm } from 'node:fs/promises';
+// generator's ground truth (which the builder never reads for features or labels); the target as the spec's
+// configuration: the defaults unchanged byte for byte, a schedule, a time axis and a custom outcome field.
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateDataset, readNdjsonGz } from '@leadrank/crm-generator';
+import { CUSTOM_FIELDS_METADATA_DIR, generateDataset, readNdjsonGz } from '@leadrank/crm-generator';
 import {
   snapshotLabel,
   standardSnapshotTimes,
   type LeadGroundTruth,
 } from '@leadrank/crm-generator/ground-truth';
 import { startOrgSimulator, type RunningOrgSimulator } from '@leadrank/org-simulator';
+import { loadOrgSchema } from '@leadrank/org-simulator/schema';
 import { seedFromDirectory } from '@leadrank/org-simulator/seed';
 import { buildFromOrg } from '../src/commands/build-training-set.js';
+import {
+  activeSpecFrom,
+  buildTrainingSet,
+  LEAD_SPEC_FILE,
+  parseFeatureConfig,
+  type BuildResult,
+} from '../src/features/index.js';
 import { labelAt, snapshotInstants, DEFAULT_SNAPSHOT_DESIGN } from '../src/features/training-set-builder.js';
 import { connectToOrg } from '../src/salesforce/org-connection.js';
+import { queryStore } from './batch-kit.js';
 
 const DAY = 86_400_000;
 const dataEnd = '2026-11-24T00:00:00Z';
 const app = { clientId: 'builder-test', clientSecret: 'builder-test-secret' };
+/** Two DateTime fields the client's org adds: when a demo was requested, and the first sales touch. */
+const targetMetadata = fileURLToPath(new URL('./fixtures/target-metadata', import.meta.url));
 let root: string;
 let sim: RunningOrgSimulator;
 
@@ -34,8 +48,15 @@ beforeAll(async () => {
     dataEnd,
     euShare: 0.35,
     historyDays: 540,
+    // The client's own Lead fields (crm-generator/src/custom-fields.ts): Demo_Requested__c, Budget_Band__c, …
+    customFields: true,
   });
-  sim = await startOrgSimulator({ port: 0, clients: [app], logger: pino({ level: 'silent' }) });
+  sim = await startOrgSimulator({
+    port: 0,
+    clients: [app],
+    logger: pino({ level: 'silent' }),
+    schema: loadOrgSchema({ extraMetadataDirs: [CUSTOM_FIELDS_METADATA_DIR, targetMetadata] }),
+  });
   await seedFromDirectory(sim.ctx.store, join(root, 'data'));
 }, 120_000);
 afterAll(async () => {
@@ -108,5 +129,186 @@ describe('building from the org simulator', () => {
       expect(row.ceiling_score).toBeLessThan(1);
     }
     expect(result.positives).toBe([...expected.values()].filter((l) => l === 1).length);
+  }, 120_000);
+});
+
+/** The shipped lead spec with another `training` block (or none): what a client's spec would say. */
+function leadSpecWith(training: Record<string, unknown> | null, extraFeatures: unknown[] = []) {
+  const config = JSON.parse(readFileSync(LEAD_SPEC_FILE, 'utf8')) as Record<string, unknown>;
+  delete config.training;
+  delete config.snapshots;
+  if (training) config.training = training;
+  config.features = [...(config.features as unknown[]), ...extraFeatures];
+  return activeSpecFrom(LEAD_SPEC_FILE, parseFeatureConfig(JSON.stringify(config), 'client.json'));
+}
+
+async function rowsOf(dir: string): Promise<(Record<string, unknown> & { t: number })[]> {
+  const rows: Record<string, unknown>[] = await parquetReadObjects({
+    file: await asyncBufferFromFile(join(root, dir, 'training-set.parquet')),
+  });
+  return rows.map((r) => ({
+    ...r,
+    t: Number(r.snapshot_at instanceof Date ? r.snapshot_at.getTime() : r.snapshot_at),
+  }));
+}
+
+describe('the target as configuration', () => {
+  const build = async (out: string, spec: ReturnType<typeof leadSpecWith>, events = true) => {
+    const conn = await connectToOrg({ flow: 'client_credentials', loginUrl: sim.url, ...app });
+    const data = join(root, 'data');
+    return buildTrainingSet(
+      {
+        conn,
+        ...(events ? { eventsFile: join(data, 'events.ndjson.gz') } : {}),
+        extractsDir: join(data, 'extracts'),
+      },
+      join(root, out),
+      { dataEnd: new Date(dataEnd), spec },
+    );
+  };
+
+  it('reproduces the built-in lead-conversion training set byte for byte when the defaults are spelled out', async () => {
+    const implicit = await build('implicit', leadSpecWith(null));
+    const explicit = await build(
+      'explicit',
+      leadSpecWith({
+        outcome: 'converted',
+        timeField: 'CreatedDate',
+        horizonDays: 30,
+        snapshots: { firstAfterDays: 1, intervalDays: 7 },
+      }),
+    );
+    expect(implicit.snapshots).toBeGreaterThan(1000);
+    expect(explicit.snapshots).toBe(implicit.snapshots);
+    const parquet = (dir: string) => readFile(join(root, dir, 'training-set.parquet'));
+    expect((await parquet('explicit')).equals(await parquet('implicit'))).toBe(true);
+    // Same fitted features, same recorded target; only the spec's own content (and so its hash) differs.
+    expect(explicit.spec.hash).toBe(implicit.spec.hash);
+    expect(explicit.spec.target).toEqual(implicit.spec.target);
+    expect(implicit.spec.target).toEqual({
+      builder: 'snapshots',
+      timeField: 'CreatedDate',
+      outcome: 'converted',
+      horizonDays: 30,
+      schedule: { firstAfterDays: 1, intervalDays: 7 },
+    });
+    const written = JSON.parse(await readFile(join(root, 'implicit', 'feature-spec.json'), 'utf8'));
+    expect(written.target).toEqual(implicit.spec.target);
+  }, 120_000);
+
+  it('takes the snapshots the schedule says: first after N days, then every M, at most K', async () => {
+    const schedule = { firstAfterDays: 3, intervalDays: 14, maxSnapshots: 2 };
+    const result = await build(
+      'schedule',
+      leadSpecWith({ outcome: 'converted', horizonDays: 45, snapshots: schedule }),
+    );
+    const data = join(root, 'data');
+    const endMs = Date.parse(dataEnd);
+    const expected = new Map<string, number>();
+    for await (const truth of readNdjsonGz<LeadGroundTruth>(join(data, 'ground-truth.ndjson.gz'))) {
+      const outcomeAtMs = truth.outcomeAt ? Date.parse(truth.outcomeAt) : null;
+      const created = Date.parse(truth.createdAt);
+      let n = 0;
+      for (let t = created + 3 * DAY; t + 45 * DAY <= endMs && n < 2; t += 14 * DAY, n++) {
+        if (outcomeAtMs !== null && outcomeAtMs <= t) break;
+        expected.set(`${truth.leadId}@${t}`, snapshotLabel(truth.outcome, outcomeAtMs, t, 45) ? 1 : 0);
+      }
+    }
+    const rows = await rowsOf('schedule');
+    expect(result.snapshots).toBe(expected.size);
+    expect(rows).toHaveLength(expected.size);
+    for (const row of rows) expect(expected.get(`${row.lead_id}@${row.t}`)).toBe(row.label);
+    expect(result.spec.label.horizonDays).toBe(45);
+    expect(result.spec.target).toMatchObject({ horizonDays: 45, schedule });
+    // Fewer, sparser snapshots than the default design's.
+    const defaults = await rowsOf('implicit');
+    expect(rows.length).toBeLessThan(defaults.length / 2);
+  }, 120_000);
+
+  it('labels a custom outcome field "became positive within the horizon", from its own time axis, never after the outcome', async () => {
+    // The client's fields: Demo_Requested__c (generated) and when it happened; the first sales touch as the
+    // time axis. Some requested demos carry no date: their label time is unknown, so the lead is left out.
+    const leads = queryStore(sim, 'SELECT Id, CreatedDate, Demo_Requested__c FROM Lead');
+    const demoAt = new Map<string, number | null>();
+    const touchAt = new Map<string, number | null>();
+    const updates = leads.map((l, i) => {
+      const created = Date.parse(String(l.CreatedDate).replace(/\+0000$/, 'Z'));
+      const touch = i % 50 === 0 ? null : created + 3 * DAY + (i % 24) * 3_600_000;
+      const demo = l.Demo_Requested__c !== true ? null : i % 8 === 0 ? NaN : created + ((i * 37) % 90) * DAY;
+      demoAt.set(String(l.Id), demo);
+      touchAt.set(String(l.Id), touch);
+      return {
+        Id: l.Id,
+        First_Touch_At__c: touch === null ? null : new Date(touch).toISOString(),
+        Demo_Requested_At__c: demo === null || Number.isNaN(demo) ? null : new Date(demo).toISOString(),
+      };
+    });
+    const saved = sim.ctx.store.update('Lead', updates as never, { system: true });
+    expect(saved.filter((r) => !r.success)).toEqual([]);
+
+    const schedule = { firstAfterDays: 2, intervalDays: 10, maxSnapshots: 6 };
+    const spec = leadSpecWith(
+      {
+        outcome: {
+          field: 'Demo_Requested__c',
+          positive: ['true'],
+          positiveAtField: 'Demo_Requested_At__c',
+        },
+        timeField: 'First_Touch_At__c',
+        horizonDays: 21,
+        snapshots: schedule,
+      },
+      [
+        {
+          name: 'budget_band',
+          description: "the lead's stated budget band",
+          source: { field: 'Budget_Band__c' },
+          transform: { kind: 'categorical', minCount: 1 },
+        },
+      ],
+    );
+    const result: BuildResult = await build('custom', spec, false); // no events file: events are optional
+
+    // Expected, independently: the generator's ground truth says when each lead closed or converted.
+    const endMs = Date.parse(dataEnd);
+    const expected = new Map<string, number>();
+    let undated = 0;
+    for await (const truth of readNdjsonGz<LeadGroundTruth>(join(root, 'data', 'ground-truth.ndjson.gz'))) {
+      const demo = demoAt.get(truth.leadId) ?? null;
+      if (demo !== null && Number.isNaN(demo)) {
+        undated++;
+        continue;
+      }
+      const start = touchAt.get(truth.leadId) ?? null;
+      if (start === null) continue;
+      const closedAt = truth.outcomeAt ? Date.parse(truth.outcomeAt) : null;
+      const open = (t: number) => (closedAt === null || t < closedAt) && (demo === null || t < demo);
+      let n = 0;
+      for (let t = start + 2 * DAY; t + 21 * DAY <= endMs && n < 6 && open(t); t += 10 * DAY, n++)
+        expected.set(`${truth.leadId}@${t}`, demo !== null && demo > t && demo <= t + 21 * DAY ? 1 : 0);
+    }
+    expect(result.undatedPositives).toBe(undated);
+    expect(undated).toBeGreaterThan(0);
+    const rows = await rowsOf('custom');
+    expect(rows).toHaveLength(expected.size);
+    expect(result.positives).toBe([...expected.values()].filter((l) => l === 1).length);
+    expect(result.positives).toBeGreaterThan(20);
+    const budget = result.spec.features.findIndex((f) => f.name === 'budget_band');
+    const bands = new Set<unknown>();
+    for (const row of rows) {
+      expect(expected.get(`${row.lead_id}@${row.t}`)).toBe(row.label);
+      // No leakage: no snapshot at or after the outcome; the label looks only at (t, t + horizon].
+      const demo = demoAt.get(String(row.lead_id));
+      if (demo !== null && demo !== undefined) expect(row.t).toBeLessThan(demo);
+      bands.add(row[result.spec.features[budget]!.name]);
+    }
+    expect(bands.size).toBeGreaterThan(2); // the custom feature is read from the org's field
+    expect(result.spec.target).toEqual({
+      builder: 'snapshots',
+      timeField: 'First_Touch_At__c',
+      outcome: { field: 'Demo_Requested__c', positive: ['true'], positiveAtField: 'Demo_Requested_At__c' },
+      horizonDays: 21,
+      schedule,
+    });
   }, 120_000);
 });

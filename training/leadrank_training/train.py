@@ -334,12 +334,15 @@ def run_training(
 def feature_spec_block(spec: dict) -> dict:
     """The card's record of the features: the fitted spec's hash, and the spec configuration the training
     set was computed from (config/features/<target>.json: hash, full content, overrides with their reasons),
-    which serving compares with its active spec. None for training sets that do not carry it."""
+    which serving compares with its active spec. None for training sets that do not carry it. `target` is
+    the training target the labels follow (outcome, time axis, horizon, snapshot schedule), None when not
+    recorded."""
     source = spec.get("source")
     return {
         "name": spec["name"],
         "hash": spec["hash"],
         "features": len(spec["features"]),
+        "target": spec.get("target"),
         "config": None
         if source is None
         else {"file": source.get("file"), "hash": source["hash"], "content": source["config"]},

@@ -89,7 +89,8 @@ export function buildOpenApiDocument(version: string) {
         post: {
           ...secured,
           summary:
-            'Score one lead or up to 1,000, by Id (online store) or with their fields; or opportunities ' +
+            'Score one lead or up to 1,000, by Id (online store) or with their fields (the active feature ' +
+            "spec's custom `__c` fields included); or opportunities " +
             '(`object: "Opportunity"`, or an Id prefixed 006), by Id (opportunity store) or with their fields',
           requestBody: {
             content: json(

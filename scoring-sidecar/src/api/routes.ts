@@ -18,7 +18,7 @@ import {
   type Arm,
 } from '../experiments/index.js';
 import type { ExtractSummary } from '../monitoring/index.js';
-import { contextDeclarations, LEAD_FEATURE_CONFIG } from '../features/index.js';
+import { contextDeclarations, customFieldsRead, LEAD_FEATURE_CONFIG } from '../features/index.js';
 import {
   engagementEventSchema,
   leadProfileSchema,
@@ -81,7 +81,15 @@ export interface RouteDeps {
   monitoring?: RouteMonitoring;
   /** The dated contexts a context extract is checked against; default the active spec's (`contexts`). */
   contexts?: ContextDeclarations;
+  /**
+   * The custom fields a score payload may carry: the active spec's fields beyond the fixed profile, the ones
+   * sync keeps in the stored profile's `custom` bag. Default: the active spec's ($LEADRANK_FEATURE_SPEC).
+   */
+  customFields?: readonly string[];
 }
+
+/** The active spec's custom fields (features/servability.ts), read once like the spec itself. */
+const ACTIVE_CUSTOM_FIELDS = customFieldsRead(LEAD_FEATURE_CONFIG);
 
 export interface RouteExperiments {
   servingFor(repId: string, teamId?: string): ServingPlan | null;
@@ -174,6 +182,35 @@ function requireJson(req: Request): void {
     throw new ApiError(415, 'unsupported_media_type', 'the body must be application/json');
 }
 
+/**
+ * A payload's values of the active spec's custom fields, as the store's `custom` bag holds them after sync (the
+ * Bulk API's strings: 45000 -> "45000", true -> "true", "" and absent -> null), so the one interpreter reads a
+ * payload exactly as it reads the stored profile. Other fields are no model input and are not read here (the
+ * rules fallback still sees them). A value that is not a string, number, boolean or null is a 400 naming it.
+ */
+function payloadCustomBag(
+  fields: Readonly<Record<string, unknown>>,
+  names: readonly string[],
+  prefix: string,
+): Record<string, string | null> | undefined {
+  if (names.length === 0) return undefined;
+  const bag: Record<string, string | null> = {};
+  const issues: { path: string; message: string }[] = [];
+  for (const name of names) {
+    const v = fields[name];
+    if (v === undefined || v === null || v === '') bag[name] = null;
+    else if (typeof v === 'string') bag[name] = v;
+    else if (typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) bag[name] = String(v);
+    else
+      issues.push({
+        path: `${prefix}.${name}`,
+        message: 'a field of the active spec: a string, a number, a boolean or null',
+      });
+  }
+  if (issues.length) throw validationError(issues);
+  return bag;
+}
+
 /** Score items -> scoring inputs; a payload's fields are parsed as a lead profile (field paths in errors). */
 function scoreInputsOf(
   body: unknown,
@@ -195,13 +232,16 @@ function scoreInputsOf(
     const region = scoreItemRegion(item, at, deps.region);
     if (!item.fields) return { leadId: item.id };
     if (region === undefined) regionless.push({ id: item.id, at });
+    const prefix = `${at ? `${at}.` : ''}fields`;
     // A lead without Data_Region__c belongs to the caller's region (Apex sends each region to its own deployment).
     const parsed = leadProfileSchema.safeParse({
       ...item.fields,
       Id: item.id,
       Data_Region__c: region ?? caller.region,
+      // Only the active spec's custom fields, never a bag the caller sends as "custom".
+      custom: payloadCustomBag(item.fields, deps.customFields ?? ACTIVE_CUSTOM_FIELDS, prefix),
     });
-    if (!parsed.success) throw validationError(issuesOf(parsed.error, `${at ? `${at}.` : ''}fields`));
+    if (!parsed.success) throw validationError(issuesOf(parsed.error, prefix));
     return { leadId: item.id, payload: { lead: parsed.data, fields: item.fields } };
   });
 }

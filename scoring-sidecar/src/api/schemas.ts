@@ -26,8 +26,11 @@ export const scoreLeadRequestSchema = z
       .optional()
       .meta({
         description:
-          'Lead fields by API name (CreatedDate required). Features are computed from them on the spot; ' +
-          'the payload is never stored or logged. Without fields the lead is read from the online store.',
+          'Lead fields by API name (CreatedDate required), including the custom fields the active feature spec ' +
+          'reads (e.g. Budget_Band__c: a string, number, boolean or null; another type is a 400 naming the ' +
+          'field). Fields no feature reads are ignored for the model (the rules fallback still reads them). ' +
+          'Features are computed from them on the spot; the payload is never stored or logged. Without fields ' +
+          'the lead is read from the online store.',
       }),
   })
   .meta({ id: 'ScoreLeadRequest' });

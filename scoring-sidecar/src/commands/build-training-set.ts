@@ -7,12 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type jsforce from 'jsforce';
 import { connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
-import {
-  buildTrainingSet,
-  DEFAULT_SNAPSHOT_DESIGN,
-  type ActiveSpec,
-  type BuildResult,
-} from '../features/index.js';
+import { buildTrainingSet, type ActiveSpec, type BuildResult } from '../features/index.js';
 
 export interface BuildCliOptions {
   out: string;
@@ -38,14 +33,19 @@ async function ceilingFromGroundTruth(dir: string) {
   }>(join(dir, 'ground-truth.ndjson.gz'))) {
     truths.set(t.leadId, t);
   }
-  return (leadId: string, events: readonly { type: EventType; occurredAtMs: number }[], t: number) => {
+  return (
+    leadId: string,
+    events: readonly { type: EventType; occurredAtMs: number }[],
+    t: number,
+    horizonDays: number,
+  ) => {
     const truth = truths.get(leadId);
     if (!truth) return null;
     const observed = events.map((e) => ({
       type: e.type,
       occurredAt: new Date(e.occurredAtMs).toISOString(),
     }));
-    return generator.bayesConversionProbability(truth, observed, t, DEFAULT_SNAPSHOT_DESIGN.horizonDays);
+    return generator.bayesConversionProbability(truth, observed, t, horizonDays);
   };
 }
 

@@ -11,8 +11,10 @@ import {
   fieldsToSample,
   type DescribeField,
   type Proposal,
+  customFieldsRead,
   fieldsRead,
   recordTrainingSet,
+  trainingTarget,
   writeTrainingSet,
   contextDeclarations,
   readContextFolder,
@@ -74,8 +76,10 @@ export async function trainingSetFromOrg(
   extractsDir?: string,
 ): Promise<{ rows: number; positives: number }> {
   const config = loadFeatureConfig(specFile, { describe: await describeWithClassification(client, 'Lead') });
-  if (!config.training)
-    throw new FeatureSpecError(`${specFile}: no "training" target (one snapshot per record)`);
+  if (!config.training || trainingTarget(config).builder !== 'record')
+    throw new FeatureSpecError(
+      `${specFile}: no record target ("training" with an outcome field and no "snapshots": one snapshot per record)`,
+    );
   const records: Record<string, string>[] = [];
   for await (const row of client.bulkQuery(
     `SELECT ${fieldsRead(config).join(', ')} FROM ${config.object}${where ? ` WHERE ${where}` : ''}`,
@@ -143,5 +147,9 @@ export function registerFeaturesCommands(program: Command): void {
         return;
       }
       console.log(`${file}: ${config.features.length} features, all readable in the org`);
+      // What Apex must send with a lead's payload besides the standard inputs (docs/salesforce.md).
+      const custom = customFieldsRead(config);
+      if (config.object === 'Lead' && custom.length)
+        console.log(`Scoring_Setting__mdt Default, Model_Custom_Fields__c: ${custom.join(', ')}`);
     });
 }

@@ -1,9 +1,11 @@
 // `leadrank training-set build --region <US|EU> [--out <dir>] [--spec <file>] [--events <file>] [--data-end <iso>]
 // [--extracts <dir>] [--lead-filter <soql>] [--ground-truth <dir>]`: a point-in-time training set of one region's
 // records, read from the org (env SF_*, see salesforce/org-connection.ts). The spec (default the active one,
-// $LEADRANK_FEATURE_SPEC or config/features/lead.json) says what is computed; a spec with a `training` target (one
-// snapshot per record, label from an outcome field: an imported history such as X Education) needs neither events
-// nor a data end. The spec's content is recorded in feature-spec.json. Without --region the set pools both
+// $LEADRANK_FEATURE_SPEC or config/features/lead.json) says what is computed and its `training` block the target
+// (features/target.ts): a record target (one snapshot per record, label from an outcome field: an imported history
+// such as X Education) needs neither events nor a data end; the snapshot builder (converted, or a custom outcome
+// with its date; time axis, schedule, horizon) needs --data-end, and --events only for event features. The spec's
+// content and the resolved target are recorded in feature-spec.json. Without --region the set pools both
 // regions, allowed only by config/residency.json `pooledTraining`. Prints one JSON line.
 import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
@@ -12,7 +14,7 @@ import type { Command } from 'commander';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { pino } from 'pino';
 import { REPO_ROOT } from '../config/index.js';
-import { activeSpecFile, activeSpecFrom } from '../features/index.js';
+import { activeSpecFile, activeSpecFrom, trainingTarget } from '../features/index.js';
 import { loadResidencyConfig, RESIDENCY_FILE, type Residency } from '../model/index.js';
 import { SalesforceClient, connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
 import { buildFromOrg } from './build-training-set.js';
@@ -101,7 +103,8 @@ export function registerTrainingSetCommands(program: Command): Command {
       const started = Date.now();
       const conn = await connectToOrg(orgAuthFromEnv());
       const residency: Residency = { region, pooled: region === null, builtAt: builtAt.toISOString() };
-      if (spec.source.config.training) {
+      const target = trainingTarget(spec.source.config);
+      if (target.builder === 'record') {
         const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
         const where = [regionFilter, opts.leadFilter ? `(${opts.leadFilter})` : null]
           .filter(Boolean)
@@ -127,7 +130,10 @@ export function registerTrainingSetCommands(program: Command): Command {
         );
         return;
       }
-      if (!opts.dataEnd) throw new Error(`--data-end is required for ${specFile} (no "training" target)`);
+      if (!opts.dataEnd)
+        throw new Error(
+          `--data-end is required for ${specFile} (snapshots while a lead is open, not a record target)`,
+        );
       const dataEnd = new Date(opts.dataEnd);
       if (Number.isNaN(dataEnd.getTime())) throw new Error(`--data-end is not an ISO date: ${opts.dataEnd}`);
       if (!opts.events && spec.definitions.some((d) => d.source.kind === 'events'))

@@ -3,6 +3,7 @@
 // raw values into the numeric vector the model reads, identically offline and online.
 import type { FeatureDefinition, FeatureValue } from './definitions.js';
 import type { SpecSource } from './spec-source.js';
+import type { TrainingTarget } from './target.js';
 import { makeFeatureSpec, type FeatureSpec } from './training-set-file.js';
 
 /** Counts categorical values while a training set is built, to fix each feature's category list. */
@@ -49,6 +50,8 @@ export function buildFeatureSpec(
   categoriesOf: (feature: string) => string[],
   horizonDays: number,
   source?: SpecSource,
+  /** The resolved training target (features/target.ts), recorded in feature-spec.json. */
+  target?: TrainingTarget,
 ): FeatureSpec {
   return makeFeatureSpec(
     name,
@@ -58,7 +61,7 @@ export function buildFeatureSpec(
       ...(f.kind === 'categorical' ? { categories: categoryList(f, categoriesOf) } : {}),
       description: f.description,
     })),
-    { horizonDays, ...(source ? { source } : {}) },
+    { horizonDays, ...(source ? { source } : {}), ...(target ? { target: { ...target } } : {}) },
   );
 }
 

@@ -52,6 +52,13 @@ export { featureConfigSchema, type FeatureConfig, type SpecFeature } from './spe
 export { exclusionReason, type DescribeField } from './describe-policy.js';
 export { LEAD_SPEC_FILE } from './lead-features.js';
 export { recordTrainingSet, fieldsRead } from './record-training-set.js';
+export {
+  DEFAULT_TARGET,
+  trainingTarget,
+  type OutcomeField,
+  type SnapshotSchedule,
+  type TrainingTarget,
+} from './target.js';
 export { proposeSpec, fieldsToSample, type Proposal, type FieldDecision } from './propose.js';
 export {
   buildFeatureSpec,

@@ -7,6 +7,7 @@ import { buildFeatureSpec, CategoryCounter, encodeFeatures } from './feature-spe
 import { interpretSpec } from './interpreter.js';
 import type { FeatureConfig } from './spec-schema.js';
 import { specSource } from './spec-source.js';
+import { trainingTarget } from './target.js';
 import type { FeatureSpec, TrainingRow } from './training-set-file.js';
 
 /** The fields a spec reads from its object, plus what its training target needs. */
@@ -19,9 +20,10 @@ export function fieldsRead(config: FeatureConfig): string[] {
   // a context joins on a field of the record: read it to find the row in effect
   for (const c of Object.values(config.contexts ?? {})) if (c.key !== 'global') fields.add(c.key.field);
   const t = config.training;
-  if (t) {
-    fields.add(t.timeField);
-    fields.add(t.outcome.field);
+  const target = t && trainingTarget(config);
+  if (t && target?.builder === 'record') {
+    fields.add(target.timeField);
+    fields.add(target.outcome.field);
     for (const s of Object.values(t.segments)) if (s) fields.add(s);
   }
   return [...fields];
@@ -37,7 +39,12 @@ export function recordTrainingSet(
   contextRows: readonly ContextRow[] = [],
 ): { spec: FeatureSpec; rows: TrainingRow[]; definitions: FeatureDefinition[] } {
   const t = config.training;
-  if (!t) throw new Error(`spec ${config.name} has no "training" target`);
+  const target = t && trainingTarget(config);
+  if (!t || target?.builder !== 'record')
+    throw new Error(
+      `spec ${config.name} has no record target ("training" with an outcome field, no snapshots)`,
+    );
+  const { timeField, outcome } = target;
   const defs = interpretSpec(config);
   const context = contextRows.length > 0 ? new ContextTable(contextRows) : null;
   const counter = new CategoryCounter(defs);
@@ -46,7 +53,7 @@ export function recordTrainingSet(
       const lead = Object.fromEntries(
         Object.entries(r).map(([k, v]) => [k, v === '' || v === undefined ? null : v]),
       );
-      const at = typeof lead[t.timeField] === 'string' ? parseSalesforceDateTime(lead[t.timeField]!) : NaN;
+      const at = typeof lead[timeField] === 'string' ? parseSalesforceDateTime(lead[timeField]!) : NaN;
       return { lead, at };
     })
     .filter((r) => Number.isFinite(r.at))
@@ -72,13 +79,14 @@ export function recordTrainingSet(
     },
     t.horizonDays,
     specSource(config, file),
+    target,
   );
   const seg = (lead: Record<string, string | null>, field: string | undefined) =>
     field ? (lead[field] ?? null) : null;
   const rows = computed.map((r): TrainingRow => ({
     leadId: r.lead.Id ?? '',
     snapshotAt: new Date(r.at),
-    label: t.outcome.positive.includes(r.lead[t.outcome.field] ?? '') ? 1 : 0,
+    label: outcome.positive.includes(r.lead[outcome.field] ?? '') ? 1 : 0,
     segments: {
       region: seg(r.lead, t.segments.region),
       leadSource: seg(r.lead, t.segments.leadSource),

@@ -24,6 +24,7 @@ import { CALENDAR } from './derivations.js';
 import { exclusionReason, TYPES_FOR, type DescribeField } from './describe-policy.js';
 import { interpretSpec } from './interpreter.js';
 import { featureConfigSchema, type FeatureConfig } from './spec-schema.js';
+import { targetProblems } from './target.js';
 
 export class FeatureSpecError extends Error {
   override name = 'FeatureSpecError';
@@ -96,8 +97,9 @@ function ruleProblems(config: FeatureConfig, opts: SpecCheckOptions): [Path, str
   if (config.snapshots && config.training)
     problems.push([
       ['snapshots'],
-      'a spec has either "training" (one snapshot per record) or "snapshots" (the lead-conversion builder), not both',
+      'a spec has either "training" or the earlier "snapshots" (the same as training.snapshots), not both',
     ]);
+  problems.push(...targetProblems(config));
   config.features.forEach((f, i) => {
     const at = (...p: Path): Path => ['features', i, ...p];
     if (names.has(f.name)) problems.push([at('name'), `feature "${f.name}" is defined twice`]);

@@ -97,15 +97,42 @@ export const featureConfigSchema = z.strictObject({
   calendar: z.boolean(),
   features: z.array(specFeatureSchema).min(1),
   /**
-   * The target when a training set is built from the org's records (one snapshot per record at `timeField`):
-   * the outcome is `outcome.field` holding one of `positive`. Without it the lead-conversion builder applies
-   * (snapshots at creation + 1 day then weekly, label from Opportunity and LeadHistory; docs/model.md).
+   * The training target (docs/onboarding.md §5, docs/model.md "Targets"). Two builders read it:
+   * - the record builder (no `snapshots`, `outcome` a field): one snapshot per record at `timeField`, label =
+   *   `outcome.field` holds one of `positive` (an imported history, one row per lead and its outcome);
+   * - the snapshot builder (`snapshots` given, or `outcome` "converted"): snapshots while the lead is open,
+   *   counted from `timeField` (the time axis; default CreatedDate for both builders), the first `firstAfterDays` after it, then
+   *   one every `intervalDays` (at most `maxSnapshots`); label = the outcome happened within `horizonDays`
+   *   after the snapshot. "converted" reads Opportunity and LeadHistory; a custom outcome field needs
+   *   `positiveAtField`, the date it became positive, and no snapshot is taken at or after that date.
+   * Without a `training` block the snapshot builder applies with "converted", CreatedDate and 1 / 7 / 30 days.
    */
   training: z
     .strictObject({
-      timeField: z.string(),
-      outcome: z.strictObject({ field: z.string(), positive: z.array(z.string()).min(1) }),
-      horizonDays: z.number().int().min(1).default(30),
+      timeField: z
+        .string()
+        .regex(/^[A-Za-z][A-Za-z0-9_.]*$/, 'a field API name')
+        .default('CreatedDate'),
+      outcome: z.union([
+        z.literal('converted'),
+        z.strictObject({
+          field: z.string(),
+          positive: z.array(z.string()).min(1),
+          /** When the field became positive (a date or datetime field); the snapshot builder needs it. */
+          positiveAtField: z
+            .string()
+            .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'a field API name')
+            .optional(),
+        }),
+      ]),
+      horizonDays: z.number().int().min(1).max(730).default(30),
+      snapshots: z
+        .strictObject({
+          firstAfterDays: z.number().int().min(0).max(365),
+          intervalDays: z.number().int().min(1).max(365),
+          maxSnapshots: z.number().int().min(1).max(1000).optional(),
+        })
+        .optional(),
       segments: z
         .strictObject({
           region: z.string().optional(),
@@ -117,9 +144,9 @@ export const featureConfigSchema = z.strictObject({
     })
     .optional(),
   /**
-   * The lead-conversion target when there is no `training` block (`leadrank training-set build` reads it):
+   * The earlier form of `training: {"outcome": "converted", "horizonDays", "snapshots": {…}}` (still read):
    * the first snapshot `firstAfterDays` after creation, then one every `intervalDays` while the lead is open;
-   * label = converted within `horizonDays` of the snapshot. Default 1 / 7 / 30.
+   * label = converted within `horizonDays` of the snapshot.
    */
   snapshots: z
     .strictObject({

@@ -1,6 +1,7 @@
 // Point-in-time training sets from CRM history: leads, their Status history and conversions from Salesforce
 // (a real org or the simulator, through the same client), engagement events and the daily extracts.
-// Every feature value comes from `snapshotsOf` — the same definitions the online path computes.
+// Every feature value comes from `snapshotsOf` — the same definitions the online path computes. The target
+// (outcome, time axis, horizon, schedule) is the spec's configuration (features/target.ts); events are optional.
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -30,6 +31,7 @@ import { ACTIVE_SPEC } from './lead-features.js';
 import { customFieldsRead, type ActiveSpec } from './servability.js';
 import { buildFeatureSpec, CategoryCounter, encodeFeatures } from './feature-spec.js';
 import { snapshotsOf, type LeadHistory } from './point-in-time.js';
+import { DEFAULT_TARGET, trainingTarget, type SnapshotSchedule } from './target.js';
 import { writeTrainingSet, type FeatureSpec, type TrainingRow } from './training-set-file.js';
 
 export interface SnapshotDesign {
@@ -38,12 +40,13 @@ export interface SnapshotDesign {
   /** First snapshot this long after creation, then one every `intervalDays` while the lead is open. */
   firstAfterDays: number;
   intervalDays: number;
+  /** At most this many snapshots per lead (none: every one while it is open and its label is known). */
+  maxSnapshots?: number;
 }
 
 export const DEFAULT_SNAPSHOT_DESIGN: SnapshotDesign = {
-  horizonDays: 30,
-  firstAfterDays: 1,
-  intervalDays: 7,
+  horizonDays: DEFAULT_TARGET.horizonDays,
+  ...DEFAULT_TARGET.schedule,
 };
 
 export interface TrainingSetSources {
@@ -59,18 +62,23 @@ export interface TrainingSetSources {
   leadFilter?: string;
 }
 
-/** A lead's life as the builder sees it: when it stopped being open and whether and when it converted. */
+/**
+ * A lead's life as the builder sees it: when it stopped being open and whether and when the outcome happened
+ * (converted, or the custom outcome field became positive).
+ */
 export interface LeadOutcome {
   closedAtMs: number | null;
   convertedAtMs: number | null;
 }
 
 /**
- * Snapshot instants of one lead: strictly while it is open, and only where the whole horizon has elapsed by
- * `dataEndMs` (a younger snapshot's label is not known yet; counting it as negative would bias toward old leads).
+ * Snapshot instants of one lead, counted from `startMs` (its time axis, CreatedDate by default): strictly while
+ * it is open (before it closed or the outcome happened), at most `maxSnapshots`, and only where the whole horizon
+ * has elapsed by `dataEndMs` (a younger snapshot's label is not known yet; counting it as negative would bias
+ * toward old leads).
  */
 export function snapshotInstants(
-  createdMs: number,
+  startMs: number,
   outcome: LeadOutcome,
   dataEndMs: number,
   design: SnapshotDesign,
@@ -78,14 +86,19 @@ export function snapshotInstants(
   const instants: number[] = [];
   const lastLabelled = dataEndMs - design.horizonDays * DAY_MS;
   for (
-    let t = createdMs + design.firstAfterDays * DAY_MS;
+    let t = startMs + design.firstAfterDays * DAY_MS;
     t <= lastLabelled;
     t += design.intervalDays * DAY_MS
   ) {
     if (outcome.closedAtMs !== null && t >= outcome.closedAtMs) break;
+    if (design.maxSnapshots !== undefined && instants.length >= design.maxSnapshots) break;
     instants.push(t);
   }
   return instants;
+}
+
+function scheduleOf({ horizonDays: _, ...schedule }: SnapshotDesign): SnapshotSchedule {
+  return schedule;
 }
 
 export function labelAt(outcome: LeadOutcome, t: number, horizonDays: number): 0 | 1 {
@@ -215,7 +228,10 @@ export interface BuildResult {
   leads: number;
   snapshots: number;
   positives: number;
+  /** Leads without a labelled snapshot (too young, closed at once, no time-axis value, undated positive). */
   skippedLeads: number;
+  /** Of those, leads whose custom outcome is positive with no date in `positiveAtField` (label time unknown). */
+  undatedPositives: number;
 }
 
 /**
@@ -233,17 +249,28 @@ export async function buildTrainingSet(
     features?: readonly FeatureDefinition[];
     /** The spec the features come from (default the active spec); recorded in feature-spec.json. */
     spec?: ActiveSpec;
+    /** Only for the "converted" outcome (the generator's ground truth knows no other). */
     ceiling?: (
       leadId: string,
       events: readonly { type: EventType; occurredAtMs: number }[],
       t: number,
+      horizonDays: number,
     ) => number | null;
     onProgress?: (done: number) => void;
   },
 ): Promise<BuildResult> {
   const active = opts.spec ?? ACTIVE_SPEC;
-  // The target is configuration: the spec's snapshot schedule and horizon, else the defaults (1 / 7 / 30 days).
-  const design = opts.design ?? active.source.config.snapshots ?? DEFAULT_SNAPSHOT_DESIGN;
+  // The target is configuration: the spec's outcome, time axis, schedule and horizon (features/target.ts), else
+  // the defaults ("converted", CreatedDate, 1 / 7 / 30 days).
+  const target = trainingTarget(active.source.config);
+  if (target.builder !== 'snapshots')
+    throw new Error(
+      `spec ${active.source.config.name} has a record target (one snapshot per record): build it with recordTrainingSet`,
+    );
+  const design: SnapshotDesign = opts.design ?? { horizonDays: target.horizonDays, ...target.schedule };
+  const outcomeField = target.outcome === 'converted' ? null : target.outcome;
+  if (outcomeField && opts.ceiling)
+    throw new Error('the Bayes ceiling (ground truth) is known only for the "converted" outcome');
   const features = opts.features ?? active.definitions;
   // Recorded only when the features are the spec's own (definitions passed by hand have no spec content).
   const source = opts.features === undefined ? active.source : undefined;
@@ -306,23 +333,43 @@ export async function buildTrainingSet(
   const pending: { history: LeadHistory; outcome: LeadOutcome; instants: number[] }[] = [];
   let leads = 0;
   let skippedLeads = 0;
-  for await (const row of bulkQuery(
-    conn,
-    `SELECT ${[...LEAD_PROFILE_FIELDS, ...custom, 'ConvertedOpportunityId', 'ConvertedDate'].join(', ')} FROM Lead${filter}`,
-  )) {
+  let undatedPositives = 0;
+  const selected = [...LEAD_PROFILE_FIELDS, ...custom, 'ConvertedOpportunityId', 'ConvertedDate'];
+  const targetFields = [
+    target.timeField,
+    ...(outcomeField ? [outcomeField.field, outcomeField.positiveAtField] : []),
+  ];
+  for (const f of targetFields) if (!selected.includes(f)) selected.push(f);
+  for await (const row of bulkQuery(conn, `SELECT ${selected.join(', ')} FROM Lead${filter}`)) {
     const lead = leadProfileFromRow(row, custom);
-    const createdMs = parseSalesforceDateTime(lead.CreatedDate);
+    const axis = row[target.timeField];
+    const startMs = axis ? parseSalesforceDateTime(axis) : NaN;
+    leads++;
     const opportunityAt = row.ConvertedOpportunityId
       ? conversionAt.get(row.ConvertedOpportunityId)
       : undefined;
     const convertedAtMs =
       opportunityAt ?? (row.ConvertedDate ? Date.parse(`${row.ConvertedDate}T00:00:00Z`) : null);
-    const outcome: LeadOutcome = {
-      convertedAtMs,
-      closedAtMs: closedAt.get(lead.Id) ?? convertedAtMs,
-    };
-    const instants = snapshotInstants(createdMs, outcome, dataEndMs, design);
-    leads++;
+    let outcome: LeadOutcome = { convertedAtMs, closedAtMs: closedAt.get(lead.Id) ?? convertedAtMs };
+    if (outcomeField) {
+      // A custom outcome: positive now, and when it became so. The lead is open until it closed (LeadHistory,
+      // conversion) or the outcome happened, whichever came first: no snapshot is taken once it is known.
+      const positive = outcomeField.positive.includes(row[outcomeField.field] ?? '');
+      const when = row[outcomeField.positiveAtField];
+      const positiveAtMs = positive && when ? parseSalesforceDateTime(when) : positive ? NaN : null;
+      if (positiveAtMs !== null && !Number.isFinite(positiveAtMs)) {
+        undatedPositives++;
+        skippedLeads++;
+        continue;
+      }
+      const closed = outcome.closedAtMs;
+      outcome = {
+        convertedAtMs: positiveAtMs,
+        closedAtMs:
+          closed === null ? positiveAtMs : positiveAtMs === null ? closed : Math.min(closed, positiveAtMs),
+      };
+    }
+    const instants = Number.isFinite(startMs) ? snapshotInstants(startMs, outcome, dataEndMs, design) : [];
     if (instants.length === 0) {
       skippedLeads++;
       continue;
@@ -347,6 +394,7 @@ export async function buildTrainingSet(
     (f) => categories.categories(f),
     design.horizonDays,
     source,
+    opts.design ? { ...target, horizonDays: design.horizonDays, schedule: scheduleOf(design) } : target,
   );
   let snapshots = 0;
   let positives = 0;
@@ -370,7 +418,9 @@ export async function buildTrainingSet(
           label,
           segments,
           values: encodeFeatures(spec, snap.values),
-          ceilingScore: opts.ceiling ? opts.ceiling(lead.Id, history.events, snap.asOfMs) : null,
+          ceilingScore: opts.ceiling
+            ? opts.ceiling(lead.Id, history.events, snap.asOfMs, design.horizonDays)
+            : null,
         };
       }
       pending[i] = undefined as never; // done with this lead's inputs
@@ -378,5 +428,5 @@ export async function buildTrainingSet(
     }
   };
   await writeTrainingSet(outDir, spec, rows(), { withCeiling: opts.ceiling !== undefined });
-  return { spec, leads, snapshots, positives, skippedLeads };
+  return { spec, leads, snapshots, positives, skippedLeads, undatedPositives };
 }

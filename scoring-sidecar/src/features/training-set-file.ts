@@ -51,6 +51,11 @@ export const featureSpecSchema = z
      * Absent in training sets written before specs were configuration, or built by hand in tests.
      */
     source: specSourceSchema.optional(),
+    /**
+     * The training target the labels and snapshot instants follow (features/target.ts: builder, outcome, time
+     * axis, horizon, schedule). Absent in training sets written before targets were configuration.
+     */
+    target: z.record(z.string(), z.unknown()).optional(),
   })
   .refine((s) => new Set(s.features.map((f) => f.name)).size === s.features.length, {
     message: 'feature names must be unique',
@@ -87,7 +92,12 @@ export function featureSpecHash(features: readonly FeatureDefinition[]): string 
 export function makeFeatureSpec(
   name: string,
   features: FeatureDefinition[],
-  options: { horizonDays?: number; segments?: SegmentColumn[]; source?: SpecSource } = {},
+  options: {
+    horizonDays?: number;
+    segments?: SegmentColumn[];
+    source?: SpecSource;
+    target?: Record<string, unknown>;
+  } = {},
 ): FeatureSpec {
   return featureSpecSchema.parse({
     specVersion: 1,
@@ -98,6 +108,7 @@ export function makeFeatureSpec(
     snapshotTime: 'snapshot_at',
     segments: options.segments ?? Object.keys(SEGMENT_COLUMNS),
     ...(options.source ? { source: options.source } : {}),
+    ...(options.target ? { target: options.target } : {}),
   });
 }
 
