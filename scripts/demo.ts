@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes, createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +17,8 @@ import jsforce from 'jsforce';
 import pino from 'pino';
 import { startOrgSimulator } from '@leadrank/org-simulator';
 import { seedFromDirectory } from '@leadrank/org-simulator/seed';
-import { readNdjsonGz } from '@leadrank/crm-generator';
+import { CUSTOM_FIELDS_METADATA_DIR, readNdjsonGz } from '@leadrank/crm-generator';
+import { loadOrgSchema } from '@leadrank/org-simulator/schema';
 import { startPreviewServer } from '../preview/server.js';
 
 const repoRoot = join(import.meta.dirname, '..');
@@ -108,8 +109,16 @@ process.on('exit', () => {
 const dataDir = join(repoRoot, 'var', 'data', 'demo');
 const generator = join(repoRoot, 'crm-generator', 'src', 'cli.ts');
 
-step('1. CRM data (deterministic by seed)');
-if (opts.fresh || !existsSync(join(dataDir, 'manifest.json'))) {
+step('1. CRM data (deterministic by seed), with the client’s own custom Lead fields');
+/** A world generated before the demo asked for custom fields has none: generated again. */
+const hasCustomFields = () =>
+  existsSync(join(dataDir, 'manifest.json')) &&
+  (
+    JSON.parse(readFileSync(join(dataDir, 'manifest.json'), 'utf8')) as {
+      groundTruth?: { params?: { customFields?: unknown } };
+    }
+  ).groundTruth?.params?.customFields !== undefined;
+if (opts.fresh || !hasCustomFields()) {
   await run('crm-generator', generator, [
     'generate',
     '--out',
@@ -120,6 +129,9 @@ if (opts.fresh || !existsSync(join(dataDir, 'manifest.json'))) {
     opts.active,
     '--historical',
     opts.historical,
+    // Budget_Band__c and Demo_Requested__c (informative), Favourite_Colour__c and Lucky_Number__c (noise),
+    // Personal_Mobile__c (a personal phone, classified Confidential): docs/data.md, "Custom fields".
+    '--custom-fields',
   ]);
 } else {
   console.log(`using ${dataDir} (pass --fresh to generate again)`);
@@ -136,6 +148,8 @@ const sim = await startOrgSimulator({
   dbFile,
   clients: [demoApp],
   logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }),
+  // The client's custom fields (their SFDX metadata, classification included) deployed on Leadrank's package.
+  schema: loadOrgSchema({ extraMetadataDirs: [CUSTOM_FIELDS_METADATA_DIR] }),
 });
 const seeded = await seedFromDirectory(sim.ctx.store, dataDir);
 console.log(`serving ${sim.url}; seeded`, seeded);
@@ -187,6 +201,7 @@ const redisUrl = process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
 const redisPrefix = 'lr-demo';
 const modelDir = join(repoRoot, 'var', 'models', 'demo');
 const opportunityModelDir = join(repoRoot, 'var', 'models', 'demo-opportunities');
+const registryDir = join(repoRoot, 'var', 'registry', 'demo');
 const stateDir = join(repoRoot, 'var', 'state', 'demo', region);
 const sidecarPort = Number(process.env.DEMO_SIDECAR_PORT ?? 8080);
 const sidecarUrl = `http://127.0.0.1:${sidecarPort}`;
@@ -201,7 +216,8 @@ const leadrankEnv: NodeJS.ProcessEnv = {
   LEADRANK_BATCH_PREFIX: redisPrefix,
   LEADRANK_BULLMQ_PREFIX: `${redisPrefix}-bull`,
   LEADRANK_MODEL_DIR: modelDir,
-  // The deal model (trained in step 5): `leadrank serve` and `leadrank opportunities batch` score deals with it.
+  // The deal model (trained and registered in step 6): `leadrank serve` and `leadrank opportunities batch` score
+  // deals with it from its directory, as they score leads with LEADRANK_MODEL_DIR.
   LEADRANK_OPPORTUNITY_MODEL_DIR: opportunityModelDir,
   LEADRANK_STATE_DIR: stateDir,
   LEADRANK_AUDIT_DIR: join(repoRoot, 'var', 'audit', 'demo'),
@@ -212,8 +228,31 @@ const leadrankEnv: NodeJS.ProcessEnv = {
 };
 const leadrank = (args: string[]) => run('leadrank', leadrankCli, args, leadrankEnv);
 
+step('4. The client’s custom fields: a feature spec proposed from the org’s metadata and a sample');
+// `features propose` reads the Lead describe and each field's classification, samples the fields metadata does
+// not exclude, and says per field `use` (how it is read) or `skip` (why). The shipped lead model below keeps the
+// shipped spec (config/features/lead.json); what the proposed fields add: docs/model.md, "Custom fields carry signal".
+const proposedSpec = join(repoRoot, 'var', 'features', 'demo-lead-proposed.json');
+mkdirSync(join(repoRoot, 'var', 'features'), { recursive: true });
+const proposal = await leadrank(['features', 'propose', '--target', 'lead', '--out', proposedSpec]);
+const clientFields = readdirSync(join(CUSTOM_FIELDS_METADATA_DIR, 'objects', 'Lead', 'fields')).map(
+  (f) => f.split('.')[0]!,
+);
+const onClientField = proposal
+  .split('\n')
+  .map((line) => /^(use |skip)\s+(\w+)(?::\s*)?(.*)$/.exec(line))
+  .filter((m): m is RegExpExecArray => m !== null && clientFields.includes(m[2]!));
+const proposed = onClientField.filter((m) => m[1] === 'use ').map((m) => m[2]!);
+const refused = onClientField
+  .filter((m) => m[1] === 'skip')
+  .map((m) => (m[3]!.startsWith(m[2]!) ? m[3]! : `${m[2]}: ${m[3]}`));
+console.log(
+  `the client's custom fields (${clientFields.join(', ')}): proposed ${proposed.join(', ') || 'none'}; ` +
+    `refused ${refused.join('; ') || 'none'} → ${proposedSpec}`,
+);
+
 step(
-  '4. A point-in-time training set from the org, the events and the daily extracts (one feature definition)',
+  '5. A point-in-time training set from the org, the events and the daily extracts (one feature definition)',
 );
 const manifest = JSON.parse(readFileSync(join(dataDir, 'manifest.json'), 'utf8')) as { dataEnd: string };
 const trainingDir = join(repoRoot, 'var', 'training', 'demo');
@@ -249,7 +288,7 @@ console.log(
     `30 days) in ${built.seconds.toFixed(1)} s → ${trainingDir}`,
 );
 
-step('5. Training: LightGBM, calibrated, exported to ONNX (Python); the drift baseline beside the model');
+step('6. Training: LightGBM, calibrated, exported to ONNX (Python); the drift baseline beside the model');
 const trained = lastJsonLine<{ rocAuc: number | null; ece: number | null; ceilingRocAuc: number | null }>(
   await leadrank(['model', 'train', '--data', trainingDir, '--out', modelDir]),
 );
@@ -264,10 +303,23 @@ const opportunityTrainingDir = join(repoRoot, 'var', 'training', 'demo-opportuni
 const dealSet = lastJsonLine<{ rows: number; won: number }>(
   await leadrank(['opportunities', 'training-set', '--region', region, '--out', opportunityTrainingDir]),
 );
-const dealModel = lastJsonLine<{ rocAuc: number | null; ece: number | null }>(
+// Registered as the opportunity champion in the demo's registry (fresh each run), region US. Served, like the
+// lead model, from its directory (LEADRANK_OPPORTUNITY_MODEL_DIR beside LEADRANK_MODEL_DIR).
+rmSync(registryDir, { recursive: true, force: true });
+const dealModel = lastJsonLine<{
+  rocAuc: number | null;
+  ece: number | null;
+  registered?: { version: string; alias: string };
+}>(
   await leadrank([
     'model',
+    '--target',
+    'opportunity',
+    '--registry',
+    registryDir,
     'train',
+    '--register',
+    'champion',
     '--data',
     opportunityTrainingDir,
     '--out',
@@ -278,13 +330,19 @@ const dealModel = lastJsonLine<{ rocAuc: number | null; ece: number | null }>(
     region,
   ]),
 );
+// Where the champion alias landed: the region's registry (regions/<R>/) or the registry's root layout.
+const registeredAt = [join(registryDir, 'regions', region), registryDir]
+  .map((at) => join(at, 'targets', 'opportunity', 'aliases', 'champion.json'))
+  .find((file) => existsSync(file));
 console.log(
   `deal model: ${dealSet.rows} closed ${region} opportunities (${dealSet.won} won); test ROC-AUC ` +
-    `${fmt(dealModel.rocAuc)}, ECE ${fmt(dealModel.ece)} → ${opportunityModelDir}`,
+    `${fmt(dealModel.rocAuc)}, ECE ${fmt(dealModel.ece)} → ${opportunityModelDir}; registered as ` +
+    `${dealModel.registered?.alias ?? '(none)'} ${dealModel.registered?.version ?? ''} ` +
+    `(${registeredAt ? relative(repoRoot, registeredAt) : 'alias not found'})`,
 );
 
 step(
-  '6. The scoring sidecar (US deployment): `leadrank serve`, the org sync, the event stream, the extracts',
+  '7. The scoring sidecar (US deployment): `leadrank serve`, the org sync, the event stream, the extracts',
 );
 // The demo's namespace in Redis and its own state (experiments, monitoring history), emptied first.
 const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -440,7 +498,7 @@ console.log(
     `for write-back; POST /v1/extracts: ${extractRows} extract rows`,
 );
 
-step('7. Scores, reasons and a rep’s worklist from the API (OAuth 2.0 client credentials)');
+step('8. Scores, reasons and a rep’s worklist from the API (OAuth 2.0 client credentials)');
 const isRep = (id: string) => ownerName.has(id) && !ownerName.get(id)!.startsWith('Leadrank');
 const busiestRep = sorted(counts.owner).find(([id]) => isRep(id))![0];
 const worklist = await api<{
@@ -466,7 +524,7 @@ if (top) {
 }
 
 step(
-  '8. A batch cycle: rescore the region’s open leads and write material changes back through Bulk API 2.0',
+  '9. A batch cycle: rescore the region’s open leads and write material changes back through Bulk API 2.0',
 );
 await leadrank(['batch', 'run', '--region', region]);
 const written = await admin.query<Record<string, unknown>>(
@@ -478,7 +536,7 @@ console.log(`Score_History__c rows (material changes only): ${history.totalSize}
 await leadrank(['writeback', 'status', '--region', region]);
 
 step(
-  '9. Opportunity scoring: open deals synced, rescored by the deal model and written back; one deal from the API',
+  '10. Opportunity scoring: open deals synced, rescored by the deal model and written back; one deal from the API',
 );
 const dealsSynced = lastJsonLine<{ upserted: number; stored: number }>(
   await leadrank(['opportunities', 'sync', '--full']),
@@ -517,7 +575,7 @@ if (topDeal) {
   );
 }
 
-step('10. An experiment (model vs rules ranking, canary at 50 %) and the RevOps dashboard');
+step('11. An experiment (model vs rules ranking, canary at 50 %) and the RevOps dashboard');
 const definitionFile = join(repoRoot, 'config', 'experiments', 'model-vs-rules.json');
 const experimentId = (JSON.parse(readFileSync(definitionFile, 'utf8')) as { id: string }).id;
 await leadrank(['experiment', 'create', '--file', definitionFile]);
@@ -545,7 +603,7 @@ console.log(
 await leadrank(['experiment', 'status', experimentId]);
 console.log(`RevOps dashboard (this run's cycle, scores, drift and experiment): ${sidecarUrl}/dashboard/`);
 
-step('11. The rep’s day in the package’s Lightning web components (local preview)');
+step('12. The rep’s day in the package’s Lightning web components (local preview)');
 const preview = await startPreviewServer({
   port: Number(process.env.DEMO_PREVIEW_PORT ?? 8790),
   sidecarUrl,
