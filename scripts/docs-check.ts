@@ -13,6 +13,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 export interface CommandNode {
   name: string;
   options: Set<string>;
+  /** The options that take a value (`--target <kind>`): the word after one is its value, not a subcommand. */
+  valued?: Set<string>;
   children: Map<string, CommandNode>;
 }
 
@@ -146,6 +148,8 @@ function checkCommand(root: CommandNode, tokens: string[], label: string, global
       if (flag === '--') continue;
       const known = path.some((n) => n.options.has(flag)) || globals.has(flag);
       if (!known) problems.push(`unknown option ${flag} for \`${label} ${namesOf(path)}\``);
+      // `leadrank model --target opportunity promote`: the option's value is not the next subcommand.
+      if (!token.includes('=') && path.some((n) => n.valued?.has(flag))) i += 1;
       continue;
     }
     if (node.children.size === 0) continue; // an argument
@@ -268,12 +272,18 @@ export function checkMarkdownFile(file: string, ctx: DocsContext): string[] {
 /** The `leadrank` program as commander built it: every command, subcommand and long option. */
 export function commanderTree(program: {
   name(): string;
-  options: readonly { long?: string }[];
+  options: readonly { long?: string; required?: boolean; optional?: boolean }[];
   commands: readonly unknown[];
 }): CommandNode {
   const node: CommandNode = {
     name: program.name(),
     options: new Set(program.options.map((o) => o.long).filter((l): l is string => Boolean(l))),
+    valued: new Set(
+      program.options
+        .filter((o) => o.required || o.optional)
+        .map((o) => o.long)
+        .filter((l): l is string => Boolean(l)),
+    ),
     children: new Map(),
   };
   for (const sub of program.commands as (typeof program)[]) node.children.set(sub.name(), commanderTree(sub));
