@@ -13,7 +13,8 @@ config/training/opportunity-win.json, register in the opportunity registry (targ
 regions/<region>/) and pass the deal gate (model-selection.json gate.opportunity). A config without
 `targets.opportunity` does not retrain deal models (exit 2 for --target opportunity).
 Exit code: 0 promoted, 1 trained but not promoted (the reasons are printed), 2 bad config or usage,
-3 not enough rows. The schedule (`schedule.cron`) is run by whatever runs the command; see docs/model.md."""
+3 not enough rows. `leadrank worker --roles scheduler` runs each target on its `schedule.cron`
+(docs/batch.md); anything else that runs the command on the cron works too (docs/model.md)."""
 
 from __future__ import annotations
 
