@@ -10,9 +10,9 @@ import type { RunningOrgSimulator } from '../../org-simulator/src/server.js';
 import { CycleRunningError } from '../src/batch/cycle-lock.js';
 import { listCycles } from '../src/batch/cycle.js';
 import {
-  loadRetrainSchedule,
-  RETRAIN_SCHEDULER_ID,
+  loadRetrainSchedules,
   retrainQueueName,
+  retrainSchedulerId,
   scheduleRetraining,
 } from '../src/batch/retrain-schedule.js';
 import {
@@ -116,27 +116,40 @@ describe('the cycle schedule', () => {
     }
   });
 
-  it('schedules retraining from config/retraining.json on the same scheduler', async () => {
+  it('schedules retraining from config/retraining.json on the same scheduler, one scheduler per target', async () => {
     const keyPrefix = prefix();
-    const schedule = loadRetrainSchedule(join(repoRoot, 'config', 'retraining.json'));
-    await scheduleRetraining({ redisUrl: REDIS_URL, region: 'EU', prefix: keyPrefix, schedule });
-    await scheduleRetraining({ redisUrl: REDIS_URL, region: 'EU', prefix: keyPrefix, schedule });
+    const schedules = loadRetrainSchedules(join(repoRoot, 'config', 'retraining.json'));
+    expect(schedules.map((s) => s.target)).toEqual(['lead', 'opportunity']);
+    await scheduleRetraining({ redisUrl: REDIS_URL, region: 'EU', prefix: keyPrefix, schedules });
+    await scheduleRetraining({ redisUrl: REDIS_URL, region: 'EU', prefix: keyPrefix, schedules });
     const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     const queue = new Queue(retrainQueueName('EU'), { connection, prefix: keyPrefix });
     try {
       const schedulers = await queue.getJobSchedulers();
-      expect(schedulers).toHaveLength(1);
-      expect(schedulers[0]).toMatchObject({
-        key: RETRAIN_SCHEDULER_ID,
-        pattern: schedule.cron,
-        tz: schedule.timezone,
+      expect(schedulers).toHaveLength(2);
+      for (const s of schedules) {
+        const found = schedulers.find((x) => x.key === retrainSchedulerId(s.target));
+        expect(found).toMatchObject({
+          pattern: s.cron,
+          tz: s.timezone,
+          template: { data: { target: s.target } },
+        });
+        expect(found!.next).toBeGreaterThan(Date.now());
+      }
+      expect(retrainSchedulerId('lead')).toBe('leadrank-retrain'); // the id lead retraining always had
+      // A file without targets.opportunity drops the deal scheduler: deal models are no longer retrained.
+      await scheduleRetraining({
+        redisUrl: REDIS_URL,
+        region: 'EU',
+        prefix: keyPrefix,
+        schedules: schedules.slice(0, 1),
       });
-      expect(schedulers[0]!.next).toBeGreaterThan(Date.now());
+      expect((await queue.getJobSchedulers()).map((x) => x.key)).toEqual(['leadrank-retrain']);
     } finally {
       await queue.close();
       await connection.quit();
     }
-    expect(() => loadRetrainSchedule(join(repoRoot, 'config', 'batch.json'))).toThrow(
+    expect(() => loadRetrainSchedules(join(repoRoot, 'config', 'batch.json'))).toThrow(
       /batch\.json: schedule\.cron/,
     );
   });

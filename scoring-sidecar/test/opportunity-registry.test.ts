@@ -131,12 +131,17 @@ describe('deal models in the registry', () => {
     });
 
     const deals = ModelRegistry.open(registry, 'US', 'opportunity');
-    expect(deals.store.url).toBe(`file://${join(registry, 'targets', 'opportunity')}`);
+    // --region US: the US registry's deal models (regions/US/targets/opportunity/), which US serving reads.
+    expect(deals.store.url).toBe(`file://${join(registry, 'regions', 'US', 'targets', 'opportunity')}`);
     expect(await deals.versions()).toEqual([a]);
     expect((await deals.alias('challenger'))?.version).toBe(a);
-    expect(existsSync(join(registry, 'targets', 'opportunity', 'versions', a, 'model.onnx'))).toBe(true);
-    // The lead registry (the root, as before) has none of it.
+    expect(
+      existsSync(join(registry, 'regions', 'US', 'targets', 'opportunity', 'versions', a, 'model.onnx')),
+    ).toBe(true);
+    // The lead registries (the root and US) have none of it, nor the root's deal registry.
     expect(await ModelRegistry.open(registry).versions()).toEqual([]);
+    expect(await ModelRegistry.open(registry, 'US').versions()).toEqual([]);
+    expect(existsSync(join(registry, 'targets'))).toBe(false);
     expect(await ModelRegistry.open(registry).alias('challenger')).toBeNull();
   }, 240_000);
 
@@ -210,6 +215,8 @@ describe('deal models in the registry', () => {
       registry,
       '--target',
       'opportunity',
+      '--region',
+      'US',
       'promote',
       '--holdout',
       holdout,
@@ -233,7 +240,8 @@ describe('deal models in the registry', () => {
     expect((await deals.alias('champion'))?.version).toBe(a);
     expect(await ModelRegistry.open(registry).alias('champion')).toBeNull();
     const shown = JSON.parse(
-      (await cli('--registry', registry, '--target', 'opportunity', 'show', 'champion')).out[0]!,
+      (await cli('--registry', registry, '--target', 'opportunity', '--region', 'US', 'show', 'champion'))
+        .out[0]!,
     ) as { version: string; servable: string };
     expect(shown).toMatchObject({ version: a, servable: 'yes' });
   }, 120_000);
@@ -319,6 +327,8 @@ describe('deal models in the registry', () => {
         registry,
         '--target',
         'opportunity',
+        '--region',
+        'US',
         'promote',
         '--holdout',
         holdout,
@@ -333,6 +343,8 @@ describe('deal models in the registry', () => {
         registry,
         '--target',
         'opportunity',
+        '--region',
+        'US',
         'rollback',
         '--reason',
         'test',
@@ -378,7 +390,7 @@ describe('deal models in the registry', () => {
     // Registries written by hand (or by older tools): the target's aliases point at the other kind of model.
     const crossed = join(work, 'crossed');
     await mkdir(crossed, { recursive: true });
-    await cp(join(registry, 'targets', 'opportunity'), crossed, { recursive: true });
+    await cp(join(registry, 'regions', 'US', 'targets', 'opportunity'), crossed, { recursive: true });
     const leadRegistry = join(work, 'lead-only');
     await registerModel(leadRegistry, leadModel, { alias: 'champion' });
     await cp(leadRegistry, join(crossed, 'targets', 'opportunity'), { recursive: true });

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -24,6 +25,7 @@ from leadrank_training.retrain import (
 )
 from leadrank_training.synthetic import FEATURES, write_synthetic_training_set
 
+REPO = Path(__file__).resolve().parents[2]
 SERVABLE = [{"name": f["name"], "kind": f["kind"]} for f in FEATURES]
 VALID = {
     "schedule": {"cron": "0 3 * * 1", "timezone": "UTC"},
@@ -147,3 +149,115 @@ def test_too_few_rows_and_a_horizon_mismatch_are_refused(data, tmp_path):
     assert ModelRegistry.open((tmp_path / "registry").as_uri()).versions() == []
     horizon = write_config(tmp_path, horizonDays=14)
     assert main([*base, "--config", str(horizon), "--work-dir", str(tmp_path / "h")]) == EXIT_BAD_INPUT
+
+
+# --- deal (opportunity) models -------------------------------------------------------------------------
+DEAL = {**VALID, "horizonDays": 90, "minRows": 1000, "minHoldoutRows": 500}
+
+
+def write_deal_set(directory: Path, rows: int, seed: int) -> Path:
+    """A deal training set as `leadrank opportunities training-set --region US` writes one: the
+    opportunity-win spec (90-day label horizon), every row of US, residency.json naming US."""
+    data = write_synthetic_training_set(directory, rows=rows, seed=seed)
+    spec = json.loads((data / "feature-spec.json").read_text())
+    spec["name"] = "opportunity-win"
+    spec["label"]["horizonDays"] = 90
+    (data / "feature-spec.json").write_text(json.dumps(spec))
+    table = pq.read_table(data / "training-set.parquet")
+    index = table.schema.get_field_index("seg_region")
+    table = table.set_column(index, "seg_region", pa.array(["US"] * table.num_rows, type=pa.string()))
+    pq.write_table(table, data / "training-set.parquet")
+    (data / "residency.json").write_text(json.dumps({"region": "US", "pooled": False}))
+    return data
+
+
+@pytest.fixture(scope="module")
+def deals(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_deal_set(tmp_path_factory.mktemp("retrain-deals") / "data", rows=12_000, seed=6)
+
+
+def test_the_repository_config_retrains_deals_on_their_own_schedule():
+    config = load_config(DEFAULT_CONFIG)
+    deal = config.for_target("opportunity")
+    assert deal is not None and deal is config.targets.opportunity
+    assert config.for_target("lead") is config
+    # The deal spec's label horizon (config/features/opportunity.json), so a deal set passes split_window.
+    spec = json.loads((DEFAULT_CONFIG.parent / "features" / "opportunity.json").read_text())
+    assert deal.horizonDays == spec["training"]["horizonDays"]
+    assert deal.schedule.cron != config.schedule.cron
+
+
+@pytest.mark.parametrize(
+    ("targets", "message"),
+    [
+        ({"opportunity": {**DEAL, "minRows": 0}}, r"targets\.opportunity\.minRows"),
+        (
+            {"opportunity": {**DEAL, "schedule": {"cron": "every monday"}}},
+            r"targets\.opportunity\.schedule\.cron",
+        ),
+        (
+            {"opportunity": {**DEAL, "holdoutDays": 400}},
+            r"targets\.opportunity\n.*holdoutDays must be shorter",
+        ),
+        ({"deals": DEAL}, r"targets\.deals\n.*Extra inputs are not permitted"),
+    ],
+)
+def test_a_bad_target_entry_is_refused_naming_the_file_and_field(tmp_path, targets, message):
+    path = write_config(tmp_path, targets=targets)
+    with pytest.raises(ValueError, match=message) as raised:
+        load_config(path)
+    assert str(path) in str(raised.value)
+    # The command says the same and stops before touching any data or registry (exit 2).
+    assert main(["--config", str(path), "--target", "opportunity", "--show-schedule"]) == EXIT_BAD_INPUT
+
+
+def test_deal_retraining_without_a_configured_target_is_refused(tmp_path, capsys):
+    path = write_config(tmp_path)
+    assert main(["--config", str(path), "--target", "opportunity", "--show-schedule"]) == EXIT_BAD_INPUT
+    assert f"{path} has no targets.opportunity" in capsys.readouterr().err
+    assert main(["--config", str(path), "--show-schedule"]) == 0
+
+
+def test_a_deal_run_registers_in_the_regions_deal_registry_and_passes_the_deal_gate(
+    deals, data, tmp_path, capsys
+):
+    root = tmp_path / "registry"
+    servable = tmp_path / "servable.json"
+    servable.write_text(json.dumps(SERVABLE))
+    config = write_config(tmp_path, targets={"opportunity": DEAL})
+    common = ["--config", str(config), "--registry", root.as_uri(), "--region", "US"]
+    # A lead set is not retrained as a deal model: refused before training, nothing registered.
+    wrong = [*common, "--target", "opportunity", "--data", str(data), "--work-dir", str(tmp_path / "lead")]
+    assert main([*wrong, "--servable-features", str(servable)]) == EXIT_BAD_INPUT
+    assert "is a lead training set; retraining --target opportunity" in capsys.readouterr().err
+    assert not root.exists()
+
+    run = [*common, "--target", "opportunity", "--data", str(deals), "--servable-features", str(servable)]
+    assert main([*run, "--work-dir", str(tmp_path / "run")]) == EXIT_PROMOTED
+    summary = json.loads((tmp_path / "run" / "retrain.json").read_text())
+    version = summary["version"]
+    assert summary["target"] == "opportunity"
+    assert summary["registry"].endswith("/regions/US/targets/opportunity")
+    deal_registry = ModelRegistry.open(root.as_uri(), "US", "opportunity")
+    assert deal_registry.alias_version("champion") == deal_registry.alias_version("challenger") == version
+    assert [e["action"] for e in deal_registry.alias_log()] == ["retrain", "promote"]
+    # Trained with config/training/opportunity-win.json, judged by the deal gate.
+    assert summary["params"] == str(REPO / "config" / "training" / "opportunity-win.json")
+    card = deal_registry.card(version)
+    if card["model"]["type"] != "logistic":  # a tree model carries the deal parameters (4 leaves)
+        assert card["model"]["params"]["num_leaves"] == 4
+    assert card["residency"]["region"] == "US"
+    gate = json.loads((tmp_path / "run" / "promotion" / "promotion.json").read_text())
+    assert gate["target"] == "opportunity" and gate["rules"]["max_ece"] >= 0.03
+    # Only the US deal registry holds it: not the US lead registry, not the root, not the EU registry.
+    assert ModelRegistry.open(root.as_uri(), "US").versions() == []
+    assert ModelRegistry.open(root.as_uri()).versions() == []
+    assert ModelRegistry.open(root.as_uri(), target="opportunity").versions() == []
+    assert ModelRegistry.open(root.as_uri(), "EU", "opportunity").versions() == []
+    # The EU registry refuses a US deal set (residency) before training: exit 2, nothing registered there.
+    eu = ["--config", str(config), "--registry", root.as_uri(), "--region", "EU", "--target", "opportunity"]
+    capsys.readouterr()
+    assert main([*eu, "--data", str(deals), "--work-dir", str(tmp_path / "eu")]) == EXIT_BAD_INPUT
+    assert "holds US rows; the EU registry takes only EU (or pooled) models" in capsys.readouterr().err
+    assert not (tmp_path / "eu" / "model").exists()
+    assert not (root / "regions" / "EU").exists()

@@ -31,11 +31,15 @@ export {
   type CycleLock,
 } from './cycle-lock.js';
 export {
-  loadRetrainSchedule,
+  loadRetrainSchedules,
   retrainQueueName,
   RETRAIN_SCHEDULER_ID,
+  retrainSchedulerId,
+  runDealRetrain,
   scheduleRetraining,
   startRetrainWorker,
+  type BuildDealTrainingSet,
+  type RetrainSchedule,
 } from './retrain-schedule.js';
 export { cycleFailures, cycleReport, listCycles, loadMeta, type Phase } from './cycle.js';
 export { failedRowShare, summaryLine } from './report.js';

@@ -1,5 +1,6 @@
-// `leadrank model [--target lead|opportunity] list | show <version> | promote --holdout <dir> |
-// rollback --reason <text> | servable-features`. --target opportunity works on the deal models
+// `leadrank model [--target lead|opportunity] [--region US|EU] list | show <version> | promote --holdout <dir> |
+// rollback --reason <text> | servable-features`. --region works on that region's registry (regions/<region>/,
+// what `model train --region --register` writes and a deployment of the region serves). --target opportunity works on the deal models
 // (targets/opportunity/ of the registry), judged against the deal spec. Promotion is decided by the Python gate (it scores both models on the holdout); this side
 // first checks that the serving code computes every feature the challenger needs, which only it can know.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -37,6 +38,13 @@ export function servableFeatures(definitions: readonly FeatureDefinition[] = LEA
 
 export { leadrankPython, runPythonModule };
 
+/** `--region` of `leadrank model`: US, EU, or not given. */
+export function parseRegionOption(region: string | undefined): 'US' | 'EU' | undefined {
+  if (region !== undefined && region !== 'US' && region !== 'EU')
+    throw new Error(`--region must be US or EU, not ${region}`);
+  return region;
+}
+
 interface PromoteOptions {
   holdout: string;
   days?: string;
@@ -61,15 +69,24 @@ export function registerModelCommands(program: Command, output: CliOutput = cons
     .option(
       '--target <target>',
       'lead (default) or opportunity: which models (deal models are in targets/opportunity/ of the registry)',
+    )
+    .option(
+      '--region <region>',
+      "US or EU: that region's registry (regions/<region>/ of the registry); for train, the training set's region",
     );
+  const regionOf = (cmd: Command) => parseRegionOption(cmd.optsWithGlobals<{ region?: string }>().region);
   const targetOf = (cmd: Command): ModelTarget => {
     const target = cmd.optsWithGlobals<{ target?: string }>().target ?? 'lead';
     if (!(TARGETS as readonly string[]).includes(target))
       throw new Error(`--target must be one of ${TARGETS.join(', ')}, not ${target}`);
     return target as ModelTarget;
   };
-  const registryOf = (cmd: Command) =>
-    ModelRegistry.open(cmd.optsWithGlobals<{ registry?: string }>().registry, undefined, targetOf(cmd));
+  const registryOf = (cmd: Command) => {
+    const region = regionOf(cmd);
+    return ModelRegistry.open(cmd.optsWithGlobals<{ registry?: string }>().registry, region, targetOf(cmd), {
+      strict: true,
+    });
+  };
   // --spec: judge servability against another spec file than the active one ($LEADRANK_FEATURE_SPEC).
   const activeOf = (cmd: Command): ActiveSpec => {
     const file = cmd.optsWithGlobals<{ spec?: string }>().spec;
@@ -78,7 +95,13 @@ export function registerModelCommands(program: Command, output: CliOutput = cons
   };
   const registryArgs = (cmd: Command) => {
     const url = cmd.optsWithGlobals<{ registry?: string }>().registry;
-    return [...(url ? ['--registry', url] : []), '--target', targetOf(cmd)];
+    const region = regionOf(cmd);
+    return [
+      ...(url ? ['--registry', url] : []),
+      ...(region ? ['--region', region] : []),
+      '--target',
+      targetOf(cmd),
+    ];
   };
 
   model

@@ -7,7 +7,8 @@
 // Targets: the set's feature spec says what it learns (a lead or a deal training set: `leadrank opportunities
 // training-set`); `--target` (an option of `leadrank model`) asserts it, and a deal set trains with
 // config/training/opportunity-win.json unless --params says otherwise. `--register <alias>` then copies the
-// model into the registry of its target (deal models in targets/opportunity/) and points the alias at it.
+// model into the registry of its target (deal models in targets/opportunity/) and of its region
+// (regions/<region>/: --region, else the set's residency; the root for a pooled model) and points the alias at it.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -16,6 +17,7 @@ import { readFeatureSpec, specTarget } from '../features/index.js';
 import {
   ALIASES,
   loadResidencyConfig,
+  ModelRegistry,
   pythonModuleOutput,
   readTrainingSetResidency,
   runPythonModule,
@@ -75,10 +77,13 @@ export function registerTrainCommands(program: Command): Command {
     .option('--region <region>', "US or EU: the training set must be that region's (its residency.json)")
     .option(
       '--register <alias>',
-      "then register the model in its target's registry (--registry) and point this alias at it (challenger or champion)",
+      "then register the model in its target's registry (--registry; the training set's region's, regions/<region>/, unless pooled) and point this alias at it (challenger or champion)",
     )
     .action(async (opts: TrainOptions, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<{ target?: string; registry?: string }>();
+      // --region is also an option of `leadrank model` (the registry of list, show, promote, rollback), which
+      // takes it when both are registered.
+      const globals = cmd.optsWithGlobals<{ target?: string; registry?: string; region?: string }>();
+      opts.region ??= globals.region;
       for (const file of ['training-set.parquet', 'feature-spec.json']) {
         if (!existsSync(join(opts.data, file)))
           throw new Error(`--data: ${opts.data} has no ${file} (build one with leadrank training-set build)`);
@@ -122,8 +127,13 @@ export function registerTrainCommands(program: Command): Command {
       if (code !== 0) throw new Error(`training failed (python exit ${code})`);
       const summary = { target, ...trainSummary(opts.out) };
       if (opts.register) {
+        // The model's region's registry (regions/<region>/, which that region's deployment serves): --region,
+        // else the set's own region; a pooled model (pooledTraining) goes to the root, which every region reads
+        // while it has no registry of its own.
+        const registerRegion = opts.region ?? (residency?.pooled ? null : (residency?.region ?? null));
         const args = [
           ...(globals.registry ? ['--registry', globals.registry] : []),
+          ...(registerRegion ? ['--region', registerRegion] : []),
           '--target',
           target,
           'register',
@@ -142,7 +152,15 @@ export function registerTrainCommands(program: Command): Command {
           throw new Error(`--register ${opts.register} (${target} registry): ${refusal(err)}`);
         }
         Object.assign(summary, {
-          registered: { version: registered.version, created: registered.created, alias: opts.register },
+          registered: {
+            version: registered.version,
+            created: registered.created,
+            alias: opts.register,
+            region: registerRegion,
+            registry: ModelRegistry.open(globals.registry, registerRegion ?? undefined, target, {
+              strict: true,
+            }).store.url,
+          },
         });
       }
       console.log(JSON.stringify(summary));

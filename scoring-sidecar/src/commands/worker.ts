@@ -11,7 +11,7 @@ import { z } from 'zod';
 import {
   BatchMetrics,
   loadOpportunityBatchConfig,
-  loadRetrainSchedule,
+  loadRetrainSchedules,
   OPPORTUNITY_BATCH_FILE,
   openBatchQueues,
   scheduleCycles,
@@ -22,7 +22,7 @@ import {
   startRetrainWorker,
 } from '../batch/index.js';
 import { openRegionMonitor, runtimeFor } from './batch.js';
-import { opportunityScorerFromEnv } from './opportunities.js';
+import { buildOpportunityTrainingSet, opportunityScorerFromEnv } from './opportunities.js';
 import { erasureFromEnv, startErasureConsumer } from '../privacy/index.js';
 import { claimStoreTenant, createStoreFromEnv, orgIdFromEnv, type Region } from '../store/index.js';
 import { startBullConsumer } from '../writeback/index.js';
@@ -142,12 +142,21 @@ export async function startWorker(o: WorkerOptions): Promise<{ metricsPort: numb
         } finally {
           await queues.close();
         }
-        const schedule = loadRetrainSchedule(join(configDir, 'retraining.json'));
-        await scheduleRetraining({ redisUrl, region: o.region, prefix: rt.keyPrefix, schedule });
-        const retrain = startRetrainWorker({ redisUrl, region: o.region, prefix: rt.keyPrefix, log });
+        const schedules = loadRetrainSchedules(join(configDir, 'retraining.json'));
+        await scheduleRetraining({ redisUrl, region: o.region, prefix: rt.keyPrefix, schedules });
+        const retrain = startRetrainWorker({
+          redisUrl,
+          region: o.region,
+          prefix: rt.keyPrefix,
+          log,
+          env,
+          // A deal retraining reads the region's closed deals from the org, as `leadrank opportunities
+          // training-set --region` does.
+          buildDealSet: (out) => buildOpportunityTrainingSet(env, log, out, o.region),
+        });
         closers.unshift(() => retrain.close());
         log.info(
-          { everyMs: rt.config.schedule.everyMs, retrain: schedule },
+          { everyMs: rt.config.schedule.everyMs, retrain: schedules },
           'cycle and retraining schedules upserted',
         );
         // The opportunity cycle: its own schedule and lease, run here (BullMQ hands each fire to one scheduler).

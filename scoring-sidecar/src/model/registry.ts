@@ -106,6 +106,35 @@ export class LocalRegistryStore implements RegistryStore {
   }
 }
 
+/**
+ * A region's registry of one target when it has one (versions or aliases), else the root's: decided on every
+ * call, so the first regional registration takes over without a restart. A lead registry is judged by its own
+ * folders only, so a region holding only deal models (targets/opportunity/) still serves the root's leads.
+ */
+export class RegionalRegistryStore implements RegistryStore {
+  constructor(
+    readonly regional: LocalRegistryStore,
+    readonly fallback: LocalRegistryStore,
+  ) {}
+
+  private current(): LocalRegistryStore {
+    const has = (name: string) => existsSync(join(this.regional.root, name));
+    return has('versions') || has('aliases') ? this.regional : this.fallback;
+  }
+
+  get url(): string {
+    return this.current().url;
+  }
+
+  read(key: string): Promise<Buffer | null> {
+    return this.current().read(key);
+  }
+
+  list(prefix: string): Promise<string[]> {
+    return this.current().list(prefix);
+  }
+}
+
 /** `file:///abs/path` or a plain path; default $LEADRANK_REGISTRY_URL, else <repo>/var/registry. */
 export function openRegistryStore(
   url = process.env[REGISTRY_URL_ENV] || DEFAULT_REGISTRY_DIR,
@@ -137,20 +166,27 @@ export class ModelRegistry {
 
   /**
    * With a region: the registry is keyed by region, `<root>/regions/<region>/` (what
-   * `python -m leadrank_training.registry --region <region>` writes), so a deployment reads only its region's
-   * versions and aliases. A registry without that folder (one region per registry, or written before regions)
-   * is read at its root; the served model's card is checked for its region either way (model/residency.ts).
+   * `python -m leadrank_training.registry --region <region>` and `leadrank model train --region --register`
+   * write), so a deployment reads only its region's versions and aliases. While the region has no registry of
+   * this target yet (one region per registry, or written before regions), the root's is read; the choice is
+   * made on every read, so a serving process that started on the root's models finds the region's as soon as
+   * one is registered. The served model's card is checked for its region either way (model/residency.ts).
+   * `strict`: the region's registry only, never the root's (the CLI with --region, which also writes there).
    * A target other than lead reads `targets/<target>/` of that (`--target` of the Python registry CLI).
    */
-  static open(url?: string, region?: 'US' | 'EU', target: ModelTarget = 'lead'): ModelRegistry {
-    let store = openRegistryStore(url);
-    if (region && store instanceof LocalRegistryStore) {
-      const regional = join(store.root, 'regions', region);
-      if (existsSync(regional)) store = new LocalRegistryStore(regional);
-    }
-    if (target !== 'lead' && store instanceof LocalRegistryStore)
-      store = new LocalRegistryStore(join(store.root, 'targets', target));
-    return new ModelRegistry(store, target);
+  static open(
+    url?: string,
+    region?: 'US' | 'EU',
+    target: ModelTarget = 'lead',
+    o: { strict?: boolean } = {},
+  ): ModelRegistry {
+    const root = openRegistryStore(url);
+    if (!(root instanceof LocalRegistryStore)) return new ModelRegistry(root, target);
+    const targetPath = (base: string) => (target === 'lead' ? base : join(base, 'targets', target));
+    const rooted = new LocalRegistryStore(targetPath(root.root));
+    if (!region) return new ModelRegistry(rooted, target);
+    const regional = new LocalRegistryStore(targetPath(join(root.root, 'regions', region)));
+    return new ModelRegistry(o.strict ? regional : new RegionalRegistryStore(regional, rooted), target);
   }
 
   /** `champion`, or `opportunity champion` in another target's registry (for messages). */
