@@ -5,6 +5,7 @@ import type { Schema } from 'jsforce/lib/types/index.js';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bulkRuntime } from '../src/bulk/index.js';
+import { INTEGRATION_USER_ID } from '../src/store/org-store.js';
 import { startOrgSimulator, type RunningOrgSimulator } from '../src/server.js';
 
 /** jsforce types result rows loosely; they are CSV rows of strings. */
@@ -521,8 +522,27 @@ describe('Bulk API 2.0 ingest: relationship columns (RelationshipName.IndexedFie
     expect(opportunity(id).AccountId).toBeNull();
   });
 
+  it('a polymorphic lookup names the parent type: ObjectType:RelationshipName.IndexedFieldName', async () => {
+    const owner = sim.ctx.store.retrieve('User', INTEGRATION_USER_ID, ['Id', 'Username'])!;
+    const res = await conn.bulk2.loadAndWaitForResults({
+      object: 'Lead',
+      operation: 'insert',
+      input: [
+        {
+          LastName: 'Owned',
+          Company: 'O',
+          Data_Region__c: 'US',
+          'User:Owner.Username': owner.Username as string,
+        },
+      ],
+    });
+    expect(res.failedResults).toEqual([]);
+    expect(lead(rowsOf(res.successfulResults)[0]!.sf__Id!).OwnerId).toBe(owner.Id);
+  });
+
   it.each([
     ['a relationship the object does not have', 'Parent.ERP_Account_Number__c'],
+    ['a type on a lookup that is not polymorphic', 'Account:Account.ERP_Account_Number__c'],
     ['a parent field that is not an external id', 'Account.BillingCity'],
     ['a parent field that does not exist', 'Account.Nope__c'],
   ])('fails the whole job for %s', async (_what, header) => {

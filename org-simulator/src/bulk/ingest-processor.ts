@@ -111,7 +111,7 @@ async function processIngestJob(runtime: BulkRuntime, job: IngestJob): Promise<v
 
 /**
  * Maps header names to fields; an unknown name fails the whole job, as in Salesforce. A relationship column,
- * `RelationshipName.IndexedFieldName` (polymorphic: `RelationshipName:ObjectType.IndexedFieldName`), sets the
+ * `RelationshipName.IndexedFieldName` (polymorphic: `ObjectType:RelationshipName.IndexedFieldName`), sets the
  * lookup to the parent whose indexed field (an external id, or idLookup) has the cell's value: Bulk API 2.0,
  * "Relationship Fields in a Header Row (2.0)". Only one level (child to parent) is allowed there.
  */
@@ -125,9 +125,11 @@ function resolveColumns(runtime: BulkRuntime, job: IngestJob, header: string[]):
       if (!field) throw notFound(name);
       return { header: name, field };
     }
-    const [relationship = '', type] = name.slice(0, dot).split(':');
+    const prefix = name.slice(0, dot).split(':');
+    const [type, relationship = ''] = prefix.length > 1 ? prefix : [undefined, prefix[0]];
     const lookup = schema.relationship(job.object, relationship);
-    if (!lookup || lookup.type !== 'reference') throw notFound(name);
+    if (!lookup || lookup.type !== 'reference' || (type !== undefined && lookup.referenceTo.length < 2))
+      throw notFound(name);
     const parentObject = type
       ? lookup.referenceTo.find((o) => o.toLowerCase() === type.toLowerCase())
       : lookup.referenceTo.length === 1

@@ -238,9 +238,14 @@ export async function runImport(opts: ImportOptions): Promise<ObjectReport[]> {
       problems.push(...mappingProblems);
       continue;
     }
-    const relationship = new Map(describe!.map((d) => [d.name, d.relationshipName]));
-    const columnOf = (f: ColumnMapping) =>
-      f.reference ? `${relationship.get(f.field)}.${f.reference.externalId}` : f.field;
+    // RelationshipName.IndexedFieldName; a polymorphic lookup (OwnerId) names the type: User:Owner.Username.
+    const byField = new Map(describe!.map((d) => [d.name, d]));
+    const columnOf = (f: ColumnMapping) => {
+      if (!f.reference) return f.field;
+      const d = byField.get(f.field)!;
+      const column = `${d.relationshipName}.${f.reference.externalId}`;
+      return (d.referenceTo?.length ?? 0) > 1 ? `${f.reference.object}:${column}` : column;
+    };
     const { rows, errors } = convertRows(o, csv.header, csv.rows, columnOf);
     problems.push(...errors);
     const references = o.fields
