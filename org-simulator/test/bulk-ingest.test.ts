@@ -5,6 +5,7 @@ import type { Schema } from 'jsforce/lib/types/index.js';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bulkRuntime } from '../src/bulk/index.js';
+import { INTEGRATION_USER_ID } from '../src/store/org-store.js';
 import { startOrgSimulator, type RunningOrgSimulator } from '../src/server.js';
 
 /** jsforce types result rows loosely; they are CSV rows of strings. */
@@ -432,5 +433,128 @@ describe('Bulk API 2.0 ingest', () => {
       records: { id: string }[];
     };
     expect(after.records.map((r) => r.id)).not.toContain(last.id);
+  });
+});
+
+describe('Bulk API 2.0 ingest: relationship columns (RelationshipName.IndexedFieldName)', () => {
+  const opportunity = (id: string) => sim.ctx.store.retrieve('Opportunity', id)!;
+  const accounts = (suffix: string) => {
+    const ids = sim.ctx.store
+      .insert('Account', [
+        { Name: 'Acme', Data_Region__c: 'US', ERP_Account_Number__c: `ERP-REL-1${suffix}` },
+        { Name: 'Globex', Data_Region__c: 'US', ERP_Account_Number__c: `ERP-REL-2${suffix}` },
+      ])
+      .map((r) => {
+        expect(r.success).toBe(true);
+        return r.id!;
+      });
+    return { acme: ids[0]!, globex: ids[1]! };
+  };
+
+  it('sets the lookup to the parent found by its external id; an unknown key fails only its row', async () => {
+    const { acme, globex } = accounts('');
+    const res = await conn.bulk2.loadAndWaitForResults({
+      object: 'Opportunity',
+      operation: 'insert',
+      input: [
+        {
+          Name: 'Deal A',
+          StageName: 'Prospecting',
+          CloseDate: '2026-03-01',
+          'Account.ERP_Account_Number__c': 'ERP-REL-1',
+        },
+        {
+          Name: 'Deal B',
+          StageName: 'Prospecting',
+          CloseDate: '2026-03-01',
+          'Account.ERP_Account_Number__c': 'ERP-REL-2',
+        },
+        {
+          Name: 'Deal C',
+          StageName: 'Prospecting',
+          CloseDate: '2026-03-01',
+          'Account.ERP_Account_Number__c': 'ERP-NOPE',
+        },
+        {
+          Name: 'Deal D',
+          StageName: 'Prospecting',
+          CloseDate: '2026-03-01',
+          'Account.ERP_Account_Number__c': '',
+        },
+      ],
+    });
+    const ok = new Map(rowsOf(res.successfulResults).map((r) => [r.Name!, r.sf__Id!]));
+    expect(opportunity(ok.get('Deal A')!).AccountId).toBe(acme);
+    expect(opportunity(ok.get('Deal B')!).AccountId).toBe(globex);
+    expect(opportunity(ok.get('Deal D')!).AccountId).toBeNull();
+    expect(rowsOf(res.failedResults)).toEqual([
+      {
+        sf__Id: '',
+        sf__Error:
+          'INVALID_FIELD:Foreign key external ID: ERP-NOPE not found for field ERP_Account_Number__c in entity Account:--',
+        Name: 'Deal C',
+        StageName: 'Prospecting',
+        CloseDate: '2026-03-01',
+        'Account.ERP_Account_Number__c': 'ERP-NOPE',
+      },
+    ]);
+  });
+
+  it('updates with a relationship column: relinks to another parent, #N/A clears the lookup', async () => {
+    const { acme, globex } = accounts('u');
+    const [saved] = sim.ctx.store.insert('Opportunity', [
+      { Name: 'Deal U', StageName: 'Prospecting', CloseDate: '2026-03-01', AccountId: acme },
+    ]);
+    const id = saved!.id!;
+    const relink = await conn.bulk2.loadAndWaitForResults({
+      object: 'Opportunity',
+      operation: 'update',
+      input: [{ Id: id, 'Account.ERP_Account_Number__c': 'ERP-REL-2u' }],
+    });
+    expect(relink.failedResults).toEqual([]);
+    expect(opportunity(id).AccountId).toBe(globex);
+    const clear = await conn.bulk2.loadAndWaitForResults({
+      object: 'Opportunity',
+      operation: 'update',
+      input: [{ Id: id, 'Account.ERP_Account_Number__c': '#N/A' }],
+    });
+    expect(clear.failedResults).toEqual([]);
+    expect(opportunity(id).AccountId).toBeNull();
+  });
+
+  it('a polymorphic lookup names the parent type: ObjectType:RelationshipName.IndexedFieldName', async () => {
+    const owner = sim.ctx.store.retrieve('User', INTEGRATION_USER_ID, ['Id', 'Username'])!;
+    const res = await conn.bulk2.loadAndWaitForResults({
+      object: 'Lead',
+      operation: 'insert',
+      input: [
+        {
+          LastName: 'Owned',
+          Company: 'O',
+          Data_Region__c: 'US',
+          'User:Owner.Username': owner.Username as string,
+        },
+      ],
+    });
+    expect(res.failedResults).toEqual([]);
+    expect(lead(rowsOf(res.successfulResults)[0]!.sf__Id!).OwnerId).toBe(owner.Id);
+  });
+
+  it.each([
+    ['a relationship the object does not have', 'Parent.ERP_Account_Number__c'],
+    ['a type on a lookup that is not polymorphic', 'Account:Account.ERP_Account_Number__c'],
+    ['a parent field that is not an external id', 'Account.BillingCity'],
+    ['a parent field that does not exist', 'Account.Nope__c'],
+  ])('fails the whole job for %s', async (_what, header) => {
+    const job = await openWithData(
+      { object: 'Opportunity', operation: 'insert' },
+      `Name,StageName,CloseDate,${header}\nX,Prospecting,2026-03-01,v\n`,
+    );
+    await job.close();
+    const info = await finalInfo(job);
+    expect(info).toMatchObject({
+      state: 'Failed',
+      errorMessage: `InvalidBatch : Field name not found : ${header}`,
+    });
   });
 });

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { parse } from 'csv-parse';
 import type { FieldDescribe } from '../schema/index.js';
-import type { SaveResult, SObjectRecord } from '../store/org-store.js';
+import type { RecordError, SaveResult, SObjectRecord } from '../store/org-store.js';
 import { parseOptions } from './csv-dialect.js';
 import { csvCellToValue, OMIT } from './csv-values.js';
 import type { IngestJob } from './ingest-job.js';
@@ -24,7 +24,10 @@ export const INGEST_FILES = {
 
 interface Column {
   header: string;
+  /** The field written: for a relationship column (`Account.Source_Record_Id__c`), the lookup (AccountId). */
   field: FieldDescribe;
+  /** A relationship column: the parent is found by this indexed field of this object. */
+  parent?: { object: string; field: FieldDescribe };
 }
 
 class JobFailure extends Error {}
@@ -106,12 +109,36 @@ async function processIngestJob(runtime: BulkRuntime, job: IngestJob): Promise<v
   }
 }
 
-/** Maps header names to fields; an unknown name fails the whole job, as in Salesforce. */
+/**
+ * Maps header names to fields; an unknown name fails the whole job, as in Salesforce. A relationship column,
+ * `RelationshipName.IndexedFieldName` (polymorphic: `ObjectType:RelationshipName.IndexedFieldName`), sets the
+ * lookup to the parent whose indexed field (an external id, or idLookup) has the cell's value: Bulk API 2.0,
+ * "Relationship Fields in a Header Row (2.0)". Only one level (child to parent) is allowed there.
+ */
 function resolveColumns(runtime: BulkRuntime, job: IngestJob, header: string[]): Column[] {
-  const columns = header.map((name) => {
-    const field = runtime.ctx.schema.field(job.object, name);
-    if (!field) throw new JobFailure(`InvalidBatch : Field name not found : ${name}`);
-    return { header: name, field };
+  const { schema } = runtime.ctx;
+  const notFound = (name: string) => new JobFailure(`InvalidBatch : Field name not found : ${name}`);
+  const columns = header.map((name): Column => {
+    const dot = name.indexOf('.');
+    if (dot < 0) {
+      const field = schema.field(job.object, name);
+      if (!field) throw notFound(name);
+      return { header: name, field };
+    }
+    const prefix = name.slice(0, dot).split(':');
+    const [type, relationship = ''] = prefix.length > 1 ? prefix : [undefined, prefix[0]];
+    const lookup = schema.relationship(job.object, relationship);
+    if (!lookup || lookup.type !== 'reference' || (type !== undefined && lookup.referenceTo.length < 2))
+      throw notFound(name);
+    const parentObject = type
+      ? lookup.referenceTo.find((o) => o.toLowerCase() === type.toLowerCase())
+      : lookup.referenceTo.length === 1
+        ? lookup.referenceTo[0]
+        : undefined;
+    const parentField = parentObject ? schema.field(parentObject, name.slice(dot + 1)) : undefined;
+    if (!parentObject || !parentField || !(parentField.externalId || parentField.idLookup))
+      throw notFound(name);
+    return { header: name, field: lookup, parent: { object: parentObject, field: parentField } };
   });
   const isDelete = job.operation === 'delete' || job.operation === 'hardDelete';
   if ((isDelete || job.operation === 'update') && !columns.some((c) => c.field.name === 'Id')) {
@@ -150,22 +177,32 @@ async function applyBatch(
   const lockRate = runtime.ctx.faults.config().lockErrorRate;
   const results: (SaveResult | undefined)[] = new Array(rows.length);
   const applied: number[] = [];
+  const records = new Map<number, SObjectRecord>();
+  const isDelete = job.operation === 'delete' || job.operation === 'hardDelete';
   for (let i = 0; i < rows.length; i++) {
+    const id = idIndex >= 0 ? (rows[i]![idIndex] ?? '') : '';
     if (lockRate > 0 && runtime.ctx.faults.random() < lockRate) {
-      const id = idIndex >= 0 ? (rows[i]![idIndex] ?? '') : '';
       results[i] = { id: id || null, success: false, errors: [lockError(id)] };
-    } else {
-      applied.push(i);
+      continue;
     }
+    if (!isDelete) {
+      const record = toRecord(runtime, columns, rows[i]!);
+      if ('error' in record) {
+        results[i] = { id: id || null, success: false, errors: [record.error] };
+        continue;
+      }
+      records.set(i, record.record);
+    }
+    applied.push(i);
   }
 
   const started = performance.now();
   const saved = applyToStore(
     runtime,
     job,
-    columns,
     idIndex,
     applied.map((i) => rows[i]!),
+    applied.map((i) => records.get(i)!),
   );
   job.apiActiveProcessingTime += Math.round(performance.now() - started);
   applied.forEach((rowIndex, k) => {
@@ -194,12 +231,13 @@ async function applyBatch(
   return job.state === 'InProgress';
 }
 
+/** `records`: the rows as records (insert, update, upsert); deletes read the Id column of `rows`. */
 function applyToStore(
   runtime: BulkRuntime,
   job: IngestJob,
-  columns: Column[],
   idIndex: number,
   rows: string[][],
+  records: SObjectRecord[],
 ): SaveResult[] {
   if (rows.length === 0) return [];
   const { store } = runtime.ctx;
@@ -212,31 +250,48 @@ function applyToStore(
         { hard: job.operation === 'hardDelete' },
       );
     case 'insert':
-      return store.insert(
-        job.object,
-        rows.map((r) => toRecord(columns, r)),
-      );
+      return store.insert(job.object, records);
     case 'update':
-      return store.update(
-        job.object,
-        rows.map((r) => toRecord(columns, r)),
-      );
+      return store.update(job.object, records);
     case 'upsert':
-      return store.upsert(
-        job.object,
-        job.externalIdFieldName!,
-        rows.map((r) => toRecord(columns, r)),
-      );
+      return store.upsert(job.object, job.externalIdFieldName!, records);
   }
 }
 
-function toRecord(columns: Column[], row: string[]): SObjectRecord {
+/**
+ * One row as a record; a relationship cell becomes the parent's Id. A value no parent has fails the row as
+ * Salesforce does: `INVALID_FIELD:Foreign key external ID: <value> not found for field <field> in entity
+ * <object>`.
+ */
+function toRecord(
+  runtime: BulkRuntime,
+  columns: Column[],
+  row: string[],
+): { record: SObjectRecord } | { error: RecordError } {
   const record: SObjectRecord = {};
-  columns.forEach((column, i) => {
-    const value = csvCellToValue(column.field, row[i] ?? '');
+  for (const [i, column] of columns.entries()) {
+    const raw = row[i] ?? '';
+    if (column.parent && raw !== '' && raw !== '#N/A') {
+      const { object, field } = column.parent;
+      const ids = runtime.ctx.store.findIds(object, field.name, raw, 2);
+      if (ids.length !== 1)
+        return {
+          error: {
+            statusCode: ids.length === 0 ? 'INVALID_FIELD' : 'DUPLICATE_EXTERNAL_ID',
+            message:
+              ids.length === 0
+                ? `Foreign key external ID: ${raw} not found for field ${field.name} in entity ${object}`
+                : `Foreign key external ID: ${raw} matches more than one record for field ${field.name} in entity ${object}`,
+            fields: [],
+          },
+        };
+      record[column.field.name] = ids[0];
+      continue;
+    }
+    const value = csvCellToValue(column.field, raw);
     if (value !== OMIT) record[column.field.name] = value;
-  });
-  return record;
+  }
+  return { record };
 }
 
 function finish(job: IngestJob, state: 'JobComplete' | 'Failed', message?: string): void {

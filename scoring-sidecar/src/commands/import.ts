@@ -1,8 +1,10 @@
 // `leadrank import --mapping <file> --data <dir>`: a client's CSV exports (Data Loader style) into the org
 // through the product's Salesforce client (Bulk API 2.0 upsert on the mapping's external id). Everything is
 // checked before anything is written: the mapping (file, line, column), the CSV headers, the org's describe,
-// then every cell (file, line, column). An object with any problem is not imported at all. Rows the org
-// refuses are reported by line; the upsert makes a re-run resume without duplicating what was written.
+// then every cell (file, line, column), then every reference cell (a lookup by another object's external id,
+// written as the Bulk relationship column `Account.Source_Record_Id__c`) against the keys of the objects listed
+// before it and the org. Any problem: nothing is imported. Rows the org refuses are reported by line; the upsert
+// makes a re-run resume without duplicating what was written.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
@@ -17,6 +19,8 @@ import {
   checkObjectMapping,
   convertCell,
   parseImportMapping,
+  mappingLocator,
+  type ColumnMapping,
   type ImportMapping,
   type ObjectMapping,
 } from './import-mapping.js';
@@ -33,6 +37,49 @@ interface PreparedObject {
   mapping: ObjectMapping;
   header: string[];
   rows: { line: number; record: Record<string, string> }[];
+  /** The Bulk CSV column of each reference field (`Account.Source_Record_Id__c`). */
+  references: { field: ColumnMapping; column: string }[];
+}
+
+const soqlString = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+/**
+ * Reference cells that match no record: each value is looked for among the keys of the objects listed before
+ * in the same import (they are written first), then in the org (`SELECT <externalId> … IN (…)`, 100 a query).
+ * Errors name the CSV file, line and column.
+ */
+async function unknownReferences(client: SalesforceClient, prepared: PreparedObject[]): Promise<string[]> {
+  const errors: string[] = [];
+  for (const [i, p] of prepared.entries()) {
+    for (const { field, column } of p.references) {
+      const ref = field.reference!;
+      const known = new Set<string>();
+      for (const earlier of prepared.slice(0, i))
+        if (
+          earlier.mapping.object.toLowerCase() === ref.object.toLowerCase() &&
+          earlier.mapping.externalId.field === ref.externalId
+        )
+          for (const r of earlier.rows) known.add(r.record[ref.externalId]!);
+      const wanted = [
+        ...new Set(p.rows.map((r) => r.record[column]!).filter((v) => v !== '' && !known.has(v))),
+      ];
+      for (let k = 0; k < wanted.length; k += 100) {
+        const values = wanted.slice(k, k + 100);
+        const soql = `SELECT ${ref.externalId} FROM ${ref.object} WHERE ${ref.externalId} IN (${values.map(soqlString).join(',')})`;
+        for await (const r of client.query(soql))
+          known.add(String((r as Record<string, unknown>)[ref.externalId]));
+      }
+      const c = p.header.indexOf(field.column) + 1;
+      for (const r of p.rows) {
+        const v = r.record[column]!;
+        if (v !== '' && !known.has(v))
+          errors.push(
+            `${p.mapping.file}:${r.line}:${c}: "${field.column}": no ${ref.object} with ${ref.externalId} "${v}" in this import or the org`,
+          );
+      }
+    }
+  }
+  return errors;
 }
 
 const MAX_LISTED = 50;
@@ -70,8 +117,16 @@ function readCsv(
   return { header: head.record, rows: body.map((r) => ({ line: r.info.lines, cells: r.record })) };
 }
 
-/** Every row of one object as the Bulk CSV record, or the cell errors (file:line:column). */
-function convertRows(o: ObjectMapping, header: string[], rows: { line: number; cells: string[] }[]) {
+/**
+ * Every row of one object as the Bulk CSV record, or the cell errors (file:line:column). `columnOf` names the
+ * Bulk CSV column of a mapped field (a reference: its relationship column, `Account.Source_Record_Id__c`).
+ */
+function convertRows(
+  o: ObjectMapping,
+  header: string[],
+  rows: { line: number; cells: string[] }[],
+  columnOf: (f: ColumnMapping) => string,
+) {
   const col = (name: string) => header.indexOf(name);
   const missing = new Set(o.missing);
   const errors: string[] = [];
@@ -106,7 +161,7 @@ function convertRows(o: ObjectMapping, header: string[], rows: { line: number; c
       const c = col(f.column);
       const result = convertCell(r.cells[c] ?? '', f, missing);
       if ('error' in result) errors.push(`${o.file}:${r.line}:${c + 1}: "${f.column}": ${result.error}`);
-      else record[f.field] = result.value;
+      else record[columnOf(f)] = result.value;
     }
     for (const [field, value] of Object.entries(o.constants)) record[field] = String(value);
     if (o.outcome) {
@@ -162,20 +217,45 @@ export interface ImportOptions {
 /** Checks everything, then (unless dry run) upserts object by object. Throws ImportError before any write. */
 export async function runImport(opts: ImportOptions): Promise<ObjectReport[]> {
   const mapping = loadImportMapping(opts.mappingFile);
+  const at = mappingLocator(readFileSync(opts.mappingFile, 'utf8'), opts.mappingFile);
   const prepared: PreparedObject[] = [];
   const problems: string[] = [];
-  for (const o of mapping.objects) {
+  const describes = new Map<string, DescribeField[] | null>();
+  const describeOf = async (object: string) => {
+    if (!describes.has(object)) describes.set(object, await describeObject(opts.client, object));
+    return describes.get(object)!;
+  };
+  for (const [index, o] of mapping.objects.entries()) {
     const csv = readCsv(join(opts.dataDir, o.file), o.file);
-    const describe = await describeObject(opts.client, o.object);
-    const mappingProblems = checkObjectMapping(o, opts.mappingFile, csv.header, describe);
+    const describe = await describeOf(o.object);
+    for (const f of o.fields) if (f.reference) await describeOf(f.reference.object);
+    const mappingProblems = checkObjectMapping(o, opts.mappingFile, csv.header, describe, {
+      index,
+      at,
+      parent: (object) => describes.get(object) ?? null,
+    });
     if (mappingProblems.length) {
       problems.push(...mappingProblems);
       continue;
     }
-    const { rows, errors } = convertRows(o, csv.header, csv.rows);
+    // RelationshipName.IndexedFieldName; a polymorphic lookup (OwnerId) names the type: User:Owner.Username.
+    const byField = new Map(describe!.map((d) => [d.name, d]));
+    const columnOf = (f: ColumnMapping) => {
+      if (!f.reference) return f.field;
+      const d = byField.get(f.field)!;
+      const column = `${d.relationshipName}.${f.reference.externalId}`;
+      return (d.referenceTo?.length ?? 0) > 1 ? `${f.reference.object}:${column}` : column;
+    };
+    const { rows, errors } = convertRows(o, csv.header, csv.rows, columnOf);
     problems.push(...errors);
-    prepared.push({ mapping: o, header: csv.header, rows });
+    const references = o.fields
+      .filter((f) => f.reference)
+      .map((field) => ({ field, column: columnOf(field) }));
+    prepared.push({ mapping: o, header: csv.header, rows, references });
   }
+  // References are checked once every object's mapping is sound (the earlier objects' keys are known).
+  if (prepared.length === mapping.objects.length)
+    problems.push(...(await unknownReferences(opts.client, prepared)));
   if (problems.length) {
     const more = problems.length > MAX_LISTED ? `\n… and ${problems.length - MAX_LISTED} more` : '';
     throw new ImportError(

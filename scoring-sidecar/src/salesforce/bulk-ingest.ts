@@ -138,7 +138,8 @@ function rowFailure(r: CsvRecord, keyColumn: IngestKey): RowFailure {
   return {
     key: r[keyColumn] ?? r.sf__Id ?? '',
     code: colon > 0 ? error.slice(0, colon).trim() : error || 'UNKNOWN',
-    message: error.slice(colon + 1).replace(/\s*--\s*$/, ''),
+    // sf__Error is `CODE:message:Field1,Field2 --` (no fields: `CODE:message:--`); the message may hold colons.
+    message: error.slice(colon + 1).replace(/(?::(?:[A-Za-z0-9_]+(?:,[A-Za-z0-9_]+)* ?)?)?\s*--\s*$/, ''),
   };
 }
 
