@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ApiMetrics } from '../src/api/metrics.js';
+import { BatchMetrics } from '../src/batch/metrics.js';
 import { MonitoringMetrics } from '../src/monitoring/metrics.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -31,6 +32,8 @@ const rules: (Rule & { file: string })[] = files.flatMap((file) => {
 function registeredNames(): Set<string> {
   const api = new ApiMetrics();
   new MonitoringMetrics(api.registry);
+  // The worker's registry also holds the batch module's series (the opportunity cycle's among them).
+  new BatchMetrics(api.registry);
   const names = new Set<string>();
   for (const m of api.registry.getMetricsAsArray()) {
     names.add(m.name);
