@@ -85,7 +85,16 @@ try {
 
     // 1. The proposal, from describe (with classification) and a sample.
     const proposedFile = join(root, 'lead-proposed.json');
-    const proposeOut = await leadrank(['features', 'propose', '--target', 'lead', '--out', proposedFile]);
+    const proposeOut = await leadrank([
+      'features',
+      'propose',
+      '--target',
+      'lead',
+      '--region',
+      'US',
+      '--out',
+      proposedFile,
+    ]);
     const clientFields = readdirSync(join(CUSTOM_FIELDS_METADATA_DIR, 'objects/Lead/fields')).map(
       (f) => f.split('.')[0]!,
     );

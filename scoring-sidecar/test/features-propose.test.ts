@@ -152,3 +152,38 @@ describe('features propose', () => {
     expect(() => parseFeatureConfig(JSON.stringify(overridden), 'spec.json', { describe })).not.toThrow();
   });
 });
+
+describe('features propose, residency', () => {
+  beforeAll(async () => {
+    // The EU deployment's leads: a field the US leads leave empty is filled in every one of them.
+    await client.request({
+      method: 'POST',
+      path: '/composite/sobjects',
+      write: true,
+      contentType: 'application/json',
+      body: JSON.stringify({
+        allOrNone: true,
+        records: Array.from({ length: 40 }, (_, i) => ({
+          attributes: { type: 'Lead' },
+          LastName: `E${i}`,
+          Company: `EC${i}`,
+          Data_Region__c: 'EU',
+          NumberOfEmployees: 10 + i * 37,
+        })),
+      }),
+    });
+  });
+
+  it("samples only the deployment's own leads: the US proposal never sees the EU leads' values", async () => {
+    const reasonFor = (p: Awaited<ReturnType<typeof proposeFromOrg>>, field: string) =>
+      p.decisions.find((d) => d.field === field);
+    const us = await proposeFromOrg(client, 'lead', 500, 'US');
+    expect(reasonFor(us, 'NumberOfEmployees')).toMatchObject({ chosen: false });
+    expect(reasonFor(us, 'NumberOfEmployees')!.reason).toMatch(/empty in all 120 sampled records/);
+    const eu = await proposeFromOrg(client, 'lead', 500, 'EU');
+    expect(reasonFor(eu, 'NumberOfEmployees')!.reason).not.toMatch(/empty in all/);
+    // Without a region (a library caller), both deployments' leads are sampled: the field is not empty then.
+    const all = await proposeFromOrg(client, 'lead', 500);
+    expect(reasonFor(all, 'NumberOfEmployees')!.reason).not.toMatch(/empty in all/);
+  });
+});

@@ -20,6 +20,7 @@ import {
   readContextFolder,
 } from '../features/index.js';
 import { SalesforceClient, connectToOrg, orgAuthFromEnv } from '../salesforce/index.js';
+import type { Region } from '../store/index.js';
 
 interface FieldDefinitionRow {
   QualifiedApiName: string;
@@ -54,12 +55,15 @@ export async function proposeFromOrg(
   client: SalesforceClient,
   target: 'lead',
   sampleSize: number,
+  /** Residency: only this deployment's records are sampled (their values can end up in the spec). */
+  region?: Region,
 ): Promise<Proposal> {
   const describe = await describeWithClassification(client, 'Lead');
   const fields = fieldsToSample(describe);
   const sample: Record<string, unknown>[] = [];
+  const where = region ? ` WHERE ${regionCondition(region)}` : '';
   for await (const row of client.query(
-    `SELECT ${fields.join(', ')} FROM Lead ORDER BY CreatedDate DESC LIMIT ${sampleSize}`,
+    `SELECT ${fields.join(', ')} FROM Lead${where} ORDER BY CreatedDate DESC LIMIT ${sampleSize}`,
   ))
     sample.push(row as Record<string, unknown>);
   return proposeSpec(target, describe, sample);
@@ -100,6 +104,19 @@ export async function trainingSetFromOrg(
   return { rows: rows.length, positives: rows.filter((r) => r.label === 1).length };
 }
 
+/** The SOQL condition on a deployment's records (the package's region field, as the sync reads it). */
+function regionCondition(region: Region): string {
+  return `Data_Region__c = '${region}'`;
+}
+
+/** --region, else REGION: the deployment whose records a command may read. */
+function regionOf(flag: string | undefined): Region {
+  const value = flag ?? process.env.REGION;
+  if (value !== 'US' && value !== 'EU')
+    throw new Error("set --region US|EU (or REGION): only that deployment's records are read");
+  return value;
+}
+
 export function registerFeaturesCommands(program: Command): void {
   const features = program.command('features').description('feature specs (config/features/<target>.json)');
   features
@@ -108,11 +125,13 @@ export function registerFeaturesCommands(program: Command): void {
     .requiredOption('--target <target>', 'lead')
     .requiredOption('--out <file>', 'where to write the spec (e.g. config/features/lead-proposed.json)')
     .option('--sample <n>', 'records sampled', '2000')
-    .action(async (opts: { target: string; out: string; sample: string }) => {
+    .option('--region <region>', 'the deployment whose records are sampled (env REGION)')
+    .action(async (opts: { target: string; out: string; sample: string; region?: string }) => {
       if (opts.target !== 'lead') throw new Error(`--target ${opts.target}: only "lead" is supported so far`);
+      const region = regionOf(opts.region);
       const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
       const client = new SalesforceClient(await connectToOrg(orgAuthFromEnv()), { log });
-      const proposal = await proposeFromOrg(client, 'lead', Number(opts.sample));
+      const proposal = await proposeFromOrg(client, 'lead', Number(opts.sample), region);
       writeFileSync(opts.out, `${JSON.stringify(proposal.config, null, 2)}\n`);
       for (const d of proposal.decisions) {
         const why = d.reason.startsWith(`${d.field}:`) ? d.reason : `${d.field}: ${d.reason}`;
@@ -125,10 +144,17 @@ export function registerFeaturesCommands(program: Command): void {
     .description("a training set from the org's records for a spec with a training target")
     .requiredOption('--spec <file>', 'e.g. config/features/x-education.json')
     .requiredOption('--out <dir>', 'training set directory')
-    .action(async (opts: { spec: string; out: string }) => {
+    .option('--region <region>', 'the deployment whose records are read (env REGION)')
+    .action(async (opts: { spec: string; out: string; region?: string }) => {
+      const region = regionOf(opts.region);
       const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
       const client = new SalesforceClient(await connectToOrg(orgAuthFromEnv()), { log });
-      const { rows, positives } = await trainingSetFromOrg(client, opts.spec, opts.out);
+      const { rows, positives } = await trainingSetFromOrg(
+        client,
+        opts.spec,
+        opts.out,
+        regionCondition(region),
+      );
       console.log(`wrote ${opts.out}: ${rows} rows, ${positives} positive`);
     });
   features
