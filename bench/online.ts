@@ -9,11 +9,15 @@
 //   - p50/p99 at 500 req/s paced; the paced --duration (60 s) run at --rate;
 //   - the highest paced step with p99 <= 25 ms and with p99 <= 250 ms;
 //   - GET /v1/worklists/:repId with 200 candidates (p50/p99, CPU per request);
+//   - the audit keys: every run above scores leads whose audit key exists (as in production, where the batch cycle
+//     rescores every active lead every 4 h and so keys each one; the bench creates them once and keeps them, like
+//     the leads in Redis); the "cold" phase then scores at the latency rate with an empty key store, so that every
+//     request creates its lead's key on the request path (a lead never scored before);
 //   - optionally the peer (bench/peer: FastAPI + uvicorn 2 workers, uvloop, orjson + LightGBM pred_contrib reading
 //     a ready vector from Redis, in its own venv created here) under the same load generator, and the ratios.
 // Last line JSON. `--quick` is a smoke run (small, short, no peer unless --peer) that a test runs so this cannot rot.
 // Usage: npx tsx bench/online.ts [--leads 2500000] [--rate 3500] [--duration 60] [--workers 2] [--no-peer]
-//          [--phases floor,explain,cpu,latency,main,steps,worklist,peer] [--audit-fsync batch|interval|none]
+//          [--phases floor,explain,cpu,latency,main,steps,worklist,cold,peer] [--audit-fsync batch|interval|none]
 //          [--sidecar-root <checkout>] [--cpu-prof <dir>] [--quick]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -28,7 +32,8 @@ import { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import { pino } from 'pino';
-import { openAuditLog, featureHash } from '../scoring-sidecar/src/audit/index.js';
+import { featureHash, openAuditLog, openDirectoryKeyStore } from '../scoring-sidecar/src/audit/index.js';
+import { describeSummary, summarizeProfiles } from './cpu-profile-summary.js';
 import { computeFeatures, encodeFeatures } from '../scoring-sidecar/src/features/index.js';
 import { createRedisWorklistIndex } from '../scoring-sidecar/src/ranking/index.js';
 import { loadServingModel, type ServingModel } from '../scoring-sidecar/src/scoring/model-source.js';
@@ -46,7 +51,7 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'bench-secret';
 const SIGNING_KEY = 'bench-signing-key-0123456789abcdef0123456789';
 const REP_ID = '005BENCH0000001AAA';
-const PHASES = ['floor', 'explain', 'cpu', 'latency', 'main', 'steps', 'worklist', 'peer'] as const;
+const PHASES = ['floor', 'explain', 'cpu', 'latency', 'main', 'steps', 'worklist', 'cold', 'peer'] as const;
 type Phase = (typeof PHASES)[number];
 
 interface Options {
@@ -317,6 +322,30 @@ async function ensureLeads(): Promise<void> {
   await redis.quit();
 }
 
+/** The audit key store the runs use: every bench lead keyed (kept between runs, like the leads in Redis). */
+const warmKeyDir = () => join(opts.benchDir, 'audit-keys-warm');
+
+async function ensureWarmKeys(): Promise<void> {
+  const dir = warmKeyDir();
+  const marker = join(dir, 'bench-keyed.txt');
+  const keyed = existsSync(marker) ? Number(readFileSync(marker, 'utf8')) : 0;
+  if (keyed >= opts.leads) {
+    console.log(`audit keys: ${keyed} leads already keyed in ${dir}`);
+    return;
+  }
+  const keys = openDirectoryKeyStore(dir);
+  const started = performance.now();
+  for (let i = keyed; i < opts.leads; i++) {
+    await keys.keyFor(await keys.subjectOf(leadIdOf(i)));
+    if (i % 100_000 === 99_999) writeFileSync(marker, String(i + 1));
+  }
+  writeFileSync(marker, String(opts.leads));
+  const seconds = (performance.now() - started) / 1000;
+  console.log(
+    `audit keys: keyed ${opts.leads - keyed} leads in ${seconds.toFixed(1)} s (${Math.round((opts.leads - keyed) / seconds)}/s) in ${dir}`,
+  );
+}
+
 /** The encoded vectors of leads [0, n) as the sidecar computes them from the store. */
 async function vectorsOf(model: ServingModel, n: number): Promise<Float64Array> {
   const width = model.features.length;
@@ -493,7 +522,11 @@ async function waitReady(url: string, child: ChildProcess, what: string): Promis
   throw new Error(`${what} did not become ready`);
 }
 
-async function startSidecar(modelDir: string, auditDir: string): Promise<ChildProcess> {
+/** Seconds from the sidecar's spawn to its readiness (the start-up its CPU profiles begin with). */
+let sidecarStartSeconds = 0;
+
+async function startSidecar(modelDir: string, auditDir: string, keyDir: string): Promise<ChildProcess> {
+  const spawnedAt = performance.now();
   const clients = [
     {
       clientId: 'bench',
@@ -520,6 +553,8 @@ async function startSidecar(modelDir: string, auditDir: string): Promise<ChildPr
         LEADRANK_MODEL_DIR: modelDir,
         LEADRANK_AUDIT_DIR: auditDir,
         LEADRANK_AUDIT_FSYNC: opts.auditFsync,
+        LEADRANK_AUDIT_KEY_STORE: 'directory',
+        LEADRANK_AUDIT_KEY_DIR: keyDir,
         LEADRANK_CLIENTS: JSON.stringify(clients),
         LEADRANK_TOKEN_SIGNING_KEY: SIGNING_KEY,
         LEADRANK_STATE_DIR: join(auditDir, '..', 'state'),
@@ -530,6 +565,7 @@ async function startSidecar(modelDir: string, auditDir: string): Promise<ChildPr
     },
   );
   await waitReady(`http://127.0.0.1:${opts.port}/readyz`, child, 'the sidecar');
+  sidecarStartSeconds = (performance.now() - spawnedAt) / 1000;
   return child;
 }
 
@@ -627,6 +663,9 @@ function stepSearch(label: string, run: (rate: number) => RunResult): { under25:
   }
   return { under25, under250 };
 }
+
+/** Profile seconds to leave out: the sidecar's start-up and the warm-up run. */
+let profileSkipSeconds = 0;
 
 const peerLeads = () => Math.min(opts.leads, 100_000);
 
@@ -751,6 +790,12 @@ async function main(): Promise<void> {
   );
   const modelDir = await ensureModel();
   await ensureLeads();
+  await ensureWarmKeys();
+  if (opts.cpuProf) {
+    // Only this run's profiles: the summary reads every profile in the directory.
+    await rm(opts.cpuProf, { recursive: true, force: true });
+    await mkdir(opts.cpuProf, { recursive: true });
+  }
   const result: Record<string, unknown> = {
     bench: 'online',
     quick: opts.quick,
@@ -770,12 +815,14 @@ async function main(): Promise<void> {
   await rm(auditDir, { recursive: true, force: true });
   const sidecarPhases = ['cpu', 'latency', 'main', 'steps', 'worklist'] as const;
   if (sidecarPhases.some((p) => phases.has(p))) {
-    const sidecar = await startSidecar(modelDir, auditDir);
+    const sidecar = await startSidecar(modelDir, auditDir, warmKeyDir());
     try {
       const token = await tokenOf();
       const run = (rate: number, duration: number) =>
         runLoad('score', opts.port, sidecar.pid!, rate, duration, token);
-      run(Math.min(500, opts.rate), opts.quick ? 1 : 5); // warm-up: JIT, connections, model pages
+      const warmUp = opts.quick ? 1 : 5;
+      run(Math.min(500, opts.rate), warmUp); // warm-up: JIT, connections, model pages
+      profileSkipSeconds = sidecarStartSeconds + warmUp + 1;
       const cpuRuns: Record<string, number> = {};
       const versusFloor = (cpuMs: number) =>
         floor ? ` = ${(cpuMs / floor.totalMs).toFixed(2)}x the floor (${floor.totalMs} CPU-ms)` : '';
@@ -852,6 +899,40 @@ async function main(): Promise<void> {
       }
     } finally {
       await stop(sidecar);
+    }
+    if (opts.cpuProf) {
+      // Where the sidecar's time went over the measured phases (start-up and warm-up left out), GC share first.
+      const profile = summarizeProfiles([opts.cpuProf], profileSkipSeconds);
+      console.log(`sidecar CPU profile (main threads, self time): ${describeSummary(profile, 14)}`);
+      result.profile = {
+        gc_share: round(profile.gcShare, 4),
+        top: profile.shares.slice(0, 14).map((x) => ({ owner: x.owner, share: round(x.share, 4) })),
+      };
+    }
+  }
+
+  if (phases.has('cold')) {
+    // An empty key store: every lead scored is a subject without a key, created on the request path.
+    const coldKeys = join(opts.benchDir, 'audit-keys-cold');
+    await rm(coldKeys, { recursive: true, force: true });
+    await rm(auditDir, { recursive: true, force: true });
+    const sidecar = await startSidecar(modelDir, auditDir, coldKeys);
+    try {
+      const token = await tokenOf();
+      runLoad('score', opts.port, sidecar.pid!, Math.min(500, opts.rate), opts.quick ? 1 : 5, token);
+      const r = runLoad('score', opts.port, sidecar.pid!, opts.latencyRate, opts.cpuDuration, token);
+      console.log(
+        `cold audit keys (every lead's key created on the request path) at ${opts.latencyRate} req/s paced: ${describeRun(r)}`,
+      );
+      result.cold_keys = {
+        rate: opts.latencyRate,
+        p50_ms: r.p50,
+        p99_ms: r.p99,
+        cpu_ms_per_request: round(r.cpuMsPerRequest),
+      };
+    } finally {
+      await stop(sidecar);
+      await rm(coldKeys, { recursive: true, force: true });
     }
   }
 

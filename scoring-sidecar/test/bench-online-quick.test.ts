@@ -1,4 +1,4 @@
-// bench/online.ts cannot rot: its --quick mode runs every phase but the peer (a private Redis prefix, a temporary
+// bench/online.ts cannot rot: its --quick mode runs every phase but the peer, with the sidecar's CPU profiles, (a private Redis prefix, a temporary
 // model and audit directory, another port) and must end with the JSON line the docs' figures come from. No timing
 // is asserted: only that each figure is printed.
 import { execFile } from 'node:child_process';
@@ -45,6 +45,8 @@ it('runs bench/online.ts --quick and prints every figure in its last JSON line',
       '100',
       '--port',
       String(18_500 + (process.pid % 400)),
+      '--cpu-prof',
+      join(dir, 'profiles'),
     ],
     // Minutes, not seconds, on a loaded 2-core machine: two model trainings, a sidecar start, six load runs.
     { cwd: repoRoot, env: { ...process.env, REDIS_URL }, maxBuffer: 16 * 2 ** 20, timeout: 840_000 },
@@ -67,4 +69,11 @@ it('runs bench/online.ts --quick and prints every figure in its last JSON line',
     expect(typeof result[key], key).toBe('number');
   expect(Object.keys(result.cpu_ms_per_request as object).length).toBe(2); // --cpu-rates and --rate
   expect((result.explain as Record<string, unknown>).treeshap_rows_per_s_blocked).toBeGreaterThan(0);
+  // The cold-key run (every lead's audit key created on the request path) and the sidecar's profile summary.
+  expect(stdout).toMatch(/^cold audit keys \(every lead's key created on the request path\)/m);
+  expect((result.cold_keys as Record<string, number>).cpu_ms_per_request).toBeGreaterThan(0);
+  const profile = result.profile as { gc_share: number; top: { owner: string; share: number }[] };
+  expect(profile.gc_share).toBeGreaterThan(0);
+  expect(profile.gc_share).toBeLessThan(1);
+  expect(profile.top.some((x) => x.owner.startsWith('sidecar '))).toBe(true);
 }, 900_000);

@@ -6,7 +6,7 @@
 // never in the audit log's storage.
 //
 // A batch cycle asks for hundreds of thousands of keys: requests made in the same tick are coalesced into one
-// INSERT … ON CONFLICT DO NOTHING and one SELECT (written by hand: dataloader would do the coalescing, but it is
+// statement, INSERT … ON CONFLICT DO NOTHING RETURNING in a CTE beside a SELECT of the keys held (written by hand: dataloader would do the coalescing, but it is
 // one more dependency for thirty lines).
 import { createHmac, randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
@@ -154,22 +154,31 @@ class PostgresKeyStore implements DatabaseKeyStore {
       const chunk = subjects.slice(i, i + MAX_BATCH);
       try {
         const now = new Date().toISOString();
-        await this.db
-          .insertInto('audit_subject_keys')
-          .values(
-            chunk.map((subject) => ({
-              subject,
-              key_id: randomBytes(8).toString('hex'),
-              key: randomBytes(32).toString('base64'),
-              created_at: now,
-            })),
-          )
-          .onConflict((oc) => oc.column('subject').doNothing())
-          .execute();
+        // One statement, one round trip: the CTE creates the keys not held yet, and the outer SELECT reads the
+        // keys held before it ran (a statement's snapshot does not see its own CTE's rows, so none comes twice).
         const rows = await this.db
-          .selectFrom('audit_subject_keys')
+          .with('created', (db) =>
+            db
+              .insertInto('audit_subject_keys')
+              .values(
+                chunk.map((subject) => ({
+                  subject,
+                  key_id: randomBytes(8).toString('hex'),
+                  key: randomBytes(32).toString('base64'),
+                  created_at: now,
+                })),
+              )
+              .onConflict((oc) => oc.column('subject').doNothing())
+              .returning(['subject', 'key_id', 'key']),
+          )
+          .selectFrom('created')
           .select(['subject', 'key_id', 'key'])
-          .where('subject', 'in', chunk)
+          .unionAll((eb) =>
+            eb
+              .selectFrom('audit_subject_keys')
+              .select(['subject', 'key_id', 'key'])
+              .where('subject', 'in', chunk),
+          )
           .execute();
         const found = new Map(
           rows.map((r) => [r.subject, { id: r.key_id, key: Buffer.from(r.key, 'base64') }]),
@@ -177,7 +186,8 @@ class PostgresKeyStore implements DatabaseKeyStore {
         for (const subject of chunk) {
           const key = found.get(subject);
           for (const w of pending.get(subject)!)
-            // Destroyed between the insert and the read (an erasure racing a score): a new key is made.
+            // Created by another writer after this statement's snapshot was taken (its insert conflicted, its row is
+            // not in the snapshot), or destroyed by an erasure racing a score: asked again, in the next statement.
             if (key) w.resolve(key);
             else this.keyFor(subject).then(w.resolve, w.reject);
         }
