@@ -9,6 +9,7 @@ import type { ActionCatalogue, Band, RuleSet } from '../model/index.js';
 import { context, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
 import type { OnlineFeatureStore, OnlineLeadState } from '../store/index.js';
 import { MicroBatcher } from './micro-batcher.js';
+import { TIMED_OUT, withinBudget } from './store-budget.js';
 import type { ModelSource, ServingModel } from './model-source.js';
 import {
   checkProbabilities,
@@ -289,21 +290,15 @@ class DefaultScoringService implements ScoringService {
   ): Promise<(OnlineLeadState | null)[] | null> {
     const read = this.o.store.getLeadStates(inputs.map((i) => i.leadId));
     const budget = Math.min(this.o.config.storeTimeoutMs, Math.max(0, ctx.deadlineAt - performance.now()));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), budget);
-    });
     try {
-      const result = await Promise.race([read, timeout]);
-      if (result === 'timeout') {
+      const result = await withinBudget(read, budget);
+      if (result === TIMED_OUT) {
         read.catch(() => {}); // the read may still fail after the outage: its late answer is dropped
         return null;
       }
       return result;
     } catch {
       return null;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
