@@ -225,3 +225,22 @@ describe('leadrank serve --workers 2, a worker that cannot start', () => {
     }
   }, 240_000);
 });
+
+describe("leadrank serve --workers 2, the workers' young generation", () => {
+  it('refuses a LEADRANK_WORKER_SEMI_SPACE_MB that is no whole number of megabytes, naming it', async () => {
+    const badDir = await mkdtemp(join(tmpdir(), 'serve-semispace-'));
+    try {
+      const refused = spawnServe(badDir, `semispace-${process.pid}`, {
+        LEADRANK_WORKER_SEMI_SPACE_MB: '1.5',
+      });
+      let output = '';
+      refused.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+      refused.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+      const code = await new Promise<number | null>((resolve) => refused.once('exit', resolve));
+      expect(code).not.toBe(0);
+      expect(output).toContain('LEADRANK_WORKER_SEMI_SPACE_MB must be a whole number of megabytes');
+    } finally {
+      await rm(badDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
