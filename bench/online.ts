@@ -176,6 +176,11 @@ async function pacedLoad(): Promise<void> {
   let sent = 0;
   let done = 0;
   let errors = 0;
+  const failures: Record<string, number> = {}; // non-200 answers by status ("network" when none came)
+  const fail = (why: string) => {
+    errors++;
+    failures[why] = (failures[why] ?? 0) + 1;
+  };
   // Open every connection before the clock starts: connecting sockets while requests fall due would be
   // counted as the server's latency.
   await Promise.all(
@@ -199,9 +204,9 @@ async function pacedLoad(): Promise<void> {
       request()
         .then(async (res) => {
           await res.body.dump();
-          if (res.statusCode !== 200) errors++;
+          if (res.statusCode !== 200) fail(String(res.statusCode));
         })
-        .catch(() => errors++)
+        .catch(() => fail('network'))
         .finally(() => {
           latencies[i] = performance.now() - dueAt;
           if (++done === total) resolve();
@@ -226,6 +231,7 @@ async function pacedLoad(): Promise<void> {
       p99: round(percentile(sorted, 99), 2),
       max: round(sorted[sorted.length - 1]!, 1),
       errors,
+      failures,
       loadCpuShare: (cpu.user + cpu.system) / 1e6 / elapsed,
     })}\n`,
   );
@@ -592,6 +598,8 @@ interface RunResult {
   p99: number;
   max: number;
   errors: number;
+  /** The errors by HTTP status ("network" when no answer came). */
+  failures: Record<string, number>;
   /** CPU of the load generator over the run, in cores (it shares the machine with the server). */
   loadCpuShare: number;
   /** CPU-ms of the server's processes per achieved request. */
@@ -640,7 +648,13 @@ function runLoad(
 }
 
 const describeRun = (r: RunResult) =>
-  `achieved ${r.achieved.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms, errors ${r.errors}, ` +
+  `achieved ${r.achieved.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms, errors ${r.errors}` +
+  (r.errors > 0
+    ? ` (${Object.entries(r.failures)
+        .map(([status, n]) => `${n} x ${status}`)
+        .join(', ')})`
+    : '') +
+  ', ' +
   `server CPU ${r.cpuMsPerRequest.toFixed(3)} ms per request, load generator ${(r.loadCpuShare * 100).toFixed(0)} % of a core`;
 
 /** Steps up the paced rate: the highest step with p99 <= 25 ms and with p99 <= 250 ms (all requests answered). */
