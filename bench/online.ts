@@ -18,6 +18,7 @@
 // Last line JSON. `--quick` is a smoke run (small, short, no peer unless --peer) that a test runs so this cannot rot.
 // Usage: npx tsx bench/online.ts [--leads 2500000] [--rate 3500] [--duration 60] [--workers 2] [--no-peer]
 //          [--phases floor,explain,cpu,latency,main,steps,worklist,cold,peer] [--audit-fsync batch|interval|none]
+//          [--audit-key-store directory|postgres] [--audit-key-db <url>]
 //          [--sidecar-root <checkout>] [--cpu-prof <dir>] [--quick]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -32,7 +33,13 @@ import { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import { pino } from 'pino';
-import { featureHash, openAuditLog, openDirectoryKeyStore } from '../scoring-sidecar/src/audit/index.js';
+import {
+  featureHash,
+  openAuditLog,
+  openDatabaseKeyStore,
+  openDirectoryKeyStore,
+} from '../scoring-sidecar/src/audit/index.js';
+import pg from 'pg';
 import { describeSummary, summarizeProfiles } from './cpu-profile-summary.js';
 import { computeFeatures, encodeFeatures } from '../scoring-sidecar/src/features/index.js';
 import { createRedisWorklistIndex } from '../scoring-sidecar/src/ranking/index.js';
@@ -73,6 +80,8 @@ interface Options {
   prefix: string;
   benchDir: string;
   auditFsync: string;
+  auditKeyStore: string;
+  auditKeyDb?: string;
   phases: string;
   peer: boolean;
   quick: boolean;
@@ -108,6 +117,12 @@ const opts = new Command()
   .option('--peer-port <n>', 'FastAPI peer port', (v) => Number(v), 18090)
   .option('--audit-fsync <mode>', 'the sidecar audit log fsync policy: batch | interval | none', 'batch')
   .option('--phases <list>', `what to run, of ${PHASES.join(',')}`, PHASES.join(','))
+  .option('--audit-key-store <kind>', 'the sidecar audit key store: directory | postgres', 'directory')
+  .option(
+    '--audit-key-db <url>',
+    'PostgreSQL server of --audit-key-store postgres (the bench creates its own databases there)',
+    process.env.LEADRANK_AUDIT_KEY_DATABASE_URL ?? process.env.DATABASE_URL,
+  )
   .option('--peer', 'run the FastAPI peer column (the default, except with --quick)')
   .option('--no-peer', 'skip the FastAPI peer column')
   .option('--quick', 'smoke run: few leads, short runs, low rates, no peer unless --peer is given', false)
@@ -328,28 +343,65 @@ async function ensureLeads(): Promise<void> {
   await redis.quit();
 }
 
-/** The audit key store the runs use: every bench lead keyed (kept between runs, like the leads in Redis). */
-const warmKeyDir = () => join(opts.benchDir, 'audit-keys-warm');
+/** The sidecar's environment for an audit key store: every bench lead keyed ("warm"), or an empty one ("cold"). */
+type KeyTarget = Record<string, string>;
 
-async function ensureWarmKeys(): Promise<void> {
-  const dir = warmKeyDir();
-  const marker = join(dir, 'bench-keyed.txt');
+/** The key database `name` on the --audit-key-db server, created when missing (dropped first when `fresh`). */
+async function keyDatabase(name: string, fresh: boolean): Promise<string> {
+  if (!opts.auditKeyDb) throw new Error('--audit-key-store postgres needs --audit-key-db (or DATABASE_URL)');
+  const admin = new pg.Client({ connectionString: opts.auditKeyDb });
+  await admin.connect();
+  try {
+    if (fresh) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    const held = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (held.rowCount === 0) await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(opts.auditKeyDb);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Every bench lead keyed, kept between runs like the leads in Redis (a marker counts the leads keyed). */
+async function warmKeys(): Promise<KeyTarget> {
+  const database = opts.auditKeyStore === 'postgres';
+  const dir = join(opts.benchDir, 'audit-keys-warm');
+  const url = database ? await keyDatabase(`${opts.prefix}_audit_keys`, false) : '';
+  const keys = database ? await openDatabaseKeyStore(url) : openDirectoryKeyStore(dir);
+  const where = database ? `database ${opts.prefix}_audit_keys` : dir;
+  const marker = join(opts.benchDir, `audit-keys-warm.${opts.auditKeyStore}.count`);
   const keyed = existsSync(marker) ? Number(readFileSync(marker, 'utf8')) : 0;
-  if (keyed >= opts.leads) {
-    console.log(`audit keys: ${keyed} leads already keyed in ${dir}`);
-    return;
-  }
-  const keys = openDirectoryKeyStore(dir);
   const started = performance.now();
-  for (let i = keyed; i < opts.leads; i++) {
-    await keys.keyFor(await keys.subjectOf(leadIdOf(i)));
-    if (i % 100_000 === 99_999) writeFileSync(marker, String(i + 1));
+  // Up to 2,000 asked at once: the database store coalesces the keys asked in one turn into one statement.
+  for (let start = keyed; start < opts.leads; start += 2000) {
+    const ids = Array.from({ length: Math.min(2000, opts.leads - start) }, (_, i) => leadIdOf(start + i));
+    await Promise.all(ids.map(async (id) => keys.keyFor(await keys.subjectOf(id))));
+    if (start % 100_000 === 0) writeFileSync(marker, String(start));
   }
-  writeFileSync(marker, String(opts.leads));
+  writeFileSync(marker, String(Math.max(keyed, opts.leads)));
+  await keys.close?.();
   const seconds = (performance.now() - started) / 1000;
   console.log(
-    `audit keys: keyed ${opts.leads - keyed} leads in ${seconds.toFixed(1)} s (${Math.round((opts.leads - keyed) / seconds)}/s) in ${dir}`,
+    keyed >= opts.leads
+      ? `audit keys: ${keyed} leads already keyed in ${where}`
+      : `audit keys: keyed ${opts.leads - keyed} leads in ${seconds.toFixed(1)} s (${Math.round((opts.leads - keyed) / seconds)}/s) in ${where}`,
   );
+  return database
+    ? { LEADRANK_AUDIT_KEY_STORE: 'postgres', LEADRANK_AUDIT_KEY_DATABASE_URL: url }
+    : { LEADRANK_AUDIT_KEY_STORE: 'directory', LEADRANK_AUDIT_KEY_DIR: dir };
+}
+
+/** An empty key store of the same kind: every lead scored gets its key on the request path. */
+async function coldKeys(): Promise<KeyTarget> {
+  if (opts.auditKeyStore === 'postgres')
+    return {
+      LEADRANK_AUDIT_KEY_STORE: 'postgres',
+      LEADRANK_AUDIT_KEY_DATABASE_URL: await keyDatabase(`${opts.prefix}_audit_keys_cold`, true),
+    };
+  const dir = join(opts.benchDir, 'audit-keys-cold');
+  await rm(dir, { recursive: true, force: true });
+  return { LEADRANK_AUDIT_KEY_STORE: 'directory', LEADRANK_AUDIT_KEY_DIR: dir };
 }
 
 /** The encoded vectors of leads [0, n) as the sidecar computes them from the store. */
@@ -531,7 +583,7 @@ async function waitReady(url: string, child: ChildProcess, what: string): Promis
 /** Seconds from the sidecar's spawn to its readiness (the start-up its CPU profiles begin with). */
 let sidecarStartSeconds = 0;
 
-async function startSidecar(modelDir: string, auditDir: string, keyDir: string): Promise<ChildProcess> {
+async function startSidecar(modelDir: string, auditDir: string, keys: KeyTarget): Promise<ChildProcess> {
   const spawnedAt = performance.now();
   const clients = [
     {
@@ -559,8 +611,7 @@ async function startSidecar(modelDir: string, auditDir: string, keyDir: string):
         LEADRANK_MODEL_DIR: modelDir,
         LEADRANK_AUDIT_DIR: auditDir,
         LEADRANK_AUDIT_FSYNC: opts.auditFsync,
-        LEADRANK_AUDIT_KEY_STORE: 'directory',
-        LEADRANK_AUDIT_KEY_DIR: keyDir,
+        ...keys,
         LEADRANK_CLIENTS: JSON.stringify(clients),
         LEADRANK_TOKEN_SIGNING_KEY: SIGNING_KEY,
         LEADRANK_STATE_DIR: join(auditDir, '..', 'state'),
@@ -804,7 +855,9 @@ async function main(): Promise<void> {
   );
   const modelDir = await ensureModel();
   await ensureLeads();
-  await ensureWarmKeys();
+  if (!['directory', 'postgres'].includes(opts.auditKeyStore))
+    throw new Error(`--audit-key-store: directory or postgres, not "${opts.auditKeyStore}"`);
+  const keyed = await warmKeys();
   if (opts.cpuProf) {
     // Only this run's profiles: the summary reads every profile in the directory.
     await rm(opts.cpuProf, { recursive: true, force: true });
@@ -816,6 +869,7 @@ async function main(): Promise<void> {
     workers: opts.workers,
     leads: opts.leads,
     audit_fsync: opts.auditFsync,
+    audit_key_store: opts.auditKeyStore,
   };
   let floor: Floor | null = null;
   if (phases.has('floor')) {
@@ -829,7 +883,7 @@ async function main(): Promise<void> {
   await rm(auditDir, { recursive: true, force: true });
   const sidecarPhases = ['cpu', 'latency', 'main', 'steps', 'worklist'] as const;
   if (sidecarPhases.some((p) => phases.has(p))) {
-    const sidecar = await startSidecar(modelDir, auditDir, warmKeyDir());
+    const sidecar = await startSidecar(modelDir, auditDir, keyed);
     try {
       const token = await tokenOf();
       const run = (rate: number, duration: number) =>
@@ -927,10 +981,9 @@ async function main(): Promise<void> {
 
   if (phases.has('cold')) {
     // An empty key store: every lead scored is a subject without a key, created on the request path.
-    const coldKeys = join(opts.benchDir, 'audit-keys-cold');
-    await rm(coldKeys, { recursive: true, force: true });
+    const cold = await coldKeys();
     await rm(auditDir, { recursive: true, force: true });
-    const sidecar = await startSidecar(modelDir, auditDir, coldKeys);
+    const sidecar = await startSidecar(modelDir, auditDir, cold);
     try {
       const token = await tokenOf();
       runLoad('score', opts.port, sidecar.pid!, Math.min(500, opts.rate), opts.quick ? 1 : 5, token);
@@ -946,7 +999,8 @@ async function main(): Promise<void> {
       };
     } finally {
       await stop(sidecar);
-      await rm(coldKeys, { recursive: true, force: true });
+      if (cold.LEADRANK_AUDIT_KEY_DIR)
+        await rm(cold.LEADRANK_AUDIT_KEY_DIR, { recursive: true, force: true });
     }
   }
 
