@@ -7,73 +7,29 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { auditHistory } from '../src/audit/index.js';
-import type { TrainingRow } from '../src/features/training-set-file.js';
-import { registerModelCommands } from '../src/commands/model.js';
-import { registerTrainCommands } from '../src/commands/train.js';
 import { ModelHolder } from '../src/model/model-holder.js';
 import { ModelRegistry } from '../src/model/registry.js';
 import { opportunityModelSource, opportunityModelSourceFromEnv } from '../src/scoring/index.js';
 import { startServer } from '../src/server.js';
-import { py, registerModel, trainLeadModel, writeDealTrainingSet } from './support/registry-models.js';
-import { seeded } from './support/seeded.js';
+import {
+  lastJson,
+  modelCli,
+  py,
+  registerModel,
+  trainLeadModel,
+  TWO_FEATURES,
+  twoFeatureRows,
+  until,
+  writeDealTrainingSet,
+} from './support/registry-models.js';
 
 const silent = pino({ level: 'silent' });
 const TOKEN_KEY = 'test-signing-key-0123456789abcdef0123456789';
 const SECRET = 'us-client-secret';
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-
-// A lead model's features (computed by the lead serving code).
-const LEAD_FEATURES = [
-  { name: 'intent_score', kind: 'numeric' as const, description: 'intent' },
-  { name: 'campaign_count', kind: 'numeric' as const, description: 'campaigns' },
-];
-function* leadRows(n: number, seed: number): Generator<TrainingRow> {
-  const rand = seeded(seed);
-  for (let i = 0; i < n; i++) {
-    const intent = rand() * 100;
-    const campaigns = Math.floor(rand() * 5);
-    yield {
-      leadId: `L${seed}-${i}`,
-      snapshotAt: new Date(Date.UTC(2025, 0, 1) + i * 600_000),
-      label: rand() < 1 / (1 + Math.exp(-(-2 + 0.03 * intent + 0.2 * campaigns))) ? 1 : 0,
-      segments: { region: 'NA' },
-      values: [intent, campaigns],
-    };
-  }
-}
-
-async function cli(...args: string[]): Promise<{ out: string[]; err: string[]; code: number }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const program = new Command().exitOverride();
-  registerModelCommands(program, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  registerTrainCommands(program);
-  const log = vi.spyOn(console, 'log').mockImplementation((l: unknown) => void out.push(String(l)));
-  try {
-    await program.parseAsync(['model', ...args], { from: 'user' });
-  } catch (e) {
-    err.push((e as Error).message);
-    process.exitCode = process.exitCode || 1;
-  } finally {
-    log.mockRestore();
-  }
-  return { out, err, code: Number(process.exitCode ?? 0) };
-}
-
-const lastJson = <T>(lines: string[]) => JSON.parse(lines.filter((l) => l.startsWith('{')).at(-1)!) as T;
-
-async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (done(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('deal models in the registry', () => {
   let work: string;
@@ -91,7 +47,7 @@ describe('deal models in the registry', () => {
       writeDealTrainingSet(join(work, 'deals-b'), 10000, 2),
       (async () => (holdout = await writeDealTrainingSet(join(work, 'holdout'), 1000, 3)))(),
     ]);
-    leadModel = await trainLeadModel(work, 'lead', 'lead-test', LEAD_FEATURES, leadRows(2000, 4));
+    leadModel = await trainLeadModel(work, 'lead', 'lead-test', TWO_FEATURES, twoFeatureRows(2000, 4));
   }, 240_000);
   afterAll(async () => {
     await rm(work, { recursive: true, force: true });
@@ -101,7 +57,7 @@ describe('deal models in the registry', () => {
   });
 
   it('model train --target opportunity --register puts the deal model in targets/opportunity only', async () => {
-    const trained = await cli(
+    const trained = await modelCli(
       '--registry',
       registry,
       'train',
@@ -152,7 +108,7 @@ describe('deal models in the registry', () => {
     await expect(registerModel(registry, join(work, 'model-a'))).rejects.toThrow(
       /refused: .*an? opportunity model; the lead registry .* takes only lead models \(register it with --target opportunity\)/,
     );
-    const wrongSet = await cli(
+    const wrongSet = await modelCli(
       '--registry',
       registry,
       'train',
@@ -172,7 +128,7 @@ describe('deal models in the registry', () => {
 
   it('CLI refusals name the target and the alias', async () => {
     const empty = join(work, 'empty-registry');
-    const promote = await cli(
+    const promote = await modelCli(
       '--registry',
       empty,
       '--target',
@@ -186,12 +142,12 @@ describe('deal models in the registry', () => {
       `refused: no opportunity challenger alias in the registry file://${join(empty, 'targets', 'opportunity')}`,
     );
     process.exitCode = undefined;
-    const show = await cli('--registry', empty, '--target', 'opportunity', 'show', 'champion');
+    const show = await modelCli('--registry', empty, '--target', 'opportunity', 'show', 'champion');
     expect(show.err.join('\n')).toMatch(
       /alias opportunity champion is not set in file:\/\/.*targets\/opportunity/,
     );
     process.exitCode = undefined;
-    const target = await cli('--registry', empty, '--target', 'deal', 'list');
+    const target = await modelCli('--registry', empty, '--target', 'deal', 'list');
     expect(target.err.join('\n')).toMatch(/--target must be one of lead, opportunity, not deal/);
     process.exitCode = undefined;
     await expect(
@@ -210,7 +166,7 @@ describe('deal models in the registry', () => {
 
   it('promote --target opportunity runs the deal gate and moves the opportunity champion only', async () => {
     const reportDir = join(work, 'report-a');
-    const promoted = await cli(
+    const promoted = await modelCli(
       '--registry',
       registry,
       '--target',
@@ -240,8 +196,18 @@ describe('deal models in the registry', () => {
     expect((await deals.alias('champion'))?.version).toBe(a);
     expect(await ModelRegistry.open(registry).alias('champion')).toBeNull();
     const shown = JSON.parse(
-      (await cli('--registry', registry, '--target', 'opportunity', '--region', 'US', 'show', 'champion'))
-        .out[0]!,
+      (
+        await modelCli(
+          '--registry',
+          registry,
+          '--target',
+          'opportunity',
+          '--region',
+          'US',
+          'show',
+          'champion',
+        )
+      ).out[0]!,
     ) as { version: string; servable: string };
     expect(shown).toMatchObject({ version: a, servable: 'yes' });
   }, 120_000);
@@ -305,7 +271,7 @@ describe('deal models in the registry', () => {
       expect(entries.map((e) => [e.modelVersion, e.source])).toEqual([[a, 'model']]);
 
       // Another deal model: trained, registered as challenger and promoted through the product commands.
-      const trained = await cli(
+      const trained = await modelCli(
         '--registry',
         registry,
         'train',
@@ -322,7 +288,7 @@ describe('deal models in the registry', () => {
       );
       b = lastJson<{ registered: { version: string } }>(trained.out).registered.version;
       expect(b).not.toBe(a);
-      const promoted = await cli(
+      const promoted = await modelCli(
         '--registry',
         registry,
         '--target',
@@ -338,7 +304,7 @@ describe('deal models in the registry', () => {
       expect(promoted.code).toBe(0);
       expect((await until(score, (s) => s.modelVersion === b)).modelVersion).toBe(b);
 
-      const rolledBack = await cli(
+      const rolledBack = await modelCli(
         '--registry',
         registry,
         '--target',

@@ -7,64 +7,22 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { registerModelCommands } from '../src/commands/model.js';
-import { registerTrainCommands } from '../src/commands/train.js';
-import { makeFeatureSpec, writeTrainingSet, type TrainingRow } from '../src/features/training-set-file.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { makeFeatureSpec, writeTrainingSet } from '../src/features/training-set-file.js';
 import { ModelRegistry } from '../src/model/registry.js';
 import { opportunityModelSource } from '../src/scoring/index.js';
-import { registerModel, writeDealTrainingSet } from './support/registry-models.js';
-import { seeded } from './support/seeded.js';
+import {
+  lastJson,
+  modelCli,
+  registerModel,
+  TWO_FEATURES,
+  twoFeatureRows,
+  until,
+  writeDealTrainingSet,
+} from './support/registry-models.js';
 
 const silent = pino({ level: 'silent' });
-const LEAD_FEATURES = [
-  { name: 'intent_score', kind: 'numeric' as const, description: 'intent' },
-  { name: 'campaign_count', kind: 'numeric' as const, description: 'campaigns' },
-];
-function* leadRows(n: number, seed: number, region: 'US' | 'EU'): Generator<TrainingRow> {
-  const rand = seeded(seed);
-  for (let i = 0; i < n; i++) {
-    const intent = rand() * 100;
-    const campaigns = Math.floor(rand() * 5);
-    yield {
-      leadId: `L${seed}-${i}`,
-      snapshotAt: new Date(Date.UTC(2025, 0, 1) + i * 600_000),
-      label: rand() < 1 / (1 + Math.exp(-(-2 + 0.03 * intent + 0.2 * campaigns))) ? 1 : 0,
-      segments: { region },
-      values: [intent, campaigns],
-    };
-  }
-}
-
-async function cli(...args: string[]): Promise<{ out: string[]; err: string[]; code: number }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const program = new Command().exitOverride();
-  registerModelCommands(program, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  registerTrainCommands(program);
-  const log = vi.spyOn(console, 'log').mockImplementation((l: unknown) => void out.push(String(l)));
-  try {
-    await program.parseAsync(['model', ...args], { from: 'user' });
-  } catch (e) {
-    err.push((e as Error).message);
-    process.exitCode = process.exitCode || 1;
-  } finally {
-    log.mockRestore();
-  }
-  return { out, err, code: Number(process.exitCode ?? 0) };
-}
-const lastJson = <T>(lines: string[]) => JSON.parse(lines.filter((l) => l.startsWith('{')).at(-1)!) as T;
-
-async function until<T>(read: () => T, done: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = read();
-    if (done(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 interface Registered {
   registered: { version: string; alias: string; region: string | null; registry: string };
@@ -79,7 +37,11 @@ describe('registering a model in its region', () => {
     work = await mkdtemp(join(tmpdir(), 'registry-region-'));
     registry = join(work, 'registry');
     leadSet = join(work, 'lead-us');
-    await writeTrainingSet(leadSet, makeFeatureSpec('lead-test', LEAD_FEATURES), leadRows(2000, 4, 'US'));
+    await writeTrainingSet(
+      leadSet,
+      makeFeatureSpec('lead-test', TWO_FEATURES),
+      twoFeatureRows(2000, 4, 'US'),
+    );
     await writeFile(join(leadSet, 'residency.json'), JSON.stringify({ region: 'US', pooled: false }));
     await Promise.all([
       writeDealTrainingSet(join(work, 'deals-a'), 3000, 1, 'US'),
@@ -94,7 +56,7 @@ describe('registering a model in its region', () => {
   });
 
   it('a lead model lands in regions/<its set region>/, and model --region reads it there only', async () => {
-    const trained = await cli(
+    const trained = await modelCli(
       '--registry',
       registry,
       'train',
@@ -121,25 +83,25 @@ describe('registering a model in its region', () => {
     expect(await ModelRegistry.open(registry, 'EU', 'lead', { strict: true }).versions()).toEqual([]);
     expect(await ModelRegistry.open(registry).versions()).toEqual([]);
 
-    const us = await cli('--registry', registry, '--region', 'US', 'list');
+    const us = await modelCli('--registry', registry, '--region', 'US', 'list');
     expect(us.out.join('\n')).toContain(`${registered.version}  lead-test`);
-    const root = await cli('--registry', registry, 'list');
+    const root = await modelCli('--registry', registry, 'list');
     expect(root.out).toEqual([`no lead versions in file://${registry}`]);
-    const shown = await cli('--registry', registry, '--region', 'US', 'show', 'challenger');
+    const shown = await modelCli('--registry', registry, '--region', 'US', 'show', 'challenger');
     expect((JSON.parse(shown.out[0]!) as { version: string }).version).toBe(registered.version);
-    const eu = await cli('--registry', registry, '--region', 'EU', 'show', 'challenger');
+    const eu = await modelCli('--registry', registry, '--region', 'EU', 'show', 'challenger');
     expect(eu.err.join('\n')).toContain(
       `alias challenger is not set in file://${join(registry, 'regions', 'EU')}`,
     );
     process.exitCode = undefined;
-    const bad = await cli('--registry', registry, '--region', 'APAC', 'list');
+    const bad = await modelCli('--registry', registry, '--region', 'APAC', 'list');
     expect(bad.err.join('\n')).toContain('--region must be US or EU, not APAC');
   }, 180_000);
 
   it('a deal model registered with --region is served in that region, swapping from the root without a restart', async () => {
     // A deal champion registered before regions (at the root's targets/opportunity/), served in US.
     const legacy = join(work, 'deal-a');
-    const trainedA = await cli(
+    const trainedA = await modelCli(
       '--registry',
       join(work, 'scratch'),
       'train',
@@ -163,7 +125,7 @@ describe('registering a model in its region', () => {
     try {
       expect(source.current()?.version).toBe(a);
 
-      const trainedB = await cli(
+      const trainedB = await modelCli(
         '--registry',
         rootRegistry,
         'train',
@@ -194,7 +156,7 @@ describe('registering a model in its region', () => {
       // The region now holds only deal models: US lead serving still reads the root's lead registry.
       expect(ModelRegistry.open(rootRegistry, 'US').store.url).toBe(`file://${rootRegistry}`);
       // model --target opportunity --region US sees the regional champion; the root keeps the legacy one.
-      const shown = await cli(
+      const shown = await modelCli(
         '--registry',
         rootRegistry,
         '--target',
@@ -205,10 +167,17 @@ describe('registering a model in its region', () => {
         'champion',
       );
       expect((JSON.parse(shown.out[0]!) as { version: string }).version).toBe(b);
-      const rootShown = await cli('--registry', rootRegistry, '--target', 'opportunity', 'show', 'champion');
+      const rootShown = await modelCli(
+        '--registry',
+        rootRegistry,
+        '--target',
+        'opportunity',
+        'show',
+        'champion',
+      );
       expect((JSON.parse(rootShown.out[0]!) as { version: string }).version).toBe(a);
       // The regional registry has no earlier champion: rollback there is refused, naming it.
-      const rollback = await cli(
+      const rollback = await modelCli(
         '--registry',
         rootRegistry,
         '--target',

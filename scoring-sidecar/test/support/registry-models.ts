@@ -4,6 +4,10 @@
 // own opportunity training-set code (config/features/opportunity.json), so serving computes their features.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Command } from 'commander';
+import { vi } from 'vitest';
+import { registerModelCommands } from '../../src/commands/model.js';
+import { registerTrainCommands } from '../../src/commands/train.js';
 import { opportunityTrainingSet } from '../../src/features/opportunity-training-set.js';
 import {
   makeFeatureSpec,
@@ -132,4 +136,59 @@ export async function writeDealTrainingSet(
   const residency = { region, pooled: false, builtAt: new Date().toISOString() };
   await writeFile(join(dir, 'residency.json'), `${JSON.stringify(residency, null, 2)}\n`);
   return dir;
+}
+
+/** A two-feature lead spec whose label depends on both (intent and campaigns), for small real models. */
+export const TWO_FEATURES: FeatureDefinition[] = [
+  { name: 'intent_score', kind: 'numeric', description: 'intent' },
+  { name: 'campaign_count', kind: 'numeric', description: 'campaigns' },
+];
+
+/** `n` rows of TWO_FEATURES, ten minutes apart from 2025-01-01, labelled by a logistic of both features. */
+export function* twoFeatureRows(n: number, seed: number, region = 'NA'): Generator<TrainingRow> {
+  const rand = seeded(seed);
+  for (let i = 0; i < n; i++) {
+    const intent = rand() * 100;
+    const campaigns = Math.floor(rand() * 5);
+    yield {
+      leadId: `L${seed}-${i}`,
+      snapshotAt: new Date(Date.UTC(2025, 0, 1) + i * 600_000),
+      label: rand() < 1 / (1 + Math.exp(-(-2 + 0.03 * intent + 0.2 * campaigns))) ? 1 : 0,
+      segments: { region },
+      values: [intent, campaigns],
+    };
+  }
+}
+
+/** `leadrank model <args>` in process, as the CLI registers it; its printed lines and exit code. */
+export async function modelCli(...args: string[]): Promise<{ out: string[]; err: string[]; code: number }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const program = new Command().exitOverride();
+  registerModelCommands(program, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  registerTrainCommands(program);
+  const log = vi.spyOn(console, 'log').mockImplementation((l: unknown) => void out.push(String(l)));
+  try {
+    await program.parseAsync(['model', ...args], { from: 'user' });
+  } catch (e) {
+    err.push((e as Error).message);
+    process.exitCode = process.exitCode || 1;
+  } finally {
+    log.mockRestore();
+  }
+  return { out, err, code: Number(process.exitCode ?? 0) };
+}
+
+/** The last JSON line a command printed. */
+export const lastJson = <T>(lines: string[]) =>
+  JSON.parse(lines.filter((l) => l.startsWith('{')).at(-1)!) as T;
+
+/** Reads until `done` holds or `ms` pass (then the last value, for the assertion to show). */
+export async function until<T>(read: () => T | Promise<T>, done: (v: T) => boolean, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await read();
+    if (done(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
