@@ -9,10 +9,9 @@ import { join } from 'node:path';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { generateDataset } from '@leadrank/crm-generator';
-import { startOrgSimulator, type RunningOrgSimulator } from '@leadrank/org-simulator';
-import { seedFromDirectory } from '@leadrank/org-simulator/seed';
+import type { RunningOrgSimulator } from '@leadrank/org-simulator';
 import { baseLead } from './fixtures/leads.js';
+import { startGeneratedOrg, type GeneratedOrg } from './support/generated-org.js';
 
 // The active spec is read once when features/ loads: set it before any import of the sidecar.
 vi.hoisted(() => {
@@ -183,13 +182,12 @@ describe('a training set joins context rows as of each snapshot', () => {
   const dataEnd = '2026-11-24T00:00:00Z';
   const app = { clientId: 'context-builder', clientSecret: 'context-builder-secret' };
   const SOURCES = ['Web', 'Paid Search', 'Organic Search', 'Webinar', 'Trade Show', 'Partner Referral'];
+  let org: GeneratedOrg;
   let root: string;
   let sim: RunningOrgSimulator;
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'context-builder-'));
-    await generateDataset({
-      outDir: join(root, 'data'),
+    org = await startGeneratedOrg('context-builder', app, {
       seed: 7,
       active: 100,
       historical: 500,
@@ -197,13 +195,11 @@ describe('a training set joins context rows as of each snapshot', () => {
       euShare: 0,
       historyDays: 240,
     });
-    sim = await startOrgSimulator({ port: 0, clients: [app], logger: pino({ level: 'silent' }) });
-    await seedFromDirectory(sim.ctx.store, join(root, 'data'));
+    ({ root, sim } = org);
   }, 120_000);
 
   afterAll(async () => {
-    await sim?.close();
-    await rm(root, { recursive: true, force: true });
+    await org?.close();
   });
 
   it('uses the row in effect at each snapshot instant, never a later one', async () => {

@@ -1,45 +1,24 @@
 // `leadrank training-set build` against the org simulator (through jsforce, as against a real org) and
 // `leadrank model train` on what it wrote (the Python trainer): the two steps an operator runs before serving.
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateDataset } from '@leadrank/crm-generator';
-import { startOrgSimulator, type RunningOrgSimulator } from '@leadrank/org-simulator';
-import { seedFromDirectory } from '@leadrank/org-simulator/seed';
 import { registerTrainCommands } from '../src/commands/train.js';
 import { registerTrainingSetCommands } from '../src/commands/training-set.js';
+import { leadrankInProcess, startGeneratedOrg, type GeneratedOrg } from './support/generated-org.js';
 
 const dataEnd = '2026-11-24T00:00:00.000Z';
 const app = { clientId: 'training-commands-test', clientSecret: 'training-commands-secret' };
+let org: GeneratedOrg;
 let root: string;
-let sim: RunningOrgSimulator;
 const savedEnv = { ...process.env };
 
-/** Runs `leadrank <args>` in this process; resolves to the lines it printed. */
-async function leadrank(args: string[]): Promise<string[]> {
-  const program = new Command('leadrank').exitOverride();
-  registerTrainCommands(program);
-  registerTrainingSetCommands(program);
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (line: unknown) => void lines.push(String(line));
-  try {
-    await program.parseAsync(['node', 'leadrank', ...args]);
-  } finally {
-    console.log = log;
-  }
-  return lines;
-}
+const leadrank = leadrankInProcess(registerTrainCommands, registerTrainingSetCommands);
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'leadrank-training-commands-'));
-  await generateDataset({
-    outDir: join(root, 'data'),
+  org = await startGeneratedOrg('leadrank-training-commands', app, {
     seed: 7,
     active: 300,
     historical: 1200,
@@ -47,18 +26,12 @@ beforeAll(async () => {
     euShare: 0.35,
     historyDays: 540,
   });
-  sim = await startOrgSimulator({ port: 0, clients: [app], logger: pino({ level: 'silent' }) });
-  await seedFromDirectory(sim.ctx.store, join(root, 'data'));
-  Object.assign(process.env, {
-    SF_LOGIN_URL: sim.url,
-    SF_CLIENT_ID: app.clientId,
-    SF_CLIENT_SECRET: app.clientSecret,
-  });
+  root = org.root;
+  Object.assign(process.env, org.env);
 }, 180_000);
 afterAll(async () => {
   process.env = savedEnv;
-  await sim?.close();
-  await rm(root, { recursive: true, force: true });
+  await org?.close();
 });
 
 describe('leadrank training-set build and leadrank model train', () => {

@@ -2,40 +2,22 @@
 // region's rows never read), per-region training runs whose model card says the region, a registry keyed by
 // region, and deployments that serve only their region's models. Pooling needs config/residency.json.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateDataset } from '@leadrank/crm-generator';
-import { startOrgSimulator, type RunningOrgSimulator } from '@leadrank/org-simulator';
-import { seedFromDirectory } from '@leadrank/org-simulator/seed';
 import { registerTrainCommands } from '../src/commands/train.js';
 import { registerTrainingSetCommands } from '../src/commands/training-set.js';
+import { leadrankInProcess, startGeneratedOrg, type GeneratedOrg } from './support/generated-org.js';
 import { checkModelResidency, ModelRegistry, runPythonModule } from '../src/model/index.js';
 
 const dataEnd = '2026-11-24T00:00:00.000Z';
 const app = { clientId: 'training-residency-test', clientSecret: 'training-residency-secret' };
+let org: GeneratedOrg;
 let root: string;
-let sim: RunningOrgSimulator;
 const savedEnv = { ...process.env };
 
-async function leadrank(args: string[]): Promise<string[]> {
-  const program = new Command('leadrank').exitOverride();
-  registerTrainCommands(program);
-  registerTrainingSetCommands(program);
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (line: unknown) => void lines.push(String(line));
-  try {
-    await program.parseAsync(['node', 'leadrank', ...args]);
-  } finally {
-    console.log = log;
-  }
-  return lines;
-}
+const leadrank = leadrankInProcess(registerTrainCommands, registerTrainingSetCommands);
 
 const build = (region: string | null, out: string) =>
   leadrank([
@@ -61,9 +43,7 @@ const leadIdsOf = async (dir: string) =>
   ).map((r) => ({ id: String(r.lead_id), region: String(r.seg_region) }));
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'leadrank-training-residency-'));
-  await generateDataset({
-    outDir: join(root, 'data'),
+  org = await startGeneratedOrg('leadrank-training-residency', app, {
     seed: 11,
     active: 300,
     historical: 1200,
@@ -71,18 +51,12 @@ beforeAll(async () => {
     euShare: 0.4,
     historyDays: 540,
   });
-  sim = await startOrgSimulator({ port: 0, clients: [app], logger: pino({ level: 'silent' }) });
-  await seedFromDirectory(sim.ctx.store, join(root, 'data'));
-  Object.assign(process.env, {
-    SF_LOGIN_URL: sim.url,
-    SF_CLIENT_ID: app.clientId,
-    SF_CLIENT_SECRET: app.clientSecret,
-  });
+  root = org.root;
+  Object.assign(process.env, org.env);
 }, 180_000);
 afterAll(async () => {
   process.env = savedEnv;
-  await sim?.close();
-  await rm(root, { recursive: true, force: true });
+  await org?.close();
 });
 
 describe('residency of learning', () => {
@@ -96,8 +70,8 @@ describe('residency of learning', () => {
     // The org's own answer: which leads are US.
     const usInOrg = new Set(
       (
-        sim.ctx.store.page(
-          sim.ctx.store.compileQuery("SELECT Id FROM Lead WHERE Data_Region__c = 'US'"),
+        org.sim.ctx.store.page(
+          org.sim.ctx.store.compileQuery("SELECT Id FROM Lead WHERE Data_Region__c = 'US'"),
           null,
           100_000,
         ).records as { Id: string }[]

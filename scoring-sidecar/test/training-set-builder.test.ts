@@ -2,22 +2,19 @@
 // generator's ground truth (which the builder never reads for features or labels); the target as the spec's
 // configuration: the defaults unchanged byte for byte, a schedule, a time axis and a custom outcome field.
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CUSTOM_FIELDS_METADATA_DIR, generateDataset, readNdjsonGz } from '@leadrank/crm-generator';
+import { CUSTOM_FIELDS_METADATA_DIR, readNdjsonGz } from '@leadrank/crm-generator';
 import {
   snapshotLabel,
   standardSnapshotTimes,
   type LeadGroundTruth,
 } from '@leadrank/crm-generator/ground-truth';
-import { startOrgSimulator, type RunningOrgSimulator } from '@leadrank/org-simulator';
+import type { RunningOrgSimulator } from '@leadrank/org-simulator';
 import { loadOrgSchema } from '@leadrank/org-simulator/schema';
-import { seedFromDirectory } from '@leadrank/org-simulator/seed';
 import { buildFromOrg } from '../src/commands/build-training-set.js';
 import {
   activeSpecFrom,
@@ -29,39 +26,37 @@ import {
 import { labelAt, snapshotInstants, DEFAULT_SNAPSHOT_DESIGN } from '../src/features/training-set-builder.js';
 import { connectToOrg } from '../src/salesforce/org-connection.js';
 import { queryStore } from './batch-kit.js';
+import { startGeneratedOrg, type GeneratedOrg } from './support/generated-org.js';
 
 const DAY = 86_400_000;
 const dataEnd = '2026-11-24T00:00:00Z';
 const app = { clientId: 'builder-test', clientSecret: 'builder-test-secret' };
 /** Two DateTime fields the client's org adds: when a demo was requested, and the first sales touch. */
 const targetMetadata = fileURLToPath(new URL('./fixtures/target-metadata', import.meta.url));
+let org: GeneratedOrg;
 let root: string;
 let sim: RunningOrgSimulator;
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'leadrank-builder-'));
-  await generateDataset({
-    outDir: join(root, 'data'),
-    seed: 11,
-    active: 400,
-    historical: 1600,
-    dataEnd,
-    euShare: 0.35,
-    historyDays: 540,
-    // The client's own Lead fields (crm-generator/src/custom-fields.ts): Demo_Requested__c, Budget_Band__c, …
-    customFields: true,
-  });
-  sim = await startOrgSimulator({
-    port: 0,
-    clients: [app],
-    logger: pino({ level: 'silent' }),
-    schema: loadOrgSchema({ extraMetadataDirs: [CUSTOM_FIELDS_METADATA_DIR, targetMetadata] }),
-  });
-  await seedFromDirectory(sim.ctx.store, join(root, 'data'));
+  org = await startGeneratedOrg(
+    'leadrank-builder',
+    app,
+    {
+      seed: 11,
+      active: 400,
+      historical: 1600,
+      dataEnd,
+      euShare: 0.35,
+      historyDays: 540,
+      // The client's own Lead fields (crm-generator/src/custom-fields.ts): Demo_Requested__c, Budget_Band__c, …
+      customFields: true,
+    },
+    loadOrgSchema({ extraMetadataDirs: [CUSTOM_FIELDS_METADATA_DIR, targetMetadata] }),
+  );
+  ({ root, sim } = org);
 }, 120_000);
 afterAll(async () => {
-  await sim?.close();
-  await rm(root, { recursive: true, force: true });
+  await org?.close();
 });
 
 describe('the snapshot design', () => {
