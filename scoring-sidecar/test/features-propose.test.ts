@@ -19,6 +19,20 @@ const clientMetadata = fileURLToPath(new URL('./fixtures/client-metadata', impor
 let sim: RunningOrgSimulator;
 let client: SalesforceClient;
 
+/** Creates Leads in the simulator through the REST composite API, all or none. */
+async function insertLeads(records: Record<string, unknown>[]): Promise<void> {
+  await client.request({
+    method: 'POST',
+    path: '/composite/sobjects',
+    write: true,
+    contentType: 'application/json',
+    body: JSON.stringify({
+      allOrNone: true,
+      records: records.map((r) => ({ attributes: { type: 'Lead' }, ...r })),
+    }),
+  });
+}
+
 beforeAll(async () => {
   sim = await startOrgSimulator({
     port: 0,
@@ -31,29 +45,21 @@ beforeAll(async () => {
     { log },
   );
   const stages = ['Research', 'Evaluation', 'Purchase'];
-  await client.request({
-    method: 'POST',
-    path: '/composite/sobjects',
-    write: true,
-    contentType: 'application/json',
-    body: JSON.stringify({
-      allOrNone: true,
-      records: Array.from({ length: 120 }, (_, i) => ({
-        attributes: { type: 'Lead' },
-        LastName: `L${i}`,
-        Company: `C${i}`,
-        Email: `p${i}@example.org`,
-        Data_Region__c: 'US',
-        LeadSource: ['Web', 'Partner', 'Event'][i % 3],
-        Budget__c: i % 10 === 0 ? 5_000_000 : 1000 + i,
-        Buying_Stage__c: stages[i % 3],
-        Credit_Notes__c: `note ${i}`,
-        National_Id__c: `ID${i}`,
-        Private_Email__c: `me${i}@home.example`,
-        Noise_Code__c: `code-${i}`,
-      })),
-    }),
-  });
+  await insertLeads(
+    Array.from({ length: 120 }, (_, i) => ({
+      LastName: `L${i}`,
+      Company: `C${i}`,
+      Email: `p${i}@example.org`,
+      Data_Region__c: 'US',
+      LeadSource: ['Web', 'Partner', 'Event'][i % 3],
+      Budget__c: i % 10 === 0 ? 5_000_000 : 1000 + i,
+      Buying_Stage__c: stages[i % 3],
+      Credit_Notes__c: `note ${i}`,
+      National_Id__c: `ID${i}`,
+      Private_Email__c: `me${i}@home.example`,
+      Noise_Code__c: `code-${i}`,
+    })),
+  );
 });
 afterAll(async () => {
   await sim?.close();
@@ -156,22 +162,14 @@ describe('features propose', () => {
 describe('features propose, residency', () => {
   beforeAll(async () => {
     // The EU deployment's leads: a field the US leads leave empty is filled in every one of them.
-    await client.request({
-      method: 'POST',
-      path: '/composite/sobjects',
-      write: true,
-      contentType: 'application/json',
-      body: JSON.stringify({
-        allOrNone: true,
-        records: Array.from({ length: 40 }, (_, i) => ({
-          attributes: { type: 'Lead' },
-          LastName: `E${i}`,
-          Company: `EC${i}`,
-          Data_Region__c: 'EU',
-          NumberOfEmployees: 10 + i * 37,
-        })),
-      }),
-    });
+    await insertLeads(
+      Array.from({ length: 40 }, (_, i) => ({
+        LastName: `E${i}`,
+        Company: `EC${i}`,
+        Data_Region__c: 'EU',
+        NumberOfEmployees: 10 + i * 37,
+      })),
+    );
   });
 
   it("samples only the deployment's own leads: the US proposal never sees the EU leads' values", async () => {

@@ -29,7 +29,7 @@ import { connectToOrg, SalesforceClient } from '../src/salesforce/index.js';
 import { loadServingModel, type ServingModel } from '../src/scoring/index.js';
 import { startServer } from '../src/server.js';
 import { queryStore, REDIS_URL } from './batch-kit.js';
-import { clientToken, SettableModels } from './support/sidecar-kit.js';
+import { clientToken, postJson, SettableModels } from './support/sidecar-kit.js';
 
 const SECRET = 'payload-custom-secret';
 const PREFIX = `lrtest-payload-custom-${randomUUID().slice(0, 8)}`;
@@ -154,14 +154,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function api(body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${base}/v1/score`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
+const api = (body: unknown) => postJson(base, token, '/v1/score', body);
 
 interface Answer {
   leadId: string;

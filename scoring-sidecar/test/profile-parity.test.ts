@@ -22,7 +22,7 @@ import { startServer } from '../src/server.js';
 import { trainSyntheticModel } from './api-test-kit.js';
 import { connectTo, queryStore, REDIS_URL, repoRoot, seedLeads, startSimulator } from './batch-kit.js';
 import { seeded } from './support/seeded.js';
-import { clientToken, SettableModels } from './support/sidecar-kit.js';
+import { clientToken, postJson, SettableModels } from './support/sidecar-kit.js';
 
 const SECRET = 'parity-secret';
 const PREFIX = `lrtest-parity-${randomUUID().slice(0, 8)}`;
@@ -142,14 +142,7 @@ afterAll(async () => {
   }
 });
 
-async function api(path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
+const api = (path: string, body: unknown) => postJson(base, token, path, body);
 
 interface Answer {
   leadId: string;

@@ -1,5 +1,5 @@
-// Sidecar test support: a model source a test sets by hand (the sidecar serves `model`, null: the rules), and
-// a token for a configured API client.
+// Sidecar test support: a model source a test sets by hand (the sidecar serves `model`, null: the rules), a
+// token for a configured API client, and a JSON POST with it.
 import type { ModelSource, ServingModel } from '../../src/scoring/index.js';
 
 export class SettableModels implements ModelSource {
@@ -22,4 +22,19 @@ export async function clientToken(base: string, clientId: string, secret: string
   });
   if (!res.ok) throw new Error(`token for ${clientId}: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { access_token: string }).access_token;
+}
+
+/** POSTs `body` as JSON to `base + path` with the bearer token; the status and the parsed answer. */
+export async function postJson(
+  base: string,
+  token: string,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
