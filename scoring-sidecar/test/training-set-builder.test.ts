@@ -220,6 +220,65 @@ describe('the target as configuration', () => {
     expect(rows.length).toBeLessThan(defaults.length / 2);
   }, 120_000);
 
+  it('reads a tracked field as it was at each snapshot (LeadHistory), never as the record holds it now', async () => {
+    // Open leads old enough for five weekly snapshots: their Budget_Band__c is 'Over 250k' now, and
+    // their field history says it was 'Under 10k' until 15.5 days after creation (between the snapshots at 15
+    // and 22 days). Every snapshot before the change must see 'Under 10k', every later one 'Over 250k'.
+    const endMs = Date.parse(dataEnd);
+    const leads = queryStore(sim, 'SELECT Id, CreatedDate, Status, IsConverted FROM Lead')
+      .filter((l) => l.IsConverted !== true && !String(l.Status).startsWith('Closed'))
+      .map((l) => ({ id: String(l.Id), created: Date.parse(String(l.CreatedDate).replace(/\+0000$/, 'Z')) }))
+      .filter((l) => l.created < endMs - 60 * DAY)
+      .slice(0, 20);
+    expect(leads.length).toBeGreaterThanOrEqual(10);
+    const changedAt = new Map(leads.map((l) => [l.id, l.created + 15.5 * DAY]));
+    const saved = sim.ctx.store.update(
+      'Lead',
+      leads.map((l) => ({ Id: l.id, Budget_Band__c: 'Over 250k' })) as never,
+      { system: true },
+    );
+    expect(saved.filter((r) => !r.success)).toEqual([]);
+    const history = sim.ctx.store.insert(
+      'LeadHistory',
+      leads.map((l, i) => ({
+        Id: `017TEST${String(i).padStart(8, '0')}`,
+        LeadId: l.id,
+        Field: 'Budget_Band__c',
+        DataType: 'Text',
+        OldValue: 'Under 10k',
+        NewValue: 'Over 250k',
+        CreatedDate: new Date(changedAt.get(l.id)!).toISOString(),
+      })) as never,
+      { keepIds: true },
+    );
+    expect(history.filter((r) => !r.success)).toEqual([]);
+
+    const spec = leadSpecWith(null, [
+      {
+        name: 'budget_band',
+        description: "the lead's stated budget band",
+        source: { field: 'Budget_Band__c' },
+        transform: { kind: 'categorical', minCount: 1 },
+      },
+    ]);
+    const result = await build('tracked', spec);
+    const entry = result.spec.features.find((f) => f.name === 'budget_band')!;
+    const code = (band: string) => entry.categories!.indexOf(band);
+    const rows = (await rowsOf('tracked')).filter((r) => changedAt.has(String(r.lead_id)));
+    let before = 0;
+    let after = 0;
+    for (const row of rows) {
+      const at = changedAt.get(String(row.lead_id))!;
+      if (row.t < at) before++;
+      else after++;
+      expect(row.budget_band, `${String(row.lead_id)} at ${new Date(row.t).toISOString()}`).toBe(
+        code(row.t < at ? 'Under 10k' : 'Over 250k'),
+      );
+    }
+    expect(before).toBeGreaterThanOrEqual(leads.length * 3); // snapshots at 1, 8 and 15 days
+    expect(after).toBeGreaterThanOrEqual(leads.length); // and at 22 days at least
+  }, 120_000);
+
   it('labels a custom outcome field "became positive within the horizon", from its own time axis, never after the outcome', async () => {
     // The client's fields: Demo_Requested__c (generated) and when it happened; the first sales touch as the
     // time axis. Some requested demos carry no date: their label time is unknown, so the lead is left out.

@@ -22,6 +22,7 @@ import {
   type ContextRow,
   type ErpExtractRow,
   type EventType,
+  type LeadProfile,
   type MarketingExtractRow,
 } from '../inputs/index.js';
 import { bulkQuery } from '../salesforce/index.js';
@@ -30,7 +31,7 @@ import { contextDeclarations } from './interpreter.js';
 import { ACTIVE_SPEC } from './lead-features.js';
 import { customFieldsRead, type ActiveSpec } from './servability.js';
 import { buildFeatureSpec, CategoryCounter, encodeFeatures } from './feature-spec.js';
-import { snapshotsOf, type LeadHistory } from './point-in-time.js';
+import { snapshotsOf, type LeadFieldChange, type LeadHistory } from './point-in-time.js';
 import { DEFAULT_TARGET, trainingTarget, type SnapshotSchedule } from './target.js';
 import { writeTrainingSet, type FeatureSpec, type TrainingRow } from './training-set-file.js';
 
@@ -284,15 +285,25 @@ export async function buildTrainingSet(
   for await (const o of bulkQuery(conn, 'SELECT Id, CreatedDate FROM Opportunity')) {
     conversionAt.set(o.Id!, parseSalesforceDateTime(o.CreatedDate!));
   }
+  // Field history (LeadHistory) of every field the profile holds: Status says when a lead closed, and each
+  // tracked field's changes let a snapshot see the value it had then, not the value it has now.
   const closedAt = new Map<string, number>();
+  const fieldHistory = new Map<string, FieldHistoryRow[]>();
+  const historyFields = [...new Set([...HISTORY_FIELDS, ...custom])];
   for await (const h of bulkQuery(
     conn,
-    "SELECT LeadId, NewValue, CreatedDate FROM LeadHistory WHERE Field = 'Status'",
+    `SELECT LeadId, Field, OldValue, NewValue, CreatedDate FROM LeadHistory WHERE Field IN (${historyFields
+      .map((f) => `'${f}'`)
+      .join(', ')})`,
   )) {
-    if (!h.NewValue?.startsWith('Closed')) continue;
     const at = parseSalesforceDateTime(h.CreatedDate!);
-    const seen = closedAt.get(h.LeadId!);
-    if (seen === undefined || at < seen) closedAt.set(h.LeadId!, at);
+    if (h.Field === 'Status' && h.NewValue?.startsWith('Closed')) {
+      const seen = closedAt.get(h.LeadId!);
+      if (seen === undefined || at < seen) closedAt.set(h.LeadId!, at);
+    }
+    const rows = fieldHistory.get(h.LeadId!) ?? [];
+    rows.push({ field: h.Field!, oldValue: h.OldValue ?? null, newValue: h.NewValue ?? null, atMs: at });
+    fieldHistory.set(h.LeadId!, rows);
   }
   const erpNumberOfAccount = new Map<string, string>();
   for await (const a of bulkQuery(
@@ -341,7 +352,7 @@ export async function buildTrainingSet(
   ];
   for (const f of targetFields) if (!selected.includes(f)) selected.push(f);
   for await (const row of bulkQuery(conn, `SELECT ${selected.join(', ')} FROM Lead${filter}`)) {
-    const lead = leadProfileFromRow(row, custom);
+    const { lead, fieldChanges } = profileHistoryOf(row, custom, fieldHistory.get(row.Id!) ?? []);
     const axis = row[target.timeField];
     const startMs = axis ? parseSalesforceDateTime(axis) : NaN;
     leads++;
@@ -377,7 +388,7 @@ export async function buildTrainingSet(
     const erpNumber = lead.Matched_Account__c ? erpNumberOfAccount.get(lead.Matched_Account__c) : undefined;
     const history: LeadHistory = {
       lead,
-      fieldChanges: [],
+      fieldChanges,
       events: events.get(lead.Id) ?? [],
       erpRows: erpNumber ? (erpRows.get(erpNumber) ?? []) : [],
       marketingRows: marketingRows.get(lead.Id) ?? [],
@@ -429,4 +440,50 @@ export async function buildTrainingSet(
   };
   await writeTrainingSet(outDir, spec, rows(), { withCeiling: opts.ceiling !== undefined });
   return { spec, leads, snapshots, positives, skippedLeads, undatedPositives };
+}
+
+/** The profile fields whose history a training set reads (Id and CreatedDate never change). */
+const HISTORY_FIELDS: readonly string[] = LEAD_PROFILE_FIELDS.filter((f) => f !== 'Id' && f !== 'CreatedDate');
+
+interface FieldHistoryRow {
+  field: string;
+  oldValue: string | null;
+  newValue: string | null;
+  atMs: number;
+}
+
+/**
+ * A lead's profile as it was created, and its tracked fields' changes since, from its Bulk row (the values now)
+ * and its LeadHistory rows: a field's value before its first change is that change's OldValue. Every state is
+ * parsed by the one row parser (leadProfileFromRow), so a value reads the same as when sync reads it; a change
+ * of a custom field replaces the whole `custom` bag (profiles copied per snapshot share nothing mutable).
+ * A field without history is read as the record holds it now.
+ */
+function profileHistoryOf(
+  row: Readonly<Record<string, string | null | undefined>>,
+  custom: readonly string[],
+  history: readonly FieldHistoryRow[],
+): Pick<LeadHistory, 'lead' | 'fieldChanges'> {
+  if (history.length === 0) return { lead: leadProfileFromRow(row, custom), fieldChanges: [] };
+  const changes = [...history].sort((a, b) => a.atMs - b.atMs);
+  const state: Record<string, string | null | undefined> = { ...row };
+  const seen = new Set<string>();
+  for (const c of changes) {
+    if (seen.has(c.field)) continue;
+    seen.add(c.field);
+    state[c.field] = c.oldValue;
+  }
+  const lead = leadProfileFromRow(state, custom);
+  const customSet = new Set(custom);
+  const fieldChanges: LeadFieldChange[] = [];
+  for (const c of changes) {
+    state[c.field] = c.newValue;
+    const now = leadProfileFromRow(state, custom);
+    if (customSet.has(c.field)) fieldChanges.push({ field: 'custom', value: now.custom, changedAtMs: c.atMs });
+    else {
+      const field = c.field as keyof LeadProfile;
+      fieldChanges.push({ field, value: now[field], changedAtMs: c.atMs });
+    }
+  }
+  return { lead, fieldChanges };
 }
