@@ -443,7 +443,9 @@ export async function buildTrainingSet(
 }
 
 /** The profile fields whose history a training set reads (Id and CreatedDate never change). */
-const HISTORY_FIELDS: readonly string[] = LEAD_PROFILE_FIELDS.filter((f) => f !== 'Id' && f !== 'CreatedDate');
+const HISTORY_FIELDS: readonly string[] = LEAD_PROFILE_FIELDS.filter(
+  (f) => f !== 'Id' && f !== 'CreatedDate',
+);
 
 interface FieldHistoryRow {
   field: string;
@@ -479,7 +481,8 @@ function profileHistoryOf(
   for (const c of changes) {
     state[c.field] = c.newValue;
     const now = leadProfileFromRow(state, custom);
-    if (customSet.has(c.field)) fieldChanges.push({ field: 'custom', value: now.custom, changedAtMs: c.atMs });
+    if (customSet.has(c.field))
+      fieldChanges.push({ field: 'custom', value: now.custom, changedAtMs: c.atMs });
     else {
       const field = c.field as keyof LeadProfile;
       fieldChanges.push({ field, value: now[field], changedAtMs: c.atMs });
