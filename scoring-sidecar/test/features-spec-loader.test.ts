@@ -98,13 +98,14 @@ describe('feature spec loading', () => {
     const f = feature('"source": { "field": "Industry" }, "transform": { "kind": "categorical" }');
     const parse = (training: string, features = f) =>
       parseFeatureConfig(spec(features, `\n  "training": ${training},`), 'target.json');
-    expect(() =>
-      parse(
-        '{ "outcome": { "field": "Stage__c", "positive": ["SQL"] }, "snapshots": { "firstAfterDays": 1, "intervalDays": 7 } }',
-      ),
-    ).toThrow(
-      /^target\.json:8:\d+: training\.outcome\.positiveAtField: a custom outcome with "snapshots" needs the date field/,
+    // A custom snapshot outcome without a date field is read from the field's history (LeadHistory).
+    const fromHistory = parse(
+      '{ "outcome": { "field": "Stage__c", "positive": ["SQL"] }, "snapshots": { "firstAfterDays": 1, "intervalDays": 7 } }',
     );
+    expect(trainingTarget(fromHistory)).toMatchObject({
+      builder: 'snapshots',
+      outcome: { field: 'Stage__c', positive: ['SQL'] },
+    });
     expect(() =>
       parse('{ "outcome": "converted", "snapshots": { "firstAfterDays": 1, "intervalDays": 0 } }'),
     ).toThrow(/^target\.json:8:\d+: training\.snapshots\.intervalDays: /);

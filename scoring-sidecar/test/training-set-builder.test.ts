@@ -220,6 +220,66 @@ describe('the target as configuration', () => {
     expect(rows.length).toBeLessThan(defaults.length / 2);
   }, 120_000);
 
+  it('dates a custom outcome from its field history when the spec names no date field', async () => {
+    // Demo_Requested__c with no date field: LeadHistory says when it turned true, for most of the leads that hold
+    // it now; the others have no such row, so their label time is unknown and they are left out.
+    const leads = queryStore(sim, 'SELECT Id, CreatedDate, Demo_Requested__c FROM Lead');
+    const demoAt = new Map<string, number | null>();
+    const createdAt = new Map<string, number>();
+    const rows: Record<string, unknown>[] = [];
+    leads.forEach((l, i) => {
+      const created = Date.parse(String(l.CreatedDate).replace(/\+0000$/, 'Z'));
+      createdAt.set(String(l.Id), created);
+      const demo = l.Demo_Requested__c !== true ? null : i % 8 === 0 ? NaN : created + ((i * 37) % 90) * DAY;
+      demoAt.set(String(l.Id), demo);
+      if (demo !== null && !Number.isNaN(demo))
+        rows.push({
+          Id: `017DEMO${String(i).padStart(8, '0')}`,
+          LeadId: l.Id,
+          Field: 'Demo_Requested__c',
+          DataType: 'Boolean',
+          OldValue: 'false',
+          NewValue: 'true',
+          CreatedDate: new Date(demo).toISOString(),
+        });
+    });
+    const saved = sim.ctx.store.insert('LeadHistory', rows as never, { keepIds: true });
+    expect(saved.filter((r) => !r.success)).toEqual([]);
+
+    const schedule = { firstAfterDays: 2, intervalDays: 10, maxSnapshots: 6 };
+    const spec = leadSpecWith({
+      outcome: { field: 'Demo_Requested__c', positive: ['true'] },
+      horizonDays: 21,
+      snapshots: schedule,
+    });
+    const result: BuildResult = await build('outcome-history', spec, false);
+
+    // Expected, independently: CreatedDate as the time axis, the ground truth's close, the demo's history.
+    const endMs = Date.parse(dataEnd);
+    const expected = new Map<string, number>();
+    let undated = 0;
+    for await (const truth of readNdjsonGz<LeadGroundTruth>(join(root, 'data', 'ground-truth.ndjson.gz'))) {
+      const demo = demoAt.get(truth.leadId) ?? null;
+      if (demo !== null && Number.isNaN(demo)) {
+        undated++;
+        continue;
+      }
+      const start = createdAt.get(truth.leadId)!;
+      const closedAt = truth.outcomeAt ? Date.parse(truth.outcomeAt) : null;
+      const open = (t: number) => (closedAt === null || t < closedAt) && (demo === null || t < demo);
+      let n = 0;
+      for (let t = start + 2 * DAY; t + 21 * DAY <= endMs && n < 6 && open(t); t += 10 * DAY, n++)
+        expected.set(`${truth.leadId}@${t}`, demo !== null && demo > t && demo <= t + 21 * DAY ? 1 : 0);
+    }
+    expect(result.undatedPositives).toBe(undated);
+    expect(undated).toBeGreaterThan(0);
+    const built = await rowsOf('outcome-history');
+    expect(built).toHaveLength(expected.size);
+    expect(result.positives).toBe([...expected.values()].filter((l) => l === 1).length);
+    expect(result.positives).toBeGreaterThan(20);
+    for (const row of built) expect(expected.get(`${row.lead_id}@${row.t}`)).toBe(row.label);
+  }, 120_000);
+
   it('reads a tracked field as it was at each snapshot (LeadHistory), never as the record holds it now', async () => {
     // Open leads old enough for five weekly snapshots: their Budget_Band__c is 'Over 250k' now, and
     // their field history says it was 'Under 10k' until 15.5 days after creation (between the snapshots at 15

@@ -103,8 +103,9 @@ export const featureConfigSchema = z.strictObject({
    * - the snapshot builder (`snapshots` given, or `outcome` "converted"): snapshots while the lead is open,
    *   counted from `timeField` (the time axis; default CreatedDate for both builders), the first `firstAfterDays` after it, then
    *   one every `intervalDays` (at most `maxSnapshots`); label = the outcome happened within `horizonDays`
-   *   after the snapshot. "converted" reads Opportunity and LeadHistory; a custom outcome field needs
-   *   `positiveAtField`, the date it became positive, and no snapshot is taken at or after that date.
+   *   after the snapshot. "converted" reads Opportunity and LeadHistory; a custom outcome field becomes positive
+   *   at the date in `positiveAtField`, or without one at its first change to a positive value in its field
+   *   history (LeadHistory), and no snapshot is taken at or after that instant.
    * Without a `training` block the snapshot builder applies with "converted", CreatedDate and 1 / 7 / 30 days.
    */
   training: z
@@ -118,7 +119,7 @@ export const featureConfigSchema = z.strictObject({
         z.strictObject({
           field: z.string(),
           positive: z.array(z.string()).min(1),
-          /** When the field became positive (a date or datetime field); the snapshot builder needs it. */
+          /** When the field became positive (a date or datetime field); else its field history says. */
           positiveAtField: z
             .string()
             .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'a field API name')

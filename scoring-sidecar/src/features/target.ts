@@ -11,7 +11,10 @@ export interface SnapshotSchedule {
   maxSnapshots?: number;
 }
 
-/** A custom outcome: `field` holding one of `positive`; `positiveAtField` says when it became so. */
+/**
+ * A custom outcome: `field` holding one of `positive`; `positiveAtField` says when it became so, or, without it,
+ * the field's history (LeadHistory: the first change to a positive value).
+ */
 export interface OutcomeField {
   field: string;
   positive: string[];
@@ -30,7 +33,7 @@ export type TrainingTarget =
       /** Snapshots while the lead is open, counted from `timeField`; label = outcome within the horizon. */
       builder: 'snapshots';
       timeField: string;
-      outcome: 'converted' | Required<OutcomeField>;
+      outcome: 'converted' | OutcomeField;
       horizonDays: number;
       schedule: SnapshotSchedule;
     };
@@ -44,10 +47,7 @@ export const DEFAULT_TARGET = {
   schedule: { firstAfterDays: 1, intervalDays: 7 },
 } as const satisfies TrainingTarget;
 
-/**
- * The spec's target with its defaults. Assumes a spec the loader accepted (it reports, with positions, what
- * would make this ambiguous: a custom snapshot outcome without the date it became positive).
- */
+/** The spec's target with its defaults. Assumes a spec the loader accepted (targetProblems). */
 export function trainingTarget(config: FeatureConfig): TrainingTarget {
   const t = config.training;
   if (!t) {
@@ -58,12 +58,10 @@ export function trainingTarget(config: FeatureConfig): TrainingTarget {
   if (t.outcome !== 'converted' && !t.snapshots) {
     return { builder: 'record', timeField: t.timeField, outcome: t.outcome, horizonDays: t.horizonDays };
   }
-  let outcome: 'converted' | Required<OutcomeField> = 'converted';
+  let outcome: 'converted' | OutcomeField = 'converted';
   if (t.outcome !== 'converted') {
     const { field, positive, positiveAtField } = t.outcome;
-    if (!positiveAtField)
-      throw new Error(`spec ${config.name}: training.outcome.positiveAtField is required with snapshots`);
-    outcome = { field, positive, positiveAtField };
+    outcome = { field, positive, ...(positiveAtField ? { positiveAtField } : {}) };
   }
   return {
     builder: 'snapshots',
@@ -80,11 +78,6 @@ export function targetProblems(config: FeatureConfig): [(string | number)[], str
   if (!t) return [];
   const problems: [(string | number)[], string][] = [];
   const snapshotBuilder = t.outcome === 'converted' || t.snapshots !== undefined;
-  if (snapshotBuilder && t.outcome !== 'converted' && !t.outcome.positiveAtField)
-    problems.push([
-      ['training', 'outcome', 'positiveAtField'],
-      'a custom outcome with "snapshots" needs the date field telling when it became positive (the label is "became positive within the horizon")',
-    ]);
   if (snapshotBuilder && Object.keys(t.segments).length)
     problems.push([
       ['training', 'segments'],

@@ -32,7 +32,7 @@ import { ACTIVE_SPEC } from './lead-features.js';
 import { customFieldsRead, type ActiveSpec } from './servability.js';
 import { buildFeatureSpec, CategoryCounter, encodeFeatures } from './feature-spec.js';
 import { snapshotsOf, type LeadFieldChange, type LeadHistory } from './point-in-time.js';
-import { DEFAULT_TARGET, trainingTarget, type SnapshotSchedule } from './target.js';
+import { DEFAULT_TARGET, trainingTarget, type OutcomeField, type SnapshotSchedule } from './target.js';
 import { writeTrainingSet, type FeatureSpec, type TrainingRow } from './training-set-file.js';
 
 export interface SnapshotDesign {
@@ -231,7 +231,10 @@ export interface BuildResult {
   positives: number;
   /** Leads without a labelled snapshot (too young, closed at once, no time-axis value, undated positive). */
   skippedLeads: number;
-  /** Of those, leads whose custom outcome is positive with no date in `positiveAtField` (label time unknown). */
+  /**
+   * Of those, leads whose custom outcome is positive with no date (`positiveAtField` empty, or without one no
+   * history row saying when it became positive): their label time is unknown.
+   */
   undatedPositives: number;
 }
 
@@ -289,7 +292,11 @@ export async function buildTrainingSet(
   // tracked field's changes let a snapshot see the value it had then, not the value it has now.
   const closedAt = new Map<string, number>();
   const fieldHistory = new Map<string, FieldHistoryRow[]>();
-  const historyFields = [...new Set([...HISTORY_FIELDS, ...custom])];
+  // A custom outcome without a date field: when it became positive comes from its own history.
+  const outcomeHistory = outcomeField && !outcomeField.positiveAtField ? outcomeField.field : null;
+  const historyFields = [
+    ...new Set([...HISTORY_FIELDS, ...custom, ...(outcomeHistory ? [outcomeHistory] : [])]),
+  ];
   for await (const h of bulkQuery(
     conn,
     `SELECT LeadId, Field, OldValue, NewValue, CreatedDate FROM LeadHistory WHERE Field IN (${historyFields
@@ -348,7 +355,7 @@ export async function buildTrainingSet(
   const selected = [...LEAD_PROFILE_FIELDS, ...custom, 'ConvertedOpportunityId', 'ConvertedDate'];
   const targetFields = [
     target.timeField,
-    ...(outcomeField ? [outcomeField.field, outcomeField.positiveAtField] : []),
+    ...(outcomeField ? [outcomeField.field, outcomeField.positiveAtField ?? outcomeField.field] : []),
   ];
   for (const f of targetFields) if (!selected.includes(f)) selected.push(f);
   for await (const row of bulkQuery(conn, `SELECT ${selected.join(', ')} FROM Lead${filter}`)) {
@@ -366,8 +373,13 @@ export async function buildTrainingSet(
       // A custom outcome: positive now, and when it became so. The lead is open until it closed (LeadHistory,
       // conversion) or the outcome happened, whichever came first: no snapshot is taken once it is known.
       const positive = outcomeField.positive.includes(row[outcomeField.field] ?? '');
-      const when = row[outcomeField.positiveAtField];
-      const positiveAtMs = positive && when ? parseSalesforceDateTime(when) : positive ? NaN : null;
+      const positiveAtMs = !positive
+        ? null
+        : outcomeField.positiveAtField
+          ? row[outcomeField.positiveAtField]
+            ? parseSalesforceDateTime(row[outcomeField.positiveAtField]!)
+            : NaN
+          : becamePositiveAt(fieldHistory.get(row.Id!) ?? [], outcomeField);
       if (positiveAtMs !== null && !Number.isFinite(positiveAtMs)) {
         undatedPositives++;
         skippedLeads++;
@@ -466,8 +478,12 @@ function profileHistoryOf(
   custom: readonly string[],
   history: readonly FieldHistoryRow[],
 ): Pick<LeadHistory, 'lead' | 'fieldChanges'> {
-  if (history.length === 0) return { lead: leadProfileFromRow(row, custom), fieldChanges: [] };
-  const changes = [...history].sort((a, b) => a.atMs - b.atMs);
+  const customSet = new Set(custom);
+  // Only the fields the profile holds (the history read may also hold a custom outcome's own changes).
+  const changes = history
+    .filter((h) => customSet.has(h.field) || HISTORY_FIELDS.includes(h.field))
+    .sort((a, b) => a.atMs - b.atMs);
+  if (changes.length === 0) return { lead: leadProfileFromRow(row, custom), fieldChanges: [] };
   const state: Record<string, string | null | undefined> = { ...row };
   const seen = new Set<string>();
   for (const c of changes) {
@@ -476,7 +492,6 @@ function profileHistoryOf(
     state[c.field] = c.oldValue;
   }
   const lead = leadProfileFromRow(state, custom);
-  const customSet = new Set(custom);
   const fieldChanges: LeadFieldChange[] = [];
   for (const c of changes) {
     state[c.field] = c.newValue;
@@ -489,4 +504,13 @@ function profileHistoryOf(
     }
   }
   return { lead, fieldChanges };
+}
+
+/** When a custom outcome field first changed to a positive value, from its history; NaN when none says. */
+function becamePositiveAt(history: readonly FieldHistoryRow[], outcome: OutcomeField): number {
+  let at = NaN;
+  for (const h of history)
+    if (h.field === outcome.field && outcome.positive.includes(h.newValue ?? '') && !(h.atMs >= at))
+      at = h.atMs;
+  return at;
 }
