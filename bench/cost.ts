@@ -5,7 +5,7 @@
 // `--batch-json <file>` to read the batch bench's last JSON line instead. The price is an input, not a measurement:
 // AWS c7a.large on-demand in us-east-1 ($0.1027/h for 2 vCPU), the default. Prints the figures and a last JSON line.
 //   npx tsx bench/cost.ts [--batch-json var/bench/batch.json] [--first-cycle-s 608] [--steady-cycle-s 186]
-//     [--cores 2] [--leads 2500000] [--cycles-per-day 6] [--online-cpu-ms 0.45] [--online-rps 3500]
+//     [--cores 2] [--leads 2500000] [--cycles-per-day 6] [--online-cpu-ms 0.59] [--online-rps 3500]
 //     [--usd-per-hour 0.1027] [--vcpus 2] [--budget-per-record 0.002]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -18,7 +18,7 @@ const { values: opts } = parseArgs({
     cores: { type: 'string', default: '2' },
     leads: { type: 'string', default: '2500000' },
     'cycles-per-day': { type: 'string', default: '6' },
-    'online-cpu-ms': { type: 'string', default: '0.45' },
+    'online-cpu-ms': { type: 'string', default: '0.59' },
     'online-rps': { type: 'string', default: '3500' },
     'usd-per-hour': { type: 'string', default: '0.1027' },
     vcpus: { type: 'string', default: '2' },
