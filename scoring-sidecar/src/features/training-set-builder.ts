@@ -29,7 +29,7 @@ import { bulkQuery } from '../salesforce/index.js';
 import type { FeatureDefinition } from './definitions.js';
 import { contextDeclarations } from './interpreter.js';
 import { ACTIVE_SPEC } from './lead-features.js';
-import { customFieldsRead, type ActiveSpec } from './servability.js';
+import { customFieldsRead, objectFieldsRead, type ActiveSpec } from './servability.js';
 import { buildFeatureSpec, CategoryCounter, encodeFeatures } from './feature-spec.js';
 import { snapshotsOf, type LeadFieldChange, type LeadHistory } from './point-in-time.js';
 import { DEFAULT_TARGET, trainingTarget, type OutcomeField, type SnapshotSchedule } from './target.js';
@@ -292,11 +292,16 @@ export async function buildTrainingSet(
   // tracked field's changes let a snapshot see the value it had then, not the value it has now.
   const closedAt = new Map<string, number>();
   const fieldHistory = new Map<string, FieldHistoryRow[]>();
-  // A custom outcome without a date field: when it became positive comes from its own history.
+  // The fields whose history a snapshot applies: the profile fields the spec's features read and the ones segments
+  // are cut by, and its custom fields (a change to any other field, such as Status, changes no vector: it is
+  // skipped, so that most leads need one parse). A custom outcome without a date field is dated by its history.
+  const readFields = new Set(objectFieldsRead(active.source.config));
+  const tracked = new Set([
+    ...HISTORY_FIELDS.filter((f) => readFields.has(f) || SEGMENT_FIELDS.includes(f)),
+    ...custom,
+  ]);
   const outcomeHistory = outcomeField && !outcomeField.positiveAtField ? outcomeField.field : null;
-  const historyFields = [
-    ...new Set([...HISTORY_FIELDS, ...custom, ...(outcomeHistory ? [outcomeHistory] : [])]),
-  ];
+  const historyFields = [...new Set(['Status', ...tracked, ...(outcomeHistory ? [outcomeHistory] : [])])];
   for await (const h of bulkQuery(
     conn,
     `SELECT LeadId, Field, OldValue, NewValue, CreatedDate FROM LeadHistory WHERE Field IN (${historyFields
@@ -359,7 +364,7 @@ export async function buildTrainingSet(
   ];
   for (const f of targetFields) if (!selected.includes(f)) selected.push(f);
   for await (const row of bulkQuery(conn, `SELECT ${selected.join(', ')} FROM Lead${filter}`)) {
-    const { lead, fieldChanges } = profileHistoryOf(row, custom, fieldHistory.get(row.Id!) ?? []);
+    const { lead, fieldChanges } = profileHistoryOf(row, custom, tracked, fieldHistory.get(row.Id!) ?? []);
     const axis = row[target.timeField];
     const startMs = axis ? parseSalesforceDateTime(axis) : NaN;
     leads++;
@@ -454,7 +459,10 @@ export async function buildTrainingSet(
   return { spec, leads, snapshots, positives, skippedLeads, undatedPositives };
 }
 
-/** The profile fields whose history a training set reads (Id and CreatedDate never change). */
+/** Fields the snapshot builder cuts segments by (region, lead source, industry, company size). */
+const SEGMENT_FIELDS: readonly string[] = ['Data_Region__c', 'LeadSource', 'Industry', 'NumberOfEmployees'];
+
+/** The profile fields whose history a training set may read (Id and CreatedDate never change). */
 const HISTORY_FIELDS: readonly string[] = LEAD_PROFILE_FIELDS.filter(
   (f) => f !== 'Id' && f !== 'CreatedDate',
 );
@@ -476,13 +484,12 @@ interface FieldHistoryRow {
 function profileHistoryOf(
   row: Readonly<Record<string, string | null | undefined>>,
   custom: readonly string[],
+  tracked: ReadonlySet<string>,
   history: readonly FieldHistoryRow[],
 ): Pick<LeadHistory, 'lead' | 'fieldChanges'> {
   const customSet = new Set(custom);
-  // Only the fields the profile holds (the history read may also hold a custom outcome's own changes).
-  const changes = history
-    .filter((h) => customSet.has(h.field) || HISTORY_FIELDS.includes(h.field))
-    .sort((a, b) => a.atMs - b.atMs);
+  // Only the tracked fields (the history read also holds Status and a custom outcome's own changes).
+  const changes = history.filter((h) => tracked.has(h.field)).sort((a, b) => a.atMs - b.atMs);
   if (changes.length === 0) return { lead: leadProfileFromRow(row, custom), fieldChanges: [] };
   const state: Record<string, string | null | undefined> = { ...row };
   const seen = new Set<string>();
