@@ -153,6 +153,19 @@ export async function readEventsByLead(
   return byLead;
 }
 
+/** The CSV files of an extract folder (`.csv`, `.csv.gz`), in name order; none when the folder is missing. */
+async function csvFilesIn(dir: string): Promise<string[]> {
+  return (await readdir(dir).catch(() => [] as string[]))
+    .filter((f) => /\.csv(\.gz)?$/.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/** A CSV file's bytes, gunzipped when its name ends in `.gz`. */
+function openCsv(file: string): NodeJS.ReadableStream {
+  const input = createReadStream(file);
+  return file.endsWith('.gz') ? input.pipe(createGunzip()) : input;
+}
 /** Every row of a folder of daily extract files (dated file names, oldest first), grouped by key. */
 export async function readExtractFolder<Row>(
   dir: string,
@@ -166,13 +179,8 @@ export async function readExtractFolder<Row>(
   keyOf: (row: Row) => string,
 ): Promise<Map<string, Row[]>> {
   const byKey = new Map<string, Row[]>();
-  const files = (await readdir(dir).catch(() => [] as string[]))
-    .filter((f) => /\.csv(\.gz)?$/.test(f))
-    .sort();
-  for (const name of files) {
-    const file = join(dir, name);
-    const input = createReadStream(file);
-    const rows = (name.endsWith('.gz') ? input.pipe(createGunzip()) : input).pipe(parse({ columns: true }));
+  for (const file of await csvFilesIn(dir)) {
+    const rows = openCsv(file).pipe(parse({ columns: true }));
     let lineNo = 1;
     for await (const raw of rows) {
       lineNo++;
@@ -197,13 +205,8 @@ export async function readExtractFolder<Row>(
  */
 export async function readContextFolder(dir: string, declared: ContextDeclarations): Promise<ContextRow[]> {
   const out: ContextRow[] = [];
-  const files = (await readdir(dir).catch(() => [] as string[]))
-    .filter((f) => /\.csv(\.gz)?$/.test(f))
-    .sort();
-  for (const name of files) {
-    const file = join(dir, name);
-    const input = createReadStream(file);
-    const rows = (name.endsWith('.gz') ? input.pipe(createGunzip()) : input).pipe(
+  for (const file of await csvFilesIn(dir)) {
+    const rows = openCsv(file).pipe(
       parse({ columns: true, bom: true, trim: true, skip_empty_lines: true, info: true }),
     );
     try {
