@@ -147,6 +147,35 @@ async function rowsOf(dir: string): Promise<(Record<string, unknown> & { t: numb
   }));
 }
 
+/**
+ * The snapshots and labels of the "demo requested" target (first snapshot 2 days after the time axis, then every
+ * 10, at most 6, horizon 21 days), computed from the generator's ground truth (when each lead closed) and when
+ * each lead's demo happened (null: never; NaN: positive without a date, left out and counted as undated).
+ */
+async function expectedDemoLabels(
+  startOf: (leadId: string) => number | null,
+  demoAt: ReadonlyMap<string, number | null>,
+): Promise<{ expected: Map<string, number>; undated: number }> {
+  const endMs = Date.parse(dataEnd);
+  const expected = new Map<string, number>();
+  let undated = 0;
+  for await (const truth of readNdjsonGz<LeadGroundTruth>(join(root, 'data', 'ground-truth.ndjson.gz'))) {
+    const demo = demoAt.get(truth.leadId) ?? null;
+    if (demo !== null && Number.isNaN(demo)) {
+      undated++;
+      continue;
+    }
+    const start = startOf(truth.leadId);
+    if (start === null) continue;
+    const closedAt = truth.outcomeAt ? Date.parse(truth.outcomeAt) : null;
+    const open = (t: number) => (closedAt === null || t < closedAt) && (demo === null || t < demo);
+    let n = 0;
+    for (let t = start + 2 * DAY; t + 21 * DAY <= endMs && n < 6 && open(t); t += 10 * DAY, n++)
+      expected.set(`${truth.leadId}@${t}`, demo !== null && demo > t && demo <= t + 21 * DAY ? 1 : 0);
+  }
+  return { expected, undated };
+}
+
 describe('the target as configuration', () => {
   const build = async (out: string, spec: ReturnType<typeof leadSpecWith>, events = true) => {
     const conn = await connectToOrg({ flow: 'client_credentials', loginUrl: sim.url, ...app });
@@ -255,22 +284,7 @@ describe('the target as configuration', () => {
     const result: BuildResult = await build('outcome-history', spec, false);
 
     // Expected, independently: CreatedDate as the time axis, the ground truth's close, the demo's history.
-    const endMs = Date.parse(dataEnd);
-    const expected = new Map<string, number>();
-    let undated = 0;
-    for await (const truth of readNdjsonGz<LeadGroundTruth>(join(root, 'data', 'ground-truth.ndjson.gz'))) {
-      const demo = demoAt.get(truth.leadId) ?? null;
-      if (demo !== null && Number.isNaN(demo)) {
-        undated++;
-        continue;
-      }
-      const start = createdAt.get(truth.leadId)!;
-      const closedAt = truth.outcomeAt ? Date.parse(truth.outcomeAt) : null;
-      const open = (t: number) => (closedAt === null || t < closedAt) && (demo === null || t < demo);
-      let n = 0;
-      for (let t = start + 2 * DAY; t + 21 * DAY <= endMs && n < 6 && open(t); t += 10 * DAY, n++)
-        expected.set(`${truth.leadId}@${t}`, demo !== null && demo > t && demo <= t + 21 * DAY ? 1 : 0);
-    }
+    const { expected, undated } = await expectedDemoLabels((id) => createdAt.get(id) ?? null, demoAt);
     expect(result.undatedPositives).toBe(undated);
     expect(undated).toBeGreaterThan(0);
     const built = await rowsOf('outcome-history');
@@ -384,23 +398,7 @@ describe('the target as configuration', () => {
     const result: BuildResult = await build('custom', spec, false); // no events file: events are optional
 
     // Expected, independently: the generator's ground truth says when each lead closed or converted.
-    const endMs = Date.parse(dataEnd);
-    const expected = new Map<string, number>();
-    let undated = 0;
-    for await (const truth of readNdjsonGz<LeadGroundTruth>(join(root, 'data', 'ground-truth.ndjson.gz'))) {
-      const demo = demoAt.get(truth.leadId) ?? null;
-      if (demo !== null && Number.isNaN(demo)) {
-        undated++;
-        continue;
-      }
-      const start = touchAt.get(truth.leadId) ?? null;
-      if (start === null) continue;
-      const closedAt = truth.outcomeAt ? Date.parse(truth.outcomeAt) : null;
-      const open = (t: number) => (closedAt === null || t < closedAt) && (demo === null || t < demo);
-      let n = 0;
-      for (let t = start + 2 * DAY; t + 21 * DAY <= endMs && n < 6 && open(t); t += 10 * DAY, n++)
-        expected.set(`${truth.leadId}@${t}`, demo !== null && demo > t && demo <= t + 21 * DAY ? 1 : 0);
-    }
+    const { expected, undated } = await expectedDemoLabels((id) => touchAt.get(id) ?? null, demoAt);
     expect(result.undatedPositives).toBe(undated);
     expect(undated).toBeGreaterThan(0);
     const rows = await rowsOf('custom');
